@@ -1,0 +1,130 @@
+"""The objects that cross pipeline stages: fetch -> parse -> match -> stories -> deliver.
+
+Every stage takes and returns these frozen dataclasses; no stage passes raw dicts to another.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One feed item, normalised to plain text.
+
+    `url` is the canonical link; `content` is the extracted full text when it was fetched,
+    else empty, so `body` falls back to the feed's own summary.
+    """
+
+    feed_url: str
+    outlet: str
+    url: str
+    title: str
+    summary: str = ""
+    guid: str | None = None
+    published: datetime | None = None
+    content: str = ""
+    language: str | None = None
+    author: str | None = None
+
+    @property
+    def body(self) -> str:
+        return self.content or self.summary
+
+    @property
+    def key(self) -> str:
+        """Identity inside one feed: the GUID, else the canonical link, else a hash of the text."""
+        if self.guid:
+            return self.guid
+        if self.url:
+            return self.url
+        digest = hashlib.sha256(f"{self.title}\n{self.summary}".encode()).hexdigest()
+        return f"sha256:{digest}"
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A matched piece of text: which field, where, and the words as written."""
+
+    field: str
+    start: int
+    end: int
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ClauseHit:
+    """One clause of a rule's query (as the user wrote it) and the spans that satisfied it."""
+
+    clause: str
+    spans: tuple[Span, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """A rule that matched an entry, and why."""
+
+    rule_id: str
+    rule_title: str
+    clauses: tuple[ClauseHit, ...]
+    score: float | None = None
+
+    @property
+    def spans(self) -> tuple[Span, ...]:
+        unique = {(s.field, s.start, s.end): s for hit in self.clauses for s in hit.spans}
+        return tuple(unique[k] for k in sorted(unique))
+
+
+@dataclass(frozen=True, slots=True)
+class Credit:
+    """An explicit credit found in an entry's text, e.g. "reported by RIA News".
+
+    `via` names the intermediary of a two-hop credit ("APA reports citing Politico":
+    source Politico, via APA); `evidence` is the sentence that gave it.
+    """
+
+    source: str
+    evidence: str
+    via: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StoryMember:
+    """One outlet's article inside a story."""
+
+    entry_id: int
+    outlet: str
+    title: str
+    url: str
+    published: datetime | None
+    credits: tuple[Credit, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Story:
+    """One event as told by one or more outlets; members are in order of first publication."""
+
+    id: int
+    title: str
+    members: tuple[StoryMember, ...]
+    origin: str
+    breaking: bool = False
+
+    @property
+    def outlets(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(m.outlet for m in self.members))
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """A rule matched a story: what the sinks deliver."""
+
+    rule_id: str
+    rule_title: str
+    entry: Entry
+    match: Match
+    id: int | None = None
+    story: Story | None = None
+    created_at: datetime | None = None
