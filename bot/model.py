@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,3 +128,26 @@ class Alert:
     id: int | None = None
     story: Story | None = None
     created_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FeedState:
+    """What the poller knows of one feed between polls: identity, validators and health.
+
+    The store keeps it; fetch reads it to poll politely and returns an updated copy.
+    `every` is the configured interval, or None for adaptive polling.
+    """
+
+    url: str
+    name: str
+    every: timedelta | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    content_hash: str | None = None
+    last_polled_at: datetime | None = None
+    last_success_at: datetime | None = None
+    last_error: str | None = None
+    last_error_at: datetime | None = None
+    consecutive_errors: int = 0
+    next_poll_at: datetime | None = None
+    items_per_day: float | None = None
