@@ -1,0 +1,265 @@
+"""config.yaml as pydantic models: `${VAR}` substitution from the environment, defaults that run the demo,
+and errors that name the key at fault (`feeds.2.every: ...`).
+
+Secrets come only from environment variables; the Telegram token is a SecretStr so it never lands in logs.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any
+
+import yaml
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+DEFAULT_DATABASE = "sqlite:///data/newsbot.db"
+DEFAULT_BOT_API = "https://api.telegram.org/bot"
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|min|h|d|w)?\s*$")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1, None: 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "w": 604800}
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+class ConfigError(Exception):
+    """A config file problem, as one sentence naming the file and key."""
+
+
+def parse_duration(value: object) -> timedelta:
+    """Read `90s`, `10m`, `2h`, `1d`, `1w` or a bare number of seconds."""
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, bool):
+        raise ValueError("expected a duration like 30s, 10m, 2h or 1d")
+    if isinstance(value, int | float):
+        return timedelta(seconds=float(value))
+    match = _DURATION.match(str(value))
+    if not match:
+        raise ValueError(f"{value!r} is not a duration; write it like 30s, 10m, 2h or 1d")
+    number, unit = match.groups()
+    return timedelta(seconds=float(number) * _UNIT_SECONDS[unit])
+
+
+Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+
+
+def _parse_size(value: object) -> int:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    match = re.match(r"^\s*(\d+(?:\.\d+)?)\s*(b|kb|mb|gb)?\s*$", str(value).lower())
+    if not match:
+        raise ValueError(f"{value!r} is not a size; write it like 512kb or 10mb")
+    number, unit = match.groups()
+    factor = {"b": 1, None: 1, "kb": 1024, "mb": 1024**2, "gb": 1024**3}[unit]
+    return int(float(number) * factor)
+
+
+ByteSize = Annotated[int, BeforeValidator(_parse_size)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class FeedConfig(_Strict):
+    """One feed to follow. Without `every`, the poller adapts the interval to how often it publishes."""
+
+    url: str
+    name: str | None = None
+    every: Duration | None = None
+    backlog: int = Field(default=0, ge=0)
+    fulltext: bool = True
+
+    @field_validator("url")
+    @classmethod
+    def _known_scheme(cls, url: str) -> str:
+        if not re.match(r"^(https?|file)://", url):
+            raise ValueError(f"{url!r} must start with http://, https:// or file://")
+        return url
+
+
+class PollingConfig(_Strict):
+    """How politely and how often feeds are polled."""
+
+    min_interval: Duration = timedelta(minutes=2)
+    max_interval: Duration = timedelta(hours=2)
+    jitter: float = Field(default=0.1, ge=0, le=0.5)
+    concurrency: int = Field(default=50, ge=1)
+    per_host: int = Field(default=4, ge=1)
+    connect_timeout: Duration = timedelta(seconds=10)
+    read_timeout: Duration = timedelta(seconds=20)
+    total_timeout: Duration = timedelta(seconds=60)
+    max_bytes: ByteSize = 10 * 1024 * 1024
+    max_redirects: int = Field(default=5, ge=0)
+    outage_notice_after: Duration = timedelta(hours=6)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> PollingConfig:
+        if self.min_interval > self.max_interval:
+            raise ValueError("min_interval must not be longer than max_interval")
+        return self
+
+
+class TelegramConfig(_Strict):
+    """The Telegram front. Without a token, alerts go to the terminal instead."""
+
+    token: SecretStr | None = None
+    base_url: str = DEFAULT_BOT_API
+    admins: list[int] = Field(default_factory=list)
+    allowed_chats: list[int] = Field(default_factory=list)
+
+    @field_validator("token", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: Any) -> Any:
+        return None if value in ("", None) else value
+
+    @property
+    def enabled(self) -> bool:
+        return self.token is not None
+
+
+class AppriseTarget(_Strict):
+    """An outbound-only channel (Slack, Discord, e-mail, Matrix, ntfy ...) for some topics."""
+
+    url: SecretStr
+    topics: list[str] = Field(default_factory=list)
+
+
+class StoriesConfig(_Strict):
+    """How articles from many outlets are grouped into one story."""
+
+    window: Duration = timedelta(hours=48)
+    edit_window: Duration = timedelta(hours=24)
+    breaking_outlets: int = Field(default=3, ge=2)
+    breaking_within: Duration = timedelta(minutes=60)
+
+
+class Config(_Strict):
+    """The whole config file. Relative paths are resolved against the config file's folder."""
+
+    database: str = DEFAULT_DATABASE
+    rules: Path = Path("rules")
+    feeds: list[FeedConfig] = Field(default_factory=list)
+    feeds_file: Path | None = None
+    polling: PollingConfig = PollingConfig()
+    telegram: TelegramConfig = TelegramConfig()
+    apprise: list[AppriseTarget] = Field(default_factory=list)
+    stories: StoriesConfig = StoriesConfig()
+    metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    base_dir: Path = Path(".")
+
+    @field_validator("database")
+    @classmethod
+    def _sqlalchemy_url(cls, url: str) -> str:
+        if not re.match(r"^(sqlite|postgresql)(\+\w+)?://", url):
+            raise ValueError(f"{url!r} is not a SQLite or PostgreSQL URL (sqlite:///path or postgresql://...)")
+        return url
+
+    def path(self, relative: Path) -> Path:
+        return relative if relative.is_absolute() else self.base_dir / relative
+
+    @property
+    def rules_dir(self) -> Path:
+        return self.path(self.rules)
+
+    @property
+    def database_url(self) -> str:
+        """The URL with relative SQLite paths resolved against the config's folder."""
+        prefix = "sqlite:///"
+        if self.database.startswith(prefix) and not self.database.startswith(prefix + "/"):
+            rest = self.database[len(prefix) :]
+            if rest and rest != ":memory:":
+                return prefix + str(self.path(Path(rest)).resolve())
+        return self.database
+
+
+def substitute_env(text: str, source: str) -> str:
+    """Replace `${VAR}` and `${VAR:-default}` from the environment; unset without default is an error."""
+
+    def replace(match: re.Match[str]) -> str:
+        name, default = match.group(1), match.group(2)
+        if name in os.environ:
+            return os.environ[name]
+        if default is not None:
+            return default
+        line = text.count("\n", 0, match.start()) + 1
+        raise ConfigError(f"{source}:{line}: environment variable {name} is not set")
+
+    return _ENV_REF.sub(replace, text)
+
+
+def _describe(error: Any) -> str:
+    if error["type"] == "extra_forbidden":
+        return "unknown key (check its spelling against config.example.yaml)"
+    if error["type"] == "missing":
+        return "this key is required"
+    return str(error["msg"]).removeprefix("Value error, ")
+
+
+def _key_path(location: tuple[int | str, ...]) -> str:
+    return ".".join(str(part) for part in location) or "(top level)"
+
+
+def parse_config(text: str, source: str, base_dir: Path) -> Config:
+    """Validate config text; errors name the source and the key path."""
+    try:
+        raw = yaml.safe_load(substitute_env(text, source)) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{source}:{mark.line + 1}" if mark else source
+        raise ConfigError(f"{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{source}: expected a mapping of keys at the top level")
+    raw.setdefault("base_dir", base_dir)
+    try:
+        config = Config.model_validate(raw)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        more = f" (and {exc.error_count() - 1} more problems)" if exc.error_count() > 1 else ""
+        raise ConfigError(f"{source}: {_key_path(error['loc'])}: {_describe(error)}{more}") from None
+    if config.feeds_file is not None:
+        extra = load_feeds_file(config.path(config.feeds_file))
+        config = config.model_copy(update={"feeds": config.feeds + extra})
+    return config
+
+
+def load_feeds_file(path: Path) -> list[FeedConfig]:
+    """Read a separate feeds.yaml: a list of feed entries, as under `feeds:` in the config."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the feeds file ({exc.strerror})") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
+    items = raw.get("feeds", []) if isinstance(raw, dict) else raw
+    feeds = []
+    for index, item in enumerate(items):
+        try:
+            feeds.append(FeedConfig.model_validate(item))
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            key = _key_path(("feeds", index, *error["loc"]))
+            raise ConfigError(f"{path}: {key}: {_describe(error)}") from None
+    return feeds
+
+
+def load_config(path: Path | None) -> Config:
+    """Load a config file, or the embedded defaults when no file is given."""
+    if path is None:
+        return Config(base_dir=Path.cwd())
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the config file ({exc.strerror})") from None
+    return parse_config(text, str(path), path.resolve().parent)

@@ -1,0 +1,103 @@
+"""Feeds and their fetch state: what the poller needs between polls, kept across restarts."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from bot.config import FeedConfig
+from bot.model import FeedState
+from bot.store.tables import feeds, inserted_id, utcnow
+
+
+def _state(row: RowMapping) -> FeedState:
+    every = row["every_seconds"]
+    return FeedState(
+        url=row["url"],
+        name=row["name"],
+        every=timedelta(seconds=every) if every is not None else None,
+        etag=row["etag"],
+        last_modified=row["last_modified"],
+        content_hash=row["content_hash"],
+        last_polled_at=row["last_polled_at"],
+        last_success_at=row["last_success_at"],
+        last_error=row["last_error"],
+        last_error_at=row["last_error_at"],
+        consecutive_errors=row["consecutive_errors"],
+        next_poll_at=row["next_poll_at"],
+        items_per_day=row["items_per_day"],
+    )
+
+
+def feed_name(config: FeedConfig) -> str:
+    """The configured name, else the URL's host, until the feed's own title is known."""
+    if config.name:
+        return config.name
+    host = config.url.split("://", 1)[-1].split("/", 1)[0]
+    return host or config.url
+
+
+async def sync_feeds(engine: AsyncEngine, configured: list[FeedConfig]) -> dict[str, int]:
+    """Make the feeds table know every configured feed (name and interval follow the config).
+
+    Feeds removed from the config keep their rows and entries: nothing stored is lost.
+    Returns feed ids by URL.
+    """
+    async with engine.begin() as conn:
+        known = {row.url: row.id for row in await conn.execute(sa.select(feeds.c.url, feeds.c.id))}
+        for config in configured:
+            values = {
+                "name": feed_name(config),
+                "every_seconds": config.every.total_seconds() if config.every else None,
+            }
+            if config.url in known:
+                await conn.execute(sa.update(feeds).where(feeds.c.url == config.url).values(**values))
+            else:
+                result = await conn.execute(
+                    sa.insert(feeds).values(url=config.url, created_at=utcnow(), **values)
+                )
+                known[config.url] = inserted_id(result)
+    return {config.url: known[config.url] for config in configured}
+
+
+async def load_state(engine: AsyncEngine, url: str) -> FeedState:
+    async with engine.connect() as conn:
+        row = (await conn.execute(sa.select(feeds).where(feeds.c.url == url))).mappings().one()
+    return _state(row)
+
+
+async def load_states(engine: AsyncEngine) -> list[FeedState]:
+    async with engine.connect() as conn:
+        rows = (await conn.execute(sa.select(feeds).order_by(feeds.c.id))).mappings().all()
+    return [_state(row) for row in rows]
+
+
+async def is_first_poll(conn: AsyncConnection, feed_id: int) -> bool:
+    done = await conn.scalar(sa.select(feeds.c.first_poll_done).where(feeds.c.id == feed_id))
+    return not done
+
+
+async def save_state(
+    conn: AsyncConnection, feed_id: int, state: FeedState, *, title: str | None, polled_ok: bool
+) -> None:
+    """Store the poller's new view of a feed; a successful poll also ends the first-poll grace."""
+    values = {
+        "etag": state.etag,
+        "last_modified": state.last_modified,
+        "content_hash": state.content_hash,
+        "last_polled_at": state.last_polled_at,
+        "last_success_at": state.last_success_at,
+        "last_error": state.last_error,
+        "last_error_at": state.last_error_at,
+        "consecutive_errors": state.consecutive_errors,
+        "next_poll_at": state.next_poll_at,
+        "items_per_day": state.items_per_day,
+    }
+    if title:
+        values["title"] = title
+    if polled_ok:
+        values["first_poll_done"] = True
+    await conn.execute(sa.update(feeds).where(feeds.c.id == feed_id).values(**values))
