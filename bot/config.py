@@ -184,8 +184,17 @@ class Config(_Strict):
         return self.database
 
 
-def substitute_env(text: str, source: str) -> str:
-    """Replace `${VAR}` and `${VAR:-default}` from the environment; unset without default is an error."""
+def substitute_env(value: Any, source: str, where: tuple[int | str, ...] = ()) -> Any:
+    """Replace `${VAR}` and `${VAR:-default}` in every string value (not in comments or keys).
+
+    Done after YAML parsing, so an environment value is always plain text, never YAML syntax.
+    """
+    if isinstance(value, dict):
+        return {key: substitute_env(item, source, (*where, key)) for key, item in value.items()}
+    if isinstance(value, list):
+        return [substitute_env(item, source, (*where, index)) for index, item in enumerate(value)]
+    if not isinstance(value, str):
+        return value
 
     def replace(match: re.Match[str]) -> str:
         name, default = match.group(1), match.group(2)
@@ -193,10 +202,9 @@ def substitute_env(text: str, source: str) -> str:
             return os.environ[name]
         if default is not None:
             return default
-        line = text.count("\n", 0, match.start()) + 1
-        raise ConfigError(f"{source}:{line}: environment variable {name} is not set")
+        raise ConfigError(f"{source}: {_key_path(where)}: environment variable {name} is not set")
 
-    return _ENV_REF.sub(replace, text)
+    return _ENV_REF.sub(replace, value)
 
 
 def _describe(error: Any) -> str:
@@ -214,7 +222,7 @@ def _key_path(location: tuple[int | str, ...]) -> str:
 def parse_config(text: str, source: str, base_dir: Path) -> Config:
     """Validate config text; errors name the source and the key path."""
     try:
-        raw = yaml.safe_load(substitute_env(text, source)) or {}
+        raw = substitute_env(yaml.safe_load(text) or {}, source)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{source}:{mark.line + 1}" if mark else source

@@ -15,10 +15,7 @@ from bot.store.tables import alerts, entries, feeds, inserted_id, matches, utcno
 
 
 def clauses_to_json(clauses: Sequence[ClauseHit]) -> list[dict[str, Any]]:
-    return [
-        {"clause": hit.clause, "spans": [[s.field, s.start, s.end, s.text] for s in hit.spans]}
-        for hit in clauses
-    ]
+    return [{"clause": hit.clause, "spans": [[s.field, s.start, s.end, s.text] for s in hit.spans]} for hit in clauses]
 
 
 def clauses_from_json(data: list[dict[str, Any]]) -> tuple[ClauseHit, ...]:
@@ -28,9 +25,7 @@ def clauses_from_json(data: list[dict[str, Any]]) -> tuple[ClauseHit, ...]:
     )
 
 
-async def record_match(
-    conn: AsyncConnection, stored: StoredEntry, match: Match, *, raise_alert: bool
-) -> Alert | None:
+async def record_match(conn: AsyncConnection, stored: StoredEntry, match: Match, *, raise_alert: bool) -> Alert | None:
     """Store why `match.rule_id` matched; with `raise_alert`, also the alert, unless one exists already."""
     match_id = await conn.scalar(
         sa.select(matches.c.id).where(matches.c.entry_id == stored.id, matches.c.rule_id == match.rule_id)
@@ -56,9 +51,7 @@ async def record_match(
         return None
     created_at = utcnow()
     result = await conn.execute(
-        sa.insert(alerts).values(
-            match_id=match_id, entry_id=stored.id, rule_id=match.rule_id, created_at=created_at
-        )
+        sa.insert(alerts).values(match_id=match_id, entry_id=stored.id, rule_id=match.rule_id, created_at=created_at)
     )
     return Alert(
         rule_id=match.rule_id,

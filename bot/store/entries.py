@@ -48,9 +48,7 @@ def entry_columns() -> list[sa.ColumnElement[object]]:
     return [*entries.c, feeds.c.url.label("feed_url")]
 
 
-async def add_new_entries(
-    conn: AsyncConnection, feed_id: int, items: Sequence[Entry]
-) -> list[StoredEntry]:
+async def add_new_entries(conn: AsyncConnection, feed_id: int, items: Sequence[Entry]) -> list[StoredEntry]:
     """Insert the entries this feed has not had before and return them; known ones are left as stored."""
     by_hash: dict[str, Entry] = {}
     for item in items:
@@ -59,9 +57,7 @@ async def add_new_entries(
         return []
     known = set(
         await conn.scalars(
-            sa.select(entries.c.key_hash).where(
-                entries.c.feed_id == feed_id, entries.c.key_hash.in_(list(by_hash))
-            )
+            sa.select(entries.c.key_hash).where(entries.c.feed_id == feed_id, entries.c.key_hash.in_(list(by_hash)))
         )
     )
     stored = []

@@ -56,9 +56,7 @@ async def sync_feeds(engine: AsyncEngine, configured: list[FeedConfig]) -> dict[
             if config.url in known:
                 await conn.execute(sa.update(feeds).where(feeds.c.url == config.url).values(**values))
             else:
-                result = await conn.execute(
-                    sa.insert(feeds).values(url=config.url, created_at=utcnow(), **values)
-                )
+                result = await conn.execute(sa.insert(feeds).values(url=config.url, created_at=utcnow(), **values))
                 known[config.url] = inserted_id(result)
     return {config.url: known[config.url] for config in configured}
 

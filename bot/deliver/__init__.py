@@ -1,0 +1,1 @@
+"""Delivery: formatting alerts and handing them to the terminal, Telegram or Apprise channels."""

@@ -1,0 +1,54 @@
+"""The terminal sink: alerts printed readably with rich when no Telegram token is configured."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.console import Console
+from rich.panel import Panel
+from rich.text import Text
+
+from bot.deliver.snippet import Snippet, make_snippet, title_segments
+from bot.model import Alert
+
+
+def _styled(snippet: Snippet, base: str = "") -> Text:
+    text = Text(style=base)
+    for segment in snippet.segments:
+        text.append(segment.text, style="bold yellow" if segment.marked else None)
+    return text
+
+
+def render_alert(alert: Alert) -> Panel:
+    """One alert as a panel: topic, outlet and time, title, link, story line, snippet."""
+    entry = alert.entry
+    when = entry.published.strftime("%Y-%m-%d %H:%M UTC") if entry.published else "time unknown"
+    body = Text()
+    body.append_text(_styled(title_segments(entry, alert.match), base="bold"))
+    body.append("\n")
+    body.append(entry.url or "(no link)", style="underline blue")
+    story = alert.story
+    if story is not None and len(story.outlets) > 1:
+        line = f"{len(story.outlets)} outlets: {', '.join(story.outlets)}; originally {story.origin}"
+        body.append(f"\n{line}", style="magenta")
+    body.append("\n\n")
+    body.append_text(_styled(make_snippet(entry, alert.match)))
+    breaking = "BREAKING · " if story is not None and story.breaking else ""
+    return Panel(
+        body,
+        title=f"[bold]{breaking}{alert.rule_title}[/bold]",
+        subtitle=f"{entry.outlet} · {when}",
+        title_align="left",
+        subtitle_align="right",
+    )
+
+
+class ConsoleSink:
+    """Prints each alert as it is raised; the alerts are already stored, so nothing is lost on exit."""
+
+    def __init__(self, console: Console | None = None) -> None:
+        self.console = console or Console()
+
+    async def deliver(self, alerts: Sequence[Alert]) -> None:
+        for alert in alerts:
+            self.console.print(render_alert(alert))

@@ -1,0 +1,70 @@
+"""Shared fixtures: real databases (a SQLite file, and PostgreSQL when NEWSBOT_TEST_PG_URL is set)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from bot.store.db import async_url, open_database
+
+SEEDS = Path(__file__).parent / "fixtures" / "seeds"
+CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+PG_URL_VARIABLE = "NEWSBOT_TEST_PG_URL"
+
+
+def corpus_path(*parts: str) -> Path:
+    """A path inside ../shared/corpus, or a clean skip where the corpus is absent."""
+    path = CORPUS.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"corpus not present at {path}")
+    return path
+
+
+async def _create_pg_database(admin_url: str) -> str:
+    """A fresh, empty PostgreSQL database for one test; returns its URL."""
+    name = f"newsbot_test_{uuid.uuid4().hex[:12]}"
+    admin = create_async_engine(async_url(admin_url), isolation_level="AUTOCOMMIT")
+    async with admin.connect() as conn:
+        await conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    await admin.dispose()
+    return admin_url.rsplit("/", 1)[0] + f"/{name}"
+
+
+async def _drop_pg_database(admin_url: str, url: str) -> None:
+    name = url.rsplit("/", 1)[1]
+    admin = create_async_engine(async_url(admin_url), isolation_level="AUTOCOMMIT")
+    async with admin.connect() as conn:
+        await conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    await admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """A URL of an empty database: a SQLite file, then a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'newsbot.db'}"
+        return
+    admin_url = os.environ.get(PG_URL_VARIABLE)
+    if not admin_url:
+        pytest.skip(f"PostgreSQL tests need {PG_URL_VARIABLE} (e.g. postgresql://postgres@127.0.0.1:5432/test)")
+    url = await _create_pg_database(admin_url)
+    try:
+        yield url
+    finally:
+        await _drop_pg_database(admin_url, url)
+
+
+@pytest.fixture
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    """A migrated database engine on SQLite and on PostgreSQL."""
+    engine = await open_database(database_url)
+    try:
+        yield engine
+    finally:
+        await engine.dispose()

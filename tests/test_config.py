@@ -1,0 +1,71 @@
+"""Config loading: defaults, ${VAR} substitution, and errors that name the file and key."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.config import ConfigError, load_config, parse_config
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "config.example.yaml"
+
+
+def test_example_config_is_valid_and_documents_the_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
+    config = load_config(EXAMPLE)
+    assert config.telegram.token is None
+    assert config.rules_dir == EXAMPLE.parent / "rules"
+    assert config.database_url.startswith("sqlite:////")
+
+
+def test_environment_substitution_and_secret_token(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NB_TOKEN", "123:secret")
+    config = parse_config("telegram:\n  token: ${NB_TOKEN}\n", "c.yaml", Path("/srv"))
+    assert config.telegram.token is not None
+    assert config.telegram.token.get_secret_value() == "123:secret"
+    assert "secret" not in repr(config) and "secret" not in str(config.telegram)
+
+
+def test_default_after_colon_dash_and_unset_variable_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NB_UNSET", raising=False)
+    config = parse_config("database: ${NB_UNSET:-sqlite:///x.db}\n", "c.yaml", Path("/srv"))
+    assert config.database_url == "sqlite:////srv/x.db"
+    with pytest.raises(ConfigError, match=r"^c\.yaml: feeds\.0\.url: environment variable NB_UNSET is not set$"):
+        parse_config("feeds:\n  - url: ${NB_UNSET}\n", "c.yaml", Path("/srv"))
+    assert parse_config("# ${NB_UNSET} in a comment\n", "c.yaml", Path("/srv")).feeds == []
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("feeds:\n  - url: http://a/x\n    every: soon\n", "c.yaml: feeds.0.every: 'soon' is not a duration"),
+        ("feeds:\n  - url: ftp://a/x\n", "c.yaml: feeds.0.url: 'ftp://a/x' must start with http://"),
+        ("feeds:\n  - name: x\n", "c.yaml: feeds.0.url: this key is required"),
+        ("telegram:\n  tokn: x\n", "c.yaml: telegram.tokn: unknown key"),
+        ("database: mysql://x\n", "c.yaml: database: 'mysql://x' is not a SQLite or PostgreSQL URL"),
+        ("polling:\n  min_interval: 3h\n", "c.yaml: polling: min_interval must not be longer than max_interval"),
+        ("feeds: [\n", "c.yaml:2: not valid YAML"),
+        ("- a\n- b\n", "c.yaml: expected a mapping"),
+    ],
+)
+def test_errors_name_the_key(text: str, message: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_config(text, "c.yaml", Path("/srv"))
+    assert str(caught.value).startswith(message)
+
+
+def test_durations_and_feeds_file(tmp_path: Path) -> None:
+    (tmp_path / "feeds.yaml").write_text("- url: http://127.0.0.1/a.xml\n  every: 90s\n- url: file:///x.xml\n")
+    (tmp_path / "config.yaml").write_text("feeds_file: feeds.yaml\nfeeds:\n  - url: https://b/\n    every: 1d\n")
+    config = load_config(tmp_path / "config.yaml")
+    assert [f.every for f in config.feeds] == [timedelta(days=1), timedelta(seconds=90), None]
+    (tmp_path / "feeds.yaml").write_text("- url: http://a/\n  backlog: -1\n")
+    with pytest.raises(ConfigError, match=r"feeds\.yaml: feeds\.0\.backlog: Input should be greater"):
+        load_config(tmp_path / "config.yaml")
+
+
+def test_missing_file_is_one_sentence(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"nope\.yaml: cannot read the config file \(No such file"):
+        load_config(tmp_path / "nope.yaml")
