@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from rich.console import Console
 from rich.panel import Panel
 from rich.text import Text
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.deliver.snippet import Snippet, make_snippet, title_segments
 from bot.model import Alert
@@ -44,11 +45,16 @@ def render_alert(alert: Alert) -> Panel:
 
 
 class ConsoleSink:
-    """Prints each alert as it is raised; the alerts are already stored, so nothing is lost on exit."""
+    """Prints alerts once the transaction that stored them has committed (the demo's and `poll`'s sink)."""
 
     def __init__(self, console: Console | None = None) -> None:
         self.console = console or Console()
+        self._queued: list[Alert] = []
 
-    async def deliver(self, alerts: Sequence[Alert]) -> None:
-        for alert in alerts:
+    async def enqueue(self, conn: AsyncConnection, alerts: Sequence[Alert]) -> None:
+        self._queued.extend(alerts)
+
+    async def flush(self) -> None:
+        queued, self._queued = self._queued, []
+        for alert in queued:
             self.console.print(render_alert(alert))

@@ -1,14 +1,23 @@
-"""Where alerts go once stored: the terminal, Telegram's outbox, Apprise channels."""
+"""Where alerts go once stored: the terminal, Telegram's outbox, Apprise channels.
+
+A sink works in two steps so that no alert is lost between storing it and sending it:
+`enqueue` runs inside the very transaction that stores the alerts (a durable sink writes its outbox
+rows there), and `flush` runs after that transaction committed (send what was queued, or wake the sender).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Protocol
 
+from sqlalchemy.ext.asyncio import AsyncConnection
+
 from bot.model import Alert
 
 
 class Sink(Protocol):
-    """Takes alerts that are already stored; must not lose them (write to an outbox or print)."""
+    async def enqueue(self, conn: AsyncConnection, alerts: Sequence[Alert]) -> None:
+        """Queue stored alerts, inside the transaction that stored them."""
 
-    async def deliver(self, alerts: Sequence[Alert]) -> None: ...
+    async def flush(self) -> None:
+        """Deliver what was queued; called after the transaction committed."""
