@@ -98,8 +98,13 @@ class Message:
     edits: list[str] = field(default_factory=list)
 
     def to_json(self) -> Json:
-        data: Json = {"message_id": self.message_id, "date": self.date, "chat": self.chat.to_json(),
-                      "from": self.sender.to_json(), "text": self.text}
+        data: Json = {
+            "message_id": self.message_id,
+            "date": self.date,
+            "chat": self.chat.to_json(),
+            "from": self.sender.to_json(),
+            "text": self.text,
+        }
         if self.entities:
             data["entities"] = self.entities
         if self.reply_markup:
@@ -173,8 +178,16 @@ class FakeBotApi:
         self.users.setdefault(user_id, User(user_id, first_name, f"user{user_id}"))
         return self.chats.setdefault(user_id, Chat(user_id, "private", None))
 
-    def group(self, chat_id: int, title: str, admins: set[int], *, supergroup: bool = False,
-              forum: bool = False, creator: int | None = None) -> Chat:
+    def group(
+        self,
+        chat_id: int,
+        title: str,
+        admins: set[int],
+        *,
+        supergroup: bool = False,
+        forum: bool = False,
+        creator: int | None = None,
+    ) -> Chat:
         kind = "supergroup" if supergroup or forum else "group"
         for user_id in admins | ({creator} if creator else set()):
             self.users.setdefault(user_id, User(user_id, f"User{user_id}", f"user{user_id}"))
@@ -223,8 +236,17 @@ class FakeBotApi:
         query_id = str(next(self._callback_ids))
         self._pending_queries.add(query_id)
         user = self.users.setdefault(user_id, User(user_id, f"User{user_id}", f"user{user_id}"))
-        await self._push({"callback_query": {"id": query_id, "from": user.to_json(), "data": data,
-                                             "chat_instance": str(chat_id), "message": message.to_json()}})
+        await self._push(
+            {
+                "callback_query": {
+                    "id": query_id,
+                    "from": user.to_json(),
+                    "data": data,
+                    "chat_instance": str(chat_id),
+                    "message": message.to_json(),
+                }
+            }
+        )
         return query_id
 
     async def wait_until(self, condition: Callable[[], bool], timeout: float = 10.0) -> None:
@@ -293,11 +315,28 @@ class FakeBotApi:
             raise ApiError(400, "Bad Request: chat not found")
         return self.chats[chat_id]  # type: ignore[index]
 
-    def _store(self, chat: Chat, sender: User, text: str, *, html: str | None = None,
-               entities: list[Json] | None = None, reply_markup: Json | None = None,
-               thread_id: int | None = None) -> Message:
-        message = Message(next(self._message_ids[chat.id]), chat, sender, int(time.time()), text, html,
-                          entities or [], reply_markup, thread_id)
+    def _store(
+        self,
+        chat: Chat,
+        sender: User,
+        text: str,
+        *,
+        html: str | None = None,
+        entities: list[Json] | None = None,
+        reply_markup: Json | None = None,
+        thread_id: int | None = None,
+    ) -> Message:
+        message = Message(
+            next(self._message_ids[chat.id]),
+            chat,
+            sender,
+            int(time.time()),
+            text,
+            html,
+            entities or [],
+            reply_markup,
+            thread_id,
+        )
         self.messages[chat.id][message.message_id] = message
         return message
 
@@ -378,8 +417,14 @@ class FakeBotApi:
     # ---- Bot API methods (names lower-cased: Telegram's method names are case-insensitive)
 
     async def _api_getme(self, params: Json) -> Json:
-        return {**self.bot.to_json(), "can_join_groups": True, "can_read_all_group_messages": False,
-                "supports_inline_queries": False, "can_connect_to_business": False, "has_main_web_app": False}
+        return {
+            **self.bot.to_json(),
+            "can_join_groups": True,
+            "can_read_all_group_messages": False,
+            "supports_inline_queries": False,
+            "can_connect_to_business": False,
+            "has_main_web_app": False,
+        }
 
     async def _api_deletewebhook(self, params: Json) -> bool:
         if str(params.get("drop_pending_updates", "")).lower() == "true":
@@ -398,8 +443,7 @@ class FakeBotApi:
             self._updates = [u for u in self._updates if u["update_id"] >= offset]
 
         def wanted() -> list[Json]:
-            return [u for u in self._updates
-                    if not allowed or any(kind in u for kind in allowed)][:limit]
+            return [u for u in self._updates if not allowed or any(kind in u for kind in allowed)][:limit]
 
         deadline = time.monotonic() + timeout
         async with self._new_update:
@@ -433,8 +477,9 @@ class FakeBotApi:
         plain, html, entities = self._render(params)
         markup = self._markup(params)
         self._check_delivery(chat, counts_for_chat=True)
-        message = self._store(chat, self.bot, plain, html=html, entities=entities, reply_markup=markup,
-                              thread_id=thread_id)
+        message = self._store(
+            chat, self.bot, plain, html=html, entities=entities, reply_markup=markup, thread_id=thread_id
+        )
         return message.to_json()
 
     async def _api_editmessagetext(self, params: Json) -> Json:
@@ -442,8 +487,11 @@ class FakeBotApi:
         plain, html, entities = self._render(params)
         markup = self._markup(params)
         if plain == message.text and entities == message.entities and markup == message.reply_markup:
-            raise ApiError(400, "Bad Request: message is not modified: specified new message content and reply "
-                                "markup are exactly the same as a current content and reply markup of the message")
+            raise ApiError(
+                400,
+                "Bad Request: message is not modified: specified new message content and reply "
+                "markup are exactly the same as a current content and reply markup of the message",
+            )
         self._check_delivery(message.chat, counts_for_chat=False)
         message.edits.append(message.text)
         message.text, message.html, message.entities, message.reply_markup = plain, html, entities, markup
@@ -477,9 +525,23 @@ class FakeBotApi:
         if chat.type == "private" or user.id == chat.creator:
             return {"status": "creator", "user": user.to_json(), "is_anonymous": False}
         if user.id in chat.admins:
-            rights = ("can_be_edited", "is_anonymous", "can_manage_chat", "can_delete_messages",
-                      "can_manage_video_chats", "can_restrict_members", "can_promote_members", "can_change_info",
-                      "can_invite_users", "can_post_stories", "can_edit_stories", "can_delete_stories")
-            return {"status": "administrator", "user": user.to_json(),
-                    **{r: r not in ("can_be_edited", "is_anonymous") for r in rights}}
+            rights = (
+                "can_be_edited",
+                "is_anonymous",
+                "can_manage_chat",
+                "can_delete_messages",
+                "can_manage_video_chats",
+                "can_restrict_members",
+                "can_promote_members",
+                "can_change_info",
+                "can_invite_users",
+                "can_post_stories",
+                "can_edit_stories",
+                "can_delete_stories",
+            )
+            return {
+                "status": "administrator",
+                "user": user.to_json(),
+                **{r: r not in ("can_be_edited", "is_anonymous") for r in rights},
+            }
         return {"status": "member", "user": user.to_json()}

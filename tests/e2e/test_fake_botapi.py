@@ -33,8 +33,18 @@ def test_html_parse_gives_text_and_entities() -> None:
 
 @pytest.mark.parametrize(
     "html",
-    ["<script>x</script>", "<b>open", "<b><i>x</b></i>", "a & b", "x </b>", "<a href='javascript:1'>x</a>",
-     '<span class="red">x</span>', "<pre><b>x</b></pre>", "&nbsp;", "<b"],
+    [
+        "<script>x</script>",
+        "<b>open",
+        "<b><i>x</b></i>",
+        "a & b",
+        "x </b>",
+        "<a href='javascript:1'>x</a>",
+        '<span class="red">x</span>',
+        "<pre><b>x</b></pre>",
+        "&nbsp;",
+        "<b",
+    ],
 )
 def test_html_parse_refuses_what_telegram_refuses(html: str) -> None:
     with pytest.raises(ParseError):
@@ -87,8 +97,7 @@ async def test_rate_limits_answer_429_with_retry_after(bot: Bot, api: FakeBotApi
 
 
 async def test_global_limit() -> None:
-    async with FakeBotApi(limits=FakeLimits(global_per_second=5)) as api, \
-            Bot(api.token, base_url=api.base_url) as bot:
+    async with FakeBotApi(limits=FakeLimits(global_per_second=5)) as api, Bot(api.token, base_url=api.base_url) as bot:
         for chat in range(1, 7):
             api.private_chat(chat)
         for chat in range(1, 6):

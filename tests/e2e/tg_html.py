@@ -53,8 +53,14 @@ def _attributes(raw: str, tag: str, offset: int) -> dict[str, str]:
     for match in _ATTR.finditer(raw):
         value = next((v for v in match.group(2, 3, 4) if v is not None), "")
         attrs[match.group(1).lower()] = unescape(value, offset)
-    allowed = {"a": {"href"}, "span": {"class"}, "code": {"class"}, "pre": {"language"},
-               "blockquote": {"expandable"}, "tg-emoji": {"emoji-id"}}.get(tag, set())
+    allowed = {
+        "a": {"href"},
+        "span": {"class"},
+        "code": {"class"},
+        "pre": {"language"},
+        "blockquote": {"expandable"},
+        "tg-emoji": {"emoji-id"},
+    }.get(tag, set())
     for name in attrs:
         if name not in allowed:
             raise ParseError(f'Unsupported attribute "{name}" in tag "{tag}" at byte offset {offset}')
@@ -113,8 +119,7 @@ def parse(html: str) -> Parsed:
                 expected = stack[-1][0]
                 raise ParseError(f'Unmatched end tag at byte offset {lt}, expected "</{expected}>", found "</{tag}>"')
             open_tag, start, attrs = stack.pop()
-            entity: dict[str, object] = {"type": ENTITY_OF_TAG[open_tag], "offset": start,
-                                         "length": length - start}
+            entity: dict[str, object] = {"type": ENTITY_OF_TAG[open_tag], "offset": start, "length": length - start}
             if open_tag == "a":
                 entity["url"] = attrs["href"]
             if open_tag == "pre" and attrs.get("language"):

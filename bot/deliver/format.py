@@ -1,0 +1,149 @@
+"""Alerts as Telegram messages: HTML for normal sends, plain text for the fallback, summaries for bursts.
+
+Pure. Every piece of feed text goes through `html.escape`, so no feed can break or inject markup, and every
+piece has a length cap, so a message never exceeds Telegram's 4096 characters (counted, as Telegram counts
+them, in UTF-16 code units of the text left after the markup is parsed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from html import escape
+
+from bot.deliver.snippet import make_snippet
+from bot.model import Alert, Story
+
+MAX_MESSAGE = 4096
+_TITLE_CAP = 400
+_NAME_CAP = 80
+_URL_CAP = 1500
+_OUTLETS_SHOWN = 12
+BREAKING = "🔴 BREAKING"
+
+
+def utf16_len(text: str) -> int:
+    """Telegram's length unit: UTF-16 code units (an emoji outside the BMP counts twice)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def clip(text: str, cap: int) -> str:
+    """At most `cap` UTF-16 units of `text`, ending with an ellipsis when cut."""
+    text = " ".join(text.split())
+    if utf16_len(text) <= cap:
+        return text
+    out, used = [], 0
+    for char in text:
+        used += utf16_len(char)
+        if used > cap - 1:
+            break
+        out.append(char)
+    return "".join(out).rstrip() + "…"
+
+
+def _link(url: str) -> str | None:
+    return url if url.startswith(("http://", "https://")) else None
+
+
+def when(published: datetime | None) -> str:
+    if published is None:
+        return "time unknown"
+    aware = published if published.tzinfo else published.replace(tzinfo=UTC)
+    return aware.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def story_line(story: Story) -> str | None:
+    """ "3 outlets: MENAFN, X, Y; originally RIA News", or None for a story told by one outlet so far."""
+    outlets = story.outlets
+    if len(outlets) < 2:
+        return None
+    shown = ", ".join(clip(o, _NAME_CAP) for o in outlets[:_OUTLETS_SHOWN])
+    more = f" and {len(outlets) - _OUTLETS_SHOWN} more" if len(outlets) > _OUTLETS_SHOWN else ""
+    return f"{len(outlets)} outlets: {shown}{more}; originally {clip(story.origin, _NAME_CAP)}"
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    """One message in both forms: HTML for parse_mode=HTML, and the plain-text fallback."""
+
+    html: str
+    plain: str
+
+
+def render_alert(alert: Alert) -> Rendered:
+    """Breaking marker, bold linked title, outlet and time, topic, story line, snippet with marked words."""
+    entry = alert.entry
+    title = clip(entry.title or entry.url or "(untitled)", _TITLE_CAP)
+    url = _link(entry.url)
+    meta = f"{clip(entry.outlet, _NAME_CAP)} · {when(entry.published)}"
+    topic = f"Topic: {clip(alert.rule_title, _NAME_CAP)}"
+    html_lines, plain_lines = [], []
+    if alert.story is not None and alert.story.breaking:
+        html_lines.append(f"<b>{BREAKING}</b>")
+        plain_lines.append(BREAKING)
+    linked = f'<a href="{escape(url)}">{escape(title)}</a>' if url else escape(title)
+    html_lines += [f"<b>{linked}</b>", escape(meta), f"<i>{escape(topic)}</i>"]
+    plain_lines += [title, *([url] if url and utf16_len(url) <= _URL_CAP else []), meta, topic]
+    line = story_line(alert.story) if alert.story is not None else None
+    if line:
+        html_lines.append(escape(line))
+        plain_lines.append(line)
+    snippet = make_snippet(entry, alert.match)
+    if snippet.segments:
+        marked = "".join(f"<b>{escape(s.text)}</b>" if s.marked else escape(s.text) for s in snippet.segments)
+        html_lines += ["", marked]
+        plain_lines += ["", snippet.text]
+    return Rendered("\n".join(html_lines), "\n".join(plain_lines))
+
+
+def _fit(head: tuple[str, str], items: Sequence[tuple[str, str]]) -> Rendered:
+    """The head, then as many (html, plain) lines as fit in one message, then "… and N more".
+
+    Each plain line is at least as long as what its HTML line shows, so budgeting on plain covers both.
+    """
+    html_lines, plain_lines = [head[0]], [head[1]]
+    used = utf16_len(head[1])
+    for index, (html, plain) in enumerate(items):
+        if used + 1 + utf16_len(plain) > MAX_MESSAGE - 40:
+            rest = f"… and {len(items) - index} more"
+            html_lines.append(escape(rest))
+            plain_lines.append(rest)
+            break
+        used += 1 + utf16_len(plain)
+        html_lines.append(html)
+        plain_lines.append(plain)
+    return Rendered("\n".join(html_lines), "\n".join(plain_lines))
+
+
+def render_summary(heading: str, alerts: Sequence[Alert]) -> Rendered:
+    """Many alerts in one message (a folded burst or a digest): one line each with its link."""
+    head = clip(heading, _TITLE_CAP)
+    items = []
+    for alert in alerts:
+        title = clip(alert.entry.title or alert.entry.url, 200)
+        tail = f" — {clip(alert.entry.outlet, _NAME_CAP)} [{clip(alert.rule_title, _NAME_CAP)}]"
+        url = _link(alert.entry.url)
+        linked = f'<a href="{escape(url)}">{escape(title)}</a>' if url else escape(title)
+        plain_url = f"\n  {url}" if url and utf16_len(url) <= _URL_CAP else ""
+        items.append((f"• {linked}{escape(tail)}", f"• {title}{tail}{plain_url}"))
+    return _fit((f"<b>{escape(head)}</b>", head), items)
+
+
+def render_why(alert: Alert) -> Rendered:
+    """Why an alert was raised: the rule, each clause as written with the words that satisfied it,
+    and the story's members with their outlets and credits."""
+    rule = clip(alert.rule_title, _NAME_CAP)
+    items = [(f"Rule <code>{escape(clip(alert.rule_id, _NAME_CAP))}</code>", f"Rule {clip(alert.rule_id, _NAME_CAP)}")]
+    for hit in alert.match.clauses:
+        clause = clip(hit.clause, 300)
+        words = clip(", ".join(dict.fromkeys(f"{s.text} ({s.field})" for s in hit.spans)), 300)
+        items.append((f"• <code>{escape(clause)}</code>: <b>{escape(words)}</b>", f"• {clause}: {words}"))
+    if alert.story is not None:
+        origin = clip(alert.story.origin, _NAME_CAP)
+        items.append((f"Story: originally <b>{escape(origin)}</b>", f"Story: originally {origin}"))
+        for member in alert.story.members:
+            credits = "; ".join(c.source + (f" via {c.via}" if c.via else "") for c in member.credits)
+            text = clip(f"{member.outlet}: {member.title}" + (f" (credits {credits})" if credits else ""), 250)
+            items.append((f"• {escape(text)}", f"• {text}"))
+    return _fit((f"<b>Why: {escape(rule)}</b>", f"Why: {rule}"), items)
