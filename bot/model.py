@@ -135,7 +135,9 @@ class FeedState:
     """What the poller knows of one feed between polls: identity, validators and health.
 
     The store keeps it; fetch reads it to poll politely and returns an updated copy.
-    `every` is the configured interval, or None for adaptive polling.
+    `every` is the configured interval, or None for adaptive polling. `failing_since` is when the
+    current run of errors began (None while healthy); `newest_entry_at` is the newest publication
+    date seen, so a quiet feed is polled less; `ttl` is the feed's own RSS <ttl>, kept for 304s.
     """
 
     url: str
@@ -151,3 +153,6 @@ class FeedState:
     consecutive_errors: int = 0
     next_poll_at: datetime | None = None
     items_per_day: float | None = None
+    failing_since: datetime | None = None
+    newest_entry_at: datetime | None = None
+    ttl: timedelta | None = None

@@ -53,7 +53,10 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
     admin_url = os.environ.get(PG_URL_VARIABLE)
     if not admin_url:
         pytest.skip(f"PostgreSQL tests need {PG_URL_VARIABLE} (e.g. postgresql://postgres@127.0.0.1:5432/test)")
-    url = await _create_pg_database(admin_url)
+    try:
+        url = await _create_pg_database(admin_url)
+    except (OSError, sa.exc.OperationalError, sa.exc.InterfaceError) as exc:
+        pytest.skip(f"PostgreSQL at {admin_url} is not reachable ({exc.__class__.__name__})")
     try:
         yield url
     finally:

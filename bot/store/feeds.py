@@ -13,12 +13,15 @@ from bot.model import FeedState
 from bot.store.tables import feeds, inserted_id, utcnow
 
 
+def _seconds(value: float | None) -> timedelta | None:
+    return timedelta(seconds=value) if value is not None else None
+
+
 def _state(row: RowMapping) -> FeedState:
-    every = row["every_seconds"]
     return FeedState(
         url=row["url"],
         name=row["name"],
-        every=timedelta(seconds=every) if every is not None else None,
+        every=_seconds(row["every_seconds"]),
         etag=row["etag"],
         last_modified=row["last_modified"],
         content_hash=row["content_hash"],
@@ -29,6 +32,9 @@ def _state(row: RowMapping) -> FeedState:
         consecutive_errors=row["consecutive_errors"],
         next_poll_at=row["next_poll_at"],
         items_per_day=row["items_per_day"],
+        failing_since=row["failing_since"],
+        newest_entry_at=row["newest_entry_at"],
+        ttl=_seconds(row["ttl_seconds"]),
     )
 
 
@@ -93,6 +99,9 @@ async def save_state(
         "consecutive_errors": state.consecutive_errors,
         "next_poll_at": state.next_poll_at,
         "items_per_day": state.items_per_day,
+        "failing_since": state.failing_since,
+        "newest_entry_at": state.newest_entry_at,
+        "ttl_seconds": state.ttl.total_seconds() if state.ttl else None,
     }
     if title:
         values["title"] = title

@@ -72,6 +72,9 @@ feeds = sa.Table(
     sa.Column("consecutive_errors", sa.Integer, nullable=False, server_default="0"),
     sa.Column("next_poll_at", UTCDateTime),
     sa.Column("items_per_day", sa.Float),
+    sa.Column("failing_since", UTCDateTime),
+    sa.Column("newest_entry_at", UTCDateTime),
+    sa.Column("ttl_seconds", sa.Float),
     sa.Column("first_poll_done", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("created_at", UTCDateTime, nullable=False),
 )

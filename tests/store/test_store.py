@@ -75,6 +75,9 @@ async def test_feed_state_round_trips_and_first_poll_ends(engine: AsyncEngine) -
         last_success_at=now,
         consecutive_errors=0,
         next_poll_at=now + timedelta(minutes=5),
+        items_per_day=12.5,
+        newest_entry_at=now - timedelta(hours=1),
+        ttl=timedelta(minutes=30),
     )
     async with engine.begin() as conn:
         assert await is_first_poll(conn, feed_id)

@@ -1,0 +1,63 @@
+"""One APScheduler job per feed, each run choosing the time of the next.
+
+A feed's job is a one-shot date job that re-adds itself when its poll ends, so runs of one feed never
+overlap, and each next time comes from the poll policy (interval, adaptive rate, server hints, backoff).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+from datetime import UTC, datetime, timedelta
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.date import DateTrigger
+
+log = logging.getLogger(__name__)
+
+PollFeed = Callable[[str], Awaitable[datetime]]
+_RETRY_AFTER_BUG = timedelta(minutes=5)
+
+
+class FeedScheduler:
+    """Drives `poll(url) -> next poll time` for every feed on the running event loop."""
+
+    def __init__(self, poll: PollFeed, scheduler: AsyncIOScheduler | None = None) -> None:
+        self.poll = poll
+        self.scheduler = scheduler or AsyncIOScheduler(timezone=UTC)
+
+    def start(self, first_polls: Iterable[tuple[str, datetime]]) -> None:
+        """Schedule each feed's first poll (a past time means now) and start the scheduler."""
+        for url, when in first_polls:
+            self._schedule(url, when)
+        if not self.scheduler.running:
+            self.scheduler.start()
+
+    def shutdown(self) -> None:
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+
+    def next_run(self, url: str) -> datetime | None:
+        job = self.scheduler.get_job(url)
+        return job.next_run_time if job else None
+
+    def _schedule(self, url: str, when: datetime) -> None:
+        self.scheduler.add_job(
+            self._run,
+            DateTrigger(run_date=max(when, datetime.now(UTC)), timezone=UTC),
+            args=[url],
+            id=url,
+            name=f"poll {url}",
+            replace_existing=True,
+            max_instances=1,
+            misfire_grace_time=None,
+        )
+
+    async def _run(self, url: str) -> None:
+        try:
+            when = await self.poll(url)
+        except Exception:
+            # The poll records feed errors itself; reaching here is a bug, and the feed must still go on.
+            log.exception("polling %s failed unexpectedly; retrying in 5 minutes", url)
+            when = datetime.now(UTC) + _RETRY_AFTER_BUG
+        self._schedule(url, when)

@@ -1,0 +1,38 @@
+"""Logging for the daemon: rich output, and secrets (the bot token) never reach a log line."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+from rich.logging import RichHandler
+
+REDACTED = "[token hidden]"
+
+
+class RedactSecrets(logging.Filter):
+    """Replaces every configured secret in a record's final message (httpx logs request URLs with the token)."""
+
+    def __init__(self, secrets: Iterable[str]) -> None:
+        super().__init__()
+        self.secrets = [secret for secret in secrets if secret]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not self.secrets:
+            return True
+        message = record.getMessage()
+        redacted = message
+        for secret in self.secrets:
+            redacted = redacted.replace(secret, REDACTED)
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        return True
+
+
+def setup_logging(verbose: bool, secrets: Iterable[str] = ()) -> None:
+    """Root logging to stderr through rich; chatty libraries stay at WARNING unless `verbose`."""
+    handler = RichHandler(show_path=False, rich_tracebacks=False, markup=False)
+    handler.addFilter(RedactSecrets(secrets))
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, handlers=[handler], force=True)
+    for noisy in ("httpx", "httpcore", "apscheduler", "telegram", "aiosqlite", "asyncio", "alembic"):
+        logging.getLogger(noisy).setLevel(logging.DEBUG if verbose else logging.WARNING)

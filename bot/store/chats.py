@@ -1,0 +1,211 @@
+"""Chats that use the bot: their subscriptions (with forum thread), mutes and digest mode.
+
+A chat that blocks or kicks the bot is marked inactive rather than forgotten, so its subscriptions come
+back if it talks to the bot again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from bot.store.tables import UTCDateTime, metadata, utcnow
+
+DigestMode = Literal["off", "hourly", "daily"]
+ALL_TOPICS = "*"
+
+chats = sa.Table(
+    "chats",
+    metadata,
+    sa.Column("id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("type", sa.String(20), nullable=False),
+    sa.Column("title", sa.Text),
+    sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("digest", sa.String(10), nullable=False, server_default="off"),
+    sa.Column("digest_sent_at", UTCDateTime),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("deactivated_at", UTCDateTime),
+)
+
+subscriptions = sa.Table(
+    "subscriptions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("chat_id", sa.BigInteger, sa.ForeignKey("chats.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("rule_id", sa.String(200), nullable=False),
+    sa.Column("thread_id", sa.BigInteger),
+    sa.Column("created_by", sa.BigInteger),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("chat_id", "rule_id", name="uq_subscriptions_chat_rule"),
+    sa.Index("ix_subscriptions_rule_id", "rule_id"),
+)
+
+mutes = sa.Table(
+    "mutes",
+    metadata,
+    sa.Column("chat_id", sa.BigInteger, sa.ForeignKey("chats.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("rule_id", sa.String(200), primary_key=True),
+    sa.Column("until", UTCDateTime, nullable=False),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    chat_id: int
+    rule_id: str
+    thread_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Subscriber:
+    """A chat that should get a topic's alerts now, and how: straight away or in its digest."""
+
+    chat_id: int
+    thread_id: int | None
+    is_group: bool
+    digest: DigestMode
+
+
+@dataclass(frozen=True, slots=True)
+class ChatSettings:
+    chat_id: int
+    is_group: bool
+    active: bool
+    digest: DigestMode
+    digest_sent_at: datetime | None
+    mutes: tuple[tuple[str, datetime], ...]
+
+
+async def remember_chat(engine: AsyncEngine, chat_id: int, chat_type: str, title: str | None) -> None:
+    """Record a chat that talked to the bot; a chat that had blocked it becomes active again."""
+    async with engine.begin() as conn:
+        updated = await conn.execute(
+            sa.update(chats)
+            .where(chats.c.id == chat_id)
+            .values(type=chat_type, title=title, active=True, deactivated_at=None)
+        )
+        if updated.rowcount == 0:
+            await conn.execute(sa.insert(chats).values(id=chat_id, type=chat_type, title=title, created_at=utcnow()))
+
+
+async def subscribe(engine: AsyncEngine, chat_id: int, rule_id: str, thread_id: int | None, user_id: int) -> bool:
+    """Subscribe a chat (in a forum thread, alerts go to that thread); False if it already was, in which
+    case the thread is updated to where the command was sent."""
+    async with engine.begin() as conn:
+        updated = await conn.execute(
+            sa.update(subscriptions)
+            .where(subscriptions.c.chat_id == chat_id, subscriptions.c.rule_id == rule_id)
+            .values(thread_id=thread_id)
+        )
+        if updated.rowcount:
+            return False
+        await conn.execute(
+            sa.insert(subscriptions).values(
+                chat_id=chat_id, rule_id=rule_id, thread_id=thread_id, created_by=user_id, created_at=utcnow()
+            )
+        )
+    return True
+
+
+async def unsubscribe(engine: AsyncEngine, chat_id: int, rule_id: str) -> bool:
+    async with engine.begin() as conn:
+        deleted = await conn.execute(
+            sa.delete(subscriptions).where(subscriptions.c.chat_id == chat_id, subscriptions.c.rule_id == rule_id)
+        )
+    return bool(deleted.rowcount)
+
+
+async def subscriptions_of(engine: AsyncEngine, chat_id: int) -> list[Subscription]:
+    query = (
+        sa.select(subscriptions.c.chat_id, subscriptions.c.rule_id, subscriptions.c.thread_id)
+        .where(subscriptions.c.chat_id == chat_id)
+        .order_by(subscriptions.c.rule_id)
+    )
+    async with engine.connect() as conn:
+        rows = (await conn.execute(query)).all()
+    return [Subscription(*row) for row in rows]
+
+
+async def subscribers(conn: AsyncConnection, rule_id: str, now: datetime) -> list[Subscriber]:
+    """Active chats subscribed to a topic and not muted for it (nor for all topics) at `now`."""
+    muted = sa.exists().where(
+        mutes.c.chat_id == subscriptions.c.chat_id,
+        mutes.c.rule_id.in_([rule_id, ALL_TOPICS]),
+        mutes.c.until > now,
+    )
+    query = (
+        sa.select(subscriptions.c.chat_id, subscriptions.c.thread_id, chats.c.type, chats.c.digest)
+        .join(chats, chats.c.id == subscriptions.c.chat_id)
+        .where(subscriptions.c.rule_id == rule_id, chats.c.active, ~muted)
+        .order_by(subscriptions.c.chat_id)
+    )
+    rows = (await conn.execute(query)).all()
+    return [Subscriber(chat_id, thread_id, kind != "private", digest) for chat_id, thread_id, kind, digest in rows]
+
+
+async def mute(engine: AsyncEngine, chat_id: int, rule_id: str, until: datetime) -> None:
+    """Mute one topic, or all with ALL_TOPICS, until a time; a second mute replaces the first."""
+    async with engine.begin() as conn:
+        await conn.execute(sa.delete(mutes).where(mutes.c.chat_id == chat_id, mutes.c.rule_id == rule_id))
+        await conn.execute(sa.insert(mutes).values(chat_id=chat_id, rule_id=rule_id, until=until))
+
+
+async def unmute(engine: AsyncEngine, chat_id: int) -> int:
+    """Lift every mute of a chat; returns how many there were."""
+    async with engine.begin() as conn:
+        deleted = await conn.execute(sa.delete(mutes).where(mutes.c.chat_id == chat_id))
+    return int(deleted.rowcount)
+
+
+async def set_digest(engine: AsyncEngine, chat_id: int, mode: DigestMode) -> None:
+    async with engine.begin() as conn:
+        await conn.execute(sa.update(chats).where(chats.c.id == chat_id).values(digest=mode, digest_sent_at=utcnow()))
+
+
+async def deactivate(engine: AsyncEngine, chat_id: int) -> bool:
+    """The bot was blocked or kicked: stop this chat's alerts. True only the first time (log once)."""
+    async with engine.begin() as conn:
+        updated = await conn.execute(
+            sa.update(chats).where(chats.c.id == chat_id, chats.c.active).values(active=False, deactivated_at=utcnow())
+        )
+    return bool(updated.rowcount)
+
+
+async def chat_settings(engine: AsyncEngine, chat_id: int, now: datetime) -> ChatSettings | None:
+    async with engine.connect() as conn:
+        row = (await conn.execute(sa.select(chats).where(chats.c.id == chat_id))).mappings().first()
+        if row is None:
+            return None
+        muted = (
+            await conn.execute(
+                sa.select(mutes.c.rule_id, mutes.c.until)
+                .where(mutes.c.chat_id == chat_id, mutes.c.until > now)
+                .order_by(mutes.c.rule_id)
+            )
+        ).all()
+    return ChatSettings(
+        chat_id,
+        row["type"] != "private",
+        row["active"],
+        row["digest"],
+        row["digest_sent_at"],
+        tuple((rule, until) for rule, until in muted),
+    )
+
+
+async def digest_chats(engine: AsyncEngine) -> list[ChatSettings]:
+    """Active chats in hourly or daily digest mode, with when their last digest went out."""
+    query = sa.select(chats.c.id, chats.c.type, chats.c.digest, chats.c.digest_sent_at).where(
+        chats.c.active, chats.c.digest != "off"
+    )
+    async with engine.connect() as conn:
+        rows = (await conn.execute(query)).all()
+    return [ChatSettings(cid, kind != "private", True, digest, sent, ()) for cid, kind, digest, sent in rows]
+
+
+async def mark_digest_sent(conn: AsyncConnection, chat_id: int, at: datetime) -> None:
+    await conn.execute(sa.update(chats).where(chats.c.id == chat_id).values(digest_sent_at=at))

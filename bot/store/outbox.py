@@ -1,0 +1,323 @@
+"""The persistent outbox: every message for a chat (or an Apprise channel) is a row before it is sent.
+
+A row's `key` is its idempotency key (one per chat and alert, or per chat, topic and story), so queueing the
+same alert twice is a no-op. The sender marks a row attempted before the call and sent, with Telegram's
+message id, right after; after a crash, rows not marked sent are sent again, rows marked sent never are.
+Rows move: pending -> sent | failed; held (digest) or pending -> folded into one summary row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from bot.deliver.format import Headline
+from bot.store.chats import chats
+from bot.store.tables import UTCDateTime, metadata, utcnow
+
+Status = Literal["pending", "held", "folded", "sent", "failed"]
+
+outbox = sa.Table(
+    "outbox",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("key", sa.String(300), nullable=False, unique=True),
+    sa.Column("chat_id", sa.BigInteger),
+    sa.Column("thread_id", sa.BigInteger),
+    sa.Column("target", sa.String(64)),
+    sa.Column("alert_id", sa.Integer),
+    sa.Column("rule_id", sa.String(200), nullable=False),
+    sa.Column("story_id", sa.Integer),
+    sa.Column("status", sa.String(10), nullable=False),
+    sa.Column("parent_id", sa.Integer),
+    sa.Column("edit_of", sa.Integer),
+    sa.Column("html", sa.Text, nullable=False),
+    sa.Column("plain", sa.Text, nullable=False),
+    sa.Column("headline", sa.JSON),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("next_attempt_at", UTCDateTime),
+    sa.Column("attempted_at", UTCDateTime),
+    sa.Column("sent_at", UTCDateTime),
+    sa.Column("message_id", sa.BigInteger),
+    sa.Column("error", sa.Text),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Index("ix_outbox_status_chat", "status", "chat_id"),
+    sa.Index("ix_outbox_story", "chat_id", "rule_id", "story_id"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class NewMessage:
+    """A message to queue: for a Telegram chat (`chat_id`) or an Apprise channel (`target`)."""
+
+    key: str
+    rule_id: str
+    html: str
+    plain: str
+    headline: Headline | None = None
+    chat_id: int | None = None
+    thread_id: int | None = None
+    target: str | None = None
+    alert_id: int | None = None
+    story_id: int | None = None
+    held: bool = False
+    edit_of: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Queued:
+    """A row due for sending; `edit_message_id` is set when it replaces the text of a sent message."""
+
+    id: int
+    chat_id: int | None
+    thread_id: int | None
+    target: str | None
+    alert_id: int | None
+    html: str
+    plain: str
+    attempts: int
+    edit_message_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Backlog:
+    chat_id: int
+    is_group: bool
+    due: int
+
+
+@dataclass(frozen=True, slots=True)
+class Folding:
+    """Rows of one chat thread to fold into a summary, with what their summary lines need."""
+
+    ids: tuple[int, ...]
+    thread_id: int | None
+    headlines: tuple[Headline, ...]
+
+
+def _headline_json(headline: Headline | None) -> dict[str, str] | None:
+    if headline is None:
+        return None
+    return {"title": headline.title, "url": headline.url, "outlet": headline.outlet, "topic": headline.topic}
+
+
+def _insert_ignoring_duplicates(conn: AsyncConnection, values: list[dict[str, Any]]) -> Any:
+    """INSERT ... ON CONFLICT (key) DO NOTHING, in each dialect's own words."""
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    return dialect.insert(outbox).values(values).on_conflict_do_nothing(index_elements=["key"])
+
+
+async def enqueue(conn: AsyncConnection, messages: Sequence[NewMessage]) -> int:
+    """Queue messages inside the caller's transaction; a key already queued is skipped. Returns how many
+    rows were new."""
+    if not messages:
+        return 0
+    now = utcnow()
+    values = [
+        {
+            "key": m.key,
+            "chat_id": m.chat_id,
+            "thread_id": m.thread_id,
+            "target": m.target,
+            "alert_id": m.alert_id,
+            "rule_id": m.rule_id,
+            "story_id": m.story_id,
+            "status": "held" if m.held else "pending",
+            "edit_of": m.edit_of,
+            "html": m.html,
+            "plain": m.plain,
+            "headline": _headline_json(m.headline),
+            "created_at": now,
+        }
+        for m in messages
+    ]
+    result = await conn.execute(_insert_ignoring_duplicates(conn, values))
+    return max(int(result.rowcount), 0)
+
+
+async def story_message(conn: AsyncConnection, chat_id: int, rule_id: str, story_id: int) -> tuple[int, datetime] | None:
+    """The first message a chat got about a story for a topic (its outbox id and when it was sent)."""
+    query = (
+        sa.select(outbox.c.id, outbox.c.sent_at, outbox.c.created_at)
+        .where(
+            outbox.c.chat_id == chat_id,
+            outbox.c.rule_id == rule_id,
+            outbox.c.story_id == story_id,
+            outbox.c.edit_of.is_(None),
+        )
+        .order_by(outbox.c.id)
+        .limit(1)
+    )
+    row = (await conn.execute(query)).first()
+    return (row[0], row[1] or row[2]) if row else None
+
+
+def _due(now: datetime) -> sa.ColumnElement[bool]:
+    return sa.and_(
+        outbox.c.status == "pending",
+        sa.or_(outbox.c.next_attempt_at.is_(None), outbox.c.next_attempt_at <= now),
+    )
+
+
+async def due_chats(engine: AsyncEngine, now: datetime) -> list[Backlog]:
+    """Telegram chats with messages due now, and how many."""
+    query = (
+        sa.select(outbox.c.chat_id, chats.c.type, sa.func.count())
+        .join(chats, chats.c.id == outbox.c.chat_id)
+        .where(_due(now), outbox.c.chat_id.is_not(None))
+        .group_by(outbox.c.chat_id, chats.c.type)
+    )
+    async with engine.connect() as conn:
+        rows = (await conn.execute(query)).all()
+    return [Backlog(chat_id, kind != "private", count) for chat_id, kind, count in rows]
+
+
+async def due_targets(engine: AsyncEngine, now: datetime) -> list[Queued]:
+    """Apprise messages due now, oldest first."""
+    query = sa.select(outbox).where(_due(now), outbox.c.target.is_not(None)).order_by(outbox.c.id).limit(100)
+    async with engine.connect() as conn:
+        rows = (await conn.execute(query)).mappings().all()
+    return [_queued(row, None) for row in rows]
+
+
+def _queued(row: Any, edit_message_id: int | None) -> Queued:
+    return Queued(
+        row["id"],
+        row["chat_id"],
+        row["thread_id"],
+        row["target"],
+        row["alert_id"],
+        row["html"],
+        row["plain"],
+        row["attempts"],
+        edit_message_id,
+    )
+
+
+async def next_for_chat(engine: AsyncEngine, chat_id: int, now: datetime) -> Queued | None:
+    """The oldest message due for a chat; an edit carries the message id of the message it edits."""
+    original = outbox.alias("original")
+    query = (
+        sa.select(outbox, original.c.message_id.label("original_message_id"))
+        .outerjoin(original, original.c.id == outbox.c.edit_of)
+        .where(_due(now), outbox.c.chat_id == chat_id)
+        .order_by(outbox.c.id)
+        .limit(1)
+    )
+    async with engine.connect() as conn:
+        row = (await conn.execute(query)).mappings().first()
+    return _queued(row, row["original_message_id"]) if row else None
+
+
+async def mark_attempt(engine: AsyncEngine, outbox_id: int) -> None:
+    async with engine.begin() as conn:
+        await conn.execute(
+            sa.update(outbox)
+            .where(outbox.c.id == outbox_id)
+            .values(attempted_at=utcnow(), attempts=outbox.c.attempts + 1)
+        )
+
+
+async def mark_sent(engine: AsyncEngine, outbox_id: int, message_id: int | None) -> None:
+    async with engine.begin() as conn:
+        await conn.execute(
+            sa.update(outbox)
+            .where(outbox.c.id == outbox_id)
+            .values(status="sent", sent_at=utcnow(), message_id=message_id, error=None)
+        )
+
+
+async def retry_later(engine: AsyncEngine, outbox_id: int, at: datetime, error: str) -> None:
+    async with engine.begin() as conn:
+        await conn.execute(sa.update(outbox).where(outbox.c.id == outbox_id).values(next_attempt_at=at, error=error))
+
+
+async def mark_failed(engine: AsyncEngine, outbox_id: int, error: str) -> None:
+    async with engine.begin() as conn:
+        await conn.execute(sa.update(outbox).where(outbox.c.id == outbox_id).values(status="failed", error=error))
+
+
+async def fail_chat(engine: AsyncEngine, chat_id: int, error: str) -> int:
+    """Give up on everything queued for a chat that blocked or kicked the bot."""
+    async with engine.begin() as conn:
+        result = await conn.execute(
+            sa.update(outbox)
+            .where(outbox.c.chat_id == chat_id, outbox.c.status.in_(["pending", "held"]))
+            .values(status="failed", error=error)
+        )
+    return int(result.rowcount)
+
+
+async def to_fold(engine: AsyncEngine, chat_id: int, status: Status, thread_id: int | None) -> Folding:
+    """A chat thread's rows in `status` (pending for a burst, held for a digest) that carry a headline."""
+    same_thread = outbox.c.thread_id.is_(None) if thread_id is None else outbox.c.thread_id == thread_id
+    query = (
+        sa.select(outbox.c.id, outbox.c.headline)
+        .where(
+            outbox.c.chat_id == chat_id,
+            outbox.c.status == status,
+            same_thread,
+            outbox.c.headline.is_not(None),
+            outbox.c.edit_of.is_(None),
+        )
+        .order_by(outbox.c.id)
+    )
+    async with engine.connect() as conn:
+        rows = (await conn.execute(query)).all()
+    return Folding(tuple(r[0] for r in rows), thread_id, tuple(Headline(**r[1]) for r in rows))
+
+
+async def held_threads(engine: AsyncEngine, chat_id: int) -> list[int | None]:
+    """The threads of a chat that have alerts held for its digest."""
+    query = (
+        sa.select(outbox.c.thread_id)
+        .where(outbox.c.chat_id == chat_id, outbox.c.status == "held")
+        .group_by(outbox.c.thread_id)
+    )
+    async with engine.connect() as conn:
+        return [row[0] for row in (await conn.execute(query)).all()]
+
+
+async def fold(conn: AsyncConnection, folding: Folding, summary: NewMessage, status: Status) -> bool:
+    """Replace the rows by one summary row, atomically; False (and nothing changed) if the summary's key
+    was queued already or a row left `status` meanwhile."""
+    if await enqueue(conn, [summary]) != 1:
+        return False
+    parent = await conn.scalar(sa.select(outbox.c.id).where(outbox.c.key == summary.key))
+    moved = await conn.execute(
+        sa.update(outbox)
+        .where(outbox.c.id.in_(folding.ids), outbox.c.status == status)
+        .values(status="folded", parent_id=parent)
+    )
+    if moved.rowcount != len(folding.ids):
+        await conn.rollback()
+        return False
+    return True
+
+
+async def backlog(engine: AsyncEngine) -> dict[str, int]:
+    """How many rows wait, by status (pending, held, failed), for /status."""
+    query = (
+        sa.select(outbox.c.status, sa.func.count())
+        .where(outbox.c.status.in_(["pending", "held", "failed"]))
+        .group_by(outbox.c.status)
+    )
+    async with engine.connect() as conn:
+        return {status: count for status, count in (await conn.execute(query)).all()}
+
+
+async def sent_since(engine: AsyncEngine, chat_id: int, since: datetime) -> list[int]:
+    """Message ids sent to a chat since a time (newest last), for tests and /status."""
+    query = (
+        sa.select(outbox.c.message_id)
+        .where(outbox.c.chat_id == chat_id, outbox.c.status == "sent", outbox.c.sent_at >= since)
+        .order_by(outbox.c.id)
+    )
+    async with engine.connect() as conn:
+        return [row[0] for row in (await conn.execute(query)).all()]
