@@ -1,0 +1,351 @@
+"""One polite, hardened HTTP GET for feeds and article pages, on one shared httpx.AsyncClient.
+
+Every way a hostile or broken server can hurt us ends as a FetchFailure with one sentence: slow
+servers meet connect/read timeouts and a total-time cap; huge bodies and gzip bombs meet a size cap
+counted on the decoded bytes (we inflate ourselves, in bounded steps, so a bomb never expands in
+memory); redirect loops and chains meet a limit. Conditional GET (ETag / Last-Modified) lets a
+server answer 304 so there is nothing to download or parse. `file://` URLs read local files under
+the same size cap.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import re
+import time
+import zlib
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+from types import TracebackType
+from urllib.parse import urljoin, urlsplit
+from urllib.request import url2pathname
+
+import httpx
+
+from bot import __version__
+from bot.fetch.limits import HostLimiter
+
+USER_AGENT = f"newsbot/{__version__} (+https://github.com/newsbot/newsbot)"
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_MAX_AGE = re.compile(r"(?:^|[,\s])(?:s-)?max-age\s*=\s*\"?(\d+)", re.IGNORECASE)
+_CHUNK = 64 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class FetchLimits:
+    """Caps that keep one bad server from costing more than a bounded amount of time and memory."""
+
+    connect_timeout: float = 10.0
+    read_timeout: float = 20.0
+    total_timeout: float = 60.0
+    max_bytes: int = 10 * 1024 * 1024
+    max_redirects: int = 5
+
+
+@dataclass(frozen=True, slots=True)
+class ServerHints:
+    """What the server said about when to ask again (all absolute times, UTC)."""
+
+    fresh_until: datetime | None = None
+    retry_after: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FetchResult:
+    """A completed response: 2xx with a body, or 304 (empty body, nothing changed)."""
+
+    url: str
+    final_url: str
+    status: int
+    body: bytes
+    content_type: str | None
+    etag: str | None
+    last_modified: str | None
+    content_hash: str | None
+    hints: ServerHints
+    elapsed: float
+
+    @property
+    def not_modified(self) -> bool:
+        return self.status == 304
+
+
+@dataclass(frozen=True, slots=True)
+class FetchFailure:
+    """A fetch that produced no usable response; `message` is one sentence for the user."""
+
+    url: str
+    message: str
+    status: int | None = None
+    hints: ServerHints = field(default_factory=ServerHints)
+    network: bool = False
+    elapsed: float = 0.0
+
+
+class _Refused(Exception):
+    """Internal: stop this fetch with a user-facing sentence."""
+
+    def __init__(self, message: str, status: int | None = None, hints: ServerHints | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.hints = hints or ServerHints()
+
+
+class Fetcher:
+    """GETs URLs through one shared client, within the host limiter's slots.
+
+    Use as `async with Fetcher(...) as fetcher:`; it closes the client it created (a client passed
+    in stays the caller's). Safe to share across all polls and the full-text stage.
+    """
+
+    def __init__(
+        self,
+        limits: FetchLimits | None = None,
+        limiter: HostLimiter | None = None,
+        *,
+        client: httpx.AsyncClient | None = None,
+        user_agent: str = USER_AGENT,
+    ) -> None:
+        self.limits = limits or FetchLimits()
+        self.limiter = limiter or HostLimiter()
+        self._owns_client = client is None
+        self._client = client or httpx.AsyncClient(
+            timeout=httpx.Timeout(
+                connect=self.limits.connect_timeout,
+                read=self.limits.read_timeout,
+                write=self.limits.read_timeout,
+                pool=self.limits.total_timeout,
+            ),
+            limits=httpx.Limits(
+                max_connections=self.limiter.concurrency, max_keepalive_connections=self.limiter.concurrency
+            ),
+            follow_redirects=False,
+        )
+        self._user_agent = user_agent
+
+    async def __aenter__(self) -> Fetcher:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        if self._owns_client:
+            await self._client.aclose()
+
+    async def fetch(
+        self, url: str, *, etag: str | None = None, last_modified: str | None = None
+    ) -> FetchResult | FetchFailure:
+        """GET `url`, conditionally when validators are given; never raises for a bad server."""
+        started = time.monotonic()
+        scheme = urlsplit(url).scheme.lower()
+        try:
+            if scheme == "file":
+                return await self._read_file(url, started)
+            if scheme not in ("http", "https"):
+                raise _Refused(f"unsupported URL scheme {scheme or 'none'!r}")
+            return await self._follow(url, etag, last_modified, started)
+        except _Refused as refused:
+            return FetchFailure(url, refused.message, refused.status, refused.hints, False, _since(started))
+        except TimeoutError:
+            message = f"timed out after {self.limits.total_timeout:g} s in total"
+            return FetchFailure(url, message, network=True, elapsed=_since(started))
+        except httpx.TimeoutException as error:
+            return FetchFailure(url, self._timeout_message(error), network=True, elapsed=_since(started))
+        except httpx.ConnectError as error:
+            message = f"cannot connect: {_reason(error)}"
+            return FetchFailure(url, message, network=True, elapsed=_since(started))
+        except httpx.HTTPError as error:
+            message = f"network error: {_reason(error)}"
+            return FetchFailure(url, message, network=True, elapsed=_since(started))
+        except httpx.InvalidURL as error:
+            return FetchFailure(url, f"invalid URL: {error}", elapsed=_since(started))
+
+    def _timeout_message(self, error: httpx.TimeoutException) -> str:
+        if isinstance(error, httpx.ConnectTimeout):
+            return f"connection timed out after {self.limits.connect_timeout:g} s"
+        return f"timed out after {self.limits.read_timeout:g} s"
+
+    async def _follow(self, url: str, etag: str | None, last_modified: str | None, started: float) -> FetchResult:
+        headers = {"User-Agent": self._user_agent, "Accept-Encoding": "gzip, deflate"}
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+        seen = {url}
+        current = url
+        budget = self.limits.total_timeout
+        for _ in range(self.limits.max_redirects + 1):
+            # The total-time cap counts time spent talking to servers, not time queued for a slot.
+            async with self.limiter.slot(current):
+                hop_started = time.monotonic()
+                async with asyncio.timeout(budget):
+                    request = self._client.build_request("GET", current, headers=headers)
+                    response = await self._client.send(request, stream=True)
+                    try:
+                        location = response.headers.get("location")
+                        if response.status_code not in _REDIRECTS or not location:
+                            return await self._complete(url, current, response, started)
+                    finally:
+                        await response.aclose()
+                budget -= time.monotonic() - hop_started
+            current = urljoin(current, location.strip())
+            if urlsplit(current).scheme.lower() not in ("http", "https"):
+                raise _Refused("redirected to a non-HTTP URL")
+            if current in seen:
+                raise _Refused("redirect loop")
+            seen.add(current)
+        raise _Refused(f"too many redirects (more than {self.limits.max_redirects})")
+
+    async def _complete(self, url: str, final_url: str, response: httpx.Response, started: float) -> FetchResult:
+        hints = _hints(response.headers, response.status_code)
+        status = response.status_code
+        if status >= 400:
+            raise _Refused(f"HTTP {status}", status, hints)
+        if status == 304:
+            body = b""
+        elif 200 <= status < 300:
+            body = await self._read_body(response)
+        else:
+            raise _Refused(f"unexpected HTTP {status}", status, hints)
+        return FetchResult(
+            url=url,
+            final_url=final_url,
+            status=status,
+            body=body,
+            content_type=response.headers.get("content-type"),
+            etag=response.headers.get("etag"),
+            last_modified=response.headers.get("last-modified"),
+            content_hash=hashlib.sha256(body).hexdigest() if status != 304 else None,
+            hints=hints,
+            elapsed=_since(started),
+        )
+
+    async def _read_body(self, response: httpx.Response) -> bytes:
+        cap = self.limits.max_bytes
+        declared = response.headers.get("content-length", "")
+        encoding = response.headers.get("content-encoding", "identity").strip().lower()
+        if declared.isdigit() and int(declared) > cap and encoding == "identity":
+            raise _Refused(f"body over {_size(cap)}")
+        inflater = _Inflater(encoding, cap)
+        parts: list[bytes] = []
+        async for chunk in response.aiter_raw(_CHUNK):
+            parts.append(inflater.feed(chunk))
+        parts.append(inflater.flush())
+        return b"".join(parts)
+
+    async def _read_file(self, url: str, started: float) -> FetchResult:
+        path = Path(url2pathname(urlsplit(url).path))
+        cap = self.limits.max_bytes
+        try:
+            body = await asyncio.to_thread(_read_capped, path, cap)
+        except OSError as error:
+            raise _Refused(f"cannot read {path}: {error.strerror or error}") from error
+        if len(body) > cap:
+            raise _Refused(f"body over {_size(cap)}")
+        return FetchResult(
+            url=url,
+            final_url=url,
+            status=200,
+            body=body,
+            content_type=None,
+            etag=None,
+            last_modified=None,
+            content_hash=hashlib.sha256(body).hexdigest(),
+            hints=ServerHints(),
+            elapsed=_since(started),
+        )
+
+
+class _Inflater:
+    """Decodes a Content-Encoding in steps of at most the remaining budget, so a bomb is refused
+    after producing at most `cap` bytes rather than after exhausting memory."""
+
+    def __init__(self, encoding: str, cap: int) -> None:
+        if encoding in ("gzip", "x-gzip", "deflate"):
+            # 32 + MAX_WBITS: accept a gzip or zlib header; raw deflate is retried below.
+            self._decoder: zlib._Decompress | None = zlib.decompressobj(32 + zlib.MAX_WBITS)
+        elif encoding in ("identity", ""):
+            self._decoder = None
+        else:
+            raise _Refused(f"unsupported content encoding {encoding!r}")
+        self._raw_deflate_allowed = encoding == "deflate"
+        self._cap = cap
+        self._size = 0
+
+    def feed(self, chunk: bytes) -> bytes:
+        if self._decoder is None:
+            return self._count(chunk)
+        pieces: list[bytes] = []
+        pending = chunk
+        while pending:
+            try:
+                piece = self._decoder.decompress(pending, self._cap - self._size + 1)
+            except zlib.error as error:
+                if self._raw_deflate_allowed and self._size == 0:
+                    self._decoder = zlib.decompressobj(-zlib.MAX_WBITS)
+                    self._raw_deflate_allowed = False
+                    continue
+                raise _Refused("corrupt compressed body") from error
+            self._raw_deflate_allowed = False
+            pieces.append(self._count(piece))
+            pending = self._decoder.unconsumed_tail
+        return b"".join(pieces)
+
+    def flush(self) -> bytes:
+        return self._count(self._decoder.flush()) if self._decoder is not None else b""
+
+    def _count(self, piece: bytes) -> bytes:
+        self._size += len(piece)
+        if self._size > self._cap:
+            raise _Refused(f"body over {_size(self._cap)}")
+        return piece
+
+
+def _read_capped(path: Path, cap: int) -> bytes:
+    with path.open("rb") as handle:
+        return handle.read(cap + 1)
+
+
+def _hints(headers: httpx.Headers, status: int) -> ServerHints:
+    """Cache-Control max-age (wins over Expires, as in RFC 9111) and Retry-After on 429/503."""
+    now = datetime.now(UTC)
+    fresh_until = None
+    max_age = _MAX_AGE.search(headers.get("cache-control", ""))
+    if max_age:
+        fresh_until = now + timedelta(seconds=int(max_age.group(1)))
+    elif "expires" in headers:
+        fresh_until = _http_date(headers["expires"])
+    retry_after = None
+    if status in (429, 503) and "retry-after" in headers:
+        value = headers["retry-after"].strip()
+        retry_after = now + timedelta(seconds=int(value)) if value.isdigit() else _http_date(value)
+    return ServerHints(fresh_until=fresh_until, retry_after=retry_after)
+
+
+def _http_date(value: str) -> datetime | None:
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _reason(error: httpx.HTTPError) -> str:
+    cause = error.__cause__ or error.__context__
+    text = str(error) or (str(cause) if cause else "") or type(error).__name__
+    return text.splitlines()[0].rstrip(".")
+
+
+def _size(limit: int) -> str:
+    return f"{limit / (1024 * 1024):g} MB" if limit >= 1024 * 1024 else f"{limit / 1024:g} kB"
+
+
+def _since(started: float) -> float:
+    return time.monotonic() - started

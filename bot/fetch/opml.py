@@ -1,0 +1,88 @@
+"""OPML import and export of the feed list, the format every feed reader trades subscriptions in.
+
+xml.etree rather than listparser: listparser only reads, and drops the attributes we need to
+round-trip (`every`, written as a namespaced newsbot:every attribute other readers ignore).
+Folders are flattened: newsbot has no folders, its rules decide what matters.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+
+from pydantic import ValidationError
+
+from bot.config import FeedConfig
+
+NAMESPACE = "https://github.com/newsbot/newsbot/opml"
+_EVERY = f"{{{NAMESPACE}}}every"
+_UNITS = (("w", 604800), ("d", 86400), ("h", 3600), ("m", 60), ("s", 1))
+
+
+class OpmlError(ValueError):
+    """The file is not OPML at all; str(error) names the file and the reason."""
+
+
+@dataclass(frozen=True, slots=True)
+class OpmlImport:
+    """Feeds read from an OPML file, and one sentence per outline that had to be skipped."""
+
+    feeds: list[FeedConfig]
+    skipped: list[str]
+
+
+def read_opml(text: str | bytes, source: str) -> OpmlImport:
+    """Feeds of an OPML document; `source` (the file name) prefixes every message."""
+    try:
+        root = ET.fromstring(text)
+    except ET.ParseError as error:
+        line = error.position[0]
+        raise OpmlError(f"{source}: not valid OPML (broken XML at line {line})") from None
+    if root.tag != "opml" or root.find("body") is None:
+        raise OpmlError(f"{source}: not an OPML file (no <opml><body>)")
+    feeds: dict[str, FeedConfig] = {}
+    skipped: list[str] = []
+    for outline in root.iter("outline"):
+        url = (outline.get("xmlUrl") or outline.get("xmlurl") or "").strip()
+        if not url:
+            continue
+        if url.startswith("feed://"):
+            url = "http://" + url.removeprefix("feed://")
+        name = (outline.get("title") or outline.get("text") or "").strip() or None
+        raw = {"url": url, "name": name, "every": outline.get(_EVERY)}
+        try:
+            feed = FeedConfig.model_validate({k: v for k, v in raw.items() if v is not None})
+        except ValidationError as error:
+            reason = str(error.errors()[0]["msg"]).removeprefix("Value error, ")
+            skipped.append(f"{source}: skipped {url}: {reason}")
+            continue
+        feeds.setdefault(feed.url, feed)
+    return OpmlImport(feeds=list(feeds.values()), skipped=skipped)
+
+
+def write_opml(feeds: list[FeedConfig], title: str = "newsbot feeds", now: datetime | None = None) -> str:
+    """An OPML 2.0 document of `feeds`, readable by any feed reader and by read_opml."""
+    ET.register_namespace("newsbot", NAMESPACE)
+    root = ET.Element("opml", version="2.0")
+    head = ET.SubElement(root, "head")
+    ET.SubElement(head, "title").text = title
+    ET.SubElement(head, "dateCreated").text = format_datetime(now or datetime.now(UTC), usegmt=True)
+    body = ET.SubElement(root, "body")
+    for feed in feeds:
+        label = feed.name or feed.url
+        outline = ET.SubElement(body, "outline", type="rss", text=label, title=label, xmlUrl=feed.url)
+        if feed.every is not None:
+            outline.set(_EVERY, format_every(feed.every))
+    ET.indent(root)
+    return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
+
+
+def format_every(every: timedelta) -> str:
+    """An interval in the config's own notation (90s, 10m, 2h, 1d), largest exact unit first."""
+    seconds = int(every.total_seconds())
+    for unit, size in _UNITS:
+        if seconds and seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{every.total_seconds():g}s"

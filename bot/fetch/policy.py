@@ -1,0 +1,152 @@
+"""When to poll a feed next (pure: no I/O, time is always passed in).
+
+The rules, in order of authority:
+1. The server: never poll earlier than Retry-After, Cache-Control max-age / Expires or RSS <ttl>
+   asked (hints beyond `max_hint` are capped, so a misconfigured CDN cannot silence a feed for a year).
+2. Errors: back off exponentially from the normal interval up to `max_backoff`; a feed is never
+   disabled, so it always recovers by itself. When every feed fails at once the network is ours
+   to blame, and the OutageDetector keeps that from counting against each feed.
+3. The feed: a configured `every` (never below `min_interval`), else adaptive: about
+   `items_per_poll` new items per poll from the recent publishing rate, slower while the feed is
+   quiet, always within [min_interval, max_interval].
+"""
+
+from __future__ import annotations
+
+from collections import Counter, deque
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from bot.model import FeedState
+
+_DAY = timedelta(days=1)
+
+
+@dataclass(frozen=True, slots=True)
+class PollPolicy:
+    """The knobs of polling; defaults match config.PollingConfig."""
+
+    min_interval: timedelta = timedelta(minutes=2)
+    max_interval: timedelta = timedelta(hours=2)
+    max_backoff: timedelta = timedelta(hours=6)
+    max_hint: timedelta = timedelta(hours=24)
+    notice_after: timedelta = timedelta(hours=6)
+    items_per_poll: float = 0.5
+    quiet_fraction: float = 0.25
+    rate_window: timedelta = timedelta(days=7)
+
+    def interval(self, state: FeedState, now: datetime) -> timedelta:
+        """The normal interval for this feed, before errors and server hints."""
+        if state.every is not None:
+            return max(state.every, self.min_interval)
+        if state.items_per_day is None:
+            # Nothing known yet: halfway between the bounds on a log scale.
+            wanted = self.min_interval * (self.max_interval / self.min_interval) ** 0.5
+        elif state.items_per_day <= 0:
+            wanted = self.max_interval
+        else:
+            wanted = _DAY * (self.items_per_poll / state.items_per_day)
+        if state.newest_entry_at is not None and now > state.newest_entry_at:
+            wanted = max(wanted, (now - state.newest_entry_at) * self.quiet_fraction)
+        return min(max(wanted, self.min_interval), self.max_interval)
+
+    def next_poll_at(self, state: FeedState, now: datetime, not_before: Sequence[datetime | None] = ()) -> datetime:
+        """When to poll `state` (already updated with this poll's outcome) again.
+
+        `not_before` holds the server's hints as absolute times (Retry-After, freshness); the feed's
+        own <ttl> comes from `state.ttl`.
+        """
+        delay = self.interval(state, now)
+        if state.consecutive_errors:
+            doublings = min(state.consecutive_errors - 1, 32)
+            delay = min(delay * 2**doublings, max(self.max_backoff, delay))
+        earliest = now + delay
+        hinted = [t for t in not_before if t is not None]
+        if state.ttl is not None:
+            hinted.append(now + state.ttl)
+        for moment in hinted:
+            earliest = max(earliest, min(moment, now + self.max_hint))
+        return earliest
+
+    def notice(self, before: FeedState, after: FeedState, now: datetime) -> str | None:
+        """A subscriber-facing sentence when a feed crosses `notice_after` of failure or comes back
+        after it; None otherwise (so each outage is announced once, and its end once)."""
+        threshold = self.notice_after
+        if after.consecutive_errors and after.failing_since is not None:
+            failing = now - after.failing_since
+            previous_poll = before.last_polled_at
+            newly = previous_poll is None or previous_poll - after.failing_since < threshold
+            if failing >= threshold and newly:
+                return f"{after.name} has failed for {format_duration(failing)}: {after.last_error}"
+            return None
+        was_announced = (
+            before.consecutive_errors
+            and before.failing_since is not None
+            and before.last_polled_at is not None
+            and before.last_polled_at - before.failing_since >= threshold
+        )
+        if was_announced and before.failing_since is not None:
+            return f"{after.name} is back after {format_duration(now - before.failing_since)} of errors"
+        return None
+
+
+def estimate_items_per_day(
+    published: Sequence[datetime], now: datetime, previous: float | None, window: timedelta
+) -> float | None:
+    """Publishing rate from the dates in the feed, smoothed with the previous estimate.
+
+    The span runs from the oldest recent entry to now (not to the newest), so a feed that has gone
+    quiet reads as slower. A feed without dates keeps the previous estimate.
+    """
+    if not published:
+        return previous
+    recent = [p for p in published if now - window <= p <= now + timedelta(minutes=5)]
+    if recent:
+        span = max(now - min(recent), timedelta(hours=1))
+        rate = len(recent) / (span / _DAY)
+    else:
+        rate = 0.0
+    return rate if previous is None else (previous + rate) / 2
+
+
+def format_duration(span: timedelta) -> str:
+    """Short human durations for notices: 45 min, 6 h, 3 d."""
+    minutes = int(span.total_seconds() // 60)
+    if minutes < 60:
+        return f"{minutes} min"
+    if minutes < 48 * 60:
+        return f"{minutes // 60} h"
+    return f"{minutes // (24 * 60)} d"
+
+
+class OutageDetector:
+    """Tells "our network is down" from "this feed is down".
+
+    Polls report whether the server answered at all (any HTTP status counts as an answer). When,
+    within `window`, nothing answered and failures came from at least `min_hosts` different hosts,
+    the fault is ours and failing polls should not count against their feeds.
+    """
+
+    def __init__(self, window: timedelta = timedelta(minutes=2), min_hosts: int = 3) -> None:
+        self.window = window
+        self.min_hosts = min_hosts
+        self._last_answer: datetime | None = None
+        self._failures: deque[tuple[datetime, str]] = deque()
+        self._hosts: Counter[str] = Counter()
+
+    def record(self, host: str, answered: bool, now: datetime) -> None:
+        if answered:
+            self._last_answer = max(now, self._last_answer or now)
+            return
+        self._failures.append((now, host))
+        self._hosts[host] += 1
+
+    def active(self, now: datetime) -> bool:
+        while self._failures and self._failures[0][0] < now - self.window:
+            _, host = self._failures.popleft()
+            self._hosts[host] -= 1
+            if not self._hosts[host]:
+                del self._hosts[host]
+        answered_recently = self._last_answer is not None and self._last_answer >= now - self.window
+        return not answered_recently and len(self._hosts) >= self.min_hosts

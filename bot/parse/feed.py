@@ -1,0 +1,256 @@
+"""Feed bytes -> ParsedFeed of model.Entry objects in plain text (pure: no I/O).
+
+feedparser does the heavy lifting (RSS 0.9x-2.0, RDF, Atom, CDF, wrong encodings, malformed XML
+through its loose parser); JSON Feed, which feedparser 6.0 does not read, is mapped here. What
+neither can read becomes a FeedParseError with one sentence a user can act on.
+"""
+
+from __future__ import annotations
+
+import calendar
+import html
+import io
+import json
+import re
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from html.parser import HTMLParser
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import feedparser
+
+from bot.model import Entry
+from bot.parse.urls import canonical_url
+
+
+class FeedParseError(ValueError):
+    """The bytes are no feed anything can recover; str(error) is the one-sentence reason."""
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedFeed:
+    """One parsed feed document: its own metadata and its entries, newest layout untouched."""
+
+    title: str
+    link: str | None
+    ttl: timedelta | None
+    language: str | None
+    entries: list[Entry]
+
+
+def parse_feed(data: bytes, *, feed_url: str, name: str = "", content_type: str | None = None) -> ParsedFeed:
+    """Parse a feed document fetched from `feed_url`.
+
+    `name` is the configured feed name, used as every entry's outlet (fallback: the feed's title,
+    then the domain). `content_type` is the HTTP header, which tells feedparser the charset and
+    names an HTML page in the error when that is what the server sent.
+    """
+    if not data.strip():
+        raise FeedParseError("not a feed: the response body is empty")
+    if data.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{"):
+        return _parse_json_feed(data, feed_url=feed_url, name=name)
+    data, content_type = _trust_valid_utf8(data, content_type)
+    headers = {"content-type": content_type} if content_type else {}
+    # A BytesIO, never bare bytes: feedparser treats a bytes/str argument as a path or URL to open.
+    doc = feedparser.parse(io.BytesIO(data), response_headers=headers, sanitize_html=False, resolve_relative_uris=False)
+    meta = doc.get("feed", {})
+    if not doc.get("entries") and not meta.get("title") and (doc.get("bozo") or not doc.get("version")):
+        raise FeedParseError(_unreadable_reason(data, content_type, doc.get("bozo_exception")))
+    title = _text(meta.get("title", ""), meta.get("title_detail"))
+    link = meta.get("link") or None
+    language = meta.get("language") or None
+    outlet = name or title or _domain(link or feed_url)
+    base = link or feed_url
+    entries = [_entry(item, feed_url, outlet, base, language) for item in doc.get("entries", [])]
+    return ParsedFeed(title=title, link=link, ttl=_ttl(meta.get("ttl")), language=language, entries=entries)
+
+
+_XML_ENCODING = re.compile(rb"^(\s*<\?xml[^>]*?encoding\s*=\s*[\"'])([^\"']+)", re.IGNORECASE)
+
+
+def _trust_valid_utf8(data: bytes, content_type: str | None) -> tuple[bytes, str | None]:
+    """Treat non-ASCII bytes that form valid UTF-8 as UTF-8 whatever the prolog or header claims.
+
+    Multi-byte UTF-8 sequences almost never occur by chance in legacy 8-bit text, so a feed that
+    declares windows-1252 but is valid UTF-8 was mislabelled by its generator (a common fault).
+    """
+    if data.isascii():
+        return data, content_type
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data, content_type
+    media = content_type.split(";")[0] if content_type else None
+    return _XML_ENCODING.sub(rb"\g<1>utf-8", data, count=1), media
+
+
+def _entry(item: Mapping[str, Any], feed_url: str, outlet: str, base: str, language: str | None) -> Entry:
+    summary = _text(item.get("summary", ""), item.get("summary_detail"))
+    content_parts = item.get("content") or []
+    content = "\n".join(_text(part.get("value", ""), part) for part in content_parts).strip()
+    if content == summary:
+        content = ""
+    link = item.get("link") or ""
+    detail = item.get("title_detail") or item.get("summary_detail") or {}
+    return Entry(
+        feed_url=feed_url,
+        outlet=outlet,
+        url=canonical_url(urljoin(base, link)) if link else "",
+        title=_text(item.get("title", ""), item.get("title_detail")),
+        summary=summary,
+        guid=item.get("id") or None,
+        published=_utc(item.get("published_parsed") or item.get("updated_parsed")),
+        content=content,
+        language=detail.get("language") or language,
+        author=item.get("author") or None,
+    )
+
+
+def _text(value: str, detail: Mapping[str, Any] | None) -> str:
+    """Plain text of a feedparser field, read as HTML unless feedparser knows it is plain text."""
+    if detail is not None and detail.get("type") == "text/plain":
+        return plain_text(value)
+    return html_to_text(value)
+
+
+def _utc(parsed: time.struct_time | None) -> datetime | None:
+    """feedparser's *_parsed tuples are UTC; out-of-range dates count as absent."""
+    if parsed is None:
+        return None
+    try:
+        return datetime.fromtimestamp(calendar.timegm(parsed), tz=UTC)
+    except (OverflowError, ValueError, OSError):
+        return None
+
+
+def _ttl(value: object) -> timedelta | None:
+    """RSS <ttl> is in minutes; junk or non-positive values mean no hint."""
+    try:
+        minutes = int(str(value).strip())
+    except ValueError:
+        return None
+    return timedelta(minutes=minutes) if minutes > 0 else None
+
+
+def _domain(url: str) -> str:
+    return (urlsplit(url).hostname or url).removeprefix("www.")
+
+
+def _unreadable_reason(data: bytes, content_type: str | None, error: object) -> str:
+    media = (content_type or "").split(";")[0].strip().lower()
+    head = data[:2048].lower()
+    if media in ("text/html", "application/xhtml+xml") or b"<html" in head or b"<!doctype html" in head:
+        return f"not a feed: got {media or 'text/html'}"
+    if error is None:
+        return "not a feed: nothing readable as RSS, Atom or JSON Feed"
+    line = getattr(error, "getLineNumber", lambda: None)()
+    where = f" at line {line}" if line else ""
+    message = getattr(error, "getMessage", lambda: str(error))()
+    return f"not a feed: broken XML{where} ({message})"
+
+
+def _parse_json_feed(data: bytes, *, feed_url: str, name: str) -> ParsedFeed:
+    """Map a JSON Feed (https://jsonfeed.org, versions 1 and 1.1) onto the same objects."""
+    try:
+        doc = json.loads(data.decode("utf-8-sig", errors="replace"))
+    except json.JSONDecodeError as error:
+        raise FeedParseError(f"not a feed: invalid JSON at line {error.lineno}") from error
+    if not isinstance(doc, dict) or "jsonfeed.org" not in str(doc.get("version", "")):
+        raise FeedParseError("not a feed: JSON without a JSON Feed version")
+    title = plain_text(str(doc.get("title") or ""))
+    link = doc.get("home_page_url") or None
+    language = doc.get("language") or None
+    outlet = name or title or _domain(link or feed_url)
+    base = link or feed_url
+    items = doc.get("items")
+    if not isinstance(items, list):
+        items = []
+    entries = [_json_entry(i, feed_url, outlet, base, language) for i in items if isinstance(i, dict)]
+    return ParsedFeed(title=title, link=link, ttl=None, language=language, entries=entries)
+
+
+def _json_entry(item: dict[str, Any], feed_url: str, outlet: str, base: str, language: str | None) -> Entry:
+    link = str(item.get("url") or item.get("external_url") or "")
+    summary = plain_text(str(item.get("summary") or ""))
+    if item.get("content_html"):
+        content = html_to_text(str(item["content_html"]))
+    else:
+        content = plain_text(str(item.get("content_text") or ""))
+    authors = item.get("authors")
+    if not isinstance(authors, list):
+        authors = [item["author"]] if isinstance(item.get("author"), dict) else []
+    author = next((str(a["name"]) for a in authors if isinstance(a, dict) and a.get("name")), None)
+    return Entry(
+        feed_url=feed_url,
+        outlet=outlet,
+        url=canonical_url(urljoin(base, link)) if link else "",
+        title=plain_text(str(item.get("title") or "")),
+        summary=summary,
+        guid=str(item["id"]) if item.get("id") not in (None, "") else None,
+        published=_iso_utc(item.get("date_published") or item.get("date_modified")),
+        content="" if content == summary else content,
+        language=item.get("language") or language,
+        author=author,
+    )
+
+
+def _iso_utc(value: object) -> datetime | None:
+    """JSON Feed dates are RFC 3339; naive ones are taken as UTC."""
+    try:
+        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+_BLOCK_TAGS = frozenset(
+    "address article aside blockquote br dd div dl dt figcaption figure footer h1 h2 h3 h4 h5 h6 "
+    "header hr li main nav ol p pre section table td th tr ul".split()
+)
+_SKIPPED_TAGS = frozenset({"script", "style", "template", "noscript"})
+_SPACES = re.compile(r"[ \t\r\f\v\u00a0]+")
+_COMMENTS = re.compile(r"<!--.*?(?:-->|$)", re.DOTALL)
+
+
+class _TextCollector(HTMLParser):
+    """Collects visible text; block elements become line breaks so sentences never run together."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._skipping = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _SKIPPED_TAGS:
+            self._skipping += 1
+        elif tag in _BLOCK_TAGS:
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _SKIPPED_TAGS:
+            self._skipping = max(0, self._skipping - 1)
+        elif tag in _BLOCK_TAGS:
+            self.parts.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        if not self._skipping:
+            self.parts.append(data)
+
+
+def html_to_text(markup: str) -> str:
+    """Visible text of an HTML fragment, one line per block, whitespace collapsed."""
+    if "<" not in markup:
+        return plain_text(html.unescape(markup))
+    collector = _TextCollector()
+    collector.feed(_COMMENTS.sub("", markup))
+    collector.close()
+    return plain_text("".join(collector.parts))
+
+
+def plain_text(text: str) -> str:
+    """Collapse runs of spaces inside lines and drop empty lines."""
+    lines = (_SPACES.sub(" ", line).strip() for line in text.split("\n"))
+    return "\n".join(line for line in lines if line)
