@@ -1,0 +1,29 @@
+"""Problems in rule and entity files, reported the way compilers do: `file:line: message`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class RuleError:
+    """One problem in one file; `line` is 1-based and points at the offending key or query line
+    (0 when the problem is the path itself, e.g. a missing folder)."""
+
+    path: str
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        if self.line <= 0:
+            return f"{self.path}: {self.message}"
+        return f"{self.path}:{self.line}: {self.message}"
+
+
+class FileProblem(Exception):
+    """Raised while reading one file; the loader turns it into a RuleError and skips the file."""
+
+    def __init__(self, line: int, message: str) -> None:
+        super().__init__(message)
+        self.line = line
+        self.message = message

@@ -1,0 +1,175 @@
+"""Rule files: one rule per YAML file, read into typed Rules with every problem tied to a line.
+
+    id: troop-deployment
+    title: Troop deployment
+    query: >
+      (troops OR soldiers OR "ground forces") NEAR/12 (deploy* OR send* OR sent)
+    description: optional, for humans
+    examples:                      # optional; `newsbot rules test` runs them
+      match: ["Kallas refused to rule out sending Estonian troops to Ukraine."]
+      no_match: [{title: "Troop morale", body: "The ministry sent a statement."}]
+    score:                         # optional: fire only when matched terms weigh enough
+      threshold: 3
+      terms: [{q: tank*, w: 2}, {q: "air defence", w: 1}]
+
+An example is a text (searched as the body) or a mapping of title/body/source/url/lang.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from yaml.nodes import Node, ScalarNode
+
+from bot.match.entities import Gazetteer
+from bot.match.errors import FileProblem, RuleError
+from bot.match.query import EntityRef, Query, QueryError, parse_query, walk
+from bot.match.yamlnodes import (
+    compose_mapping,
+    keys,
+    line_of,
+    mapping,
+    number_value,
+    position_in_file,
+    sequence,
+    text_value,
+)
+from bot.model import Entry
+
+_RULE_KEYS = ("id", "title", "query", "description", "examples", "score")
+_EXAMPLE_FIELDS = ("title", "body", "source", "url", "lang")
+_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+
+
+@dataclass(frozen=True, slots=True)
+class Example:
+    """A text the rule must (or must not) match, and the line it was written on."""
+
+    entry: Entry
+    should_match: bool
+    line: int
+
+    @property
+    def label(self) -> str:
+        text = self.entry.title or self.entry.body
+        return text if len(text) <= 80 else text[:77] + "..."
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreTerm:
+    text: str
+    query: Query
+    weight: float
+
+
+@dataclass(frozen=True, slots=True)
+class Score:
+    """Weighted terms: the rule fires only when the weights of its matched terms reach the threshold."""
+
+    threshold: float
+    terms: tuple[ScoreTerm, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    id: str
+    title: str
+    query_text: str
+    query: Query
+    path: str = ""
+    line: int = 1
+    description: str = ""
+    examples: tuple[Example, ...] = ()
+    score: Score | None = None
+
+
+def parse_rule(path: str, text: str, gazetteer: Gazetteer) -> Rule:
+    """Read one rule file; raise FileProblem at the line of the first problem."""
+    root = compose_mapping(text, "a rule file")
+    found = keys(root, _RULE_KEYS, ("id", "title", "query"), "the rule")
+    id_node = found["id"][1]
+    rule_id = text_value(id_node, "id")
+    if not _ID.fullmatch(rule_id):
+        raise FileProblem(line_of(id_node), f"id {rule_id!r} may hold only letters, digits, '-', '_' and '.'")
+    query_node = found["query"][1]
+    query_text = text_value(query_node, "query")
+    query = _query(text, query_node, gazetteer, "query")
+    description = text_value(found["description"][1], "description") if "description" in found else ""
+    examples = _examples(found["examples"][1]) if "examples" in found else ()
+    score = _score(text, found["score"][1], gazetteer) if "score" in found else None
+    return Rule(
+        id=rule_id,
+        title=text_value(found["title"][1], "title"),
+        query_text=" ".join(query_text.split()),
+        query=query,
+        path=path,
+        line=line_of(id_node),
+        description=description,
+        examples=examples,
+        score=score,
+    )
+
+
+def _query(text: str, node: Node, gazetteer: Gazetteer, what: str) -> Query:
+    """Parse a query scalar, pointing errors at the file line (and column) where they occur."""
+    text_value(node, what)
+    assert isinstance(node, ScalarNode)
+    value = str(node.value)
+    try:
+        query = parse_query(value)
+        for part in walk(query):
+            if isinstance(part, EntityRef) and part.entity_id not in gazetteer:
+                raise QueryError(f"unknown entity @{part.entity_id}", part.source.offset)
+    except QueryError as e:
+        offset = e.offset + (len(value) - len(value.lstrip()))
+        line, column = position_in_file(text, node, min(offset, len(value.rstrip())))
+        raise FileProblem(line, f"{what}: {e.message} (column {column})") from None
+    return query
+
+
+def _examples(node: Node) -> tuple[Example, ...]:
+    found = keys(mapping(node, "examples"), ("match", "no_match"), (), "examples")
+    examples = []
+    for key, should_match in (("match", True), ("no_match", False)):
+        if key in found:
+            for item in sequence(found[key][1], f"examples.{key}"):
+                examples.append(Example(_example_entry(item, key), should_match, line_of(item)))
+    return tuple(examples)
+
+
+def _example_entry(node: Node, key: str) -> Entry:
+    if isinstance(node, ScalarNode):
+        return Entry(feed_url="", outlet="", url="", title="", summary=text_value(node, f"examples.{key}"))
+    fields = keys(mapping(node, f"an example in examples.{key}"), _EXAMPLE_FIELDS, (), "an example")
+    values = {name: text_value(value, name) for name, (_, value) in fields.items()}
+    return Entry(
+        feed_url="",
+        outlet=values.get("source", ""),
+        url=values.get("url", ""),
+        title=values.get("title", ""),
+        summary=values.get("body", ""),
+        language=values.get("lang"),
+    )
+
+
+def _score(text: str, node: Node, gazetteer: Gazetteer) -> Score:
+    found = keys(mapping(node, "score"), ("threshold", "terms"), ("threshold", "terms"), "score")
+    terms = []
+    for item in sequence(found["terms"][1], "score.terms"):
+        term = keys(mapping(item, "each of score.terms"), ("q", "w"), ("q", "w"), "a score term")
+        query = _query(text, term["q"][1], gazetteer, "score term")
+        terms.append(ScoreTerm(text_value(term["q"][1], "q"), query, number_value(term["w"][1], "w")))
+    return Score(number_value(found["threshold"][1], "threshold"), tuple(terms))
+
+
+@dataclass(frozen=True, slots=True)
+class RuleSet:
+    """The rules that load, the gazetteer they use, and the problems of the files that did not."""
+
+    rules: tuple[Rule, ...]
+    gazetteer: Gazetteer
+    errors: tuple[RuleError, ...] = ()
+
+    def get(self, rule_id: str) -> Rule | None:
+        return next((r for r in self.rules if r.id == rule_id), None)

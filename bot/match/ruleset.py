@@ -1,0 +1,117 @@
+"""Loading a rules folder: `*.yaml` rule files, one rule each, and entities in `entities/*.yaml`.
+
+Every problem becomes a RuleError (`file:line: message`) and only that file is skipped. Given
+the previously loaded RuleSet, a file that broke keeps its last good version running, which is
+what a hot reload needs: a typo in one rule must not silence it, nor any other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from bot.match.entities import Entity, Gazetteer, parse_entity
+from bot.match.errors import FileProblem, RuleError
+from bot.match.examples import check_rule
+from bot.match.query import EntityRef, walk
+from bot.match.rules import Rule, RuleSet, parse_rule
+
+KEPT = "; the previous version keeps running"
+
+
+def load_ruleset(directory: str | Path, previous: RuleSet | None = None, *, check_examples: bool = False) -> RuleSet:
+    """Read every rule and entity file of `directory`.
+
+    With `check_examples`, a rule whose examples fail counts as broken too (hot reload uses this,
+    so a bad edit never replaces a working rule).
+    """
+    folder = Path(directory)
+    if not folder.is_dir():
+        return RuleSet((), Gazetteer({}), (RuleError(str(folder), 0, "no such rules folder"),))
+    errors: list[RuleError] = []
+    gazetteer = _load_entities(folder / "entities", previous, errors)
+    rules: dict[str, Rule] = {}
+    broken: list[str] = []
+    for path in _yaml_files(folder):
+        rule = _load_rule(path, gazetteer, rules, errors)
+        if rule is not None and check_examples:
+            rule = _with_passing_examples(rule, gazetteer, errors)
+        if rule is None:
+            broken.append(str(path))
+        else:
+            rules[rule.id] = rule
+    if previous is not None:
+        _keep_previous(previous, broken, gazetteer, rules, errors)
+    ordered = sorted(rules.values(), key=lambda r: r.path)
+    return RuleSet(tuple(ordered), gazetteer, tuple(errors))
+
+
+def _yaml_files(folder: Path) -> list[Path]:
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise FileProblem(1, f"not UTF-8 text ({e.reason} at byte {e.start})") from None
+    except OSError as e:
+        raise FileProblem(1, f"cannot read the file: {e.strerror}") from None
+
+
+def _load_entities(folder: Path, previous: RuleSet | None, errors: list[RuleError]) -> Gazetteer:
+    entities: dict[str, Entity] = {}
+    for path in _yaml_files(folder):
+        try:
+            entity = parse_entity(str(path), _read(path))
+        except FileProblem as e:
+            old = [x for x in previous.gazetteer.entities.values() if x.path == str(path)] if previous else []
+            errors.append(RuleError(str(path), e.line, e.message + (KEPT if old else "")))
+            entities.update((x.id, x) for x in old if x.id not in entities)
+            continue
+        if entity.id in entities:
+            other = entities[entity.id].path
+            errors.append(RuleError(str(path), 1, f"duplicate entity id {entity.id!r} (also in {other})"))
+            continue
+        entities[entity.id] = entity
+    return Gazetteer(entities)
+
+
+def _load_rule(path: Path, gazetteer: Gazetteer, rules: dict[str, Rule], errors: list[RuleError]) -> Rule | None:
+    try:
+        rule = parse_rule(str(path), _read(path), gazetteer)
+    except FileProblem as e:
+        errors.append(RuleError(str(path), e.line, e.message))
+        return None
+    if rule.id in rules:
+        errors.append(RuleError(str(path), rule.line, f"duplicate rule id {rule.id!r} (also in {rules[rule.id].path})"))
+        return None
+    return rule
+
+
+def _with_passing_examples(rule: Rule, gazetteer: Gazetteer, errors: list[RuleError]) -> Rule | None:
+    failures = [r.error() for r in check_rule(rule, RuleSet((rule,), gazetteer)) if not r.passed]
+    errors.extend(failures)
+    return None if failures else rule
+
+
+def _keep_previous(
+    previous: RuleSet, broken: Iterable[str], gazetteer: Gazetteer, rules: dict[str, Rule], errors: list[RuleError]
+) -> None:
+    """Put back the last good version of each broken file, if it still fits with the rest."""
+    by_path = {r.path: r for r in previous.rules}
+    for path in broken:
+        old = by_path.get(path)
+        if old is None or old.id in rules or not _entities_known(old, gazetteer):
+            continue
+        rules[old.id] = old
+        for i, error in enumerate(errors):
+            if error.path == path:
+                errors[i] = RuleError(error.path, error.line, error.message + KEPT)
+
+
+def _entities_known(rule: Rule, gazetteer: Gazetteer) -> bool:
+    queries = [rule.query, *(t.query for t in rule.score.terms)] if rule.score else [rule.query]
+    return all(n.entity_id in gazetteer for q in queries for n in walk(q) if isinstance(n, EntityRef))

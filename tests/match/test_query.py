@@ -1,0 +1,111 @@
+"""The query language's syntax: precedence, operators, fields, and errors with their position."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.match.query import (
+    And,
+    EntityRef,
+    Field,
+    Near,
+    Not,
+    Phrase,
+    Query,
+    QueryError,
+    clauses,
+    parse_query,
+)
+
+
+def shape(node: Query) -> str:
+    """A compact, fully parenthesised rendering of the tree, so precedence is visible in asserts."""
+    if isinstance(node, Phrase):
+        return " ".join(node.words) if len(node.words) == 1 else '"' + " ".join(node.words) + '"'
+    if isinstance(node, EntityRef):
+        return "@" + node.entity_id
+    if isinstance(node, Field):
+        return f"{node.name}:{shape(node.child)}"
+    if isinstance(node, Near):
+        op = ("ONEAR" if node.ordered else "NEAR") + "/" + ("s" if node.distance is None else str(node.distance))
+        return f"({shape(node.left)} {op} {shape(node.right)})"
+    if isinstance(node, Not):
+        return f"(NOT {shape(node.child)})"
+    if isinstance(node, And):
+        return "(" + " AND ".join(shape(c) for c in node.children) + ")"
+    return "(" + " OR ".join(shape(c) for c in node.children) + ")"
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("a OR b c", "(a OR (b AND c))"),
+        ("a b OR c", "((a AND b) OR c)"),
+        ("a AND b OR c AND d", "((a AND b) OR (c AND d))"),
+        ("a NOT b", "(a AND (NOT b))"),
+        ("NOT a b", "((NOT a) AND b)"),
+        ("NOT a NEAR/3 b", "(NOT (a NEAR/3 b))"),
+        ("a NEAR/3 b OR c", "((a NEAR/3 b) OR c)"),
+        ("a NEAR/3 b c", "((a NEAR/3 b) AND c)"),
+        ("a NEAR/3 b NEAR/5 c", "((a NEAR/3 b) NEAR/5 c)"),
+        ("(a OR b) NEAR/3 c", "((a OR b) NEAR/3 c)"),
+        ("a ONEAR/2 b", "(a ONEAR/2 b)"),
+        ("a NEAR/s b", "(a NEAR/s b)"),
+        ("title:a b", "(title:a AND b)"),
+        ("title:(a OR b) NEAR/4 c", "(title:(a OR b) NEAR/4 c)"),
+        ("NOT lang:ru", "(NOT lang:ru)"),
+        ('"Ground  Forces" deploy*', '("ground forces" AND deploy*)'),
+        ("@Kaja-Kallas OR Kallas", "(@kaja-kallas OR kallas)"),
+        ("F-16 U.S.", '("f 16" AND "u s")'),
+        ("ORANGE ANDROID NOTEBOOK", "(orange AND android AND notebook)"),
+        ("troops and soldiers", "(troops AND and AND soldiers)"),
+        ("a NOT NOT b", "(a AND (NOT (NOT b)))"),
+        ("((a))", "a"),
+    ],
+)
+def test_precedence_and_operators(query: str, expected: str) -> None:
+    assert shape(parse_query(query)) == expected
+
+
+def test_wildcards_and_diacritics_are_kept_in_folded_word_patterns() -> None:
+    query = parse_query('Séndi?g* "wom?n soldier*"')
+    assert isinstance(query, And)
+    assert [c.words for c in query.children if isinstance(c, Phrase)] == [("sendi?g*",), ("wom?n", "soldier*")]
+
+
+def test_clauses_keep_the_text_as_written_with_spaces_collapsed() -> None:
+    query = parse_query('(troops OR\n   soldiers)  NEAR/5 deploy*\nNOT  "war  game"')
+    assert [c.source.text for c in clauses(query)] == [
+        "(troops OR soldiers) NEAR/5 deploy*",
+        'NOT "war game"',
+    ]
+    assert [c.source.text for c in clauses(parse_query("a OR b"))] == ["a", "b"]
+    assert [c.source.text for c in clauses(parse_query("a NEAR/2 b"))] == ["a NEAR/2 b"]
+
+
+@pytest.mark.parametrize(
+    ("query", "message", "offset"),
+    [
+        ("", "the query is empty", 0),
+        ("troops AND", "the query ends too early", 10),
+        ("(troops OR soldiers", "the query ends too early", 19),
+        ("troops)", "unexpected ')'", 6),
+        ("troops OR OR soldiers", "unexpected 'OR'", 10),
+        ("NEAR/5 troops", "unexpected 'NEAR/5'", 0),
+        ('troops "ground forces', "unclosed quote", 7),
+        ("troops -parade", "write NOT before a term", 7),
+        ("troops NEAR/x deploy", "write NEAR/n or ONEAR/n", 7),
+        ("body:troops", "unknown field 'body:'", 0),
+        ("troops title:", "the query ends too early", 13),
+        ("*", "a wildcard needs letters", 0),
+        ('troops ""', "empty phrase", 7),
+        ("troops NEAR/5 (deploy AND send)", "cannot stand beside NEAR/5", 14),
+        ("(NOT troops) ONEAR/5 deploy", "cannot stand beside ONEAR/5", 0),
+        ("troops ...", "has no letters or digits", 7),
+    ],
+)
+def test_errors_name_the_offset_of_the_problem(query: str, message: str, offset: int) -> None:
+    with pytest.raises(QueryError) as caught:
+        parse_query(query)
+    assert message in caught.value.message
+    assert caught.value.offset == offset
