@@ -64,6 +64,22 @@ def story_line(story: Story) -> str | None:
 
 
 @dataclass(frozen=True, slots=True)
+class Headline:
+    """What a summary line needs of one alert; kept with each queued message so bursts and digests
+    can be folded without reloading the alerts."""
+
+    title: str
+    url: str
+    outlet: str
+    topic: str
+
+    @classmethod
+    def of(cls, alert: Alert) -> Headline:
+        entry = alert.entry
+        return cls(clip(entry.title or entry.url, 200), entry.url, clip(entry.outlet, _NAME_CAP), alert.rule_title)
+
+
+@dataclass(frozen=True, slots=True)
 class Rendered:
     """One message in both forms: HTML for parse_mode=HTML, and the plain-text fallback."""
 
@@ -116,14 +132,14 @@ def _fit(head: tuple[str, str], items: Sequence[tuple[str, str]]) -> Rendered:
     return Rendered("\n".join(html_lines), "\n".join(plain_lines))
 
 
-def render_summary(heading: str, alerts: Sequence[Alert]) -> Rendered:
+def render_summary(heading: str, headlines: Sequence[Headline]) -> Rendered:
     """Many alerts in one message (a folded burst or a digest): one line each with its link."""
     head = clip(heading, _TITLE_CAP)
     items = []
-    for alert in alerts:
-        title = clip(alert.entry.title or alert.entry.url, 200)
-        tail = f" — {clip(alert.entry.outlet, _NAME_CAP)} [{clip(alert.rule_title, _NAME_CAP)}]"
-        url = _link(alert.entry.url)
+    for line in headlines:
+        title = clip(line.title, 200)
+        tail = f" — {clip(line.outlet, _NAME_CAP)} [{clip(line.topic, _NAME_CAP)}]"
+        url = _link(line.url)
         linked = f'<a href="{escape(url)}">{escape(title)}</a>' if url else escape(title)
         plain_url = f"\n  {url}" if url and utf16_len(url) <= _URL_CAP else ""
         items.append((f"• {linked}{escape(tail)}", f"• {title}{tail}{plain_url}"))

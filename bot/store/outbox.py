@@ -141,7 +141,9 @@ async def enqueue(conn: AsyncConnection, messages: Sequence[NewMessage]) -> int:
     return max(int(result.rowcount), 0)
 
 
-async def story_message(conn: AsyncConnection, chat_id: int, rule_id: str, story_id: int) -> tuple[int, datetime] | None:
+async def story_message(
+    conn: AsyncConnection, chat_id: int, rule_id: str, story_id: int
+) -> tuple[int, datetime] | None:
     """The first message a chat got about a story for a topic (its outbox id and when it was sent)."""
     query = (
         sa.select(outbox.c.id, outbox.c.sent_at, outbox.c.created_at)
@@ -284,11 +286,15 @@ async def held_threads(engine: AsyncEngine, chat_id: int) -> list[int | None]:
         return [row[0] for row in (await conn.execute(query)).all()]
 
 
-async def fold(conn: AsyncConnection, folding: Folding, summary: NewMessage, status: Status) -> bool:
-    """Replace the rows by one summary row, atomically; False (and nothing changed) if the summary's key
-    was queued already or a row left `status` meanwhile."""
+class FoldConflict(Exception):
+    """The rows to fold changed under the folder; its transaction must roll back."""
+
+
+async def fold(conn: AsyncConnection, folding: Folding, summary: NewMessage, status: Status) -> None:
+    """Replace the rows by one summary row, inside the caller's transaction; raises FoldConflict if the
+    summary's key was queued already or a row left `status` meanwhile."""
     if await enqueue(conn, [summary]) != 1:
-        return False
+        raise FoldConflict(f"summary {summary.key} is queued already")
     parent = await conn.scalar(sa.select(outbox.c.id).where(outbox.c.key == summary.key))
     moved = await conn.execute(
         sa.update(outbox)
@@ -296,9 +302,7 @@ async def fold(conn: AsyncConnection, folding: Folding, summary: NewMessage, sta
         .values(status="folded", parent_id=parent)
     )
     if moved.rowcount != len(folding.ids):
-        await conn.rollback()
-        return False
-    return True
+        raise FoldConflict(f"rows of chat {summary.chat_id} changed while folding")
 
 
 async def backlog(engine: AsyncEngine) -> dict[str, int]:
@@ -310,14 +314,3 @@ async def backlog(engine: AsyncEngine) -> dict[str, int]:
     )
     async with engine.connect() as conn:
         return {status: count for status, count in (await conn.execute(query)).all()}
-
-
-async def sent_since(engine: AsyncEngine, chat_id: int, since: datetime) -> list[int]:
-    """Message ids sent to a chat since a time (newest last), for tests and /status."""
-    query = (
-        sa.select(outbox.c.message_id)
-        .where(outbox.c.chat_id == chat_id, outbox.c.status == "sent", outbox.c.sent_at >= since)
-        .order_by(outbox.c.id)
-    )
-    async with engine.connect() as conn:
-        return [row[0] for row in (await conn.execute(query)).all()]

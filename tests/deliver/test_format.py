@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.deliver.format import MAX_MESSAGE, clip, render_alert, render_summary, render_why, utf16_len
+from bot.deliver.format import MAX_MESSAGE, Headline, clip, render_alert, render_summary, render_why, utf16_len
 from bot.model import Alert, ClauseHit, Credit, Entry, Match, Span, Story, StoryMember
 from tests.e2e.tg_html import parse
 
@@ -86,14 +86,18 @@ def test_any_feed_text_gives_valid_html_within_the_limit(
     title: str, outlet: str, body: str, outlets: list[str]
 ) -> None:
     alert = _alert(title=title, outlet=outlet, body=body, story=_story(outlets) if outlets else None)
-    for rendered in (render_alert(alert), render_summary("Digest " + title, [alert] * 60), render_why(alert)):
+    for rendered in (
+        render_alert(alert),
+        render_summary("Digest " + title, [Headline.of(alert)] * 60),
+        render_why(alert),
+    ):
         assert utf16_len(parse(rendered.html).text) <= MAX_MESSAGE
         assert utf16_len(rendered.plain) <= MAX_MESSAGE
 
 
 def test_summary_lists_alerts_and_counts_the_rest() -> None:
     alerts = [_alert(title=f"Item {n} " + "x" * 150) for n in range(100)]
-    rendered = render_summary("100 new alerts", alerts)
+    rendered = render_summary("100 new alerts", [Headline.of(a) for a in alerts])
     text = parse(rendered.html).text
     assert text.startswith("100 new alerts\n• Item 0 ")
     shown = text.count("• Item ")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from bot.deliver.pacing import Pace, Pacer
 
 
@@ -17,7 +19,7 @@ def test_global_slots_are_spaced_across_many_chats() -> None:
     clock = Clock()
     pacer = Pacer(Pace(), clock)
     times = [pacer.book(chat, is_group=False) for chat in range(200)]
-    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
     assert min(gaps) >= 1 / 30 - 1e-9
     assert times[-1] - times[0] < 200 / 30
 
