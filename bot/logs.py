@@ -29,10 +29,14 @@ class RedactSecrets(logging.Filter):
         return True
 
 
-def setup_logging(verbose: bool, secrets: Iterable[str] = ()) -> None:
-    """Root logging to stderr through rich; chatty libraries stay at WARNING unless `verbose`."""
+def setup_logging(verbose: bool, secrets: Iterable[str] = (), *, quiet: bool = False) -> None:
+    """Root logging to stderr through rich; chatty libraries stay at WARNING unless `verbose`.
+
+    `quiet` (one-off commands whose output is the alerts) shows only warnings and errors.
+    """
     handler = RichHandler(show_path=False, rich_tracebacks=False, markup=False)
     handler.addFilter(RedactSecrets(secrets))
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, handlers=[handler], force=True)
+    level = logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO
+    logging.basicConfig(level=level, format="%(message)s", handlers=[handler], force=True)
     for noisy in ("httpx", "httpcore", "apscheduler", "telegram", "aiosqlite", "asyncio", "alembic"):
         logging.getLogger(noisy).setLevel(logging.DEBUG if verbose else logging.WARNING)

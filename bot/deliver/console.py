@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from rich.console import Console
 from rich.panel import Panel
 from rich.text import Text
-from sqlalchemy.ext.asyncio import AsyncConnection
 
+from bot.deliver.sink import AfterCommitSink
 from bot.deliver.snippet import Snippet, make_snippet, title_segments
 from bot.model import Alert
 
@@ -44,17 +42,12 @@ def render_alert(alert: Alert) -> Panel:
     )
 
 
-class ConsoleSink:
+class ConsoleSink(AfterCommitSink):
     """Prints alerts once the transaction that stored them has committed (the demo's and `poll`'s sink)."""
 
     def __init__(self, console: Console | None = None) -> None:
+        super().__init__()
         self.console = console or Console()
-        self._queued: list[Alert] = []
 
-    async def enqueue(self, conn: AsyncConnection, alerts: Sequence[Alert]) -> None:
-        self._queued.extend(alerts)
-
-    async def flush(self) -> None:
-        queued, self._queued = self._queued, []
-        for alert in queued:
-            self.console.print(render_alert(alert))
+    def emit(self, alert: Alert) -> None:
+        self.console.print(render_alert(alert))

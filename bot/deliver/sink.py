@@ -21,3 +21,21 @@ class Sink(Protocol):
 
     async def flush(self) -> None:
         """Deliver what was queued; called after the transaction committed."""
+
+
+class AfterCommitSink:
+    """Base of sinks that only show alerts (terminal, JSON lines): hold them until the commit, then emit."""
+
+    def __init__(self) -> None:
+        self._queued: list[Alert] = []
+
+    async def enqueue(self, conn: AsyncConnection, alerts: Sequence[Alert]) -> None:
+        self._queued.extend(alerts)
+
+    async def flush(self) -> None:
+        queued, self._queued = self._queued, []
+        for alert in queued:
+            self.emit(alert)
+
+    def emit(self, alert: Alert) -> None:
+        raise NotImplementedError

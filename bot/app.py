@@ -1,0 +1,123 @@
+"""Wiring only: one event loop with the feed scheduler, the sinks and (with a token) the Telegram front.
+
+Everything here builds parts from the config and starts or stops them; the work itself lives in the
+stage packages.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.config import Config
+from bot.deliver.sink import Sink
+from bot.fetch.http import Fetcher, FetchLimits
+from bot.fetch.limits import HostLimiter, stagger
+from bot.fetch.policy import PollPolicy
+from bot.fetch.poll import ParsePool, Poller
+from bot.fetch.schedule import FeedScheduler
+from bot.pipeline import FeedPipeline, FeedPollReport
+from bot.rulebook import RuleBook
+from bot.store.db import open_database
+from bot.store.feeds import load_states, sync_feeds
+
+log = logging.getLogger(__name__)
+
+
+def fetch_limits(config: Config) -> FetchLimits:
+    polling = config.polling
+    return FetchLimits(
+        connect_timeout=polling.connect_timeout.total_seconds(),
+        read_timeout=polling.read_timeout.total_seconds(),
+        total_timeout=polling.total_timeout.total_seconds(),
+        max_bytes=polling.max_bytes,
+        max_redirects=polling.max_redirects,
+    )
+
+
+def poll_policy(config: Config) -> PollPolicy:
+    polling = config.polling
+    return PollPolicy(
+        min_interval=polling.min_interval,
+        max_interval=polling.max_interval,
+        notice_after=polling.outage_notice_after,
+    )
+
+
+@dataclass
+class Runtime:
+    """The long-lived parts one process shares: store, rules, fetcher and the feed pipeline."""
+
+    config: Config
+    engine: AsyncEngine
+    rulebook: RuleBook
+    fetcher: Fetcher
+    pipeline: FeedPipeline
+
+
+@asynccontextmanager
+async def open_runtime(config: Config, sink: Sink, *, parse_in_processes: bool = True) -> AsyncIterator[Runtime]:
+    """Open the database, load rules, register feeds, and close it all again on exit."""
+    engine = await open_database(config.database_url)
+    try:
+        rulebook = RuleBook.load(config.rules_dir)
+        feed_ids = await sync_feeds(engine, config.feeds)
+        feeds = {feed.url: (feed_ids[feed.url], feed) for feed in config.feeds}
+        limiter = HostLimiter(config.polling.concurrency, config.polling.per_host)
+        with ParsePool(processes=parse_in_processes) as parser:
+            async with Fetcher(fetch_limits(config), limiter) as fetcher:
+                poller = Poller(fetcher, parser, poll_policy(config), jitter=config.polling.jitter)
+                pipeline = FeedPipeline(engine, poller, rulebook, sink, feeds)
+                yield Runtime(config, engine, rulebook, fetcher, pipeline)
+    finally:
+        await engine.dispose()
+
+
+async def poll_all_once(
+    runtime: Runtime, on_done: Callable[[FeedPollReport], None] | None = None
+) -> list[FeedPollReport]:
+    """One poll of every configured feed, concurrently within the fetcher's limits."""
+
+    async def one(url: str) -> FeedPollReport:
+        report = await runtime.pipeline.poll(url)
+        if on_done is not None:
+            on_done(report)
+        return report
+
+    return list(await asyncio.gather(*(one(feed.url) for feed in runtime.config.feeds)))
+
+
+async def first_polls(runtime: Runtime) -> list[tuple[str, datetime]]:
+    """When each feed is due: its stored next poll, or now spread over a minute so feeds never start at once."""
+    now = datetime.now(UTC)
+    configured = {feed.url for feed in runtime.config.feeds}
+    window = runtime.config.polling.min_interval / 2
+    return [
+        (state.url, state.next_poll_at or now + stagger(state.url, window))
+        for state in await load_states(runtime.engine)
+        if state.url in configured
+    ]
+
+
+def stop_on_signals(stop: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+
+
+async def run_scheduler(runtime: Runtime, stop: asyncio.Event) -> None:
+    """Poll every feed on its own schedule until `stop` is set."""
+    scheduler = FeedScheduler(runtime.pipeline.poll_and_reschedule)
+    scheduler.start(await first_polls(runtime))
+    log.info("polling %d feeds; stop with Ctrl-C", len(runtime.config.feeds))
+    try:
+        await stop.wait()
+    finally:
+        scheduler.shutdown()

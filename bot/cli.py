@@ -1,0 +1,218 @@
+"""The `newsbot` command: the daemon, one-off polls, the demo, and tools for rule files.
+
+Every failure a user can cause ends as one sentence on stderr and a non-zero exit, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn
+
+from bot import __version__
+from bot.app import open_runtime, poll_all_once, run_scheduler, stop_on_signals
+from bot.config import Config, ConfigError, load_config
+from bot.deliver.console import ConsoleSink
+from bot.deliver.jsonl import JsonLinesSink, dump_line, match_record
+from bot.deliver.sink import Sink
+from bot.demo.server import demo_config, serve_demo_feeds
+from bot.logs import setup_logging
+from bot.match.examples import run_examples
+from bot.match.matcher import Matcher
+from bot.match.ruleset import load_ruleset
+from bot.model import Entry
+from bot.store.db import DatabaseError
+
+out = Console()
+err = Console(stderr=True)
+
+
+class UsageError(Exception):
+    """A problem with the command line or its files; the message is shown as is."""
+
+
+def _config(args: argparse.Namespace) -> Config:
+    return load_config(Path(args.config) if args.config else None)
+
+
+def _secrets(config: Config) -> list[str]:
+    token = config.telegram.token
+    return [token.get_secret_value()] if token else []
+
+
+def _print_sink(as_json: bool) -> Sink:
+    return JsonLinesSink() if as_json else ConsoleSink(out)
+
+
+async def _daemon(config: Config, sink: Sink) -> None:
+    async with open_runtime(config, sink) as runtime:
+        stop = asyncio.Event()
+        stop_on_signals(stop)
+        await run_scheduler(runtime, stop)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    config = _config(args)
+    setup_logging(args.verbose, _secrets(config))
+    asyncio.run(_daemon(config, ConsoleSink(out)))
+    return 0
+
+
+async def _poll_once(config: Config, sink: Sink, show_progress: bool) -> int:
+    async with open_runtime(config, sink) as runtime:
+        with Progress(
+            TextColumn("[progress.description]{task.description}"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total} feeds"),
+            console=err,
+            disable=not show_progress,
+            transient=True,
+        ) as progress:
+            task = progress.add_task("polling", total=len(config.feeds))
+            reports = await poll_all_once(runtime, lambda _report: progress.advance(task))
+    failed = [r for r in reports if r.outcome.error]
+    for report in failed:
+        err.print(f"feed {report.feed.url}: {report.outcome.error}", style="red", markup=False, highlight=False)
+    alerts = sum(len(r.result.alerts) for r in reports)
+    err.print(f"{len(reports)} feeds polled, {len(failed)} failed, {alerts} new alerts", highlight=False)
+    return 1 if reports and len(failed) == len(reports) else 0
+
+
+def cmd_poll(args: argparse.Namespace) -> int:
+    config = _config(args)
+    setup_logging(args.verbose, _secrets(config), quiet=args.once)
+    if not config.feeds:
+        raise UsageError("no feeds configured: add some under `feeds:` in the config file")
+    sink = _print_sink(args.json)
+    if args.once:
+        return asyncio.run(_poll_once(config, sink, show_progress=not args.json))
+    asyncio.run(_daemon(config, sink))
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    setup_logging(args.verbose, quiet=True)
+    rules = Path(args.rules)
+    if not rules.is_dir():
+        raise UsageError(f"{rules}: no rules folder here; run the demo from the newsbot checkout")
+    with tempfile.TemporaryDirectory(prefix="newsbot-demo-") as folder, serve_demo_feeds() as base_url:
+        config = demo_config(base_url, Path(folder) / "demo.db", rules)
+        err.print(f"Demo: {len(config.feeds)} bundled feeds served at {base_url}, rules from {rules}/", highlight=False)
+        status = asyncio.run(_poll_once(config, ConsoleSink(out), show_progress=True))
+    err.print("Next: copy config.example.yaml to config.yaml, add your feeds, and run `newsbot run -c config.yaml`.")
+    return status
+
+
+def cmd_rules_check(args: argparse.Namespace) -> int:
+    ruleset = load_ruleset(Path(args.directory))
+    for error in ruleset.errors:
+        err.print(str(error), markup=False, highlight=False)
+    entities = len(ruleset.gazetteer.entities)
+    summary = f"{len(ruleset.rules)} rules and {entities} entities loaded, {len(ruleset.errors)} problems"
+    (err if ruleset.errors else out).print(summary, highlight=False)
+    return 1 if ruleset.errors else 0
+
+
+def cmd_rules_test(args: argparse.Namespace) -> int:
+    ruleset = load_ruleset(Path(args.directory))
+    for error in ruleset.errors:
+        err.print(str(error), markup=False, highlight=False)
+    results = run_examples(ruleset)
+    failures = [result for result in results if not result.passed]
+    for failure in failures:
+        err.print(str(failure.error()), markup=False, highlight=False)
+    out.print(f"{len(results) - len(failures)}/{len(results)} examples pass in {len(ruleset.rules)} rules")
+    return 1 if failures or ruleset.errors else 0
+
+
+def _text_entry(path: Path) -> Entry:
+    """A text file as an entry: its first non-empty line is the title, the rest the body."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{path}: cannot read it as UTF-8 text ({exc})") from None
+    title, _, body = text.strip().partition("\n")
+    return Entry(
+        feed_url=path.resolve().as_uri(), outlet=path.name, url=path.resolve().as_uri(), title=title, summary=body
+    )
+
+
+def cmd_match(args: argparse.Namespace) -> int:
+    config = _config(args)
+    ruleset = load_ruleset(config.rules_dir)
+    for error in ruleset.errors:
+        err.print(str(error), markup=False, highlight=False)
+    matcher = Matcher(ruleset)
+    matched_any = False
+    for name in args.files:
+        entry = _text_entry(Path(name))
+        matches = matcher.match(entry)
+        matched_any |= bool(matches)
+        if args.json:
+            for match in matches:
+                dump_line({"file": name, **match_record(entry, match)}, sys.stdout)
+            continue
+        out.print(f"[bold]{name}[/bold]: {len(matches)} rules match", highlight=False)
+        for match in matches:
+            out.print(f"  [green]{match.rule_id}[/green] ({match.rule_title})", highlight=False)
+            for hit in match.clauses:
+                words = ", ".join(f"{s.text!r} ({s.field} {s.start}-{s.end})" for s in hit.spans) or "(no words)"
+                out.print(f"    {hit.clause}  ->  {words}", markup=False, highlight=False)
+    return 0 if matched_any else 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="newsbot", description="Media-monitoring alerts from RSS/Atom feeds, matched by rules you edit."
+    )
+    parser.add_argument("--version", action="version", version=f"newsbot {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, help: str, handler: object) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help, description=help)
+        sub.set_defaults(handler=handler)
+        return sub
+
+    def with_config(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument("-c", "--config", help="config file (default: embedded defaults)")
+
+    run = command("run", "run the bot: poll feeds on schedule, alert via Telegram or the terminal", cmd_run)
+    with_config(run)
+    poll = command("poll", "poll the feeds and print new alerts (no Telegram)", cmd_poll)
+    with_config(poll)
+    poll.add_argument("--once", action="store_true", help="one poll cycle, then exit")
+    poll.add_argument("--json", action="store_true", help="one JSON object per alert per line")
+    demo = command("demo", "poll the bundled demo feeds with the shipped rules and print the alerts", cmd_demo)
+    demo.add_argument("--rules", default="rules", help="rules folder (default: rules)")
+    match = command("match", "show which rules match text files, and why", cmd_match)
+    with_config(match)
+    match.add_argument("files", nargs="+", metavar="FILE", help="text file: first line title, then body")
+    match.add_argument("--json", action="store_true", help="one JSON object per match per line")
+
+    rules = command("rules", "check and test rule files", None)
+    rule_commands = rules.add_subparsers(dest="rules_command", required=True, metavar="ACTION")
+    check = rule_commands.add_parser("check", help="validate rule files; problems as file:line: message")
+    check.set_defaults(handler=cmd_rules_check)
+    check.add_argument("directory", nargs="?", default="rules")
+    test = rule_commands.add_parser("test", help="run the examples written in rule files")
+    test.set_defaults(handler=cmd_rules_test)
+    test.add_argument("directory", nargs="?", default="rules")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.handler(args))
+    except (ConfigError, DatabaseError, UsageError) as exc:
+        err.print(f"newsbot: {exc}", style="red", markup=False, highlight=False)
+        return 2
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,58 @@
+"""Alerts and matches as JSON Lines, one object per line, for scripts (`poll --json`, `match --json`)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any, TextIO
+
+from bot.deliver.sink import AfterCommitSink
+from bot.model import Alert, Entry, Match
+
+
+def match_record(entry: Entry, match: Match) -> dict[str, Any]:
+    """The fields a script needs: rule, entry identity, outlet, time, and the spans per clause."""
+    return {
+        "rule": match.rule_id,
+        "rule_title": match.rule_title,
+        "title": entry.title,
+        "url": entry.url,
+        "outlet": entry.outlet,
+        "published": entry.published.isoformat() if entry.published else None,
+        "score": match.score,
+        "clauses": [
+            {
+                "clause": hit.clause,
+                "spans": [{"field": s.field, "start": s.start, "end": s.end, "text": s.text} for s in hit.spans],
+            }
+            for hit in match.clauses
+        ],
+    }
+
+
+def alert_record(alert: Alert) -> dict[str, Any]:
+    record = {"alert": alert.id, **match_record(alert.entry, alert.match)}
+    if alert.story is not None:
+        record["story"] = {
+            "id": alert.story.id,
+            "outlets": list(alert.story.outlets),
+            "origin": alert.story.origin,
+            "breaking": alert.story.breaking,
+        }
+    return record
+
+
+def dump_line(record: dict[str, Any], out: TextIO) -> None:
+    out.write(json.dumps(record, ensure_ascii=False) + "\n")
+    out.flush()
+
+
+class JsonLinesSink(AfterCommitSink):
+    """Writes each alert as one JSON line once the transaction that stored it has committed."""
+
+    def __init__(self, out: TextIO | None = None) -> None:
+        super().__init__()
+        self.out = out or sys.stdout
+
+    def emit(self, alert: Alert) -> None:
+        dump_line(alert_record(alert), self.out)
