@@ -50,7 +50,8 @@ def read_opml(text: str | bytes, source: str) -> OpmlImport:
             continue
         if url.startswith("feed://"):
             url = "http://" + url.removeprefix("feed://")
-        name = (outline.get("title") or outline.get("text") or "").strip() or None
+        label = (outline.get("title") or outline.get("text") or "").strip()
+        name = label if label and label != url else None
         raw = {"url": url, "name": name, "every": outline.get(_EVERY)}
         try:
             feed = FeedConfig.model_validate({k: v for k, v in raw.items() if v is not None})

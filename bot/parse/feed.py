@@ -57,14 +57,15 @@ def parse_feed(data: bytes, *, feed_url: str, name: str = "", content_type: str 
     # A BytesIO, never bare bytes: feedparser treats a bytes/str argument as a path or URL to open.
     doc = feedparser.parse(io.BytesIO(data), response_headers=headers, sanitize_html=False, resolve_relative_uris=False)
     meta = doc.get("feed", {})
-    if not doc.get("entries") and not meta.get("title") and (doc.get("bozo") or not doc.get("version")):
-        raise FeedParseError(_unreadable_reason(data, content_type, doc.get("bozo_exception")))
     title = _text(meta.get("title", ""), meta.get("title_detail"))
     link = meta.get("link") or None
     language = meta.get("language") or None
     outlet = name or title or _domain(link or feed_url)
     base = link or feed_url
     entries = [_entry(item, feed_url, outlet, base, language) for item in doc.get("entries", [])]
+    entries = [e for e in entries if e.title or e.url or e.body]
+    if not entries and not title and (doc.get("bozo") or not doc.get("version")):
+        raise FeedParseError(_unreadable_reason(data, content_type, doc.get("bozo_exception")))
     return ParsedFeed(title=title, link=link, ttl=_ttl(meta.get("ttl")), language=language, entries=entries)
 
 
@@ -144,12 +145,12 @@ def _unreadable_reason(data: bytes, content_type: str | None, error: object) -> 
     head = data[:2048].lower()
     if media in ("text/html", "application/xhtml+xml") or b"<html" in head or b"<!doctype html" in head:
         return f"not a feed: got {media or 'text/html'}"
-    if error is None:
+    if not data.lstrip(b"\xef\xbb\xbf\xff\xfe\x00 \t\r\n").startswith(b"<"):
+        return f"not a feed: got {media}" if media else "not a feed: the body is neither XML nor JSON"
+    if not hasattr(error, "getLineNumber"):
         return "not a feed: nothing readable as RSS, Atom or JSON Feed"
-    line = getattr(error, "getLineNumber", lambda: None)()
-    where = f" at line {line}" if line else ""
-    message = getattr(error, "getMessage", lambda: str(error))()
-    return f"not a feed: broken XML{where} ({message})"
+    message = error.getMessage() if hasattr(error, "getMessage") else str(error)
+    return f"not a feed: broken XML at line {error.getLineNumber()} ({message})"
 
 
 def _parse_json_feed(data: bytes, *, feed_url: str, name: str) -> ParsedFeed:
