@@ -29,8 +29,8 @@ from bot.match.ruleset import load_ruleset
 from bot.model import Entry
 from bot.store.db import DatabaseError
 
-out = Console()
-err = Console(stderr=True)
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
 
 
 class UsageError(Exception):

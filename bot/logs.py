@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 
+from rich.console import Console
 from rich.logging import RichHandler
 
 REDACTED = "[token hidden]"
@@ -34,7 +35,7 @@ def setup_logging(verbose: bool, secrets: Iterable[str] = (), *, quiet: bool = F
 
     `quiet` (one-off commands whose output is the alerts) shows only warnings and errors.
     """
-    handler = RichHandler(show_path=False, rich_tracebacks=False, markup=False)
+    handler = RichHandler(console=Console(stderr=True), show_path=False, rich_tracebacks=False, markup=False)
     handler.addFilter(RedactSecrets(secrets))
     level = logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO
     logging.basicConfig(level=level, format="%(message)s", handlers=[handler], force=True)

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from bot.store.db import async_url, open_database
+from tests.feedserver import FeedServer
 
 SEEDS = Path(__file__).parent / "fixtures" / "seeds"
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
@@ -71,3 +72,13 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
         yield engine
     finally:
         await engine.dispose()
+
+
+@pytest.fixture
+async def feed_server() -> AsyncIterator[FeedServer]:
+    """A live RSS server on 127.0.0.1 (see tests/feedserver.py)."""
+    server = await FeedServer().start()
+    try:
+        yield server
+    finally:
+        await server.close()

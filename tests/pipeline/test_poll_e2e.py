@@ -1,0 +1,109 @@
+"""Issue 1's acceptance run: `newsbot poll --once --json` as separate processes against a live feed
+server and a real database: unrelated items never alert, the seeds alert once per rule, and neither
+another poll nor a new process alerts again."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tests.feedserver import FeedServer, Item, seed_items
+
+RULES = Path(__file__).resolve().parents[2] / "rules"
+NOW = datetime.now(UTC).replace(microsecond=0)
+UNRELATED = [
+    Item("u1", "Central bank keeps rates on hold", "https://w.example/rates", "Inflation eased in May.", NOW),
+    Item("u2", "Marathon draws record field", "https://w.example/run", "Runners crossed the line.", NOW),
+    Item("u3", "Storm warning for the coast", "https://w.example/storm", "Heavy rain is expected.", NOW),
+]
+
+
+def write_config(folder: Path, database_url: str, feed_url: str, backlog: int = 0) -> Path:
+    config = {
+        "database": database_url,
+        "rules": str(RULES),
+        "feeds": [{"url": feed_url, "name": "Test Wire", "backlog": backlog, "fulltext": False}],
+    }
+    path = folder / "config.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+async def poll_once(config: Path) -> list[dict[str, Any]]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "poll",
+        "-c",
+        str(config),
+        "--once",
+        "--json",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=120)
+    assert process.returncode == 0, stderr.decode()
+    return [json.loads(line) for line in stdout.decode().splitlines()]
+
+
+async def test_seeds_alert_once_across_polls_and_restarts(
+    feed_server: FeedServer, database_url: str, tmp_path: Path
+) -> None:
+    feed_server.feeds["wire.xml"] = list(UNRELATED)
+    config = write_config(tmp_path, database_url, feed_server.url("wire.xml"))
+
+    assert await poll_once(config) == []
+
+    feed_server.feeds["wire.xml"] = seed_items((NOW + timedelta(minutes=1), NOW + timedelta(minutes=2))) + UNRELATED
+    alerts = await poll_once(config)
+    pairs = {(a["rule"], a["url"]) for a in alerts}
+    for url in ("https://rewrite.example/estonia-leader", "https://menafn.example/kallas-troops"):
+        assert ("troop-deployment", url) in pairs
+        assert ("kaja-kallas", url) in pairs
+    assert all(a["url"].startswith(("https://rewrite.example/", "https://menafn.example/")) for a in alerts)
+    assert len(pairs) == len(alerts)
+    troops = next(a for a in alerts if a["rule"] == "troop-deployment" and "menafn" in a["url"])
+    assert troops["outlet"] == "Test Wire"
+    marked = {span["text"].lower() for clause in troops["clauses"] for span in clause["spans"]}
+    assert marked & {"troops", "soldiers", "ground forces"}
+
+    assert await poll_once(config) == []
+    assert feed_server.requests["wire.xml"] == 3
+
+
+async def test_first_poll_alerts_on_at_most_backlog_entries(
+    feed_server: FeedServer, database_url: str, tmp_path: Path
+) -> None:
+    older, newer = NOW - timedelta(hours=2), NOW - timedelta(hours=1)
+    # The backlog is the newest entries, so the seeds must be the newest items here.
+    feed_server.feeds["wire.xml"] = seed_items((older, newer)) + [
+        Item(i.guid, i.title, i.link, i.body, NOW - timedelta(days=1)) for i in UNRELATED
+    ]
+    config = write_config(tmp_path, database_url, feed_server.url("wire.xml"), backlog=1)
+    first = await poll_once(config)
+    assert {a["url"] for a in first} == {"https://menafn.example/kallas-troops"}
+    assert {a["rule"] for a in first} >= {"troop-deployment", "kaja-kallas"}
+    assert await poll_once(config) == []
+
+
+async def test_a_broken_feed_never_stops_the_others(feed_server: FeedServer, tmp_path: Path) -> None:
+    feed_server.feeds["good.xml"] = seed_items((NOW, NOW))
+    config = {
+        "database": f"sqlite:///{tmp_path / 'n.db'}",
+        "rules": str(RULES),
+        "feeds": [
+            {"url": feed_server.url("missing.xml"), "name": "Gone", "fulltext": False},
+            {"url": feed_server.url("good.xml"), "name": "Good", "backlog": 5, "fulltext": False},
+        ],
+    }
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(config))
+    alerts = await poll_once(path)
+    assert alerts and {a["outlet"] for a in alerts} == {"Good"}
