@@ -49,7 +49,9 @@ class FeedScheduler:
             id=url,
             name=f"poll {url}",
             replace_existing=True,
-            max_instances=1,
+            # The chain itself keeps runs of one feed apart: the next job exists only once this run has
+            # returned. APScheduler counts the old run a moment longer, so it must allow one more.
+            max_instances=2,
             misfire_grace_time=None,
         )
 

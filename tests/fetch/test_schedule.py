@@ -1,0 +1,60 @@
+"""The per-feed scheduler on a real APScheduler: each feed runs on its own times, never overlapping itself,
+and a job that blows up is still rescheduled."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+from bot.fetch.schedule import FeedScheduler
+
+
+async def test_each_feed_reschedules_itself_without_overlap() -> None:
+    running: dict[str, int] = {"a": 0, "b": 0}
+    most: dict[str, int] = {"a": 0, "b": 0}
+    runs: dict[str, int] = {"a": 0, "b": 0}
+    done = asyncio.Event()
+
+    async def poll(url: str) -> datetime:
+        running[url] += 1
+        most[url] = max(most[url], running[url])
+        await asyncio.sleep(0.05)
+        running[url] -= 1
+        runs[url] += 1
+        if runs["a"] >= 3 and runs["b"] >= 3:
+            done.set()
+        # Ask for the next run "now": a run must still never start before this one returned.
+        return datetime.now(UTC)
+
+    scheduler = FeedScheduler(poll)
+    now = datetime.now(UTC)
+    scheduler.start([("a", now - timedelta(hours=1)), ("b", now)])
+    try:
+        await asyncio.wait_for(done.wait(), timeout=10)
+    finally:
+        scheduler.shutdown()
+    assert most == {"a": 1, "b": 1}
+
+
+async def test_a_failing_poll_is_retried_later_not_dropped() -> None:
+    calls = 0
+
+    async def poll(url: str) -> datetime:
+        nonlocal calls
+        calls += 1
+        raise RuntimeError("bug")
+
+    scheduler = FeedScheduler(poll)
+    scheduler.start([("feed", datetime.now(UTC))])
+    try:
+        for _ in range(100):
+            if calls:
+                break
+            await asyncio.sleep(0.02)
+        await asyncio.sleep(0.05)
+        next_run = scheduler.next_run("feed")
+    finally:
+        scheduler.shutdown()
+    assert calls == 1
+    assert next_run is not None
+    assert timedelta(minutes=4) < next_run - datetime.now(UTC) <= timedelta(minutes=5)
