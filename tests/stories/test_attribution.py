@@ -1,0 +1,89 @@
+"""Credits found in text, outlet names, and the labelled sentence set's precision and recall targets."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench.attribution import load_cases, predicted
+from bot.model import Entry
+from bot.stories.agencies import canonical_outlet, known
+from bot.stories.attribution import entry_credits, entry_outlet, find_credits
+from bot.stories.metrics import set_score
+from tests.conftest import SEEDS
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("This stance was reported by RIA News and discussed.", {("RIA News", None)}),
+        ("It ends here. [Source attribution: RIA News]", {("RIA News", None)}),
+        ("date 2024-03-14 (MENAFN) Estonian Prime Minister Kaja Kallas declined.", {("MENAFN", None)}),
+        ("MOSCOW (Reuters) - Russia said on Tuesday it would respond.", {("Reuters", None)}),
+        ("APA reports citing Politico that the EU will wait.", {("Politico", "APA")}),
+        ("The deal is off, according to the Associated Press.", {("AP", None)}),
+        ("Russian state news agency RIA Novosti reported that the drone fell.", {("RIA News", None)}),
+        ("The strike was first reported by local outlet Delfi.", {("Delfi", None)}),
+        ("Reuters and AFP reported the explosion.", {("Reuters", None), ("AFP", None)}),
+        ("ТАСС сообщает со ссылкой на Bloomberg, что сделка сорвалась.", {("Bloomberg", "TASS")}),
+        ("Wie die Nachrichtenagentur dpa meldete, wurde der Zug gestoppt.", {("dpa", None)}),
+        ("Selon l'AFP, le bilan s'élève à douze morts.", {("AFP", None)}),
+        ("According to Kallas, such assurances would be inappropriate.", set()),
+        ("According to NATO, the exercise will involve 90,000 troops.", set()),
+        ("Zelensky told the parliament that the front line was holding.", set()),
+        ("(AP Photo/Evan Vucci) The president speaks.", set()),
+    ],
+)
+def test_credits_in_sentence(text: str, expected: set[tuple[str, str | None]]) -> None:
+    assert {(c.source, c.via) for c in find_credits(text)} == expected
+
+
+def test_credit_keeps_its_sentence_as_evidence() -> None:
+    (credit,) = find_credits("Kallas spoke. This stance was reported by RIA News and discussed. More follows.")
+    assert credit.evidence == "This stance was reported by RIA News and discussed."
+
+
+def test_long_text_with_many_capitalised_words_is_handled() -> None:
+    text = "According To The Very Long Name Of Something " * 400 + "MOSCOW (Reuters) - End."
+    assert [(c.source, c.via) for c in find_credits(text)] == [("Reuters", None)]
+
+
+def test_both_seed_articles_credit_their_sources() -> None:
+    rewrite, menafn = (path.read_text(encoding="utf-8") for path in sorted(SEEDS.glob("*.txt")))
+    assert {c.source for c in find_credits(rewrite)} == {"RIA News"}
+    assert {c.source for c in find_credits(menafn)} == {"MENAFN"}
+
+
+def test_entry_credits_read_title_and_body() -> None:
+    entry = Entry(feed_url="f", outlet="Yahoo", url="https://news.yahoo.com/x", title="Quake kills nine",
+                  summary="TAIPEI (Reuters) - A strong earthquake struck Taiwan.")
+    assert [c.source for c in entry_credits(entry)] == ["Reuters"]
+
+
+@pytest.mark.parametrize(
+    ("outlet", "url", "expected"),
+    [
+        ("MENAFN - Middle East North Africa Financial Network", "https://menafn.com/1/x", "MENAFN"),
+        ("", "https://www.reuters.com/world/x", "Reuters"),
+        ("The Associated Press", "", "AP"),
+        ("Canada News Today", "https://canadanewstoday.example/x", "Canada News Today"),
+        ("", "https://unknown.example/x", "unknown.example"),
+    ],
+)
+def test_entry_outlet_uses_table_names(outlet: str, url: str, expected: str) -> None:
+    assert entry_outlet(Entry(feed_url="f", outlet=outlet, url=url, title="t")) == expected
+    assert canonical_outlet(outlet, url) == expected
+
+
+def test_known_is_blind_to_case_articles_and_possessives() -> None:
+    assert known("the Associated Press's") == "AP"
+    assert known("ria novosti") == "RIA News"
+    assert known("Kallas") is None
+
+
+def test_labelled_sentences_meet_the_targets() -> None:
+    cases = load_cases()
+    assert len([c for c in cases if c.lang == "en"]) >= 60
+    assert len({c.lang for c in cases}) >= 3
+    score = set_score((predicted(c.text) for c in cases), (c.expected for c in cases))
+    assert score.precision >= 0.95
+    assert score.recall >= 0.90
