@@ -9,25 +9,31 @@ import argparse
 import asyncio
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn
+from rich.table import Table
 
 from bot import __version__
 from bot.app import open_runtime, poll_all_once, run_scheduler, stop_on_signals
-from bot.config import Config, ConfigError, load_config
+from bot.config import Config, ConfigError, load_config, parse_duration
 from bot.deliver.console import ConsoleSink
 from bot.deliver.jsonl import JsonLinesSink, dump_line, match_record
 from bot.deliver.sink import Sink
 from bot.demo.server import demo_config, serve_demo_feeds
+from bot.feedlist import add_feeds
+from bot.fetch.opml import OpmlError, read_opml, write_opml
+from bot.fetch.policy import format_duration
 from bot.logs import setup_logging
 from bot.match.examples import run_examples
 from bot.match.matcher import Matcher
 from bot.match.ruleset import load_ruleset
 from bot.model import Entry
-from bot.store.db import DatabaseError
+from bot.store.db import DatabaseError, open_database
+from bot.store.health import HealthReport, Latency, health_report
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -35,6 +41,12 @@ err = Console(stderr=True, soft_wrap=True)
 
 class UsageError(Exception):
     """A problem with the command line or its files; the message is shown as is."""
+
+
+def _problems(problems: Iterable[object]) -> None:
+    """Print `file:line: message` problems on stderr, unwrapped so editors and grep can use them."""
+    for problem in problems:
+        err.print(str(problem), markup=False, highlight=False)
 
 
 def _config(args: argparse.Namespace) -> Config:
@@ -111,8 +123,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_rules_check(args: argparse.Namespace) -> int:
     ruleset = load_ruleset(Path(args.directory))
-    for error in ruleset.errors:
-        err.print(str(error), markup=False, highlight=False)
+    _problems(ruleset.errors)
     entities = len(ruleset.gazetteer.entities)
     summary = f"{len(ruleset.rules)} rules and {entities} entities loaded, {len(ruleset.errors)} problems"
     (err if ruleset.errors else out).print(summary, highlight=False)
@@ -121,12 +132,10 @@ def cmd_rules_check(args: argparse.Namespace) -> int:
 
 def cmd_rules_test(args: argparse.Namespace) -> int:
     ruleset = load_ruleset(Path(args.directory))
-    for error in ruleset.errors:
-        err.print(str(error), markup=False, highlight=False)
+    _problems(ruleset.errors)
     results = run_examples(ruleset)
     failures = [result for result in results if not result.passed]
-    for failure in failures:
-        err.print(str(failure.error()), markup=False, highlight=False)
+    _problems(failure.error() for failure in failures)
     out.print(f"{len(results) - len(failures)}/{len(results)} examples pass in {len(ruleset.rules)} rules")
     return 1 if failures or ruleset.errors else 0
 
@@ -146,8 +155,7 @@ def _text_entry(path: Path) -> Entry:
 def cmd_match(args: argparse.Namespace) -> int:
     config = _config(args)
     ruleset = load_ruleset(config.rules_dir)
-    for error in ruleset.errors:
-        err.print(str(error), markup=False, highlight=False)
+    _problems(ruleset.errors)
     matcher = Matcher(ruleset)
     matched_any = False
     for name in args.files:
@@ -165,6 +173,81 @@ def cmd_match(args: argparse.Namespace) -> int:
                 words = ", ".join(f"{s.text!r} ({s.field} {s.start}-{s.end})" for s in hit.spans) or "(no words)"
                 out.print(f"    {hit.clause}  ->  {words}", markup=False, highlight=False)
     return 0 if matched_any else 1
+
+
+def cmd_feeds_import(args: argparse.Namespace) -> int:
+    config = _config(args)
+    source = Path(args.file)
+    try:
+        imported = read_opml(source.read_bytes(), str(source))
+    except OSError as exc:
+        raise UsageError(f"{source}: cannot read it ({exc.strerror})") from None
+    _problems(imported.skipped)
+    target = config.feeds_file_path or Path("feeds.yaml")
+    inline = {feed.url for feed in config.feeds}
+    added = add_feeds(target, imported.feeds, inline)
+    out.print(f"{len(added)} feeds added to {target} ({len(imported.feeds) - len(added)} already there)")
+    if config.feeds_file is None and config.config_file is None:
+        out.print(f"Point your config at it with `feeds_file: {target}`.")
+    return 0
+
+
+def cmd_feeds_export(args: argparse.Namespace) -> int:
+    sys.stdout.write(write_opml(_config(args).feeds))
+    return 0
+
+
+def _ago(moment: datetime | None, now: datetime) -> str:
+    if moment is None:
+        return "never"
+    delta = moment - now
+    text = format_duration(abs(delta))
+    return f"in {text}" if delta > timedelta(0) else f"{text} ago"
+
+
+def _latency(latency: Latency | None) -> str:
+    if latency is None:
+        return "-"
+    return f"{format_duration(latency.p50)} / {format_duration(latency.p95)} (n={latency.count})"
+
+
+async def _status(config: Config, since: timedelta) -> HealthReport:
+    engine = await open_database(config.database_url)
+    try:
+        return await health_report(engine, datetime.now(UTC) - since)
+    finally:
+        await engine.dispose()
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    config = _config(args)
+    report = asyncio.run(_status(config, parse_duration(args.since)))
+    now = datetime.now(UTC)
+    feeds = Table(title=f"Feeds (latency: publication -> alert, p50 / p95, last {args.since})")
+    for column in ("feed", "last success", "next poll", "items/day", "latency", "error"):
+        feeds.add_column(column)
+    for feed in report.feeds:
+        failing = f"{feed.last_error} (since {_ago(feed.failing_since, now)})" if feed.last_error else ""
+        rate = f"{feed.items_per_day:.1f}" if feed.items_per_day is not None else "-"
+        feeds.add_row(
+            feed.name,
+            _ago(feed.last_success_at, now),
+            _ago(feed.next_poll_at, now),
+            rate,
+            _latency(feed.latency),
+            failing,
+            style="red" if feed.last_error else None,
+        )
+    out.print(feeds)
+    topics = Table(title="Topics (latency p50 / p95)")
+    topics.add_column("topic")
+    topics.add_column("latency")
+    for rule_id, latency in report.topics:
+        topics.add_row(rule_id, _latency(latency))
+    out.print(topics)
+    ruleset = load_ruleset(config.rules_dir)
+    _problems(ruleset.errors)
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -204,6 +287,20 @@ def build_parser() -> argparse.ArgumentParser:
     test = rule_commands.add_parser("test", help="run the examples written in rule files")
     test.set_defaults(handler=cmd_rules_test)
     test.add_argument("directory", nargs="?", default="rules")
+
+    feeds = command("feeds", "import or export the feed list as OPML", None)
+    feed_commands = feeds.add_subparsers(dest="feeds_command", required=True, metavar="ACTION")
+    opml_in = feed_commands.add_parser("import", help="add the feeds of an OPML file to feeds.yaml")
+    opml_in.set_defaults(handler=cmd_feeds_import)
+    with_config(opml_in)
+    opml_in.add_argument("file", metavar="FILE.opml")
+    opml_out = feed_commands.add_parser("export", help="print the configured feeds as OPML")
+    opml_out.set_defaults(handler=cmd_feeds_export)
+    with_config(opml_out)
+
+    status = command("status", "feed health and alert latency", cmd_status)
+    with_config(status)
+    status.add_argument("--since", default="7d", help="latency over this period (default 7d)")
     return parser
 
 
@@ -211,7 +308,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.handler(args))
-    except (ConfigError, DatabaseError, UsageError) as exc:
+    except (ConfigError, DatabaseError, OpmlError, UsageError) as exc:
         err.print(f"newsbot: {exc}", style="red", markup=False, highlight=False)
         return 2
     except KeyboardInterrupt:

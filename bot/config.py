@@ -157,7 +157,8 @@ class Config(_Strict):
     apprise: list[AppriseTarget] = Field(default_factory=list)
     stories: StoriesConfig = StoriesConfig()
     metrics_port: int | None = Field(default=None, ge=1, le=65535)
-    base_dir: Path = Path(".")
+    base_dir: Path = Path(".")  # set by the loader, not by the file
+    config_file: Path | None = None  # set by the loader, not by the file
 
     @field_validator("database")
     @classmethod
@@ -168,6 +169,13 @@ class Config(_Strict):
 
     def path(self, relative: Path) -> Path:
         return relative if relative.is_absolute() else self.base_dir / relative
+
+    @property
+    def feeds_file_path(self) -> Path | None:
+        """`feeds_file`, else `feeds.yaml` beside a config file (loaded when it exists)."""
+        if self.feeds_file is not None:
+            return self.path(self.feeds_file)
+        return self.base_dir / "feeds.yaml" if self.config_file else None
 
     @property
     def rules_dir(self) -> Path:
@@ -229,15 +237,19 @@ def parse_config(text: str, source: str, base_dir: Path) -> Config:
         raise ConfigError(f"{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{source}: expected a mapping of keys at the top level")
-    raw.setdefault("base_dir", base_dir)
+    for internal in ("base_dir", "config_file"):
+        if internal in raw:
+            raise ConfigError(f"{source}: {internal}: unknown key (check its spelling against config.example.yaml)")
+    raw.update(base_dir=base_dir, config_file=Path(source))
     try:
         config = Config.model_validate(raw)
     except ValidationError as exc:
         error = exc.errors()[0]
         more = f" (and {exc.error_count() - 1} more problems)" if exc.error_count() > 1 else ""
         raise ConfigError(f"{source}: {_key_path(error['loc'])}: {_describe(error)}{more}") from None
-    if config.feeds_file is not None:
-        extra = load_feeds_file(config.path(config.feeds_file))
+    feeds_file = config.feeds_file_path
+    if feeds_file is not None and (config.feeds_file is not None or feeds_file.exists()):
+        extra = load_feeds_file(feeds_file)
         config = config.model_copy(update={"feeds": config.feeds + extra})
     return config
 

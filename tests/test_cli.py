@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from pathlib import Path
+from xml.sax.saxutils import escape
 
 import pytest
 
@@ -60,3 +63,55 @@ def test_config_error_is_one_sentence_and_exit_2(tmp_path: Path, capsys: pytest.
     assert capsys.readouterr().err.strip() == (
         f"newsbot: {config}: feeds.0.url: 'gopher://old' must start with http://, https:// or file://"
     )
+
+
+OPML = """<?xml version="1.0"?>
+<opml version="2.0"><head><title>desk</title></head><body>
+  <outline text="World"><outline text="ERR News" type="rss" xmlUrl="https://news.err.ee/rss"/>
+  <outline text="Old" type="rss" xmlUrl="ftp://old.example/feed"/></outline>
+  <outline text="Wire" type="rss" xmlUrl="http://127.0.0.1:9/wire.xml"/>
+</body></opml>"""
+
+
+def test_feeds_import_writes_feeds_yaml_once_and_export_round_trips(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text("feeds:\n  - url: http://127.0.0.1:9/wire.xml\n    name: Wire\n")
+    (tmp_path / "desk.opml").write_text(OPML)
+    assert main(["feeds", "import", "-c", str(config), str(tmp_path / "desk.opml")]) == 0
+    captured = capsys.readouterr()
+    assert "skipped ftp://old.example/feed" in captured.err
+    assert f"1 feeds added to {tmp_path / 'feeds.yaml'} (1 already there)" in captured.out
+    assert main(["feeds", "import", "-c", str(config), str(tmp_path / "desk.opml")]) == 0
+    assert "0 feeds added" in capsys.readouterr().out
+    assert main(["feeds", "export", "-c", str(config)]) == 0
+    exported = capsys.readouterr().out
+    assert exported.count("<outline") == 2
+    assert 'xmlUrl="https://news.err.ee/rss"' in exported and 'text="ERR News"' in exported
+
+
+def test_status_shows_feed_health_and_latency(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    seed = SEEDS[1].read_text(encoding="utf-8")
+    now = datetime.now(UTC) - timedelta(minutes=30)
+    (tmp_path / "feed.xml").write_text(
+        "<?xml version='1.0'?><rss version='2.0'><channel><title>Local</title>"
+        f"<item><guid>s1</guid><title>Kallas on troops</title><link>https://x.example/1</link>"
+        f"<pubDate>{format_datetime(now)}</pubDate><description>{escape(seed)}</description></item>"
+        "</channel></rss>"
+    )
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        f"database: sqlite:///{tmp_path / 'n.db'}\nrules: {ROOT / 'rules'}\n"
+        f"feeds:\n  - url: {(tmp_path / 'feed.xml').as_uri()}\n    name: Local\n    backlog: 1\n"
+        f"  - url: {(tmp_path / 'missing.xml').as_uri()}\n    name: Missing\n"
+    )
+    assert main(["poll", "-c", str(config), "--once", "--json"]) == 0
+    assert "troop-deployment" in capsys.readouterr().out
+    assert main(["status", "-c", str(config)]) == 0
+    shown = capsys.readouterr().out
+    local = next(line for line in shown.splitlines() if "Local" in line)
+    assert "ago" in local and "30 min" in local
+    missing = next(line for line in shown.splitlines() if "Missing" in line)
+    assert "never" in missing
+    assert "troop-deployment" in shown
