@@ -31,6 +31,7 @@ from bot.logs import setup_logging
 from bot.match.examples import run_examples
 from bot.match.matcher import Matcher
 from bot.match.ruleset import load_ruleset
+from bot.metrics import serve_metrics
 from bot.model import Entry
 from bot.store.db import DatabaseError, open_database
 from bot.store.health import HealthReport, Latency, health_report
@@ -63,6 +64,8 @@ def _print_sink(as_json: bool) -> Sink:
 
 
 async def _daemon(config: Config, sink: Sink) -> None:
+    if config.metrics_port is not None:
+        serve_metrics(config.metrics_port)
     async with open_runtime(config, sink) as runtime:
         stop = asyncio.Event()
         stop_on_signals(stop)

@@ -19,6 +19,7 @@ from bot.config import FeedConfig
 from bot.deliver.sink import Sink
 from bot.fetch.poll import Poller, PollOutcome, poll_feed
 from bot.match.matcher import Matcher
+from bot.metrics import ALERTS, FEED_ERRORS, MATCH_SECONDS, NEW_ENTRIES, POLLS
 from bot.model import Alert, Entry, FeedState, Match
 from bot.rulebook import RuleBook
 from bot.store.alerts import record_match
@@ -78,7 +79,8 @@ class Ingest:
             first_poll = await is_first_poll(conn, feed_id)
             stored = await add_new_entries(conn, feed_id, entries)
             eligible = backlog_ids(stored, backlog) if first_poll else {s.id for s in stored}
-            found = await asyncio.to_thread(_match_all, matcher, [s.entry for s in stored])
+            with MATCH_SECONDS.time():
+                found = await asyncio.to_thread(_match_all, matcher, [s.entry for s in stored])
             for item, matches in zip(stored, found, strict=True):
                 for match in matches:
                     alert = await record_match(conn, item, match, raise_alert=item.id in eligible)
@@ -87,6 +89,9 @@ class Ingest:
             await self.sink.enqueue(conn, alerts)
             await save_state(conn, feed_id, state, title=title, polled_ok=polled_ok)
         await self.sink.flush()
+        NEW_ENTRIES.inc(len(stored))
+        for alert in alerts:
+            ALERTS.labels(alert.rule_id).inc()
         return IngestResult(new_entries=len(stored), alerts=tuple(alerts))
 
 
@@ -111,7 +116,9 @@ class FeedPipeline:
         feed_id, feed = self.feeds[url]
         state = await load_state(self.engine, url)
         outcome = await poll_feed(state, self.poller)
+        POLLS.labels(outcome.status.value).inc()
         if outcome.error:
+            FEED_ERRORS.inc()
             log.warning("feed %s (%s): %s", state.name, url, outcome.error)
         if outcome.notice:
             log.warning("%s", outcome.notice)

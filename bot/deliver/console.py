@@ -45,6 +45,8 @@ def render_alert(alert: Alert) -> Panel:
 class ConsoleSink(AfterCommitSink):
     """Prints alerts once the transaction that stored them has committed (the demo's and `poll`'s sink)."""
 
+    name = "console"
+
     def __init__(self, console: Console | None = None) -> None:
         super().__init__()
         self.console = console or Console()

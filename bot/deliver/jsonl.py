@@ -50,6 +50,8 @@ def dump_line(record: dict[str, Any], out: TextIO) -> None:
 class JsonLinesSink(AfterCommitSink):
     """Writes each alert as one JSON line once the transaction that stored it has committed."""
 
+    name = "json"
+
     def __init__(self, out: TextIO | None = None) -> None:
         super().__init__()
         self.out = out or sys.stdout

@@ -8,10 +8,12 @@ rows there), and `flush` runs after that transaction committed (send what was qu
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from bot.metrics import DELIVERY_LATENCY
 from bot.model import Alert
 
 
@@ -26,6 +28,8 @@ class Sink(Protocol):
 class AfterCommitSink:
     """Base of sinks that only show alerts (terminal, JSON lines): hold them until the commit, then emit."""
 
+    name = "print"
+
     def __init__(self) -> None:
         self._queued: list[Alert] = []
 
@@ -36,6 +40,9 @@ class AfterCommitSink:
         queued, self._queued = self._queued, []
         for alert in queued:
             self.emit(alert)
+            if alert.entry.published is not None:
+                latency = datetime.now(UTC) - alert.entry.published
+                DELIVERY_LATENCY.labels(self.name).observe(max(latency.total_seconds(), 0.0))
 
     def emit(self, alert: Alert) -> None:
         raise NotImplementedError
