@@ -19,6 +19,7 @@ from rich.table import Table
 
 from bot import __version__
 from bot.app import open_runtime, poll_all_once, run_scheduler, stop_on_signals
+from bot.backtest import backtest, with_rule_files
 from bot.config import Config, ConfigError, load_config, parse_duration
 from bot.deliver.console import ConsoleSink
 from bot.deliver.jsonl import JsonLinesSink, dump_line, match_record
@@ -34,6 +35,7 @@ from bot.match.ruleset import load_ruleset
 from bot.metrics import serve_metrics
 from bot.model import Entry
 from bot.store.db import DatabaseError, open_database
+from bot.store.entries import StoredEntry, entries_since
 from bot.store.health import HealthReport, Latency, health_report
 
 out = Console(soft_wrap=True)
@@ -141,6 +143,38 @@ def cmd_rules_test(args: argparse.Namespace) -> int:
     _problems(failure.error() for failure in failures)
     out.print(f"{len(results) - len(failures)}/{len(results)} examples pass in {len(ruleset.rules)} rules")
     return 1 if failures or ruleset.errors else 0
+
+
+async def _stored_entries(config: Config, since: timedelta) -> list[StoredEntry]:
+    engine = await open_database(config.database_url)
+    try:
+        return await entries_since(engine, datetime.now(UTC) - since)
+    finally:
+        await engine.dispose()
+
+
+def cmd_rules_backtest(args: argparse.Namespace) -> int:
+    config = _config(args)
+    live = load_ruleset(config.rules_dir)
+    ruleset, problems = with_rule_files(live, [Path(name) for name in args.files])
+    _problems(problems)
+    if problems:
+        return 1
+    entries = asyncio.run(_stored_entries(config, parse_duration(args.since)))
+    only = {rule.id for rule in ruleset.rules if rule.path in set(args.files)} if args.files else None
+    results = backtest(ruleset, entries, only)
+    table = Table(title=f"Backtest over {len(entries)} entries stored in the last {args.since}")
+    for column in ("rule", "alerts", "file"):
+        table.add_column(column)
+    for result in results:
+        table.add_row(result.rule.id, str(len(result.hits)), result.rule.path)
+    out.print(table)
+    for result in results:
+        for stored, match in result.hits[-args.show :] if args.show else ():
+            words = ", ".join(dict.fromkeys(span.text for span in match.spans))
+            out.print(f"[green]{result.rule.id}[/green]  {stored.entry.outlet}: {stored.entry.title}", highlight=False)
+            out.print(f"    {stored.entry.url}  [{words}]", markup=False, highlight=False)
+    return 0
 
 
 def _text_entry(path: Path) -> Entry:
@@ -290,6 +324,14 @@ def build_parser() -> argparse.ArgumentParser:
     test = rule_commands.add_parser("test", help="run the examples written in rule files")
     test.set_defaults(handler=cmd_rules_test)
     test.add_argument("directory", nargs="?", default="rules")
+    back = rule_commands.add_parser(
+        "backtest", help="what rules (including edited files not yet live) would have alerted on stored entries"
+    )
+    back.set_defaults(handler=cmd_rules_backtest)
+    with_config(back)
+    back.add_argument("--since", default="7d", help="stored entries of this period (default 7d)")
+    back.add_argument("--show", type=int, default=10, help="latest matches to list per rule (default 10)")
+    back.add_argument("files", nargs="*", metavar="RULE_FILE", help="edited rule files to try instead of the live ones")
 
     feeds = command("feeds", "import or export the feed list as OPML", None)
     feed_commands = feeds.add_subparsers(dest="feeds_command", required=True, metavar="ACTION")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
@@ -115,3 +116,28 @@ def test_status_shows_feed_health_and_latency(tmp_path: Path, capsys: pytest.Cap
     missing = next(line for line in shown.splitlines() if "Missing" in line)
     assert "never" in missing
     assert "troop-deployment" in shown
+
+
+def test_backtest_shows_what_an_edited_rule_would_alert(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    demo = ROOT / "bot" / "demo" / "feeds"
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        f"database: sqlite:///{tmp_path / 'n.db'}\nrules: {ROOT / 'rules'}\nfeeds:\n"
+        + "".join(f"  - url: {(demo / name).as_uri()}\n" for name in ("menafn.xml", "rewrite-desk.xml"))
+    )
+    assert main(["poll", "-c", str(config), "--once", "--json"]) == 0
+    capsys.readouterr()
+    assert main(["rules", "backtest", "-c", str(config)]) == 0
+    live = capsys.readouterr().out
+    assert re.search(r"troop-deployment\s*│\s*2\s*│", live)
+    edited = tmp_path / "troops-in-tallinn.yaml"
+    edited.write_text("id: troop-deployment\ntitle: Troops, Tallinn only\nquery: troops AND Tallinn\n")
+    assert main(["rules", "backtest", "-c", str(config), str(edited)]) == 0
+    tried = capsys.readouterr().out
+    assert re.search(r"troop-deployment\s*│\s*1\s*│", tried)
+    assert "kaja-kallas" not in tried
+    assert "[troops, Tallinn]" in tried or "[Tallinn, troops]" in tried
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("id: x\ntitle: X\nquery: (troops\n")
+    assert main(["rules", "backtest", "-c", str(config), str(broken)]) == 1
+    assert f"{broken}:3: query:" in capsys.readouterr().err
