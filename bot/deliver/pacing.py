@@ -1,15 +1,16 @@
 """Telegram's pace: about 1 message/s per private chat, 20/min per group, 30/s overall.
 
-`Pacer` is bookkeeping on a monotonic clock: a chat waits for its own pace first, then books one of the
-global slots, so a sender sleeps until then; a 429 holds only the chat it came for. `should_fold` says when a chat's
-backlog would take longer than `fold_after` at its pace, so the sender folds it into one summary message
-instead of delaying the last alert for minutes.
+`Pacer` keeps the times of messages actually sent (sliding windows on a monotonic clock), so a sender
+that wakes late never makes up for it with a burst. A 429 holds only the chat it came for. `should_fold`
+says when a chat's backlog would take longer than `fold_after` at its pace, so the sender folds it into
+one summary message instead of delaying the last alert for minutes.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -17,14 +18,14 @@ from dataclasses import dataclass, field
 @dataclass(frozen=True, slots=True)
 class Pace:
     private_interval: float = 1.0
-    group_interval: float = 3.0
-    global_interval: float = 1 / 30
+    group_per_minute: int = 20
+    global_per_second: int = 30
     fold_after: float = 20.0
 
 
 @dataclass(slots=True)
-class _ChatSlots:
-    next_at: float = 0.0
+class _Chat:
+    sent: deque[float] = field(default_factory=deque)
     blocked_until: float = 0.0
 
 
@@ -32,49 +33,59 @@ class _ChatSlots:
 class Pacer:
     pace: Pace = Pace()
     clock: Callable[[], float] = time.monotonic
-    _chats: dict[int, _ChatSlots] = field(default_factory=dict)
-    _global_next: float = 0.0
+    _chats: dict[int, _Chat] = field(default_factory=dict)
+    _global: deque[float] = field(default_factory=deque)
 
-    def interval(self, is_group: bool) -> float:
-        return self.pace.group_interval if is_group else self.pace.private_interval
+    def _window(self, is_group: bool) -> tuple[float, int]:
+        """(window length in s, messages allowed in it) for one chat."""
+        return (60.0, self.pace.group_per_minute) if is_group else (self.pace.private_interval, 1)
 
-    def ready_at(self, chat_id: int) -> float:
-        """When this chat's own pace (and any 429 hold) next allows a message."""
-        slots = self._chats.get(chat_id)
-        if slots is None:
-            return self.clock()
-        return max(self.clock(), slots.next_at, slots.blocked_until)
-
-    def book(self, chat_id: int, is_group: bool) -> float:
-        """Book the next global slot for a chat whose `ready_at` has come; returns when to send.
-
-        Only ready chats book global slots, so a chat held by a 429 never delays the others.
-        """
-        slots = self._chats.setdefault(chat_id, _ChatSlots())
-        at = max(self.clock(), self._global_next)
-        self._global_next = at + self.pace.global_interval
-        slots.next_at = at + self.interval(is_group)
+    def next_time(self, chat_id: int, is_group: bool) -> float:
+        """The earliest time a message to this chat fits both its own window and the global one."""
+        now = self.clock()
+        at = now
+        chat = self._chats.get(chat_id)
+        if chat is not None:
+            span, allowed = self._window(is_group)
+            while chat.sent and chat.sent[0] <= now - span:
+                chat.sent.popleft()
+            if len(chat.sent) >= allowed:
+                at = max(at, chat.sent[-allowed] + span)
+            at = max(at, chat.blocked_until)
+        while self._global and self._global[0] <= now - 1.0:
+            self._global.popleft()
+        if len(self._global) >= self.pace.global_per_second:
+            at = max(at, self._global[-self.pace.global_per_second] + 1.0)
         return at
 
+    def record(self, chat_id: int) -> None:
+        """A message to this chat leaves now."""
+        now = self.clock()
+        self._chats.setdefault(chat_id, _Chat()).sent.append(now)
+        self._global.append(now)
+
     async def wait_turn(self, chat_id: int, is_group: bool) -> None:
-        """Sleep until this chat may send, then until its global slot (one waiter per chat at a time)."""
-        while (delay := self.ready_at(chat_id) - self.clock()) > 0:
+        """Sleep until a message to this chat fits, then count it as sent (check and count are one step)."""
+        while (delay := self.next_time(chat_id, is_group) - self.clock()) > 0:
             await asyncio.sleep(delay)
-        delay = self.book(chat_id, is_group) - self.clock()
-        if delay > 0:
-            await asyncio.sleep(delay)
+        self.record(chat_id)
 
     def retry_after(self, chat_id: int, seconds: float) -> None:
         """Telegram answered 429 for this chat: hold only this chat for `seconds`."""
-        slots = self._chats.setdefault(chat_id, _ChatSlots())
-        slots.blocked_until = max(slots.blocked_until, self.clock() + seconds)
+        chat = self._chats.setdefault(chat_id, _Chat())
+        chat.blocked_until = max(chat.blocked_until, self.clock() + seconds)
 
     def should_fold(self, backlog: int, is_group: bool) -> bool:
         """True when sending `backlog` messages one by one would take longer than `fold_after`."""
-        return backlog > 1 and (backlog - 1) * self.interval(is_group) > self.pace.fold_after
+        interval = 60.0 / self.pace.group_per_minute if is_group else self.pace.private_interval
+        return backlog > 1 and (backlog - 1) * interval > self.pace.fold_after
 
-    def forget(self, chat_id: int) -> None:
-        """Drop a chat's bookkeeping once its backlog is empty and its slots are in the past."""
-        slots = self._chats.get(chat_id)
-        if slots and max(slots.next_at, slots.blocked_until) <= self.clock():
+    def forget(self, chat_id: int, is_group: bool) -> None:
+        """Drop a chat's bookkeeping once nothing in it can still hold the chat back."""
+        chat = self._chats.get(chat_id)
+        if chat is None:
+            return
+        now = self.clock()
+        span, _ = self._window(is_group)
+        if (not chat.sent or chat.sent[-1] <= now - span) and chat.blocked_until <= now:
             del self._chats[chat_id]

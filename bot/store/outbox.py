@@ -39,7 +39,7 @@ outbox = sa.Table(
     sa.Column("edit_of", sa.Integer),
     sa.Column("html", sa.Text, nullable=False),
     sa.Column("plain", sa.Text, nullable=False),
-    sa.Column("headline", sa.JSON),
+    sa.Column("headline", sa.JSON(none_as_null=True)),
     sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
     sa.Column("next_attempt_at", UTCDateTime),
     sa.Column("attempted_at", UTCDateTime),
@@ -82,6 +82,7 @@ class Queued:
     html: str
     plain: str
     attempts: int
+    edit_of: int | None = None
     edit_message_id: int | None = None
 
 
@@ -198,23 +199,23 @@ def _queued(row: Any, edit_message_id: int | None) -> Queued:
         row["html"],
         row["plain"],
         row["attempts"],
+        row["edit_of"],
         edit_message_id,
     )
 
 
-async def next_for_chat(engine: AsyncEngine, chat_id: int, now: datetime) -> Queued | None:
-    """The oldest message due for a chat; an edit carries the message id of the message it edits."""
+async def due_for_chat(engine: AsyncEngine, chat_id: int, now: datetime) -> list[Queued]:
+    """A chat's due messages, oldest first; an edit carries the message id of the message it edits."""
     original = outbox.alias("original")
     query = (
         sa.select(outbox, original.c.message_id.label("original_message_id"))
         .outerjoin(original, original.c.id == outbox.c.edit_of)
         .where(_due(now), outbox.c.chat_id == chat_id)
         .order_by(outbox.c.id)
-        .limit(1)
     )
     async with engine.connect() as conn:
-        row = (await conn.execute(query)).mappings().first()
-    return _queued(row, row["original_message_id"]) if row else None
+        rows = (await conn.execute(query)).mappings().all()
+    return [_queued(row, row["original_message_id"]) for row in rows]
 
 
 async def mark_attempt(engine: AsyncEngine, outbox_id: int) -> None:

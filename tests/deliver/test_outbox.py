@@ -14,12 +14,12 @@ from bot.store.outbox import (
     NewMessage,
     backlog,
     due_chats,
+    due_for_chat,
     enqueue,
     fail_chat,
     fold,
     mark_attempt,
     mark_sent,
-    next_for_chat,
     retry_later,
     story_message,
     to_fold,
@@ -54,15 +54,14 @@ async def test_sent_rows_are_never_due_again_and_retries_wait(engine: AsyncEngin
     await remember_chat(engine, 1, "private", None)
     async with engine.begin() as conn:
         await enqueue(conn, [_message(1), _message(2)])
-    first = await next_for_chat(engine, 1, utcnow())
-    assert first is not None and first.alert_id == 1
+    first, second = await due_for_chat(engine, 1, utcnow())
+    assert (first.alert_id, second.alert_id) == (1, 2)
     await mark_attempt(engine, first.id)
     await mark_sent(engine, first.id, message_id=77)
-    second = await next_for_chat(engine, 1, utcnow())
-    assert second is not None and second.alert_id == 2
+    assert [q.alert_id for q in await due_for_chat(engine, 1, utcnow())] == [2]
     await retry_later(engine, second.id, utcnow() + timedelta(minutes=1), "Bad Gateway")
-    assert await next_for_chat(engine, 1, utcnow()) is None
-    assert (await next_for_chat(engine, 1, utcnow() + timedelta(minutes=2))) is not None
+    assert await due_for_chat(engine, 1, utcnow()) == []
+    assert len(await due_for_chat(engine, 1, utcnow() + timedelta(minutes=2))) == 1
 
 
 async def test_fold_replaces_rows_by_one_summary(engine: AsyncEngine) -> None:
@@ -74,8 +73,8 @@ async def test_fold_replaces_rows_by_one_summary(engine: AsyncEngine) -> None:
     summary = _message(0, key="tg:1:fold:1", headline=None, alert_id=None, html="<b>5 alerts</b>")
     async with engine.begin() as conn:
         await fold(conn, folding, summary, "pending")
-    queued = await next_for_chat(engine, 1, utcnow())
-    assert queued is not None and queued.html == "<b>5 alerts</b>"
+    (queued,) = await due_for_chat(engine, 1, utcnow())
+    assert queued.html == "<b>5 alerts</b>"
     assert [b.due for b in await due_chats(engine, utcnow())] == [1]
     with pytest.raises(FoldConflict):
         async with engine.begin() as conn:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
-
 from bot.deliver.pacing import Pace, Pacer
 
 
@@ -15,34 +13,54 @@ class Clock:
         return self.now
 
 
-def test_global_slots_are_spaced_across_many_chats() -> None:
-    clock = Clock()
-    pacer = Pacer(Pace(), clock)
-    times = [pacer.book(chat, is_group=False) for chat in range(200)]
-    gaps = [b - a for a, b in itertools.pairwise(times)]
-    assert min(gaps) >= 1 / 30 - 1e-9
-    assert times[-1] - times[0] < 200 / 30
+def _send_all_due(pacer: Pacer, clock: Clock, chats: list[tuple[int, bool]]) -> list[int]:
+    sent = []
+    for chat_id, is_group in chats:
+        if pacer.next_time(chat_id, is_group) <= clock.now:
+            pacer.record(chat_id)
+            sent.append(chat_id)
+    return sent
 
 
-def test_private_and_group_pace() -> None:
+def test_global_window_allows_30_per_second() -> None:
     clock = Clock()
     pacer = Pacer(Pace(), clock)
-    first = pacer.book(1, is_group=False)
-    assert pacer.ready_at(1) == first + 1.0
-    pacer.book(-5, is_group=True)
-    assert pacer.ready_at(-5) >= clock.now + 3.0
-    clock.now += 1.0
-    assert pacer.ready_at(1) == clock.now
+    chats = [(chat, False) for chat in range(200)]
+    assert len(_send_all_due(pacer, clock, chats)) == 30
+    assert pacer.next_time(199, False) == clock.now + 1.0
+    clock.now += 0.5
+    assert _send_all_due(pacer, clock, chats) == []
+    clock.now += 0.5
+    assert len(_send_all_due(pacer, clock, chats)) == 30
+
+
+def test_private_chat_once_a_second_group_twenty_a_minute() -> None:
+    clock = Clock()
+    pacer = Pacer(Pace(), clock)
+    pacer.record(1)
+    assert pacer.next_time(1, False) == clock.now + 1.0
+    for _ in range(20):
+        assert pacer.next_time(-5, True) == clock.now
+        pacer.record(-5)
+        clock.now += 0.1
+    assert pacer.next_time(-5, True) == 100.0 + 60.0
+
+
+def test_late_sender_does_not_burst() -> None:
+    clock = Clock()
+    pacer = Pacer(Pace(), clock)
+    pacer.record(1)
+    clock.now += 5.0
+    pacer.record(1)
+    assert pacer.next_time(1, False) == clock.now + 1.0
 
 
 def test_retry_after_holds_only_that_chat() -> None:
     clock = Clock()
     pacer = Pacer(Pace(), clock)
     pacer.retry_after(1, 30)
-    assert pacer.ready_at(1) == clock.now + 30
-    assert pacer.ready_at(2) == clock.now
-    assert pacer.book(2, is_group=False) == clock.now
-    assert pacer.ready_at(1) == clock.now + 30
+    assert pacer.next_time(1, False) == clock.now + 30
+    assert pacer.next_time(2, False) == clock.now
 
 
 def test_fold_when_backlog_outlasts_the_horizon() -> None:
@@ -54,12 +72,13 @@ def test_fold_when_backlog_outlasts_the_horizon() -> None:
     assert pacer.should_fold(8, is_group=True)
 
 
-def test_forget_keeps_chats_with_future_slots() -> None:
+def test_forget_keeps_chats_that_are_still_held() -> None:
     clock = Clock()
     pacer = Pacer(Pace(), clock)
-    pacer.book(1, is_group=False)
-    pacer.forget(1)
-    assert pacer.ready_at(1) == clock.now + 1.0
+    pacer.record(1)
+    pacer.forget(1, False)
+    assert pacer.next_time(1, False) == clock.now + 1.0
     clock.now += 2
-    pacer.forget(1)
-    assert pacer.ready_at(1) == clock.now
+    pacer.retry_after(1, 10)
+    pacer.forget(1, False)
+    assert pacer.next_time(1, False) == clock.now + 10

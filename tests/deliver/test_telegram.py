@@ -1,0 +1,193 @@
+"""Telegram delivery through the real outbox (SQLite file) against the strict fake Bot API."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+from telegram import Bot
+from telegram.request import HTTPXRequest
+
+from bot.deliver.pacing import Pace, Pacer
+from bot.deliver.telegram import OutboxSender, TelegramSink
+from bot.model import Alert, ClauseHit, Entry, Match, Span, Story, StoryMember
+from bot.store.chats import remember_chat, set_digest, subscribe
+from bot.store.db import open_database
+from bot.store.outbox import NewMessage, backlog, enqueue
+from tests.e2e.fake_botapi import FakeBotApi
+
+BODY = "Kallas refused to rule out sending Estonian troops to Ukraine."
+
+
+def make_alert(n: int, rule: str = "troops", story: Story | None = None) -> Alert:
+    start = BODY.index("troops")
+    match = Match(rule, "Troop deployment", (ClauseHit("troops", (Span("body", start, start + 6, "troops"),)),))
+    entry = Entry(
+        "https://feed.test/rss",
+        "MENAFN",
+        f"https://menafn.test/{n}",
+        f"Story number {n}",
+        summary=BODY,
+        published=datetime(2026, 11, 22, 14, 5, tzinfo=UTC),
+    )
+    return Alert(rule, "Troop deployment", entry, match, id=n, story=story)
+
+
+@pytest.fixture
+async def api() -> AsyncIterator[FakeBotApi]:
+    async with FakeBotApi() as server:
+        yield server
+
+
+@pytest.fixture
+async def bot(api: FakeBotApi) -> AsyncIterator[Bot]:
+    request = HTTPXRequest(connection_pool_size=64)
+    async with Bot(api.token, base_url=api.base_url, request=request) as client:
+        yield client
+
+
+@pytest.fixture
+async def sqlite_engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
+    engine = await open_database(f"sqlite:///{tmp_path / 'newsbot.db'}")
+    yield engine
+    await engine.dispose()
+
+
+async def _subscribe(
+    engine: AsyncEngine, api: FakeBotApi, chat_id: int, rule: str = "troops", thread_id: int | None = None
+) -> None:
+    chat = api.chats.get(chat_id) or api.private_chat(chat_id)
+    await remember_chat(engine, chat_id, chat.type, chat.title)
+    await subscribe(engine, chat_id, rule, thread_id, user_id=1)
+
+
+async def _queue(engine: AsyncEngine, sender: OutboxSender, alerts: list[Alert]) -> None:
+    sink = TelegramSink(sender)
+    async with engine.begin() as conn:
+        await sink.enqueue(conn, alerts)
+    await sink.flush()
+
+
+async def test_burst_to_200_chats_gets_no_429(api: FakeBotApi, bot: Bot, sqlite_engine: AsyncEngine) -> None:
+    for chat_id in range(1, 201):
+        await _subscribe(sqlite_engine, api, chat_id)
+    api.group(-500, "Newsroom", admins={1})
+    await _subscribe(sqlite_engine, api, -500)
+    sender = OutboxSender(bot, sqlite_engine)
+    await _queue(sqlite_engine, sender, [make_alert(1)])
+    await _subscribe(sqlite_engine, api, 7, rule="kallas")
+    await _subscribe(sqlite_engine, api, -500, rule="kallas")
+    await _queue(sqlite_engine, sender, [make_alert(2, rule="kallas"), make_alert(3, rule="kallas")])
+    await sender.drain(timeout=60)
+    assert api.rate_limited() == []
+    assert all(len(api.sent(chat_id)) == (3 if chat_id == 7 else 1) for chat_id in range(1, 201))
+    assert [m.text.splitlines()[0] for m in api.sent(-500)] == ["Story number 1", "Story number 2", "Story number 3"]
+    message = api.sent(7)[0]
+    assert {"type": "text_link", "offset": 0, "length": 14, "url": "https://menafn.test/1"} in message.entities
+    assert message.callback_data == ["why:1"]
+
+
+async def test_429_holds_only_that_chat(api: FakeBotApi, bot: Bot, sqlite_engine: AsyncEngine) -> None:
+    for chat_id in (1, 2):
+        await _subscribe(sqlite_engine, api, chat_id)
+    too_fast = Pacer(Pace(private_interval=0.05))
+    sender = OutboxSender(bot, sqlite_engine, too_fast)
+    await _queue(sqlite_engine, sender, [make_alert(n) for n in range(1, 4)])
+    await sender.drain(timeout=30)
+    assert api.rate_limited()
+    assert [m.text.splitlines()[0] for m in api.sent(1)] == [f"Story number {n}" for n in range(1, 4)]
+    assert len(api.sent(2)) == 3
+
+
+async def test_blocked_user_is_deactivated_once(
+    api: FakeBotApi, bot: Bot, sqlite_engine: AsyncEngine, caplog: pytest.LogCaptureFixture
+) -> None:
+    await _subscribe(sqlite_engine, api, 1)
+    await _subscribe(sqlite_engine, api, 2)
+    api.block(1)
+    sender = OutboxSender(bot, sqlite_engine)
+    with caplog.at_level(logging.WARNING):
+        await _queue(sqlite_engine, sender, [make_alert(1), make_alert(2)])
+        await sender.drain(timeout=30)
+        await _queue(sqlite_engine, sender, [make_alert(3)])
+        await sender.drain(timeout=30)
+    assert api.sent(1) == [] and len(api.sent(2)) == 3
+    assert sum("paused" in r.getMessage() for r in caplog.records) == 1
+    assert (await backlog(sqlite_engine)) == {"failed": 2}
+
+
+async def test_bad_html_falls_back_to_plain_text(api: FakeBotApi, bot: Bot, sqlite_engine: AsyncEngine) -> None:
+    await _subscribe(sqlite_engine, api, 1)
+    async with sqlite_engine.begin() as conn:
+        await enqueue(conn, [NewMessage("k", "troops", "<b>Broken <i>markup</b>", "Broken markup", chat_id=1)])
+    await OutboxSender(bot, sqlite_engine).drain(timeout=10)
+    (message,) = api.sent(1)
+    assert message.text == "Broken markup" and message.html is None
+    assert any("can't parse entities" in r[2] for r in api.rejections)
+
+
+async def test_server_errors_are_retried(api: FakeBotApi, bot: Bot, sqlite_engine: AsyncEngine) -> None:
+    await _subscribe(sqlite_engine, api, 1)
+    api.fail_next(1, status=502)
+    sender = OutboxSender(bot, sqlite_engine, poll_every=0.2)
+    await _queue(sqlite_engine, sender, [make_alert(1)])
+    await sender.drain(timeout=15)
+    assert len(api.sent(1)) == 1
+    assert [r[1] for r in api.rejections] == [502]
+
+
+async def test_burst_beyond_pace_is_folded(api: FakeBotApi, bot: Bot, sqlite_engine: AsyncEngine) -> None:
+    await _subscribe(sqlite_engine, api, 1)
+    sender = OutboxSender(bot, sqlite_engine)
+    await _queue(sqlite_engine, sender, [make_alert(n) for n in range(1, 31)])
+    await sender.drain(timeout=20)
+    (summary,) = api.sent(1)
+    assert summary.text.startswith("30 new alerts")
+    assert all(f"Story number {n} —" in summary.text for n in range(1, 31))
+
+
+async def test_digest_collects_alerts_into_one_message(api: FakeBotApi, bot: Bot, sqlite_engine: AsyncEngine) -> None:
+    await _subscribe(sqlite_engine, api, 1)
+    await set_digest(sqlite_engine, 1, "hourly")
+    sender = OutboxSender(bot, sqlite_engine)
+    await _queue(sqlite_engine, sender, [make_alert(n) for n in range(1, 4)])
+    await sender.drain(timeout=10)
+    assert api.sent(1) == []
+    await sender.send_digests(datetime.now(UTC) + timedelta(minutes=61))
+    await sender.drain(timeout=10)
+    (digest,) = api.sent(1)
+    assert digest.text.startswith("Your hourly digest: 3 alerts since")
+    await sender.send_digests(datetime.now(UTC) + timedelta(minutes=62))
+    await sender.drain(timeout=10)
+    assert len(api.sent(1)) == 1
+
+
+async def test_forum_subscription_goes_to_its_thread(api: FakeBotApi, bot: Bot, sqlite_engine: AsyncEngine) -> None:
+    api.group(-1001, "Forum", admins={1}, forum=True)
+    await api.user_says(-1001, 1, "/subscribe troops", thread_id=42)
+    await _subscribe(sqlite_engine, api, -1001, thread_id=42)
+    sender = OutboxSender(bot, sqlite_engine)
+    await _queue(sqlite_engine, sender, [make_alert(1)])
+    await sender.drain(timeout=10)
+    assert [m.thread_id for m in api.sent(-1001)] == [42]
+
+
+async def test_growing_story_edits_its_message(api: FakeBotApi, bot: Bot, sqlite_engine: AsyncEngine) -> None:
+    await _subscribe(sqlite_engine, api, 1)
+    sender = OutboxSender(bot, sqlite_engine)
+
+    def story(*outlets: str) -> Story:
+        members = tuple(StoryMember(i, o, "T", f"https://{i}.test", None) for i, o in enumerate(outlets))
+        return Story(5, "T", members, origin="RIA News")
+
+    await _queue(sqlite_engine, sender, [make_alert(1, story=story("MENAFN"))])
+    await sender.drain(timeout=10)
+    await _queue(sqlite_engine, sender, [make_alert(2, story=story("MENAFN", "Gazeta"))])
+    await sender.drain(timeout=10)
+    (message,) = api.sent(1)
+    assert "2 outlets: MENAFN, Gazeta; originally RIA News" in message.text
+    assert len(message.edits) == 1
