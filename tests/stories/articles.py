@@ -11,6 +11,7 @@ import yaml
 from bot.model import Entry
 
 STORIES_YAML = Path(__file__).parent / "testdata" / "stories.yaml"
+HOLDOUT_YAML = Path(__file__).parent / "testdata" / "stories_holdout.yaml"
 
 
 @dataclass(frozen=True, slots=True)

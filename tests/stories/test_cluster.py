@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -12,7 +13,7 @@ from bot.model import Entry
 from bot.stories.cluster import ClusterConfig, StoryIndex
 from bot.stories.metrics import bcubed, pairwise
 from tests.conftest import SEEDS, corpus_path
-from tests.stories.articles import LabelledArticle, load_articles
+from tests.stories.articles import HOLDOUT_YAML, LabelledArticle, load_articles
 
 SEED_STORY = "kallas-no-guarantee"
 
@@ -40,9 +41,10 @@ def test_seeds_form_one_story_that_other_events_do_not_join() -> None:
     }
 
 
-def test_labelled_articles_meet_the_targets() -> None:
-    articles = load_articles()
-    assert len(articles) >= 40
+@pytest.mark.parametrize("path", [None, HOLDOUT_YAML], ids=["tuned", "held-out"])
+def test_labelled_articles_meet_the_targets(path: Path | None) -> None:
+    articles = load_articles(path) if path else load_articles()
+    assert len(articles) >= (40 if path is None else 20)
     stories, copies = cluster(articles)
     copy_score = pairwise(copies, {a.key: a.copy for a in articles})
     assert copy_score.precision >= 0.95 and copy_score.recall >= 0.95
