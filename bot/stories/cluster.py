@@ -173,8 +173,13 @@ class StoryIndex:
 
     def _candidates(self, doc: _Doc) -> set[int]:
         found: set[int] = set()
-        if doc.vector is not None:
-            found = set(self._docs)  # embeddings can relate texts that share no word
+        if doc.vector is not None:  # embeddings can relate texts that share no word
+            vector = doc.vector
+            found = {
+                other.entry_id
+                for other in self._docs.values()
+                if other.vector is not None and _cosine_vectors(vector, other.vector) >= self.config.threshold
+            }
         for term in doc.tf:
             found |= self._postings.get(term, set())
         return {other for other in found if self._within_window(doc.time, self._docs[other].time)}

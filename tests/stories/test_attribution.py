@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bench.attribution import load_cases, predicted
 from bot.model import Entry
@@ -87,3 +89,12 @@ def test_labelled_sentences_meet_the_targets() -> None:
     score = set_score((predicted(c.text) for c in cases), (c.expected for c in cases))
     assert score.precision >= 0.95
     assert score.recall >= 0.90
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from([*"aAbBrR ().,-:[]\n", "Reuters", "reported by ", "citing ", "(AFP)", "Kallas"])))
+def test_any_text_gives_credits_named_in_it(pieces: list[str]) -> None:
+    text = "".join(pieces)
+    for credit in find_credits(text):
+        assert credit.evidence and credit.evidence in " ".join(text.split())
+        assert credit.source != credit.via
