@@ -18,7 +18,7 @@ from bot.model import Alert, ClauseHit, Entry, Match, Span, Story, StoryMember
 from bot.store.chats import remember_chat, set_digest, subscribe
 from bot.store.db import open_database
 from bot.store.outbox import NewMessage, backlog, enqueue
-from tests.e2e.fake_botapi import FakeBotApi
+from tests.e2e.fake_botapi import FakeBotApi, FakeLimits
 
 BODY = "Kallas refused to rule out sending Estonian troops to Ukraine."
 
@@ -39,7 +39,8 @@ def make_alert(n: int, rule: str = "troops", story: Story | None = None) -> Aler
 
 @pytest.fixture
 async def api() -> AsyncIterator[FakeBotApi]:
-    async with FakeBotApi() as server:
+    """The strictest pace: no burst at all in a private chat."""
+    async with FakeBotApi(limits=FakeLimits(private_burst=1)) as server:
         yield server
 
 

@@ -41,9 +41,12 @@ class ApiError(Exception):
 
 @dataclass(frozen=True)
 class FakeLimits:
-    """Telegram's documented pace; `slack` lets a sender pacing at exactly these rates pass despite jitter."""
+    """Telegram's documented pace, with the short burst it tolerates in a private chat (`private_burst`
+    messages per `private_burst` seconds); `slack` lets a sender pacing at exactly these rates pass despite
+    jitter."""
 
     private_interval: float = 1.0
+    private_burst: int = 3
     group_per_minute: int = 20
     global_per_second: int = 30
     slack: float = 0.9
@@ -394,7 +397,8 @@ class FakeBotApi:
         if counts_for_chat:
             mine = self._sent_at[chat.id]
             if chat.type == "private":
-                span, allowed = self.limits.private_interval * self.limits.slack, 1
+                allowed = self.limits.private_burst
+                span = allowed * self.limits.private_interval * self.limits.slack
             else:
                 span, allowed = 60.0 * self.limits.slack, self.limits.group_per_minute
             while mine and now - mine[0] >= span:
@@ -495,6 +499,18 @@ class FakeBotApi:
         self._check_delivery(message.chat, counts_for_chat=False)
         message.edits.append(message.text)
         message.text, message.html, message.entities, message.reply_markup = plain, html, entities, markup
+        return message.to_json()
+
+    async def _api_editmessagereplymarkup(self, params: Json) -> Json:
+        message = self._own_message(params)
+        markup = self._markup(params)
+        if markup == message.reply_markup:
+            raise ApiError(
+                400,
+                "Bad Request: message is not modified: specified new message content and reply "
+                "markup are exactly the same as a current content and reply markup of the message",
+            )
+        message.reply_markup = markup
         return message.to_json()
 
     async def _api_answercallbackquery(self, params: Json) -> bool:

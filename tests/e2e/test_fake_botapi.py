@@ -85,9 +85,10 @@ async def test_transient_failure_then_success(api: FakeBotApi, bot: Bot) -> None
 
 async def test_rate_limits_answer_429_with_retry_after(bot: Bot, api: FakeBotApi) -> None:
     api.private_chat(7)
-    await bot.send_message(7, "one")
+    for text in ("one", "two", "three"):
+        await bot.send_message(7, text)
     with pytest.raises(RetryAfter) as caught:
-        await bot.send_message(7, "two")
+        await bot.send_message(7, "four")
     assert caught.value.retry_after >= 1
     api.group(-100, "Group", admins=set())
     for n in range(20):

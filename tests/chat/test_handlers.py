@@ -1,0 +1,203 @@
+"""The chat front end to end in one process: PTB Application polling the strict fake Bot API,
+handlers on a real SQLite store and real rule files."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
+
+from bot.chat.access import NOT_ALLOWED, NOT_BOT_ADMIN, NOT_CHAT_ADMIN
+from bot.chat.handlers import register
+from bot.config import Config, FeedConfig, TelegramConfig
+from bot.deliver.telegram import OutboxSender, TelegramSink
+from bot.model import ClauseHit, Entry, Match, Span
+from bot.rulebook import RuleBook
+from bot.store.alerts import record_match
+from bot.store.chats import chat_settings, subscribers, subscriptions_of
+from bot.store.db import open_database
+from bot.store.entries import add_new_entries
+from bot.store.feeds import sync_feeds
+from bot.store.tables import utcnow
+from tests.e2e.fake_botapi import FakeBotApi, FakeLimits
+
+RULES = Path(__file__).parent / "testdata" / "rules"
+ADMIN = 99
+
+
+@dataclass
+class ChatRuntime:
+    config: Config
+    engine: AsyncEngine
+    rulebook: RuleBook
+
+
+@dataclass
+class Front:
+    api: FakeBotApi
+    app: Application  # type: ignore[type-arg]
+    runtime: ChatRuntime
+
+    async def say(self, chat_id: int, user_id: int, text: str, thread_id: int | None = None) -> str:
+        """A user sends a command; returns the bot's reply text."""
+        before = len(self.api.sent(chat_id))
+        await self.api.user_says(chat_id, user_id, text, thread_id)
+        await self.api.wait_until(lambda: len(self.api.sent(chat_id)) > before)
+        return self.api.sent(chat_id)[-1].text
+
+
+async def _front(tmp_path: Path, allowed_chats: list[int]) -> AsyncIterator[Front]:
+    """The bot as app.py runs it; chats here are quick conversations, not a test of pacing, so the fake
+    tolerates a longer burst of replies in a private chat."""
+    rules = tmp_path / "rules"
+    shutil.copytree(RULES, rules)
+    async with FakeBotApi(limits=FakeLimits(private_burst=20)) as api:
+        telegram = TelegramConfig(token=api.token, base_url=api.base_url, admins=[ADMIN], allowed_chats=allowed_chats)
+        config = Config(database=f"sqlite:///{tmp_path / 'bot.db'}", rules=rules, telegram=telegram)
+        engine = await open_database(config.database)
+        app = (
+            ApplicationBuilder()
+            .token(api.token)
+            .base_url(api.base_url)
+            .rate_limiter(AIORateLimiter(max_retries=2))
+            .build()
+        )
+        runtime = ChatRuntime(config, engine, RuleBook.load(rules))
+        app.bot_data["runtime"] = runtime
+        register(app)
+        async with app:
+            await app.start()
+            assert app.updater is not None
+            await app.updater.start_polling(poll_interval=0, timeout=1)
+            try:
+                yield Front(api, app, runtime)
+            finally:
+                await app.updater.stop()
+                await app.stop()
+        await engine.dispose()
+
+
+@pytest.fixture
+async def front(tmp_path: Path) -> AsyncIterator[Front]:
+    async for made in _front(tmp_path, allowed_chats=[]):
+        yield made
+
+
+async def test_start_and_command_list(front: Front) -> None:
+    front.api.private_chat(1)
+    assert "/subscribe" in await front.say(1, 1, "/start")
+    await front.api.wait_until(lambda: "default" in front.api.commands)
+    assert {"subscribe", "topics", "mute", "digest", "why", "status"} <= {
+        c["command"] for c in front.api.commands["default"]
+    }
+
+
+async def test_subscribe_by_name_and_suggest_the_nearest(front: Front) -> None:
+    front.api.private_chat(1)
+    assert "Subscribed to Troop deployment" in await front.say(1, 1, "/subscribe troop deployment")
+    assert "already follows" in await front.say(1, 1, "/subscribe troop-deployment")
+    reply = await front.say(1, 1, "/subscribe trop-deploymnt")
+    assert "No topic called" in reply and "troop-deployment" in reply
+    assert [s.rule_id for s in await subscriptions_of(front.runtime.engine, 1)] == ["troop-deployment"]
+    assert "Troop deployment" in await front.say(1, 1, "/mysubs")
+    assert "Unsubscribed" in await front.say(1, 1, "/unsubscribe troop-deployment")
+    assert await subscriptions_of(front.runtime.engine, 1) == []
+
+
+async def test_only_group_admins_change_subscriptions(front: Front) -> None:
+    front.api.group(-100, "Newsroom", admins={5}, supergroup=True, creator=4)
+    assert await front.say(-100, 6, "/subscribe estonia") == NOT_CHAT_ADMIN
+    assert await subscriptions_of(front.runtime.engine, -100) == []
+    assert "Subscribed" in await front.say(-100, 5, "/subscribe estonia")
+    assert "Subscribed" in await front.say(-100, 4, "/subscribe troop-deployment")
+    assert "This chat follows" in await front.say(-100, 6, "/mysubs")
+
+
+async def test_forum_subscription_keeps_its_thread(front: Front) -> None:
+    front.api.group(-1001, "Forum", admins={5}, forum=True)
+    assert "in this thread" in await front.say(-1001, 5, "/subscribe estonia", thread_id=77)
+    assert front.api.sent(-1001)[-1].thread_id == 77
+    assert [s.thread_id for s in await subscriptions_of(front.runtime.engine, -1001)] == [77]
+
+
+async def test_topic_buttons_switch_subscriptions(front: Front) -> None:
+    front.api.group(-100, "Newsroom", admins={5})
+    await front.say(-100, 5, "/topics")
+    listing = front.api.sent(-100)[-1]
+    assert listing.callback_data == ["sub:estonia", "sub:troop-deployment"]
+    refused = await front.api.press(-100, 6, listing.message_id, "sub:estonia")
+    await front.api.wait_until(lambda: refused in front.api.answered)
+    assert front.api.answered[refused]["text"] == NOT_CHAT_ADMIN
+    pressed = await front.api.press(-100, 5, listing.message_id, "sub:estonia")
+    await front.api.wait_until(lambda: "unsub:estonia" in front.api.sent(-100)[-1].callback_data)
+    assert front.api.answered[pressed]["text"] == "Subscribed to Estonia."
+    assert [s.rule_id for s in await subscriptions_of(front.runtime.engine, -100)] == ["estonia"]
+
+
+async def test_mute_unmute_and_digest(front: Front) -> None:
+    front.api.private_chat(1)
+    engine = front.runtime.engine
+    await front.say(1, 1, "/subscribe estonia")
+    assert "Muted all topics until" in await front.say(1, 1, "/mute all 2h")
+    async with engine.connect() as conn:
+        assert await subscribers(conn, "estonia", utcnow()) == []
+        assert [s.chat_id for s in await subscribers(conn, "estonia", utcnow() + timedelta(hours=3))] == [1]
+    assert "not a duration" in await front.say(1, 1, "/mute estonia soon")
+    assert await front.say(1, 1, "/unmute") == "Alerts resume."
+    assert "hourly digest" in await front.say(1, 1, "/digest hourly")
+    settings = await chat_settings(engine, 1, utcnow())
+    assert settings is not None and settings.digest == "hourly"
+    assert "Usage" in await front.say(1, 1, "/digest weekly")
+
+
+async def test_bot_admin_commands(front: Front) -> None:
+    front.api.private_chat(1)
+    front.api.private_chat(ADMIN)
+    assert await front.say(1, 1, "/status") == NOT_BOT_ADMIN
+    status = await front.say(ADMIN, ADMIN, "/status")
+    assert "Feeds" in status and "Rules: 2 loaded, 0 with errors" in status and "Outbox: 0 to send" in status
+    (front.runtime.rulebook.directory / "broken.yaml").write_text("id: broken\ntitle: Broken\nquery: (a OR\n")
+    reply = await front.say(ADMIN, ADMIN, "/reload")
+    assert "Reloaded 2 rules, 1 with errors" in reply and "broken.yaml" in reply
+
+
+async def test_why_button_and_recent(front: Front) -> None:
+    engine = front.runtime.engine
+    front.api.private_chat(1)
+    await front.say(1, 1, "/subscribe troop-deployment")
+    feed = FeedConfig(url="http://127.0.0.1:9/feed.xml", name="MENAFN")
+    feed_id = (await sync_feeds(engine, [feed]))[feed.url]
+    body = "Kallas refused to rule out sending Estonian troops to Ukraine."
+    entry = Entry(feed.url, "MENAFN", "https://menafn.test/1", "Kallas on troops", summary=body)
+    spans = (Span("body", 35, 42, "sending"), Span("body", 52, 58, "troops"))
+    match = Match("troop-deployment", "Troop deployment", (ClauseHit("troops NEAR/12 send*", spans),))
+    sender = OutboxSender(front.app.bot, engine)
+    async with engine.begin() as conn:
+        (stored,) = await add_new_entries(conn, feed_id, [entry])
+        alert = await record_match(conn, stored, match, raise_alert=True)
+        assert alert is not None
+        await TelegramSink(sender).enqueue(conn, [alert])
+    await sender.drain(timeout=10)
+    delivered = front.api.sent(1)[-1]
+    assert delivered.text.startswith("Kallas on troops") and delivered.callback_data == [f"why:{alert.id}"]
+    await front.api.press(1, 1, delivered.message_id, f"why:{alert.id}")
+    await front.api.wait_until(lambda: front.api.sent(1)[-1].text.startswith("Why:"))
+    assert "troops NEAR/12 send*: sending (body), troops (body)" in front.api.sent(1)[-1].text
+    assert "Last 1 alerts: Troop deployment\n• Kallas on troops — MENAFN" in await front.say(
+        1, 1, "/recent troop-deployment"
+    )
+    assert "No alert number 12345" in await front.say(1, 1, "/why 12345")
+
+
+async def test_chats_outside_allowed_chats_are_refused(tmp_path: Path) -> None:
+    async for front in _front(tmp_path, allowed_chats=[1]):
+        front.api.private_chat(1)
+        front.api.private_chat(2)
+        assert await front.say(2, 2, "/subscribe estonia") == NOT_ALLOWED
+        assert "Subscribed" in await front.say(1, 1, "/subscribe estonia")
