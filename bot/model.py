@@ -82,12 +82,15 @@ class Credit:
     """An explicit credit found in an entry's text, e.g. "reported by RIA News".
 
     `via` names the intermediary of a two-hop credit ("APA reports citing Politico":
-    source Politico, via APA); `evidence` is the sentence that gave it.
+    source Politico, via APA); `evidence` is the sentence that gave it. `dateline` marks a
+    dateline or byline ("MOSCOW (Reuters) -", "(MENAFN)"): it names who distributed the text,
+    which says less about who first reported the news than "reported by" does.
     """
 
     source: str
     evidence: str
     via: str | None = None
+    dateline: bool = False
 
 
 @dataclass(frozen=True, slots=True)

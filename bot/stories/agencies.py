@@ -110,16 +110,17 @@ def looks_like_outlet(name: str) -> bool:
 
 
 def canonical_outlet(name: str, url: str = "") -> str:
-    """The outlet's display name: the table's name when known (by name or by the URL's domain), else as given.
+    """The outlet's display name: the table's name when the URL's domain or the name is known, else as given.
 
-    Feed titles such as "MENAFN - Latest News" are reduced to their first part before the lookup.
+    The domain goes first: an aggregator feed called "World news" that links to menafn.com carries
+    MENAFN's article. Feed titles such as "MENAFN - Latest News" are cut at the dash before the lookup.
     """
-    for candidate in (name, re.split(r"\s+[-|–—:]\s+", name, maxsplit=1)[0]):
-        found = known(candidate)
-        if found:
-            return found
     host = (urlsplit(url).hostname or "").removeprefix("www.")
     for agency in AGENCIES:
         if any(host == d or host.endswith("." + d) for d in agency.domains):
             return agency.name
+    for candidate in (name, re.split(r"\s+[-|–—:]\s+", name, maxsplit=1)[0]):
+        found = known(candidate)
+        if found:
+            return found
     return name.strip() or host

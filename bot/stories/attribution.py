@@ -41,6 +41,7 @@ class _Pattern:
     role: Role
     need: Need
     name_first: bool  # the name stands before the trigger words, so trim it from the left
+    dateline: bool  # a dateline or byline: names who distributed the text
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +51,7 @@ class Mention:
     source: str
     role: Role
     start: int
+    dateline: bool = False
 
 
 _UPPER = "A-ZÀ-ÖØ-ÞА-ЯЁІЇЄ"
@@ -81,9 +83,9 @@ _ARTICLE_FR = r"(?:l['’]|le\s+|la\s+|les\s+)?"
 _ARTICLE_DE = r"(?:(?:die|der|das|den|dem|des)\s+)?"
 
 
-def _p(template: str, role: Role, need: Need, name_first: bool = False) -> _Pattern:
+def _p(template: str, role: Role, need: Need, name_first: bool = False, dateline: bool = False) -> _Pattern:
     text = template.format(N=_NAME, NOUN=_NOUN, REPORT=_REPORT, PRE=_PRE, FR=_ARTICLE_FR, DE=_ARTICLE_DE)
-    return _Pattern(re.compile(text), role, need, name_first)
+    return _Pattern(re.compile(text), role, need, name_first, dateline)
 
 
 _REPORTED_AFTER = (
@@ -117,10 +119,10 @@ PATTERNS: tuple[_Pattern, ...] = (
         Need.OUTLET,
     ),
     _p(r"(?i:source(?:\s+attribution)?|quelle|источник|fuente)\s*:\s*{N}", Role.REPORTS, Need.ANY),
-    _p(r"\({N}\)\s*[-–—]", Role.REPORTS, Need.ANY),
-    _p(r"\({N}\)", Role.REPORTS, Need.OUTLET),
-    _p(r"(?m:^)\s*(?i:by)\s+{N}", Role.REPORTS, Need.OUTLET),
-    _p(r"(?:\((?i:c)\)|©)\s*{N}", Role.REPORTS, Need.OUTLET),
+    _p(r"\({N}\)\s*[-–—]", Role.REPORTS, Need.ANY, dateline=True),
+    _p(r"\({N}\)", Role.REPORTS, Need.OUTLET, dateline=True),
+    _p(r"(?m:^)\s*(?i:by)\s+{N}", Role.REPORTS, Need.OUTLET, dateline=True),
+    _p(r"(?:\((?i:c)\)|©)\s*{N}", Role.REPORTS, Need.OUTLET, dateline=True),
     _p(r"(?i:citing|quoting|which\s+cited|sourced\s+from)\s+{REPORT}?{PRE}{N}", Role.CITED, Need.OUTLET),
     _p(
         r"(?i:berichtet(?:e|en)?|meldet(?:e|en)?|schreibt|schrieb|zitiert(?:e)?)\s+{DE}{PRE}{N}",
@@ -215,7 +217,7 @@ def mentions(sentence: str) -> list[Mention]:
                     continue
                 key = (source, match.start("name") + offset)
                 if key not in found or pattern.role is Role.CITED:
-                    found[key] = Mention(source, pattern.role, key[1])
+                    found[key] = Mention(source, pattern.role, key[1], pattern.dateline)
     unique: dict[str, Mention] = {}
     for mention in sorted(found.values(), key=lambda m: m.start):
         if mention.source not in unique or mention.role is Role.CITED:
@@ -226,17 +228,17 @@ def mentions(sentence: str) -> list[Mention]:
 def _pair(found: Sequence[Mention], evidence: str) -> list[Credit]:
     """Turn one sentence's mentions into credits; "X reports citing Y" becomes Credit(Y, via=X)."""
     credits: list[Credit] = []
-    reporter: str | None = None
+    reporter: Mention | None = None
     for mention in found:
         if mention.role is Role.REPORTS:
             if reporter is not None:
-                credits.append(Credit(source=reporter, evidence=evidence))
-            reporter = mention.source
+                credits.append(Credit(reporter.source, evidence, dateline=reporter.dateline))
+            reporter = mention
         else:
-            credits.append(Credit(source=mention.source, evidence=evidence, via=reporter))
+            credits.append(Credit(mention.source, evidence, via=reporter.source if reporter else None))
             reporter = None
     if reporter is not None:
-        credits.append(Credit(source=reporter, evidence=evidence))
+        credits.append(Credit(reporter.source, evidence, dateline=reporter.dateline))
     return credits
 
 

@@ -38,21 +38,26 @@ def story_origin(members: Sequence[StoryMember]) -> str:
     """Who first reported the event: the outside source credited by most members, else the earliest outlet.
 
     A member's credit to its own outlet (MENAFN's "(MENAFN)" dateline on MENAFN) says nothing about
-    where the news came from, so it does not count. Ties go to the source credited by the earliest member.
+    where the news came from, so it does not count. Among sources credited equally often, one that a
+    member says "reported" the news beats one named only in datelines (the distributor of a text),
+    and then the one credited by the earliest member wins.
     """
     if not members:
         raise ValueError("a story has at least one member")
     ordered = in_publication_order(members)
     votes: dict[str, set[int]] = {}
+    reported: set[str] = set()
     first_credit: dict[str, int] = {}
     for rank, member in enumerate(ordered):
         for credit in member.credits:
             if credit.source != member.outlet:
                 votes.setdefault(credit.source, set()).add(member.entry_id)
                 first_credit.setdefault(credit.source, rank)
+                if not credit.dateline:
+                    reported.add(credit.source)
     if not votes:
         return ordered[0].outlet
-    return min(votes, key=lambda source: (-len(votes[source]), first_credit[source]))
+    return min(votes, key=lambda source: (-len(votes[source]), source not in reported, first_credit[source]))
 
 
 def assemble(

@@ -69,6 +69,7 @@ def test_entry_credits_read_title_and_body() -> None:
         ("The Associated Press", "", "AP"),
         ("Canada News Today", "https://canadanewstoday.example/x", "Canada News Today"),
         ("", "https://unknown.example/x", "unknown.example"),
+        ("World headlines", "https://menafn.com/1108000001/x", "MENAFN"),
     ],
 )
 def test_entry_outlet_uses_table_names(outlet: str, url: str, expected: str) -> None:

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.model import Credit, Entry, StoryMember
+from bot.stories.attribution import find_credits
 from bot.stories.breaking import first_seen, is_breaking
 from bot.stories.story import assemble, member_of, story_origin, story_outlets
 from tests.conftest import SEEDS
@@ -35,6 +36,23 @@ def test_seed_story_names_ria_news_as_origin_and_lists_both_outlets() -> None:
     assert story.origin == "RIA News"
     assert story.title == "Estonian PM refuses"
     assert not story.breaking
+
+
+def test_seed_origin_does_not_depend_on_what_the_feeds_are_called() -> None:
+    rewrite, menafn = (p.read_text(encoding="utf-8") for p in sorted(SEEDS.glob("*.txt")))
+    first = Entry(feed_url="f1", outlet="Feed A", url="http://127.0.0.1:8080/a/1", title="Estonian PM",
+                  content=menafn, published=T0)
+    second = Entry(feed_url="f2", outlet="Feed B", url="http://127.0.0.1:8080/b/2", title="Estonia's Leader",
+                   content=rewrite, published=T0 + timedelta(minutes=3))
+    story = assemble(7, [member_of(1, first), member_of(2, second)])
+    assert story.outlets == ("Feed A", "Feed B")
+    assert story.origin == "RIA News"
+
+
+def test_dateline_credits_are_marked() -> None:
+    (dateline,) = find_credits("MOSCOW (Reuters) - Russia said it would respond.")
+    (reported,) = find_credits("The move was reported by Reuters.")
+    assert dateline.dateline and not reported.dateline
 
 
 def test_origin_is_the_earliest_outlet_without_outside_credits() -> None:
