@@ -74,7 +74,8 @@ async def open_runtime(config: Config, sink: Sink, *, parse_in_processes: bool =
         with ParsePool(processes=parse_in_processes) as parser:
             async with Fetcher(fetch_limits(config), limiter) as fetcher:
                 poller = Poller(fetcher, parser, poll_policy(config), jitter=config.polling.jitter)
-                pipeline = FeedPipeline(engine, poller, rulebook, sink, feeds)
+                pipeline = FeedPipeline(engine, poller, rulebook, sink, feeds, config.stories)
+                await pipeline.start()
                 yield Runtime(config, engine, rulebook, fetcher, pipeline)
     finally:
         await engine.dispose()

@@ -62,7 +62,7 @@ def _secrets(config: Config) -> list[str]:
 
 
 def _print_sink(as_json: bool) -> Sink:
-    return JsonLinesSink() if as_json else ConsoleSink(out)
+    return JsonLinesSink() if as_json else ConsoleSink()
 
 
 async def _daemon(config: Config, sink: Sink) -> None:
@@ -77,7 +77,7 @@ async def _daemon(config: Config, sink: Sink) -> None:
 def cmd_run(args: argparse.Namespace) -> int:
     config = _config(args)
     setup_logging(args.verbose, _secrets(config))
-    asyncio.run(_daemon(config, ConsoleSink(out)))
+    asyncio.run(_daemon(config, ConsoleSink()))
     return 0
 
 
@@ -96,8 +96,13 @@ async def _poll_once(config: Config, sink: Sink, show_progress: bool) -> int:
     failed = [r for r in reports if r.outcome.error]
     for report in failed:
         err.print(f"feed {report.feed.url}: {report.outcome.error}", style="red", markup=False, highlight=False)
-    alerts = sum(len(r.result.alerts) for r in reports)
-    err.print(f"{len(reports)} feeds polled, {len(failed)} failed, {alerts} new alerts", highlight=False)
+    raised = [alert for report in reports for alert in report.result.alerts]
+    updates = sum(alert.update for alert in raised)
+    err.print(
+        f"{len(reports)} feeds polled, {len(failed)} failed, {len(raised) - updates} new alerts, "
+        f"{updates} stories grew",
+        highlight=False,
+    )
     return 1 if reports and len(failed) == len(reports) else 0
 
 
@@ -121,7 +126,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="newsbot-demo-") as folder, serve_demo_feeds() as base_url:
         config = demo_config(base_url, Path(folder) / "demo.db", rules)
         err.print(f"Demo: {len(config.feeds)} bundled feeds served at {base_url}, rules from {rules}/", highlight=False)
-        status = asyncio.run(_poll_once(config, ConsoleSink(out), show_progress=True))
+        status = asyncio.run(_poll_once(config, ConsoleSink(), show_progress=True))
     err.print("Next: copy config.example.yaml to config.yaml, add your feeds, and run `newsbot run -c config.yaml`.")
     return status
 

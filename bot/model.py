@@ -122,7 +122,11 @@ class Story:
 
 @dataclass(frozen=True, slots=True)
 class Alert:
-    """A rule matched a story: what the sinks deliver."""
+    """A rule matched a story: what the sinks deliver.
+
+    `update` marks an alert raised before whose story has since grown (another outlet joined):
+    sinks edit or amend what they showed rather than alert again.
+    """
 
     rule_id: str
     rule_title: str
@@ -131,6 +135,7 @@ class Alert:
     id: int | None = None
     story: Story | None = None
     created_at: datetime | None = None
+    update: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,8 +1,8 @@
-"""One feed through the pipeline: fetch -> parse -> store -> match -> alerts -> sink.
+"""One feed through the pipeline: fetch -> parse -> full text -> match -> stories -> alerts -> sink.
 
-Entries, matches, alerts, the sink's queue and the feed's new fetch state are written in one
-transaction, so a crash at any point leaves either all of a poll's work or none of it, and the
-next poll (same validators, same body hash) redoes what is missing.
+Entries, their stories, matches, alerts, the sink's queue and the feed's new fetch state are written in
+one transaction, so a crash at any point leaves either all of a poll's work or none of it, and the next
+poll (same validators, same body hash) redoes what is missing.
 """
 
 from __future__ import annotations
@@ -13,18 +13,21 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from bot.config import FeedConfig
+from bot.config import FeedConfig, StoriesConfig
 from bot.deliver.sink import Sink
+from bot.fetch.article import ArticleFetcher
 from bot.fetch.poll import Poller, PollOutcome, poll_feed
-from bot.match.matcher import Matcher
 from bot.metrics import ALERTS, FEED_ERRORS, MATCH_SECONDS, NEW_ENTRIES, POLLS
-from bot.model import Alert, Entry, FeedState, Match
-from bot.rulebook import RuleBook
+from bot.model import Alert, Entry, FeedState, Match, Story
+from bot.rulebook import RuleBook, Rules
 from bot.store.alerts import record_match
-from bot.store.entries import StoredEntry, add_new_entries
+from bot.store.entries import StoredEntry, add_new_entries, unseen_entries
 from bot.store.feeds import is_first_poll, load_state, save_state
+from bot.store.stories import load_story, set_story
+from bot.stories.cluster import Assignment
+from bot.storydesk import StoryDesk
 
 log = logging.getLogger(__name__)
 
@@ -52,16 +55,31 @@ def backlog_ids(stored: Sequence[StoredEntry], backlog: int) -> set[int]:
     return {s.id for s in newest[:backlog]}
 
 
-def _match_all(matcher: Matcher, entries: Sequence[Entry]) -> list[list[Match]]:
-    return [matcher.match(entry) for entry in entries]
+def outlet_is_new(story: Story, entry_id: int) -> bool:
+    """Whether this entry brought its story an outlet it did not have."""
+    mine = next(m.outlet for m in story.members if m.entry_id == entry_id)
+    return all(m.outlet != mine for m in story.members if m.entry_id != entry_id)
 
 
 class Ingest:
-    """Stores what a poll brought and raises alerts for new entries that match a rule."""
+    """Stores what a poll brought, files it under stories and raises alerts for entries that match a rule.
 
-    def __init__(self, engine: AsyncEngine, sink: Sink) -> None:
+    One ingest runs at a time: the story index and the one-alert-per-story decision must see every
+    earlier entry.
+    """
+
+    def __init__(self, engine: AsyncEngine, sink: Sink, desk: StoryDesk) -> None:
         self.engine = engine
         self.sink = sink
+        self.desk = desk
+        self.lock = asyncio.Lock()
+
+    def _analyse(
+        self, rules: Rules, stored: list[StoredEntry], seen_at: datetime
+    ) -> list[tuple[list[Match], Assignment]]:
+        with MATCH_SECONDS.time():
+            found = [rules.matcher.match(item.entry) for item in stored]
+        return list(zip(found, self.desk.assign(stored, rules, seen_at), strict=True))
 
     async def __call__(
         self,
@@ -72,27 +90,45 @@ class Ingest:
         state: FeedState,
         title: str | None,
         polled_ok: bool,
-        matcher: Matcher,
+        rules: Rules,
     ) -> IngestResult:
-        alerts: list[Alert] = []
-        async with self.engine.begin() as conn:
+        async with self.lock, self.engine.begin() as conn:
             first_poll = await is_first_poll(conn, feed_id)
             stored = await add_new_entries(conn, feed_id, entries)
             eligible = backlog_ids(stored, backlog) if first_poll else {s.id for s in stored}
-            with MATCH_SECONDS.time():
-                found = await asyncio.to_thread(_match_all, matcher, [s.entry for s in stored])
-            for item, matches in zip(stored, found, strict=True):
-                for match in matches:
-                    alert = await record_match(conn, item, match, raise_alert=item.id in eligible)
-                    if alert is not None:
-                        alerts.append(alert)
-            await self.sink.enqueue(conn, alerts)
-            await save_state(conn, feed_id, state, title=title, polled_ok=polled_ok)
+            analysed = await asyncio.to_thread(self._analyse, rules, stored, datetime.now(UTC))
+            try:
+                alerts = await self._alerts(conn, stored, analysed, eligible)
+                await self.sink.enqueue(conn, alerts)
+                await save_state(conn, feed_id, state, title=title, polled_ok=polled_ok)
+            except BaseException:
+                self.desk.forget([item.id for item in stored])
+                raise
         await self.sink.flush()
         NEW_ENTRIES.inc(len(stored))
         for alert in alerts:
             ALERTS.labels(alert.rule_id).inc()
         return IngestResult(new_entries=len(stored), alerts=tuple(alerts))
+
+    async def _alerts(
+        self,
+        conn: AsyncConnection,
+        stored: list[StoredEntry],
+        analysed: list[tuple[list[Match], Assignment]],
+        eligible: set[int],
+    ) -> list[Alert]:
+        for item, (_, assignment) in zip(stored, analysed, strict=True):
+            await set_story(conn, item.id, assignment.story_id, assignment.copy_of)
+        alerts: list[Alert] = []
+        for item, (matches, assignment) in zip(stored, analysed, strict=True):
+            if not matches:
+                continue
+            story = await load_story(conn, assignment.story_id, self.desk.settings)
+            for match in matches:
+                alert = await record_match(conn, item, match, raise_alert=item.id in eligible, story=story)
+                if alert is not None and (not alert.update or (story and outlet_is_new(story, item.id))):
+                    alerts.append(alert)
+        return alerts
 
 
 class FeedPipeline:
@@ -105,12 +141,26 @@ class FeedPipeline:
         rulebook: RuleBook,
         sink: Sink,
         feeds: dict[str, tuple[int, FeedConfig]],
+        stories: StoriesConfig,
     ) -> None:
         self.engine = engine
         self.poller = poller
         self.rulebook = rulebook
-        self.ingest = Ingest(engine, sink)
+        self.articles = ArticleFetcher(poller.fetcher)
+        self.desk = StoryDesk(stories)
+        self.ingest = Ingest(engine, sink, self.desk)
         self.feeds = feeds
+
+    async def start(self) -> None:
+        """Rebuild the story index from the store; call once before polling."""
+        await self.desk.replay(self.engine, self.rulebook.current)
+
+    async def _with_full_text(self, feed_id: int, items: list[Entry]) -> list[Entry]:
+        """New entries enriched with their article's main text (known ones are left alone: no refetch)."""
+        async with self.engine.connect() as conn:
+            unseen = await unseen_entries(conn, feed_id, items)
+        enriched = await asyncio.gather(*(self.articles.enrich(item) for item in unseen))
+        return list(enriched)
 
     async def poll(self, url: str) -> FeedPollReport:
         feed_id, feed = self.feeds[url]
@@ -122,14 +172,17 @@ class FeedPipeline:
             log.warning("feed %s (%s): %s", state.name, url, outcome.error)
         if outcome.notice:
             log.warning("%s", outcome.notice)
+        items = outcome.entries or []
+        if feed.fulltext and items:
+            items = await self._with_full_text(feed_id, items)
         result = await self.ingest(
             feed_id=feed_id,
             backlog=feed.backlog,
-            entries=outcome.entries or [],
+            entries=items,
             state=outcome.state,
             title=outcome.title,
             polled_ok=outcome.error is None,
-            matcher=self.rulebook.current.matcher,
+            rules=self.rulebook.current,
         )
         if result.new_entries:
             log.info("%s: %d new entries, %d alerts", state.name, result.new_entries, len(result.alerts))

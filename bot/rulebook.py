@@ -1,4 +1,5 @@
-"""The rules in force: a rule set and its compiled matcher, swapped as one so a poll never sees half a reload."""
+"""The rules in force: a rule set, its compiled matcher and an entity finder, swapped as one so a poll
+never sees half a reload."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.match.matcher import Matcher
-from bot.match.rules import RuleSet
+from bot.match.query import parse_query
+from bot.match.rules import Rule, RuleSet
 from bot.match.ruleset import load_ruleset
+from bot.model import Entry
 
 log = logging.getLogger(__name__)
 
@@ -17,6 +20,24 @@ log = logging.getLogger(__name__)
 class Rules:
     ruleset: RuleSet
     matcher: Matcher
+    entities: Matcher
+
+    @classmethod
+    def compile(cls, ruleset: RuleSet) -> Rules:
+        return cls(ruleset, Matcher(ruleset), entity_finder(ruleset))
+
+    def entity_ids(self, entry: Entry) -> frozenset[str]:
+        """The gazetteer entities an entry names (ambiguous forms only alongside a full name)."""
+        return frozenset(match.rule_id for match in self.entities.match(entry))
+
+
+def entity_finder(ruleset: RuleSet) -> Matcher:
+    """A matcher with one `@id` rule per entity, so stories can compare who and where articles are about."""
+    rules = tuple(
+        Rule(id=entity_id, title=entity_id, query_text=f"@{entity_id}", query=parse_query(f"@{entity_id}"))
+        for entity_id in ruleset.gazetteer.entities
+    )
+    return Matcher(RuleSet(rules, ruleset.gazetteer))
 
 
 class RuleBook:
@@ -24,7 +45,7 @@ class RuleBook:
 
     def __init__(self, directory: Path, ruleset: RuleSet) -> None:
         self.directory = directory
-        self.current = Rules(ruleset, Matcher(ruleset))
+        self.current = Rules.compile(ruleset)
 
     @classmethod
     def load(cls, directory: Path) -> RuleBook:
@@ -35,4 +56,4 @@ class RuleBook:
         return cls(directory, ruleset)
 
     def swap(self, ruleset: RuleSet) -> None:
-        self.current = Rules(ruleset, Matcher(ruleset))
+        self.current = Rules.compile(ruleset)

@@ -59,9 +59,10 @@ def render_rss(title: str, items: list[Item]) -> bytes:
 
 @dataclass
 class FeedServer:
-    """Serves `feeds[path]` as RSS; `requests` counts hits per path."""
+    """Serves `feeds[path]` as RSS and `pages[path]` as HTML; `requests` counts hits per path."""
 
     feeds: dict[str, list[Item]] = field(default_factory=dict)
+    pages: dict[str, str] = field(default_factory=dict)
     requests: dict[str, int] = field(default_factory=dict)
     base_url: str = ""
     _runner: web.AppRunner | None = None
@@ -69,6 +70,8 @@ class FeedServer:
     async def _serve(self, request: web.Request) -> web.Response:
         path = request.match_info["path"]
         self.requests[path] = self.requests.get(path, 0) + 1
+        if path in self.pages:
+            return web.Response(text=self.pages[path], content_type="text/html")
         if path not in self.feeds:
             return web.Response(status=404, text="no such feed")
         return web.Response(body=render_rss(path, self.feeds[path]), content_type="application/rss+xml")

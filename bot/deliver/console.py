@@ -8,7 +8,7 @@ from rich.text import Text
 
 from bot.deliver.sink import AfterCommitSink
 from bot.deliver.snippet import Snippet, make_snippet, title_segments
-from bot.model import Alert
+from bot.model import Alert, Story
 
 
 def _styled(snippet: Snippet, base: str = "") -> Text:
@@ -28,8 +28,7 @@ def render_alert(alert: Alert) -> Panel:
     body.append(entry.url or "(no link)", style="underline blue")
     story = alert.story
     if story is not None and len(story.outlets) > 1:
-        line = f"{len(story.outlets)} outlets: {', '.join(story.outlets)}; originally {story.origin}"
-        body.append(f"\n{line}", style="magenta")
+        body.append(f"\n{story_line(story)}", style="magenta")
     body.append("\n\n")
     body.append_text(_styled(make_snippet(entry, alert.match)))
     breaking = "BREAKING · " if story is not None and story.breaking else ""
@@ -42,6 +41,18 @@ def render_alert(alert: Alert) -> Panel:
     )
 
 
+def story_line(story: Story) -> str:
+    return f"{len(story.outlets)} outlets: {', '.join(story.outlets)}; originally {story.origin}"
+
+
+def render_update(topic: str, story: Story) -> Text:
+    """A story alerted before has gained an outlet: one line instead of a second alert."""
+    line = Text("  ↳ ", style="magenta")
+    line.append(f"{topic}: ", style="bold")
+    line.append(f"\"{story.title}\" now has {story_line(story)}")
+    return line
+
+
 class ConsoleSink(AfterCommitSink):
     """Prints alerts once the transaction that stored them has committed (the demo's and `poll`'s sink)."""
 
@@ -52,4 +63,7 @@ class ConsoleSink(AfterCommitSink):
         self.console = console or Console()
 
     def emit(self, alert: Alert) -> None:
-        self.console.print(render_alert(alert))
+        if alert.update and alert.story is not None:
+            self.console.print(render_update(alert.rule_title, alert.story), highlight=False)
+        else:
+            self.console.print(render_alert(alert))

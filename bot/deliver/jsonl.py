@@ -31,13 +31,24 @@ def match_record(entry: Entry, match: Match) -> dict[str, Any]:
 
 
 def alert_record(alert: Alert) -> dict[str, Any]:
-    record = {"alert": alert.id, **match_record(alert.entry, alert.match)}
+    """An alert; `update` is true when it was raised before and its story has since gained an outlet."""
+    record = {"alert": alert.id, "update": alert.update, **match_record(alert.entry, alert.match)}
     if alert.story is not None:
         record["story"] = {
             "id": alert.story.id,
             "outlets": list(alert.story.outlets),
             "origin": alert.story.origin,
             "breaking": alert.story.breaking,
+            "members": [
+                {
+                    "outlet": member.outlet,
+                    "title": member.title,
+                    "url": member.url,
+                    "published": member.published.isoformat() if member.published else None,
+                    "credits": [credit.source for credit in member.credits],
+                }
+                for member in alert.story.members
+            ],
         }
     return record
 

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from bot.model import Alert, ClauseHit, Match, Span
+from bot.model import Alert, ClauseHit, Match, Span, Story
 from bot.store.entries import StoredEntry, entry_columns, entry_from_row
+from bot.store.stories import load_story
 from bot.store.tables import alerts, entries, feeds, inserted_id, matches, utcnow
 
 
@@ -25,8 +27,14 @@ def clauses_from_json(data: list[dict[str, Any]]) -> tuple[ClauseHit, ...]:
     )
 
 
-async def record_match(conn: AsyncConnection, stored: StoredEntry, match: Match, *, raise_alert: bool) -> Alert | None:
-    """Store why `match.rule_id` matched; with `raise_alert`, also the alert, unless one exists already."""
+async def record_match(
+    conn: AsyncConnection, stored: StoredEntry, match: Match, *, raise_alert: bool, story: Story | None = None
+) -> Alert | None:
+    """Store why `match.rule_id` matched; with `raise_alert`, also raise its alert.
+
+    One alert per rule and story: when the story already has one for this rule, the result is that
+    alert again, carrying the grown story and marked `update`. None when nothing is to be delivered.
+    """
     match_id = await conn.scalar(
         sa.select(matches.c.id).where(matches.c.entry_id == stored.id, matches.c.rule_id == match.rule_id)
     )
@@ -44,6 +52,13 @@ async def record_match(conn: AsyncConnection, stored: StoredEntry, match: Match,
         match_id = inserted_id(result)
     if not raise_alert:
         return None
+    if story is not None:
+        earlier = await conn.scalar(
+            sa.select(alerts.c.id).where(alerts.c.rule_id == match.rule_id, alerts.c.story_id == story.id)
+        )
+        if earlier is not None:
+            first = await _load_alert(conn, earlier)
+            return replace(first, story=story, update=True) if first else None
     exists = await conn.scalar(
         sa.select(alerts.c.id).where(alerts.c.entry_id == stored.id, alerts.c.rule_id == match.rule_id)
     )
@@ -51,7 +66,13 @@ async def record_match(conn: AsyncConnection, stored: StoredEntry, match: Match,
         return None
     created_at = utcnow()
     result = await conn.execute(
-        sa.insert(alerts).values(match_id=match_id, entry_id=stored.id, rule_id=match.rule_id, created_at=created_at)
+        sa.insert(alerts).values(
+            match_id=match_id,
+            entry_id=stored.id,
+            rule_id=match.rule_id,
+            story_id=story.id if story else None,
+            created_at=created_at,
+        )
     )
     return Alert(
         rule_id=match.rule_id,
@@ -59,6 +80,7 @@ async def record_match(conn: AsyncConnection, stored: StoredEntry, match: Match,
         entry=stored.entry,
         match=match,
         id=inserted_id(result),
+        story=story,
         created_at=created_at,
     )
 
@@ -69,6 +91,7 @@ def _alert_query() -> sa.Select[*tuple[Any, ...]]:
             *entry_columns(),
             alerts.c.id.label("alert_id"),
             alerts.c.created_at.label("alert_created_at"),
+            alerts.c.story_id.label("alert_story_id"),
             matches.c.rule_id,
             matches.c.rule_title,
             matches.c.clauses,
@@ -93,17 +116,28 @@ def _alert_from_row(row: RowMapping) -> Alert:
     )
 
 
+async def _with_story(conn: AsyncConnection, row: RowMapping) -> Alert:
+    alert = _alert_from_row(row)
+    story_id = row["alert_story_id"]
+    return replace(alert, story=await load_story(conn, story_id)) if story_id is not None else alert
+
+
+async def _load_alert(conn: AsyncConnection, alert_id: int) -> Alert | None:
+    row = (await conn.execute(_alert_query().where(alerts.c.id == alert_id))).mappings().first()
+    return await _with_story(conn, row) if row else None
+
+
 async def get_alert(engine: AsyncEngine, alert_id: int) -> Alert | None:
+    """An alert with its match and its story as it stands now (for /why)."""
     async with engine.connect() as conn:
-        row = (await conn.execute(_alert_query().where(alerts.c.id == alert_id))).mappings().first()
-    return _alert_from_row(row) if row else None
+        return await _load_alert(conn, alert_id)
 
 
 async def recent_alerts(engine: AsyncEngine, rule_id: str | None = None, limit: int = 5) -> list[Alert]:
-    """The newest alerts, of one rule or of all."""
+    """The newest alerts, of one rule or of all, each with its story."""
     query = _alert_query().order_by(alerts.c.created_at.desc(), alerts.c.id.desc()).limit(limit)
     if rule_id is not None:
         query = query.where(alerts.c.rule_id == rule_id)
     async with engine.connect() as conn:
         rows = (await conn.execute(query)).mappings().all()
-    return [_alert_from_row(row) for row in rows]
+        return [await _with_story(conn, row) for row in rows]

@@ -48,27 +48,31 @@ def entry_columns() -> list[sa.ColumnElement[object]]:
     return [*entries.c, feeds.c.url.label("feed_url")]
 
 
-async def add_new_entries(conn: AsyncConnection, feed_id: int, items: Sequence[Entry]) -> list[StoredEntry]:
-    """Insert the entries this feed has not had before and return them; known ones are left as stored."""
+async def _known_hashes(conn: AsyncConnection, feed_id: int, hashes: list[str]) -> set[str]:
+    query = sa.select(entries.c.key_hash).where(entries.c.feed_id == feed_id, entries.c.key_hash.in_(hashes))
+    return set(await conn.scalars(query))
+
+
+async def unseen_entries(conn: AsyncConnection, feed_id: int, items: Sequence[Entry]) -> list[Entry]:
+    """The entries this feed has not had before, each once, in feed order."""
     by_hash: dict[str, Entry] = {}
     for item in items:
         by_hash.setdefault(key_hash(item), item)
     if not by_hash:
         return []
-    known = set(
-        await conn.scalars(
-            sa.select(entries.c.key_hash).where(entries.c.feed_id == feed_id, entries.c.key_hash.in_(list(by_hash)))
-        )
-    )
+    known = await _known_hashes(conn, feed_id, list(by_hash))
+    return [item for digest, item in by_hash.items() if digest not in known]
+
+
+async def add_new_entries(conn: AsyncConnection, feed_id: int, items: Sequence[Entry]) -> list[StoredEntry]:
+    """Insert the entries this feed has not had before and return them; known ones are left as stored."""
     stored = []
     seen_at = utcnow()
-    for digest, item in by_hash.items():
-        if digest in known:
-            continue
+    for item in await unseen_entries(conn, feed_id, items):
         result = await conn.execute(
             sa.insert(entries).values(
                 feed_id=feed_id,
-                key_hash=digest,
+                key_hash=key_hash(item),
                 key=item.key,
                 guid=item.guid,
                 url=item.url,

@@ -1,5 +1,8 @@
 """Tables of the pipeline's own state: feeds (with fetch state), entries, matches and alerts.
 
+A story has no table of its own: its id is the id of the entry that opened it, and `entries.story_id`
+lists its members. An alert belongs to one (rule, story): outlets that join later edit it.
+
 Other modules of bot/store/ add their tables to the same `metadata`; every table is created by an Alembic
 migration in bot/store/migrations/versions, and a test checks the two agree.
 """
@@ -96,9 +99,12 @@ entries = sa.Table(
     sa.Column("language", sa.Text),
     sa.Column("author", sa.Text),
     sa.Column("seen_at", UTCDateTime, nullable=False),
+    sa.Column("story_id", sa.Integer),
+    sa.Column("copy_of", sa.Integer),
     sa.UniqueConstraint("feed_id", "key_hash", name="uq_entries_feed_key"),
     sa.Index("ix_entries_seen_at", "seen_at"),
     sa.Index("ix_entries_url", "url"),
+    sa.Index("ix_entries_story_id", "story_id"),
 )
 
 matches = sa.Table(
@@ -121,7 +127,9 @@ alerts = sa.Table(
     sa.Column("match_id", sa.Integer, sa.ForeignKey("matches.id", ondelete="CASCADE"), nullable=False),
     sa.Column("entry_id", sa.Integer, sa.ForeignKey("entries.id", ondelete="CASCADE"), nullable=False),
     sa.Column("rule_id", sa.String(200), nullable=False),
+    sa.Column("story_id", sa.Integer),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.UniqueConstraint("rule_id", "entry_id", name="uq_alerts_rule_entry"),
+    sa.UniqueConstraint("rule_id", "story_id", name="uq_alerts_rule_story"),
     sa.Index("ix_alerts_rule_created", "rule_id", "created_at"),
 )

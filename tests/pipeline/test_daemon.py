@@ -60,5 +60,5 @@ async def test_daemon_polls_repeatedly_prints_alerts_and_stops_on_sigterm(
         stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=30)
     assert process.returncode == 0, stderr.decode()
     printed = stdout.decode()
-    assert printed.count("Troop deployment") == 2, printed
+    assert printed.count("Troop deployment") == 1, printed
     assert "Wire" in printed

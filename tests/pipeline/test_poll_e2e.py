@@ -63,16 +63,19 @@ async def test_seeds_alert_once_across_polls_and_restarts(
 
     feed_server.feeds["wire.xml"] = seed_items((NOW + timedelta(minutes=1), NOW + timedelta(minutes=2))) + UNRELATED
     alerts = await poll_once(config)
-    pairs = {(a["rule"], a["url"]) for a in alerts}
-    for url in ("https://rewrite.example/estonia-leader", "https://menafn.example/kallas-troops"):
-        assert ("troop-deployment", url) in pairs
-        assert ("kaja-kallas", url) in pairs
-    assert all(a["url"].startswith(("https://rewrite.example/", "https://menafn.example/")) for a in alerts)
-    assert len(pairs) == len(alerts)
-    troops = next(a for a in alerts if a["rule"] == "troop-deployment" and "menafn" in a["url"])
+    # Both seeds tell one event: one alert per rule, whose story holds both articles.
+    by_rule = {a["rule"]: a for a in alerts}
+    assert len(by_rule) == len(alerts)
+    assert {"troop-deployment", "kaja-kallas"} <= set(by_rule)
+    seeds = {"https://rewrite.example/estonia-leader", "https://menafn.example/kallas-troops"}
+    for alert in alerts:
+        assert alert["url"] in seeds and not alert["update"]
+        assert {member["url"] for member in alert["story"]["members"]} == seeds
+        assert alert["story"]["origin"] == "RIA News"
+    troops = by_rule["troop-deployment"]
     assert troops["outlet"] == "Test Wire"
     marked = {span["text"].lower() for clause in troops["clauses"] for span in clause["spans"]}
-    assert marked & {"troops", "soldiers", "ground forces"}
+    assert marked & {"troops", "soldiers", "ground forces", "military personnel"}
 
     assert await poll_once(config) == []
     assert feed_server.requests["wire.xml"] == 3
@@ -90,6 +93,38 @@ async def test_first_poll_alerts_on_at_most_backlog_entries(
     first = await poll_once(config)
     assert {a["url"] for a in first} == {"https://menafn.example/kallas-troops"}
     assert {a["rule"] for a in first} >= {"troop-deployment", "kaja-kallas"}
+    assert await poll_once(config) == []
+
+
+async def test_two_outlets_one_story_one_alert_that_grows(feed_server: FeedServer, tmp_path: Path) -> None:
+    rewrite, menafn = seed_items((NOW + timedelta(minutes=5), NOW))
+    feed_server.feeds["menafn.xml"] = []
+    feed_server.feeds["rewrite.xml"] = []
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "database": f"sqlite:///{tmp_path / 'n.db'}",
+                "rules": str(RULES),
+                "feeds": [
+                    {"url": feed_server.url("menafn.xml"), "name": "MENAFN", "fulltext": False},
+                    {"url": feed_server.url("rewrite.xml"), "name": "Rewrite Desk", "fulltext": False},
+                ],
+            }
+        )
+    )
+    assert await poll_once(config) == []
+    feed_server.feeds["menafn.xml"] = [menafn]
+    first = {a["rule"]: a for a in await poll_once(config)}
+    assert first["troop-deployment"]["story"]["outlets"] == ["MENAFN"]
+    assert not first["troop-deployment"]["update"]
+    feed_server.feeds["rewrite.xml"] = [rewrite]
+    grown = {a["rule"]: a for a in await poll_once(config)}
+    troops = grown["troop-deployment"]
+    assert troops["update"] and troops["alert"] == first["troop-deployment"]["alert"]
+    assert troops["story"]["outlets"] == ["MENAFN", "Rewrite Desk"]
+    assert troops["story"]["origin"] == "RIA News"
+    assert {a["alert"] for a in grown.values()} == {a["alert"] for a in first.values()}
     assert await poll_once(config) == []
 
 

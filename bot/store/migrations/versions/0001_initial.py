@@ -1,4 +1,4 @@
-"""Feeds with fetch state, entries, matches and alerts.
+"""Feeds with fetch state, entries (with their story), matches and alerts (one per rule and story).
 
 Revision ID: 0001
 Revises:
@@ -59,6 +59,8 @@ def upgrade() -> None:
         sa.Column("language", sa.Text),
         sa.Column("author", sa.Text),
         sa.Column("seen_at", UTCDateTime, nullable=False),
+        sa.Column("story_id", sa.Integer),
+        sa.Column("copy_of", sa.Integer),
         sa.PrimaryKeyConstraint("id", name="pk_entries"),
         sa.ForeignKeyConstraint(
             ["feed_id"], ["feeds.id"], name="fk_entries_feed_id_feeds", ondelete="CASCADE"
@@ -67,6 +69,7 @@ def upgrade() -> None:
     )
     op.create_index("ix_entries_seen_at", "entries", ["seen_at"])
     op.create_index("ix_entries_url", "entries", ["url"])
+    op.create_index("ix_entries_story_id", "entries", ["story_id"])
     op.create_table(
         "matches",
         sa.Column("id", sa.Integer, primary_key=True),
@@ -88,6 +91,7 @@ def upgrade() -> None:
         sa.Column("match_id", sa.Integer, nullable=False),
         sa.Column("entry_id", sa.Integer, nullable=False),
         sa.Column("rule_id", sa.String(200), nullable=False),
+        sa.Column("story_id", sa.Integer),
         sa.Column("created_at", UTCDateTime, nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_alerts"),
         sa.ForeignKeyConstraint(
@@ -97,6 +101,7 @@ def upgrade() -> None:
             ["entry_id"], ["entries.id"], name="fk_alerts_entry_id_entries", ondelete="CASCADE"
         ),
         sa.UniqueConstraint("rule_id", "entry_id", name="uq_alerts_rule_entry"),
+        sa.UniqueConstraint("rule_id", "story_id", name="uq_alerts_rule_story"),
     )
     op.create_index("ix_alerts_rule_created", "alerts", ["rule_id", "created_at"])
 

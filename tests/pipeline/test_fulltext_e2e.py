@@ -1,0 +1,54 @@
+"""Full text: a feed that carries only a teaser still matches on its article's main text, fetched once,
+with the page's boilerplate left out."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime
+from html import escape
+from pathlib import Path
+
+from tests.feedserver import SEEDS, FeedServer, Item
+from tests.pipeline.test_poll_e2e import poll_once, write_config
+
+
+def article_page(title: str, body: str, canonical: str) -> str:
+    paragraphs = "".join(f"<p>{escape(p)}</p>" for p in body.split("\n\n") if p.strip())
+    return (
+        f"<html><head><title>{escape(title)}</title><link rel='canonical' href='{canonical}'>"
+        "<meta property='og:site_name' content='Rewrite Desk'></head><body>"
+        "<nav><a href='/'>Home</a> <a href='/world'>World</a></nav>"
+        f"<article><h1>{escape(title)}</h1>{paragraphs}</article>"
+        "<aside><h3>Previous Article</h3><p>Cara Delevingne Steps Out Makeup-Free After London Show</p>"
+        "<h3>Next Article</h3><p>Prison Tragedy Prompts Security Probe</p></aside>"
+        "<section class='comments'><h3>Leave a Comment</h3><form><textarea></textarea></form></section>"
+        "</body></html>"
+    )
+
+
+async def test_teaser_feed_matches_on_extracted_article(feed_server: FeedServer, tmp_path: Path) -> None:
+    rewrite = sorted(SEEDS.glob("*.txt"))[0].read_text(encoding="utf-8")
+    title, _, body = rewrite.partition("\n")
+    body = body.split("Previous Article")[0]
+    feed_server.pages["estonia-leader.html"] = article_page(title, body, "https://rewrite.example/estonia-leader")
+    teaser = Item(
+        "teaser-1", title.strip(), feed_server.url("estonia-leader.html"), "Read the full story.", datetime.now(UTC)
+    )
+    feed_server.feeds["teasers.xml"] = [teaser]
+    config = write_config(tmp_path, f"sqlite:///{tmp_path / 'n.db'}", feed_server.url("teasers.xml"), backlog=1)
+    config.write_text(config.read_text().replace("fulltext: false", "fulltext: true"))
+
+    alerts = {a["rule"]: a for a in await poll_once(config)}
+    assert {"troop-deployment", "kaja-kallas"} <= set(alerts)
+    troops = alerts["troop-deployment"]
+    assert troops["url"] == "https://rewrite.example/estonia-leader"
+    assert troops["story"]["origin"] == "RIA News"
+    spans = [span for clause in troops["clauses"] for span in clause["spans"]]
+    assert spans and all(span["field"] in ("title", "body") for span in spans)
+    assert await poll_once(config) == []
+    assert feed_server.requests["estonia-leader.html"] == 1
+    with sqlite3.connect(tmp_path / "n.db") as db:
+        ((content,),) = db.execute("SELECT content FROM entries").fetchall()
+    assert "Kaja Kallas refrained from guaranteeing" in content
+    for boilerplate in ("Previous Article", "Leave a Comment", "Delevingne", "Home"):
+        assert boilerplate not in content
