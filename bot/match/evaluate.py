@@ -9,12 +9,12 @@ Unfielded terms search the title and the body; positions never cross from one fi
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable
-from typing import NamedTuple
 
-from bot.match.entities import Entity, Gazetteer
+from bot.match.entities import Gazetteer
 from bot.match.query import And, EntityRef, Field, Near, Not, Or, Phrase, Query, QueryError, clauses
-from bot.match.text import FieldText, analyze, glob_match, has_wildcard
+from bot.match.text import FieldText, WordPattern, analyze
 from bot.model import ClauseHit, Entry, Span
 
 DEFAULT_FIELDS = ("title", "body")
@@ -29,39 +29,44 @@ _FIELD_ORDER = {name: rank for rank, name in enumerate(_ENTRY_FIELDS)}
 _QUERY_FIELDS = {"title": ("title",), "source": ("source",), "url": ("url",), "lang": ("lang",)}
 
 
-class Hit(NamedTuple):
-    """A match in one field: word positions [start, end) and the word ranges to mark."""
+Hit = tuple[str, int, int, tuple[tuple[int, int], ...]]
+"""A match in one field: (field, first word, word after the last, the word ranges to mark).
 
-    field: str
-    start: int
-    end: int
-    words: tuple[tuple[int, int], ...]
+A plain tuple rather than a class: evaluation makes millions of them."""
+
+
+class Fields(dict[str, FieldText]):
+    """An entry's fields, each analysed the first time a rule looks at it."""
+
+    __slots__ = ("entry",)
+
+    def __init__(self, entry: Entry) -> None:
+        super().__init__()
+        self.entry = entry
+
+    def __missing__(self, name: str) -> FieldText:
+        text = self[name] = analyze(_ENTRY_FIELDS[name](self.entry))
+        return text
 
 
 class Document:
-    """An entry analysed once, lazily per field, shared by all rules evaluated on it."""
+    """An entry analysed once, shared by all rules evaluated on it, with per-document caches."""
 
-    __slots__ = ("_fields", "cache", "entry")
+    __slots__ = ("cache", "entry", "fields")
 
     def __init__(self, entry: Entry) -> None:
         self.entry = entry
-        self._fields: dict[str, FieldText] = {}
-        self.cache: dict[object, list[Hit]] = {}
-
-    def field(self, name: str) -> FieldText:
-        text = self._fields.get(name)
-        if text is None:
-            text = self._fields[name] = analyze(_ENTRY_FIELDS[name](self.entry))
-        return text
+        self.fields = Fields(entry)
+        self.cache: dict[Evaluator, list[Hit]] = {}
 
     def spans(self, hits: list[Hit]) -> tuple[Span, ...]:
         """The marked words of hits as Spans over the entry's own strings, title first, without repeats."""
         unique: dict[tuple[str, int, int], Span] = {}
-        for hit in hits:
-            text = self.field(hit.field)
-            for first, last in hit.words:
+        for name, _, _, ranges in hits:
+            text = self.fields[name]
+            for first, last in ranges:
                 start, end = text.starts[first], text.ends[last - 1]
-                unique[(hit.field, start, end)] = Span(hit.field, start, end, text.text[start:end])
+                unique[(name, start, end)] = Span(name, start, end, text.text[start:end])
         return tuple(unique[k] for k in sorted(unique, key=lambda k: (_FIELD_ORDER[k[0]], k[1], k[2])))
 
 
@@ -75,73 +80,69 @@ class Evaluator:
 
 
 class PhraseEval(Evaluator):
-    """Consecutive word patterns in any of the given fields."""
+    """Consecutive word patterns in any of the given fields; its hits are cached per document."""
 
-    __slots__ = ("fields", "key", "words")
+    __slots__ = ("fields", "first", "rest", "size", "word")
 
     def __init__(self, words: tuple[str, ...], fields: tuple[str, ...]) -> None:
-        self.words = words
+        self.first = WordPattern(words[0])
+        self.rest = [WordPattern(w) for w in words[1:]]
+        self.size = len(words)
         self.fields = fields
-        self.key = (words, fields)
+        self.word = words[0] if len(words) == 1 and self.first.kind == WordPattern.EXACT else None
 
     def run(self, doc: Document) -> list[Hit] | None:
         return self.hits(doc) or None
 
     def hits(self, doc: Document) -> list[Hit]:
-        cached = doc.cache.get(self.key)
+        cached = doc.cache.get(self)
         if cached is None:
-            cached = doc.cache[self.key] = [
-                hit for name in self.fields for hit in phrase_hits(self.words, name, doc.field(name))
-            ]
+            cached = []
+            fields = doc.fields
+            word = self.word
+            for name in self.fields:
+                if word is None:
+                    cached.extend(self._hits_in(name, fields[name]))
+                elif positions := fields[name].index.get(word):
+                    cached.extend([(name, i, i + 1, ((i, i + 1),)) for i in positions])
+            doc.cache[self] = cached
         return cached
 
-
-def phrase_hits(words: tuple[str, ...], name: str, text: FieldText) -> list[Hit]:
-    """Where the word patterns occur one after the other in one field."""
-    first, rest = words[0], words[1:]
-    starts: list[int] = []
-    for word in text.matching_words(first):
-        starts.extend(text.index[word])
-    if not rest:
-        return [Hit(name, i, i + 1, ((i, i + 1),)) for i in sorted(starts)]
-    hits = []
-    size = len(words)
-    for i in sorted(starts):
-        if i + size <= len(text.words) and all(
-            _word_matches(pattern, text.words[i + k + 1]) for k, pattern in enumerate(rest)
-        ):
-            hits.append(Hit(name, i, i + size, ((i, i + size),)))
-    return hits
-
-
-def _word_matches(pattern: str, word: str) -> bool:
-    if not has_wildcard(pattern):
-        return pattern == word
-    return glob_match(pattern, word)
+    def _hits_in(self, name: str, text: FieldText) -> list[Hit]:
+        starts = self.first.positions(text)
+        if not self.rest:
+            return [(name, i, i + 1, ((i, i + 1),)) for i in starts]
+        size = self.size
+        words = text.words
+        limit = len(words) - size
+        return [
+            (name, i, i + size, ((i, i + size),))
+            for i in starts
+            if i <= limit and all(p.matches(words[i + k]) for k, p in enumerate(self.rest, 1))
+        ]
 
 
 class EntityEval(Evaluator):
     """Any name of an entity; its ambiguous forms count only if a full name occurs in the entry."""
 
-    __slots__ = ("ambiguous", "forms", "key", "witnesses")
+    __slots__ = ("ambiguous", "forms", "witnesses")
 
-    def __init__(self, entity: Entity, fields: tuple[str, ...]) -> None:
-        self.forms = [PhraseEval(words, fields) for words in entity.forms]
-        self.ambiguous = [PhraseEval(words, fields) for words in entity.ambiguous]
-        self.witnesses = [PhraseEval(words, DEFAULT_FIELDS) for words in entity.forms]
-        self.key = ("@", entity.id, fields)
+    def __init__(self, forms: list[PhraseEval], ambiguous: list[PhraseEval], witnesses: list[PhraseEval]) -> None:
+        self.forms = forms
+        self.ambiguous = ambiguous
+        self.witnesses = witnesses
 
     def run(self, doc: Document) -> list[Hit] | None:
-        cached = doc.cache.get(self.key)
+        cached = doc.cache.get(self)
         if cached is None:
             cached = [hit for form in self.forms for hit in form.hits(doc)]
             if self.ambiguous and (cached or any(w.hits(doc) for w in self.witnesses)):
-                covered = {(h.field, i) for h in cached for i in range(h.start, h.end)}
+                covered = {(name, i) for name, start, end, _ in cached for i in range(start, end)}
                 cached.extend(
-                    hit for form in self.ambiguous for hit in form.hits(doc) if (hit.field, hit.start) not in covered
+                    hit for form in self.ambiguous for hit in form.hits(doc) if (hit[0], hit[1]) not in covered
                 )
             cached.sort()
-            doc.cache[self.key] = cached
+            doc.cache[self] = cached
         return cached or None
 
 
@@ -163,24 +164,38 @@ class NearEval(Evaluator):
         rights = self.right.run(doc)
         if not rights:
             return None
+        if self.distance is None:
+            return self._same_sentence(lefts, rights, doc)
+        distance, ordered = self.distance, self.ordered
+        rights = sorted(rights)
+        keys = [(name, start) for name, start, _, _ in rights]
+        longest = max(end - start for _, start, end, _ in rights)
         hits = []
-        for a in lefts:
-            for b in rights:
-                if a.field == b.field and self._close(a, b, doc):
-                    hits.append(Hit(a.field, min(a.start, b.start), max(a.end, b.end), a.words + b.words))
+        for a_field, a_start, a_end, a_words in lefts:
+            lo = bisect_left(keys, (a_field, a_start - distance - longest))
+            hi = bisect_right(keys, (a_field, a_end + distance))
+            for _, b_start, b_end, b_words in rights[lo:hi]:
+                if a_end <= b_start:
+                    gap = b_start - a_end
+                elif not ordered and b_end <= a_start:
+                    gap = a_start - b_end
+                else:
+                    continue
+                if gap <= distance:
+                    hits.append((a_field, min(a_start, b_start), max(a_end, b_end), a_words + b_words))
         return hits or None
 
-    def _close(self, a: Hit, b: Hit, doc: Document) -> bool:
-        if a.end <= b.start:
-            gap = b.start - a.end
-        elif not self.ordered and b.end <= a.start:
-            gap = a.start - b.end
-        else:
-            return False
-        if self.distance is not None:
-            return gap <= self.distance
-        sentences = doc.field(a.field).sentences
-        return sentences[min(a.start, b.start)] == sentences[max(a.end, b.end) - 1]
+    def _same_sentence(self, lefts: list[Hit], rights: list[Hit], doc: Document) -> list[Hit] | None:
+        hits = []
+        for a_field, a_start, a_end, a_words in lefts:
+            sentences = doc.fields[a_field].sentences
+            for b_field, b_start, b_end, b_words in rights:
+                if a_field != b_field or not (a_end <= b_start or (not self.ordered and b_end <= a_start)):
+                    continue
+                start, end = min(a_start, b_start), max(a_end, b_end)
+                if sentences[start] == sentences[end - 1]:
+                    hits.append((a_field, start, end, a_words + b_words))
+        return hits or None
 
 
 class OrEval(Evaluator):
@@ -229,12 +244,14 @@ class CompiledQuery:
 
     __slots__ = ("clauses", "conjunctive")
 
-    def __init__(self, query: Query, gazetteer: Gazetteer) -> None:
-        self.conjunctive = not isinstance(query, Or)
-        self.clauses = [(c.source.text, compile_node(c, gazetteer, DEFAULT_FIELDS)) for c in clauses(query)]
+    def __init__(self, clauses: list[tuple[str, Evaluator]], conjunctive: bool) -> None:
+        self.clauses = clauses
+        self.conjunctive = conjunctive
 
     def holds(self, doc: Document) -> bool:
-        return self.evaluate(doc) is not None
+        """Whether the query holds, without working out spans."""
+        runs = (evaluator.run(doc) is not None for _, evaluator in self.clauses)
+        return all(runs) if self.conjunctive else any(runs)
 
     def evaluate(self, doc: Document) -> tuple[ClauseHit, ...] | None:
         """None if the query does not hold, else the satisfied clauses with their spans.
@@ -242,37 +259,67 @@ class CompiledQuery:
         Under a top-level AND every clause is reported (a NOT clause with no spans);
         under a top-level OR only the alternatives that hold.
         """
-        results = []
+        held = []
         for text, evaluator in self.clauses:
             hits = evaluator.run(doc)
-            if hits is None:
-                if self.conjunctive:
-                    return None
-                continue
-            results.append(ClauseHit(text, doc.spans(hits)))
-        return tuple(results) or None
+            if hits is not None:
+                held.append((text, hits))
+            elif self.conjunctive:
+                return None
+        if not held:
+            return None
+        return tuple(ClauseHit(text, doc.spans(hits)) for text, hits in held)
 
 
-def compile_node(node: Query, gazetteer: Gazetteer, fields: tuple[str, ...]) -> Evaluator:
-    """The evaluator of one node; raise QueryError for an @entity the gazetteer lacks."""
-    if isinstance(node, Phrase):
-        return PhraseEval(node.words, fields)
-    if isinstance(node, EntityRef):
-        entity = gazetteer.get(node.entity_id)
-        if entity is None:
-            raise QueryError(f"unknown entity @{node.entity_id}", node.source.offset)
-        return EntityEval(entity, fields)
-    if isinstance(node, Field):
-        return compile_node(node.child, gazetteer, _QUERY_FIELDS[node.name])
-    if isinstance(node, Near):
-        return NearEval(
-            compile_node(node.left, gazetteer, fields),
-            compile_node(node.right, gazetteer, fields),
-            node.distance,
-            node.ordered,
-        )
-    if isinstance(node, Not):
-        return NotEval(compile_node(node.child, gazetteer, fields))
-    if isinstance(node, And):
-        return AndEval([compile_node(c, gazetteer, fields) for c in node.children])
-    return OrEval([compile_node(c, gazetteer, fields) for c in node.children])
+class Compiler:
+    """Compiles queries against a gazetteer, sharing one evaluator per distinct word, phrase or entity
+    (and fields) across all of them, so a document works out each one's hits once for all rules."""
+
+    def __init__(self, gazetteer: Gazetteer) -> None:
+        self.gazetteer = gazetteer
+        self._phrases: dict[tuple[tuple[str, ...], tuple[str, ...]], PhraseEval] = {}
+        self._entities: dict[tuple[str, tuple[str, ...]], EntityEval] = {}
+
+    def compile(self, query: Query) -> CompiledQuery:
+        """Raise QueryError for an @entity the gazetteer lacks."""
+        parts = [(c.source.text, self.node(c, DEFAULT_FIELDS)) for c in clauses(query)]
+        return CompiledQuery(parts, conjunctive=not isinstance(query, Or))
+
+    def node(self, node: Query, fields: tuple[str, ...]) -> Evaluator:
+        if isinstance(node, Phrase):
+            return self.phrase(node.words, fields)
+        if isinstance(node, EntityRef):
+            return self.entity(node, fields)
+        if isinstance(node, Field):
+            return self.node(node.child, _QUERY_FIELDS[node.name])
+        if isinstance(node, Near):
+            return NearEval(self.node(node.left, fields), self.node(node.right, fields), node.distance, node.ordered)
+        if isinstance(node, Not):
+            return NotEval(self.node(node.child, fields))
+        if isinstance(node, And):
+            return AndEval([self.node(c, fields) for c in node.children])
+        return OrEval([self.node(c, fields) for c in node.children])
+
+    def phrase(self, words: tuple[str, ...], fields: tuple[str, ...]) -> PhraseEval:
+        shared = self._phrases.get((words, fields))
+        if shared is None:
+            shared = self._phrases[(words, fields)] = PhraseEval(words, fields)
+        return shared
+
+    def entity(self, node: EntityRef, fields: tuple[str, ...]) -> EntityEval:
+        shared = self._entities.get((node.entity_id, fields))
+        if shared is None:
+            entity = self.gazetteer.get(node.entity_id)
+            if entity is None:
+                raise QueryError(f"unknown entity @{node.entity_id}", node.source.offset)
+            shared = self._entities[(node.entity_id, fields)] = EntityEval(
+                [self.phrase(words, fields) for words in entity.forms],
+                [self.phrase(words, fields) for words in entity.ambiguous],
+                [self.phrase(words, DEFAULT_FIELDS) for words in entity.forms],
+            )
+        return shared
+
+
+def compile_query(query: Query, gazetteer: Gazetteer) -> CompiledQuery:
+    """One query on its own (rule examples, tests); a Matcher shares a Compiler across its rules."""
+    return Compiler(gazetteer).compile(query)

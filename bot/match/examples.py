@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.match.errors import RuleError
-from bot.match.evaluate import Document
+from bot.match.evaluate import Compiler, Document
 from bot.match.matcher import compile_rule
 from bot.match.rules import Example, Rule, RuleSet
 
@@ -28,7 +28,7 @@ class ExampleResult:
 
 def check_rule(rule: Rule, ruleset: RuleSet) -> list[ExampleResult]:
     """Every example of one rule, with whether the rule matched it."""
-    compiled = compile_rule(rule, ruleset)
+    compiled = compile_rule(rule, Compiler(ruleset.gazetteer))
     return [ExampleResult(rule, ex, compiled.match(Document(ex.entry)) is not None) for ex in rule.examples]
 
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 import bisect
 import re
 import unicodedata
-from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import accumulate
 
 
 def _combining_marks() -> str:
@@ -32,11 +32,15 @@ def _combining_marks() -> str:
 
 
 _MARKS = _combining_marks()
-WORD = re.compile(rf"(?:[^\W_]|[{_MARKS}])+")
-"""Words of documents: letters, digits and combining marks of any script."""
+WORD = re.compile(rf"[\w{_MARKS}]+")
+"""Words: letters, digits and combining marks of any script (run on text with `_` blanked out)."""
 
-PATTERN_WORD = re.compile(rf"(?:[^\W_]|[{_MARKS}*?])+")
+_SPLIT = re.compile(rf"([\w{_MARKS}]+)")
+PATTERN_WORD = re.compile(rf"[\w{_MARKS}*?]+")
 """Words of query patterns: like WORD, plus the wildcards `*` and `?`."""
+
+_BREAK = re.compile(r"\n|[.!?…][^\w\n]*?\s")
+"""Where a sentence may end: a line break, or `.`/`!`/`?`/`…` followed (past quotes, brackets) by a space."""
 
 WILDCARDS = "*?"
 
@@ -47,7 +51,6 @@ _LETTER_FOLDS = str.maketrans(
 _ABBREVIATIONS = frozenset(
     "mr mrs ms dr prof gen col lt sgt capt cpt maj adm st jr sr vs etc inc ltd co corp gov sen rep no approx".split()
 )
-_SENTENCE_END = frozenset(".!?…")
 
 
 @lru_cache(maxsize=200_000)
@@ -60,7 +63,7 @@ def fold(word: str) -> str:
 
 def pattern_words(text: str) -> tuple[str, ...]:
     """Split a query term or phrase into folded word patterns (which may hold wildcards)."""
-    return tuple(fold(m.group()) for m in PATTERN_WORD.finditer(text))
+    return tuple(fold(w) for w in PATTERN_WORD.findall(text.replace("_", " ")))
 
 
 def has_wildcard(pattern: str) -> bool:
@@ -100,85 +103,141 @@ def glob_match(pattern: str, word: str) -> bool:
     return p == len(pattern)
 
 
-@dataclass(slots=True)
 class FieldText:
-    """One field of a document cut into folded words, with original offsets and sentence numbers."""
+    """One field of a document as folded words and a word -> positions index.
 
-    text: str
-    words: list[str]
-    starts: list[int]
-    ends: list[int]
-    sentences: list[int]
-    _index: dict[str, list[int]] | None = field(default=None, repr=False)
-    _vocabulary: list[str] | None = field(default=None, repr=False)
+    Tokenising is one C-level `split` that keeps the separators, so offsets (for spans) are
+    cumulative lengths; they and the sentence numbers (for NEAR/s) are worked out only when first
+    asked for, since most rules never need them.
+    """
+
+    __slots__ = ("_offsets", "_parts", "_sentences", "_vocabulary", "index", "text", "words")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._parts = _SPLIT.split(text.replace("_", " "))
+        self.words: list[str] = list(map(fold, self._parts[1::2]))
+        index: dict[str, list[int]] = {}
+        for i, w in enumerate(self.words):
+            positions = index.get(w)
+            if positions is None:
+                index[w] = [i]
+            else:
+                positions.append(i)
+        self.index = index
+        self._offsets: tuple[list[int], list[int]] | None = None
+        self._sentences: list[int] | None = None
+        self._vocabulary: list[str] | None = None
 
     @property
-    def index(self) -> dict[str, list[int]]:
-        """Word -> positions, built on first use."""
-        if self._index is None:
-            index: dict[str, list[int]] = {}
-            for i, w in enumerate(self.words):
-                index.setdefault(w, []).append(i)
-            self._index = index
-        return self._index
+    def starts(self) -> list[int]:
+        return self._spans()[0]
 
     @property
-    def vocabulary(self) -> list[str]:
-        """Distinct words, sorted, so prefix lookups are a binary search."""
-        if self._vocabulary is None:
-            self._vocabulary = sorted(self.index)
-        return self._vocabulary
+    def ends(self) -> list[int]:
+        return self._spans()[1]
+
+    def _spans(self) -> tuple[list[int], list[int]]:
+        if self._offsets is None:
+            ends_of_parts = list(accumulate(map(len, self._parts)))
+            self._offsets = (ends_of_parts[0:-1:2], ends_of_parts[1::2])
+        return self._offsets
+
+    @property
+    def sentences(self) -> list[int]:
+        """The sentence number of each word (see `analyze` for where sentences end)."""
+        if self._sentences is None:
+            starts, ends = self._spans()
+            text, words = self.text, self.words
+            marks = [0] * len(words)
+            for found in _BREAK.finditer(text):
+                at = found.start()
+                k = bisect.bisect_right(starts, at)
+                if 0 < k < len(words) and _ends_sentence(text, at, words[k - 1], ends[k - 1], starts[k]):
+                    marks[k] = 1
+            self._sentences = list(accumulate(marks))
+        return self._sentences
 
     def words_with_prefix(self, prefix: str) -> list[str]:
-        vocabulary = self.vocabulary
+        """Distinct words starting with `prefix`, by binary search in the sorted vocabulary."""
+        if self._vocabulary is None:
+            self._vocabulary = sorted(self.index)
+        vocabulary = self._vocabulary
         lo = bisect.bisect_left(vocabulary, prefix)
         hi = lo
         while hi < len(vocabulary) and vocabulary[hi].startswith(prefix):
             hi += 1
         return vocabulary[lo:hi]
 
-    def matching_words(self, pattern: str) -> list[str]:
-        """Distinct words of this field that a (possibly wildcard) pattern matches."""
-        if not has_wildcard(pattern):
-            return [pattern] if pattern in self.index else []
-        candidates = self.words_with_prefix(literal_prefix(pattern))
-        if pattern.endswith("*") and not has_wildcard(pattern[:-1]):
-            return candidates
-        return [w for w in candidates if glob_match(pattern, w)]
+
+_NO_POSITIONS: list[int] = []
+
+
+class WordPattern:
+    """One word of a query, compiled for the cheapest test: exact, `abc*`, `*abc`, or a general pattern."""
+
+    __slots__ = ("kind", "literal", "text")
+
+    EXACT, PREFIX, SUFFIX, GLOB = range(4)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        inner = text.strip("*")
+        if not has_wildcard(text):
+            self.kind, self.literal = self.EXACT, text
+        elif not has_wildcard(inner) and text == inner + "*":
+            self.kind, self.literal = self.PREFIX, inner
+        elif not has_wildcard(inner) and text == "*" + inner:
+            self.kind, self.literal = self.SUFFIX, inner
+        else:
+            self.kind, self.literal = self.GLOB, literal_prefix(text)
+
+    def matches(self, word: str) -> bool:
+        kind = self.kind
+        if kind == self.EXACT:
+            return word == self.literal
+        if kind == self.PREFIX:
+            return word.startswith(self.literal)
+        if kind == self.SUFFIX:
+            return word.endswith(self.literal)
+        return glob_match(self.text, word)
+
+    def positions(self, field: FieldText) -> list[int]:
+        """Where in the field this pattern matches a word, in ascending order (do not modify)."""
+        index = field.index
+        kind = self.kind
+        if kind == self.EXACT:
+            return index.get(self.literal, _NO_POSITIONS)
+        if kind == self.PREFIX:
+            words = field.words_with_prefix(self.literal)
+        elif kind == self.SUFFIX:
+            words = [w for w in index if w.endswith(self.literal)]
+        else:
+            pattern = self.text
+            candidates = field.words_with_prefix(self.literal) if self.literal else list(index)
+            if "*" not in pattern:
+                candidates = [w for w in candidates if len(w) == len(pattern)]
+            words = [w for w in candidates if glob_match(pattern, w)]
+        if len(words) == 1:
+            return index[words[0]]
+        return sorted(i for w in words for i in index[w])
 
 
 def analyze(text: str) -> FieldText:
-    """Cut text into folded words with offsets and sentence numbers.
+    """Cut text into folded words.
 
     A sentence ends where the gap between two words holds `.`, `!`, `?` or `…` plus whitespace
     and the next word does not start in lower case, unless the word before is an abbreviation or
     a single letter ("Mr. Smith", "U.S. troops"); a line break always ends a sentence.
     """
-    words: list[str] = []
-    starts: list[int] = []
-    ends: list[int] = []
-    sentences: list[int] = []
-    sentence = 0
-    previous_end = 0
-    for m in WORD.finditer(text):
-        start, end = m.span()
-        raw = m.group()
-        if words and _ends_sentence(text[previous_end:start], words[-1], raw):
-            sentence += 1
-        words.append(fold(raw))
-        starts.append(start)
-        ends.append(end)
-        sentences.append(sentence)
-        previous_end = end
-    return FieldText(text, words, starts, ends, sentences)
+    return FieldText(text)
 
 
-def _ends_sentence(gap: str, previous_word: str, next_raw: str) -> bool:
-    if "\n" in gap:
+def _ends_sentence(text: str, at: int, previous_word: str, previous_end: int, next_start: int) -> bool:
+    """Whether the break candidate at `at`, between two words, really ends a sentence."""
+    if text[at] == "\n":
         return True
-    if not any(c in _SENTENCE_END for c in gap) or not any(c.isspace() for c in gap):
+    if text[next_start].islower():
         return False
-    if next_raw[0].islower():
-        return False
-    abbreviation = gap.lstrip().startswith(".") and (len(previous_word) == 1 or previous_word in _ABBREVIATIONS)
-    return not abbreviation
+    abbreviation = text[at] == "." and not text[previous_end:at].strip()
+    return not (abbreviation and (len(previous_word) == 1 or previous_word in _ABBREVIATIONS))

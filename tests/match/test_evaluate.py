@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from bot.match.entities import Gazetteer, parse_entity
-from bot.match.evaluate import CompiledQuery, Document
+from bot.match.evaluate import Document, compile_query
 from bot.match.query import QueryError, parse_query
 from bot.model import Entry
 
@@ -33,7 +33,7 @@ def evaluate(
 ) -> list[tuple[str, list[SpanRow]]] | None:
     """The clauses that held with their spans, or None when the query does not hold."""
     entry = Entry(feed_url="", outlet=source, url=url, title=title, summary=body, language=lang)
-    result = CompiledQuery(parse_query(query), GAZETTEER).evaluate(Document(entry))
+    result = compile_query(parse_query(query), GAZETTEER).evaluate(Document(entry))
     if result is None:
         return None
     return [(hit.clause, [(s.field, s.start, s.end, s.text) for s in hit.spans]) for hit in result]
@@ -223,7 +223,7 @@ def test_entity_inside_near() -> None:
 
 def test_unknown_entity_is_a_query_error_at_its_offset() -> None:
     with pytest.raises(QueryError) as caught:
-        CompiledQuery(parse_query("troops NEAR/3 @atlantis"), GAZETTEER)
+        compile_query(parse_query("troops NEAR/3 @atlantis"), GAZETTEER)
     assert caught.value.message == "unknown entity @atlantis"
     assert caught.value.offset == 14
 

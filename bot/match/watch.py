@@ -1,0 +1,64 @@
+"""Live editing: watch the rules folder and hand over freshly compiled rules after every change.
+
+    async for reload in watch_rules(Path("rules"), current_ruleset, stop_event=stop):
+        for error in reload.new_errors:
+            log.error("%s", error)             # file:line: message
+        book.current = Rules(reload.ruleset, reload.matcher)   # one assignment: an atomic swap
+
+Loading and compiling run in a worker thread, so the event loop keeps polling and sending
+meanwhile. A reload checks examples too: a rule whose edit breaks (YAML, query, unknown entity,
+failing example) keeps its previous version running, and the error names the file and line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from watchfiles import Change, awatch
+
+from bot.match.errors import RuleError
+from bot.match.matcher import Matcher
+from bot.match.rules import RuleSet
+from bot.match.ruleset import load_ruleset
+
+
+@dataclass(frozen=True, slots=True)
+class Reload:
+    """The outcome of one reload: the rules now in force, compiled, and what went wrong."""
+
+    ruleset: RuleSet
+    matcher: Matcher
+    changed: tuple[str, ...]
+    new_errors: tuple[RuleError, ...]
+
+    @property
+    def errors(self) -> tuple[RuleError, ...]:
+        """Every problem in the folder now, including ones reported at earlier reloads."""
+        return self.ruleset.errors
+
+
+def _is_rule_file(change: Change, path: str) -> bool:
+    return path.endswith((".yaml", ".yml"))
+
+
+def compile_reload(directory: Path, previous: RuleSet, changed: tuple[str, ...]) -> Reload:
+    """Load and compile the folder again, keeping last good versions of files that broke."""
+    ruleset = load_ruleset(directory, previous, check_examples=True)
+    known = set(previous.errors)
+    return Reload(ruleset, Matcher(ruleset), changed, tuple(e for e in ruleset.errors if e not in known))
+
+
+async def watch_rules(
+    directory: Path, current: RuleSet, *, stop_event: asyncio.Event | None = None, debounce_ms: int = 400
+) -> AsyncIterator[Reload]:
+    """Yield a Reload after each batch of changes to rule or entity files, until `stop_event` is set."""
+    async for changes in awatch(
+        directory, watch_filter=_is_rule_file, stop_event=stop_event, debounce=debounce_ms, recursive=True
+    ):
+        changed = tuple(sorted({path for _, path in changes}))
+        reload = await asyncio.to_thread(compile_reload, directory, current, changed)
+        current = reload.ruleset
+        yield reload
