@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn
 from rich.table import Table
 
@@ -21,8 +22,8 @@ from bot import __version__
 from bot.app import open_runtime, poll_all_once, run_scheduler, stop_on_signals
 from bot.backtest import backtest, with_rule_files
 from bot.config import Config, ConfigError, load_config, parse_duration
-from bot.deliver.console import ConsoleSink
-from bot.deliver.jsonl import JsonLinesSink, dump_line, match_record
+from bot.deliver.console import ConsoleSink, story_line
+from bot.deliver.jsonl import JsonLinesSink, dump_line, match_record, story_record
 from bot.deliver.sink import Sink
 from bot.demo.server import demo_config, serve_demo_feeds
 from bot.feedlist import add_feeds
@@ -33,10 +34,11 @@ from bot.match.examples import run_examples
 from bot.match.matcher import Matcher
 from bot.match.ruleset import load_ruleset
 from bot.metrics import serve_metrics
-from bot.model import Entry
+from bot.model import Entry, Story
 from bot.store.db import DatabaseError, open_database
 from bot.store.entries import StoredEntry, entries_since
 from bot.store.health import HealthReport, Latency, health_report
+from bot.store.stories import stories_since
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -179,6 +181,34 @@ def cmd_rules_backtest(args: argparse.Namespace) -> int:
             words = ", ".join(dict.fromkeys(span.text for span in match.spans))
             out.print(f"[green]{result.rule.id}[/green]  {stored.entry.outlet}: {stored.entry.title}", highlight=False)
             out.print(f"    {stored.entry.url}  [{words}]", markup=False, highlight=False)
+    return 0
+
+
+async def _stories(config: Config, since: timedelta) -> list[Story]:
+    engine = await open_database(config.database_url)
+    try:
+        return await stories_since(engine, datetime.now(UTC) - since, config.stories)
+    finally:
+        await engine.dispose()
+
+
+def cmd_stories(args: argparse.Namespace) -> int:
+    config = _config(args)
+    stories = asyncio.run(_stories(config, parse_duration(args.since)))
+    for story in stories:
+        if args.json:
+            dump_line(story_record(story), sys.stdout)
+            continue
+        breaking = "[red]BREAKING[/red] " if story.breaking else ""
+        out.print(f"{breaking}[bold]{escape(story.title)}[/bold]")
+        out.print(f"  {story_line(story)}", highlight=False, markup=False)
+        for member in story.members:
+            when = member.published.strftime("%Y-%m-%d %H:%M") if member.published else "undated"
+            credits = f"  (credits {', '.join(c.source for c in member.credits)})" if member.credits else ""
+            out.print(f"  {when}  {member.outlet}: {member.title}{credits}", highlight=False, markup=False)
+            out.print(f"      {member.url}", highlight=False, markup=False)
+    if not args.json:
+        err.print(f"{len(stories)} stories in the last {args.since}", highlight=False)
     return 0
 
 
@@ -347,6 +377,11 @@ def build_parser() -> argparse.ArgumentParser:
     opml_out = feed_commands.add_parser("export", help="print the configured feeds as OPML")
     opml_out.set_defaults(handler=cmd_feeds_export)
     with_config(opml_out)
+
+    stories = command("stories", "stories with their outlets, credits and origin", cmd_stories)
+    with_config(stories)
+    stories.add_argument("--since", default="2d", help="stories that grew in this period (default 2d)")
+    stories.add_argument("--json", action="store_true", help="one JSON object per story per line")
 
     status = command("status", "feed health and alert latency", cmd_status)
     with_config(status)

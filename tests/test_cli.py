@@ -141,3 +141,28 @@ def test_backtest_shows_what_an_edited_rule_would_alert(tmp_path: Path, capsys: 
     broken.write_text("id: x\ntitle: X\nquery: (troops\n")
     assert main(["rules", "backtest", "-c", str(config), str(broken)]) == 1
     assert f"{broken}:3: query:" in capsys.readouterr().err
+
+
+def test_stories_lists_members_outlets_credits_and_origin(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    demo = ROOT / "bot" / "demo" / "feeds"
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        f"database: sqlite:///{tmp_path / 'n.db'}\nrules: {ROOT / 'rules'}\nfeeds:\n"
+        f"  - url: {(demo / 'menafn.xml').as_uri()}\n    name: MENAFN\n    fulltext: false\n"
+        f"  - url: {(demo / 'rewrite-desk.xml').as_uri()}\n    name: Rewrite Desk\n    fulltext: false\n"
+    )
+    assert main(["poll", "-c", str(config), "--once", "--json"]) == 0
+    capsys.readouterr()
+    assert main(["stories", "-c", str(config), "--since", "1h", "--json"]) == 0
+    stories = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    kallas = [s for s in stories if len(s["members"]) > 1]
+    assert len(kallas) == 1
+    (story,) = kallas
+    assert story["outlets"] == ["MENAFN", "Rewrite Desk"]
+    assert story["origin"] == "RIA News"
+    rewrite = next(m for m in story["members"] if m["outlet"] == "Rewrite Desk")
+    assert any(c["source"] == "RIA News" for c in rewrite["credits"])
+    assert len(stories) == 4  # the Kallas story and the three unrelated items, each its own story
+    assert main(["stories", "-c", str(config), "--since", "1h"]) == 0
+    shown = capsys.readouterr().out
+    assert "2 outlets: MENAFN, Rewrite Desk; originally RIA News" in shown

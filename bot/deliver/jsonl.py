@@ -7,7 +7,7 @@ import sys
 from typing import Any, TextIO
 
 from bot.deliver.sink import AfterCommitSink
-from bot.model import Alert, Entry, Match
+from bot.model import Alert, Entry, Match, Story
 
 
 def match_record(entry: Entry, match: Match) -> dict[str, Any]:
@@ -30,26 +30,35 @@ def match_record(entry: Entry, match: Match) -> dict[str, Any]:
     }
 
 
+def story_record(story: Story) -> dict[str, Any]:
+    """A story: outlets in order of first publication, origin, and every member with its credits."""
+    return {
+        "id": story.id,
+        "title": story.title,
+        "outlets": list(story.outlets),
+        "origin": story.origin,
+        "breaking": story.breaking,
+        "members": [
+            {
+                "outlet": member.outlet,
+                "title": member.title,
+                "url": member.url,
+                "published": member.published.isoformat() if member.published else None,
+                "credits": [
+                    {"source": credit.source, "via": credit.via, "evidence": credit.evidence}
+                    for credit in member.credits
+                ],
+            }
+            for member in story.members
+        ],
+    }
+
+
 def alert_record(alert: Alert) -> dict[str, Any]:
     """An alert; `update` is true when it was raised before and its story has since gained an outlet."""
     record = {"alert": alert.id, "update": alert.update, **match_record(alert.entry, alert.match)}
     if alert.story is not None:
-        record["story"] = {
-            "id": alert.story.id,
-            "outlets": list(alert.story.outlets),
-            "origin": alert.story.origin,
-            "breaking": alert.story.breaking,
-            "members": [
-                {
-                    "outlet": member.outlet,
-                    "title": member.title,
-                    "url": member.url,
-                    "published": member.published.isoformat() if member.published else None,
-                    "credits": [credit.source for credit in member.credits],
-                }
-                for member in alert.story.members
-            ],
-        }
+        record["story"] = story_record(alert.story)
     return record
 
 
