@@ -1,9 +1,10 @@
 """Telegram's pace: about 1 message/s per private chat, 20/min per group, 30/s overall.
 
 `Pacer` keeps the times of messages actually sent (sliding windows on a monotonic clock), so a sender
-that wakes late never makes up for it with a burst. A 429 holds only the chat it came for. `should_fold`
-says when a chat's backlog would take longer than `fold_after` at its pace, so the sender folds it into
-one summary message instead of delaying the last alert for minutes.
+that wakes late never makes up for it with a burst; global sends are also spread evenly (1/30 s apart),
+so network jitter cannot squeeze 31 of them into Telegram's one-second window. A 429 holds only the
+chat it came for. `should_fold` says when a chat's backlog would take longer than `fold_after` at its
+pace, so the sender folds it into one summary message instead of delaying the last alert for minutes.
 """
 
 from __future__ import annotations
@@ -56,6 +57,8 @@ class Pacer:
             self._global.popleft()
         if len(self._global) >= self.pace.global_per_second:
             at = max(at, self._global[-self.pace.global_per_second] + 1.0)
+        if self._global:
+            at = max(at, self._global[-1] + 1.0 / self.pace.global_per_second)
         return at
 
     def record(self, chat_id: int) -> None:

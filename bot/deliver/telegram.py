@@ -76,9 +76,9 @@ class TelegramSink:
     edited to show the outlets that joined.
     """
 
-    def __init__(self, sender: OutboxSender, edit_window: timedelta = timedelta(hours=24)) -> None:
-        self.sender = sender
+    def __init__(self, edit_window: timedelta = timedelta(hours=24)) -> None:
         self.edit_window = edit_window
+        self.queued = asyncio.Event()
 
     async def enqueue(self, conn: AsyncConnection, alerts: Sequence[Alert]) -> None:
         now = utcnow()
@@ -125,7 +125,8 @@ class TelegramSink:
         )
 
     async def flush(self) -> None:
-        self.sender.wake()
+        """Ring the sender's bell (`OutboxSender(..., bell=sink.queued)`)."""
+        self.queued.set()
 
 
 class _Outcome(Enum):
@@ -146,12 +147,20 @@ def _seconds(value: float | timedelta) -> float:
 class OutboxSender:
     """Drains the outbox into Telegram within its limits; `run()` until cancelled, `wake()` after enqueue."""
 
-    def __init__(self, bot: Bot, engine: AsyncEngine, pacer: Pacer | None = None, poll_every: float = 2.0) -> None:
+    def __init__(
+        self,
+        bot: Bot,
+        engine: AsyncEngine,
+        pacer: Pacer | None = None,
+        *,
+        bell: asyncio.Event | None = None,
+        poll_every: float = 2.0,
+    ) -> None:
         self.bot = bot
         self.engine = engine
         self.pacer = pacer or Pacer()
         self.poll_every = poll_every
-        self._wake = asyncio.Event()
+        self._wake = bell or asyncio.Event()
         self._workers: dict[int, asyncio.Task[None]] = {}
 
     def wake(self) -> None:

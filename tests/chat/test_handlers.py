@@ -182,7 +182,7 @@ async def test_why_button_and_recent(front: Front) -> None:
         (stored,) = await add_new_entries(conn, feed_id, [entry])
         alert = await record_match(conn, stored, match, raise_alert=True)
         assert alert is not None
-        await TelegramSink(sender).enqueue(conn, [alert])
+        await TelegramSink().enqueue(conn, [alert])
     await sender.drain(timeout=10)
     delivered = front.api.sent(1)[-1]
     assert delivered.text.startswith("Kallas on troops") and delivered.callback_data == [f"why:{alert.id}"]

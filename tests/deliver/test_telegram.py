@@ -14,27 +14,12 @@ from telegram.request import HTTPXRequest
 
 from bot.deliver.pacing import Pace, Pacer
 from bot.deliver.telegram import OutboxSender, TelegramSink
-from bot.model import Alert, ClauseHit, Entry, Match, Span, Story, StoryMember
+from bot.model import Alert, Story, StoryMember
 from bot.store.chats import remember_chat, set_digest, subscribe
 from bot.store.db import open_database
 from bot.store.outbox import NewMessage, backlog, enqueue
+from tests.deliver.factories import make_alert
 from tests.e2e.fake_botapi import FakeBotApi, FakeLimits
-
-BODY = "Kallas refused to rule out sending Estonian troops to Ukraine."
-
-
-def make_alert(n: int, rule: str = "troops", story: Story | None = None) -> Alert:
-    start = BODY.index("troops")
-    match = Match(rule, "Troop deployment", (ClauseHit("troops", (Span("body", start, start + 6, "troops"),)),))
-    entry = Entry(
-        "https://feed.test/rss",
-        "MENAFN",
-        f"https://menafn.test/{n}",
-        f"Story number {n}",
-        summary=BODY,
-        published=datetime(2026, 11, 22, 14, 5, tzinfo=UTC),
-    )
-    return Alert(rule, "Troop deployment", entry, match, id=n, story=story)
 
 
 @pytest.fixture
@@ -67,10 +52,11 @@ async def _subscribe(
 
 
 async def _queue(engine: AsyncEngine, sender: OutboxSender, alerts: list[Alert]) -> None:
-    sink = TelegramSink(sender)
+    sink = TelegramSink()
     async with engine.begin() as conn:
         await sink.enqueue(conn, alerts)
     await sink.flush()
+    sender.wake()
 
 
 async def test_burst_to_200_chats_gets_no_429(api: FakeBotApi, bot: Bot, sqlite_engine: AsyncEngine) -> None:

@@ -1,0 +1,101 @@
+"""Outbound-only channels (Slack, Discord, e-mail, Matrix, ntfy ...) through Apprise URLs, per topic.
+
+Alerts go through the same outbox as Telegram's, keyed per (channel, alert), so a restart neither loses
+nor repeats them. A channel is stored by a hash of its URL, never the URL itself: URLs carry secrets.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+from collections.abc import Sequence
+
+import apprise
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from bot.config import AppriseTarget
+from bot.deliver.format import render_alert
+from bot.deliver.telegram import backoff
+from bot.model import Alert
+from bot.store.outbox import NewMessage, Queued, due_targets, enqueue, mark_attempt, mark_failed, mark_sent, retry_later
+from bot.store.tables import utcnow
+
+log = logging.getLogger(__name__)
+GIVE_UP_AFTER = 12
+
+
+def channel_id(url: str) -> str:
+    return hashlib.sha256(url.encode()).hexdigest()[:32]
+
+
+def _wants(target: AppriseTarget, rule_id: str) -> bool:
+    """A channel without `topics` gets every topic."""
+    return not target.topics or rule_id in target.topics
+
+
+class AppriseSink:
+    """Queues each alert once per channel that follows its topic."""
+
+    def __init__(self, targets: Sequence[AppriseTarget]) -> None:
+        self.targets = [(channel_id(t.url.get_secret_value()), t) for t in targets]
+        self.queued = asyncio.Event()
+
+    async def enqueue(self, conn: AsyncConnection, alerts: Sequence[Alert]) -> None:
+        messages = []
+        for alert in alerts:
+            rendered = render_alert(alert)
+            ident = f"story:{alert.story.id}" if alert.story else f"alert:{alert.id or alert.entry.key}"
+            for channel, target in self.targets:
+                if _wants(target, alert.rule_id):
+                    key = f"apprise:{channel}:{alert.rule_id}:{ident}"
+                    messages.append(
+                        NewMessage(key, alert.rule_id, rendered.html, rendered.plain, target=channel, alert_id=alert.id)
+                    )
+        await enqueue(conn, messages)
+
+    async def flush(self) -> None:
+        self.queued.set()
+
+
+class AppriseSender:
+    """Sends queued channel messages in order; a failing channel is retried with backoff, then given up."""
+
+    def __init__(
+        self, engine: AsyncEngine, targets: Sequence[AppriseTarget], bell: asyncio.Event, poll_every: float = 5.0
+    ) -> None:
+        self.engine = engine
+        self.urls = {channel_id(t.url.get_secret_value()): t.url.get_secret_value() for t in targets}
+        self.bell = bell
+        self.poll_every = poll_every
+
+    async def run(self) -> None:
+        while True:
+            self.bell.clear()
+            for queued in await due_targets(self.engine, utcnow()):
+                await self.send(queued)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.bell.wait(), self.poll_every)
+
+    async def send(self, queued: Queued) -> None:
+        url = self.urls.get(queued.target or "")
+        if url is None:
+            await mark_failed(self.engine, queued.id, "this Apprise channel is no longer in the config")
+            return
+        notifier = apprise.Apprise()
+        notifier.add(url)
+        title, _, body = queued.plain.partition("\n")
+        await mark_attempt(self.engine, queued.id)
+        if await notifier.async_notify(body=body or title, title=title, body_format=apprise.NotifyFormat.TEXT):
+            await mark_sent(self.engine, queued.id, None)
+        elif queued.attempts + 1 >= GIVE_UP_AFTER:
+            log.error(
+                "Apprise channel %s refused outbox message %s %d times; giving up",
+                queued.target,
+                queued.id,
+                GIVE_UP_AFTER,
+            )
+            await mark_failed(self.engine, queued.id, "the channel refused it repeatedly")
+        else:
+            await retry_later(self.engine, queued.id, utcnow() + backoff(queued.attempts + 1), "notification failed")

@@ -1,0 +1,94 @@
+"""Apprise channels through the outbox, against a real JSON webhook on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+from pydantic import SecretStr
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.config import AppriseTarget
+from bot.deliver.apprise import AppriseSender, AppriseSink
+from bot.store.db import open_database
+from bot.store.outbox import backlog
+from tests.deliver.factories import make_alert
+
+
+class Webhook:
+    """Receives Apprise's json:// notifications; answers 500 while `failing` is set."""
+
+    def __init__(self) -> None:
+        self.received: list[dict[str, str]] = []
+        self.failing = 0
+        self.port = 0
+
+    async def handle(self, request: web.Request) -> web.Response:
+        if self.failing:
+            self.failing -= 1
+            return web.Response(status=500)
+        self.received.append(await request.json())
+        return web.Response(text="ok")
+
+
+@pytest.fixture
+async def webhook() -> AsyncIterator[Webhook]:
+    hook = Webhook()
+    app = web.Application()
+    app.router.add_post("/hook", hook.handle)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    hook.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    yield hook
+    await runner.cleanup()
+
+
+@pytest.fixture
+async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
+    engine = await open_database(f"sqlite:///{tmp_path / 'bot.db'}")
+    yield engine
+    await engine.dispose()
+
+
+async def _run_until(sender: AppriseSender, engine: AsyncEngine, done: object) -> None:
+    task = asyncio.create_task(sender.run())
+    try:
+        async with asyncio.timeout(20):
+            while not done():  # type: ignore[operator]
+                await asyncio.sleep(0.05)
+    finally:
+        task.cancel()
+
+
+async def test_topic_channels_get_each_alert_once(webhook: Webhook, engine: AsyncEngine) -> None:
+    url = SecretStr(f"json://127.0.0.1:{webhook.port}/hook")
+    targets = [
+        AppriseTarget(url=url, topics=["troops"]),
+        AppriseTarget(url=SecretStr("json://127.0.0.1:9/x"), topics=["other"]),
+    ]
+    sink = AppriseSink(targets)
+    for _ in range(2):
+        async with engine.begin() as conn:
+            await sink.enqueue(conn, [make_alert(1), make_alert(2)])
+        await sink.flush()
+    sender = AppriseSender(engine, targets, sink.queued, poll_every=0.1)
+    await _run_until(sender, engine, lambda: len(webhook.received) >= 2)
+    assert [m["title"] for m in webhook.received] == ["Story number 1", "Story number 2"]
+    assert "https://menafn.test/1" in webhook.received[0]["message"]
+    assert await backlog(engine) == {}
+
+
+async def test_failing_channel_is_retried(webhook: Webhook, engine: AsyncEngine) -> None:
+    webhook.failing = 1
+    targets = [AppriseTarget(url=SecretStr(f"json://127.0.0.1:{webhook.port}/hook"))]
+    sink = AppriseSink(targets)
+    async with engine.begin() as conn:
+        await sink.enqueue(conn, [make_alert(1)])
+    sender = AppriseSender(engine, targets, sink.queued, poll_every=0.2)
+    await _run_until(sender, engine, lambda: webhook.received)
+    assert len(webhook.received) == 1 and webhook.failing == 0
