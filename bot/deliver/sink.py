@@ -46,3 +46,18 @@ class AfterCommitSink:
 
     def emit(self, alert: Alert) -> None:
         raise NotImplementedError
+
+
+class FanOut:
+    """Several sinks as one: each queues inside the same transaction, each is flushed after it."""
+
+    def __init__(self, *sinks: Sink) -> None:
+        self.sinks = sinks
+
+    async def enqueue(self, conn: AsyncConnection, alerts: Sequence[Alert]) -> None:
+        for sink in self.sinks:
+            await sink.enqueue(conn, alerts)
+
+    async def flush(self) -> None:
+        for sink in self.sinks:
+            await sink.flush()
