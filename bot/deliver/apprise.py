@@ -73,8 +73,11 @@ class AppriseSender:
     async def run(self) -> None:
         while True:
             self.bell.clear()
-            for queued in await due_targets(self.engine, utcnow()):
-                await self.send(queued)
+            try:
+                for queued in await due_targets(self.engine, utcnow()):
+                    await self.send(queued)
+            except Exception:
+                log.exception("Apprise outbox pass failed; the next pass retries")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.bell.wait(), self.poll_every)
 

@@ -171,17 +171,23 @@ class OutboxSender:
         try:
             while True:
                 self._wake.clear()
-                await self.send_digests(utcnow())
-                for due in await due_chats(self.engine, utcnow()):
-                    if due.chat_id not in self._workers:
-                        task = asyncio.create_task(self._work(due), name=f"outbox-chat-{due.chat_id}")
-                        self._workers[due.chat_id] = task
+                try:
+                    await self._start_workers()
+                except Exception:
+                    log.exception("outbox pass failed; the next pass retries")
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.poll_every)
         finally:
             for task in self._workers.values():
                 task.cancel()
             await asyncio.gather(*self._workers.values(), return_exceptions=True)
+
+    async def _start_workers(self) -> None:
+        await self.send_digests(utcnow())
+        for due in await due_chats(self.engine, utcnow()):
+            if due.chat_id not in self._workers:
+                task = asyncio.create_task(self._work(due), name=f"outbox-chat-{due.chat_id}")
+                self._workers[due.chat_id] = task
 
     async def drain(self, timeout: float) -> None:
         """Run until nothing waits to be sent (for one-shot commands and tests); TimeoutError after `timeout`."""

@@ -3,6 +3,9 @@
 A row's `key` is its idempotency key (one per chat and alert, or per chat, topic and story), so queueing the
 same alert twice is a no-op. The sender marks a row attempted before the call and sent, with Telegram's
 message id, right after; after a crash, rows not marked sent are sent again, rows marked sent never are.
+One window no client can close remains: Telegram accepted a message and the process died before the
+answer was recorded. The Bot API has no idempotency key, so that one message is sent again (at least once
+rather than lost); the window is the few milliseconds between Telegram's answer and the commit.
 Rows move: pending -> sent | failed; held (digest) or pending -> folded into one summary row.
 """
 

@@ -150,6 +150,9 @@ class FakeBotApi:
         self._sent_at: dict[int, deque[float]] = defaultdict(deque)
         self._global_sent: deque[float] = deque()
         self._runner: web.AppRunner | None = None
+        self._open = asyncio.Event()
+        self._open.set()
+        self.held = 0
         self.port = 0
 
     # ---- lifecycle
@@ -157,7 +160,7 @@ class FakeBotApi:
     async def __aenter__(self) -> FakeBotApi:
         app = web.Application()
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
-        self._runner = web.AppRunner(app, handle_signals=False)
+        self._runner = web.AppRunner(app, handle_signals=False, handler_cancellation=True)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
@@ -205,6 +208,14 @@ class FakeBotApi:
     def fail_next(self, count: int = 1, status: int = 502) -> None:
         """The next `count` send/edit calls fail with a transient server error."""
         self._failures.extend([status] * count)
+
+    def hold_sends(self) -> None:
+        """From now on sendMessage calls hang unanswered and unrecorded (Telegram has not accepted them)
+        until `release_sends`; a client that dies meanwhile has sent nothing."""
+        self._open.clear()
+
+    def release_sends(self) -> None:
+        self._open.set()
 
     def sent(self, chat_id: int) -> list[Message]:
         """Messages the bot sent to this chat that Telegram accepted, in order."""
@@ -474,6 +485,12 @@ class FakeBotApi:
         return self.commands.get(scope["type"], [])
 
     async def _api_sendmessage(self, params: Json) -> Json:
+        if not self._open.is_set():
+            self.held += 1
+            try:
+                await self._open.wait()
+            finally:
+                self.held -= 1
         chat = self._chat(params)
         thread_id = self._int(params, "message_thread_id", required=False)
         if thread_id is not None and (not chat.is_forum or thread_id not in chat.threads):

@@ -162,3 +162,15 @@ async def test_set_my_commands_validates(api: FakeBotApi, bot: Bot) -> None:
     assert api.commands["default"] == [{"command": "start", "description": "Start the bot"}]
     with pytest.raises(BadRequest):
         await bot.set_my_commands([("Bad-Name", "x")])
+
+
+async def test_held_send_of_a_vanished_client_is_never_accepted(api: FakeBotApi, bot: Bot) -> None:
+    api.private_chat(7)
+    api.hold_sends()
+    pending = asyncio.create_task(bot.send_message(7, "lost"))
+    await api.wait_until(lambda: api.held == 1)
+    pending.cancel()
+    await api.wait_until(lambda: api.held == 0)
+    api.release_sends()
+    await bot.send_message(7, "kept")
+    assert [m.text for m in api.sent(7)] == ["kept"]
