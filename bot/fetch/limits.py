@@ -47,6 +47,10 @@ class HostLimiter:
         self._hosts: dict[str, asyncio.Semaphore] = {}
         self._users: dict[str, int] = {}
 
+    def busy(self, key: str) -> bool:
+        """Whether any request holds or awaits a slot for this host (a host_key)."""
+        return key in self._users
+
     @asynccontextmanager
     async def slot(self, url: str) -> AsyncIterator[None]:
         key = host_key(url)

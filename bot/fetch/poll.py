@@ -124,13 +124,15 @@ async def poll_feed(state: FeedState, poller: Poller, *, now: datetime | None = 
     """Poll one feed once; never raises for anything the feed or its server does."""
     now = now or datetime.now(UTC)
     result = await poller.fetcher.fetch(state.url, etag=state.etag, last_modified=state.last_modified)
-    host = host_key(state.url)
+    host = host_key(state.url)  # empty for file:// feeds, which say nothing about the network
     if isinstance(result, FetchFailure):
-        poller.outage.record(host, not result.network, now)
+        if host:
+            poller.outage.record(host, not result.network, now)
         if result.network and poller.outage.active(now):
             return _outage(state, poller, result.message, now)
         return _failed(state, poller, result.message, now, [result.hints.retry_after, result.hints.fresh_until])
-    poller.outage.record(host, True, now)
+    if host:
+        poller.outage.record(host, True, now)
     validators = {"etag": result.etag or state.etag, "last_modified": result.last_modified or state.last_modified}
     if result.not_modified:
         return _done(state, poller, now, result, PollStatus.NOT_MODIFIED, **validators)

@@ -1,0 +1,1 @@
+"""Parsing: feed bytes to Entries (pure), canonical URLs (pure), article full text."""

@@ -214,3 +214,26 @@ async def test_refused_connection_and_bad_schemes_are_per_feed_errors(fetcher: F
     refused = failed(await fetcher.fetch(f"http://127.0.0.1:{port}/feed"))
     assert refused.message.startswith("cannot connect") and refused.network
     assert failed(await fetcher.fetch("gopher://127.0.0.1/feed")).message == "unsupported URL scheme 'gopher'"
+
+
+async def test_connections_are_reused_per_host_and_idle_hosts_are_let_go(serve: Serve) -> None:
+    peers: dict[str, set[object]] = {}
+
+    def counting(name: str) -> web.RouteDef:
+        async def handler(request: web.Request) -> web.Response:
+            peers.setdefault(name, set()).add(
+                request.transport.get_extra_info("peername") if request.transport else None
+            )
+            return web.Response(body=b"ok")
+
+        return web.get("/", handler)
+
+    hosts = {name: await serve(app_with(counting(name))) for name in "abcde"}
+    async with Fetcher(FetchLimits(), HostLimiter(concurrency=1, per_host=1)) as fetcher:
+        for _ in range(10):
+            assert ok(await fetcher.fetch(hosts["a"] + "/")).body == b"ok"
+        assert len(peers["a"]) == 1, "one host's requests share one kept-alive connection"
+        for _ in range(3):
+            for name in "bcde":
+                assert ok(await fetcher.fetch(hosts[name] + "/")).body == b"ok"
+    assert all(len(peers[name]) == 3 for name in "bcde"), "idle hosts beyond 2 x concurrency are disconnected"

@@ -6,6 +6,7 @@ import random
 import socket
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from aiohttp import web
@@ -165,3 +166,12 @@ async def test_parsing_in_worker_processes(serve: Serve) -> None:
             with pytest.raises(FeedParseError, match="not a feed: got text/html"):
                 await pool.parse(b"<html>nope</html>", feed_url=f"{base}/x", name="", content_type=None)
     assert outcome.entries is not None and outcome.entries[0].title == "From a worker process"
+
+
+async def test_file_feeds_are_polled_and_skipped_when_unchanged(tmp_path: Path, poller: Poller) -> None:
+    feed = tmp_path / "demo.xml"
+    feed.write_bytes(rss("Local story"))
+    first = await poll_feed(FeedState(url=feed.as_uri(), name="Demo"), poller, now=NOW)
+    again = await poll_feed(first.state, poller, now=NOW + timedelta(minutes=5))
+    assert (first.status, again.status) == (PollStatus.PARSED, PollStatus.UNCHANGED)
+    assert first.entries is not None and first.entries[0].outlet == "Demo"
