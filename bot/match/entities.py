@@ -51,9 +51,6 @@ class Gazetteer:
         return entity_id in self.entities
 
 
-EMPTY_GAZETTEER = Gazetteer({})
-
-
 def parse_entity(path: str, text: str) -> Entity:
     """Read one entity file; raise FileProblem at the offending line."""
     root = compose_mapping(text, "an entity file")

@@ -25,7 +25,8 @@ _ENTRY_FIELDS: dict[str, Callable[[Entry], str]] = {
     "url": lambda e: e.url,
     "lang": lambda e: e.language or "",
 }
-_FIELD_ORDER = {name: rank for rank, name in enumerate(_ENTRY_FIELDS)}
+_FIELD_NAMES = tuple(_ENTRY_FIELDS)
+_FIELD_ORDER = {name: rank for rank, name in enumerate(_FIELD_NAMES)}
 _QUERY_FIELDS = {"title": ("title",), "source": ("source",), "url": ("url",), "lang": ("lang",)}
 
 
@@ -52,22 +53,30 @@ class Fields(dict[str, FieldText]):
 class Document:
     """An entry analysed once, shared by all rules evaluated on it, with per-document caches."""
 
-    __slots__ = ("cache", "entry", "fields")
+    __slots__ = ("_spans", "cache", "entry", "fields")
 
     def __init__(self, entry: Entry) -> None:
         self.entry = entry
         self.fields = Fields(entry)
         self.cache: dict[Evaluator, list[Hit]] = {}
+        self._spans: dict[tuple[int, int, int], Span] = {}
 
     def spans(self, hits: list[Hit]) -> tuple[Span, ...]:
         """The marked words of hits as Spans over the entry's own strings, title first, without repeats."""
-        unique: dict[tuple[str, int, int], Span] = {}
-        for name, _, _, ranges in hits:
+        ranges = {(_FIELD_ORDER[name], first, last) for name, _, _, words in hits for first, last in words}
+        return tuple(self._span(key) for key in sorted(ranges))
+
+    def _span(self, key: tuple[int, int, int]) -> Span:
+        """One Span object per marked range, shared by every rule that marks it."""
+        span = self._spans.get(key)
+        if span is None:
+            rank, first, last = key
+            name = _FIELD_NAMES[rank]
             text = self.fields[name]
-            for first, last in ranges:
-                start, end = text.starts[first], text.ends[last - 1]
-                unique[(name, start, end)] = Span(name, start, end, text.text[start:end])
-        return tuple(unique[k] for k in sorted(unique, key=lambda k: (_FIELD_ORDER[k[0]], k[1], k[2])))
+            starts, ends = text.offsets()
+            start, end = starts[first], ends[last - 1]
+            span = self._spans[key] = Span(name, start, end, text.text[start:end])
+        return span
 
 
 class Evaluator:
@@ -96,30 +105,32 @@ class PhraseEval(Evaluator):
 
     def hits(self, doc: Document) -> list[Hit]:
         cached = doc.cache.get(self)
-        if cached is None:
-            cached = []
-            fields = doc.fields
-            word = self.word
-            for name in self.fields:
-                if word is None:
-                    cached.extend(self._hits_in(name, fields[name]))
-                elif positions := fields[name].index.get(word):
-                    cached.extend([(name, i, i + 1, ((i, i + 1),)) for i in positions])
-            doc.cache[self] = cached
+        if cached is not None:
+            return cached
+        cached = []
+        fields = doc.fields
+        word = self.word
+        for name in self.fields:
+            text = fields[name]
+            if word is not None:
+                positions = text.index.get(word)
+                if positions:
+                    cached += [(name, i, i + 1, ((i, i + 1),)) for i in positions]
+                continue
+            starts = self.first.positions(text)
+            if not starts:
+                continue
+            if not self.rest:
+                cached += [(name, i, i + 1, ((i, i + 1),)) for i in starts]
+                continue
+            size = self.size
+            words = text.words
+            limit = len(words) - size
+            for i in starts:
+                if i <= limit and all(p.matches(words[i + k]) for k, p in enumerate(self.rest, 1)):
+                    cached.append((name, i, i + size, ((i, i + size),)))
+        doc.cache[self] = cached
         return cached
-
-    def _hits_in(self, name: str, text: FieldText) -> list[Hit]:
-        starts = self.first.positions(text)
-        if not self.rest:
-            return [(name, i, i + 1, ((i, i + 1),)) for i in starts]
-        size = self.size
-        words = text.words
-        limit = len(words) - size
-        return [
-            (name, i, i + size, ((i, i + size),))
-            for i in starts
-            if i <= limit and all(p.matches(words[i + k]) for k, p in enumerate(self.rest, 1))
-        ]
 
 
 class EntityEval(Evaluator):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.match.collector import collector_paused
 from bot.match.evaluate import CompiledQuery, Compiler, Document
 from bot.match.presearch import Presearcher, anchors
 from bot.match.rules import Rule, RuleSet
@@ -42,11 +43,12 @@ class Matcher:
 
     def __init__(self, ruleset: RuleSet, *, presearch: bool = True) -> None:
         self.ruleset = ruleset
-        compiler = Compiler(ruleset.gazetteer)
-        self.rules = [compile_rule(rule, compiler) for rule in ruleset.rules]
-        self.presearcher = (
-            Presearcher([anchors(rule.query, ruleset.gazetteer) for rule in ruleset.rules]) if presearch else None
-        )
+        with collector_paused():
+            compiler = Compiler(ruleset.gazetteer)
+            self.rules = [compile_rule(rule, compiler) for rule in ruleset.rules]
+            self.presearcher = (
+                Presearcher([anchors(rule.query, ruleset.gazetteer) for rule in ruleset.rules]) if presearch else None
+            )
 
     def candidates(self, doc: Document) -> list[CompiledRule]:
         """The rules worth evaluating on this document."""

@@ -121,24 +121,27 @@ class Presearcher:
     """One automaton over all rules' anchors; `candidates` says which rules to evaluate."""
 
     def __init__(self, rule_anchors: Sequence[list[Anchors]]) -> None:
-        self.always = frozenset(i for i, passes in enumerate(rule_anchors) if not passes)
-        self.single_pass = frozenset(i for i, passes in enumerate(rule_anchors) if len(passes) == 1)
-        keys: dict[str, tuple[list[int], list[int]]] = {}
+        self.always = [i for i, passes in enumerate(rule_anchors) if not passes]
+        key_ids: dict[str, int] = {}
+        first_pass: list[list[int]] = []
+        self.second_pass: list[frozenset[int] | None] = []
         for i, passes in enumerate(rule_anchors):
-            for number, anchor_set in enumerate(passes):
-                for key in anchor_set:
-                    keys.setdefault(key, ([], []))[number].append(i)
-        self.rules_by_key = list(keys.values())
+            ids = [[key_ids.setdefault(key, len(key_ids)) for key in anchor_set] for anchor_set in passes]
+            first_pass.extend([] for _ in range(len(key_ids) - len(first_pass)))
+            for key_id in ids[0] if ids else ():
+                first_pass[key_id].append(i)
+            self.second_pass.append(frozenset(ids[1]) if len(ids) > 1 else None)
+        self.first_pass = first_pass
         self.automaton = ahocorasick.Automaton()
-        for n, key in enumerate(keys):
-            self.automaton.add_word(key, n)
-        if keys:
+        for key, key_id in key_ids.items():
+            self.automaton.add_word(key, key_id)
+        if key_ids:
             self.automaton.make_automaton()
 
     def candidates(self, doc: Document) -> list[int]:
         """Indexes of the rules the entry could match, in ascending order."""
-        if not self.rules_by_key:
-            return sorted(self.always)
+        if not self.first_pass:
+            return list(self.always)
         fields = doc.fields
         text = " ".join(
             [
@@ -148,7 +151,10 @@ class Presearcher:
                 "",
             ]
         )
-        found = [self.rules_by_key[n] for n in {n for _, n in self.automaton.iter(text)}]
-        first = set().union(*(in_first for in_first, _ in found))
-        second = self.single_pass.union(*(in_second for _, in_second in found))
-        return sorted((first & second) | self.always)
+        found = {key_id for _, key_id in self.automaton.iter(text)}
+        first = set().union(*[self.first_pass[key_id] for key_id in found])
+        second = self.second_pass
+        chosen = [i for i in first if (needed := second[i]) is None or not needed.isdisjoint(found)]
+        chosen.extend(self.always)
+        chosen.sort()
+        return chosen

@@ -28,7 +28,7 @@ one letter, inside a single word. A term with punctuation inside (`F-16`, `U.S.`
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from lark import Lark, Token, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
@@ -38,7 +38,7 @@ from bot.match.text import WILDCARDS, pattern_words
 FIELDS = ("title", "source", "lang", "url")
 """Field prefixes a query may use; unprefixed terms search the title and the body."""
 
-_PARSER = Lark.open("grammar.lark", rel_to=__file__, parser="lalr", lexer="basic", propagate_positions=True)
+_PARSER = Lark.open("grammar.lark", rel_to=__file__, parser="lalr", lexer="basic")
 _MISSPELT_NEAR = re.compile(r"O?NEAR(/.*)?")
 
 
@@ -53,10 +53,16 @@ class QueryError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Source:
-    """Where a node was written: its offset in the query and its text with spaces collapsed."""
+    """Where a node was written: its offsets in the query (and the query itself)."""
 
     offset: int
-    text: str
+    end: int
+    query: str
+
+    @property
+    def text(self) -> str:
+        """The node as written, spaces collapsed: what a user recognises in an explanation."""
+        return " ".join(self.query[self.offset : self.end].split())
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,8 +120,6 @@ class Or:
 
 
 Query = Phrase | EntityRef | Field | Near | Not | And | Or
-POSITIONAL = (Phrase, EntityRef, Field, Near, Or)
-"""Node types whose matches have positions, so NEAR can measure distances between them."""
 
 
 def parse_query(text: str) -> Query:
@@ -171,44 +175,52 @@ def _syntax_error(text: str, e: UnexpectedInput) -> QueryError:
 
 
 class _Builder:
-    """Turns lark's parse tree into the typed AST, checking what the grammar cannot."""
+    """Turns lark's parse tree into the typed AST, checking what the grammar cannot.
+
+    Positions come from the tokens (lark's own position propagation would double the parse time).
+    """
 
     def __init__(self, text: str) -> None:
         self.text = text
 
-    def build(self, tree: Tree[Token] | Token) -> Query:
+    def build(self, tree: Tree[Token] | Token, outer: Source | None = None) -> Query:
+        """The AST of a subtree; `outer` is the source of the parentheses around it, if any."""
         if isinstance(tree, Token):
             raise AssertionError(f"unexpected bare token {tree!r}")
-        source = self._source(tree)
         kind = tree.data
         kids = tree.children
-        if kind == "term":
-            return self._term(_token(kids[0]), source)
-        if kind == "phrase":
-            return self._phrase(_token(kids[0]), source)
-        if kind == "entity":
-            return EntityRef(str(kids[0])[1:].casefold(), source)
         if kind == "group":
-            return replace(self._child(kids[0]), source=source)
+            opening, closing = _token(kids[0]), _token(kids[2])
+            return self.build(kids[1], outer or self._source(opening.start_pos, closing.end_pos))
+        if kind == "term":
+            token = _token(kids[0])
+            return self._term(token, outer or self._source(token.start_pos, token.end_pos))
+        if kind == "phrase":
+            token = _token(kids[0])
+            return self._phrase(token, outer or self._source(token.start_pos, token.end_pos))
+        if kind == "entity":
+            token = _token(kids[0])
+            return EntityRef(token.value[1:].casefold(), outer or self._source(token.start_pos, token.end_pos))
         if kind == "field":
-            return self._field(_token(kids[0]), self._child(kids[1]), source)
+            token, child = _token(kids[0]), self.build(kids[1])
+            return self._field(token, child, outer or self._source(token.start_pos, child.source.end))
         if kind == "near":
-            return self._near(self._child(kids[0]), _token(kids[1]), self._child(kids[2]), source)
+            left, right = self.build(kids[0]), self.build(kids[2])
+            source = outer or self._source(left.source.offset, right.source.end)
+            return self._near(left, _token(kids[1]), right, source)
         if kind == "not_":
-            return Not(self._child(kids[0]), source)
+            token, child = _token(kids[0]), self.build(kids[1])
+            return Not(child, outer or self._source(token.start_pos, child.source.end))
+        children = tuple(self.build(k) for k in kids)
+        source = outer or self._source(children[0].source.offset, children[-1].source.end)
         if kind == "and_expr":
-            return And(tuple(self._child(k) for k in kids), source)
+            return And(children, source)
         if kind == "or_expr":
-            return Or(tuple(self._child(k) for k in kids), source)
+            return Or(children, source)
         raise AssertionError(f"grammar rule {kind!r} has no AST node")
 
-    def _child(self, node: Tree[Token] | Token) -> Query:
-        return self.build(node)
-
-    def _source(self, tree: Tree[Token]) -> Source:
-        meta = tree.meta
-        text = " ".join(self.text[meta.start_pos : meta.end_pos].split())
-        return Source(meta.start_pos, text)
+    def _source(self, start: int | None, end: int | None) -> Source:
+        return Source(start or 0, end or 0, self.text)
 
     def _term(self, token: Token, source: Source) -> Phrase:
         if _MISSPELT_NEAR.fullmatch(token.value):

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
+from bot.match.collector import collector_paused
 from bot.match.entities import Entity, Gazetteer, parse_entity
 from bot.match.errors import FileProblem, RuleError
 from bot.match.examples import check_rule
@@ -28,6 +29,11 @@ def load_ruleset(directory: str | Path, previous: RuleSet | None = None, *, chec
     folder = Path(directory)
     if not folder.is_dir():
         return RuleSet((), Gazetteer({}), (RuleError(str(folder), 0, "no such rules folder"),))
+    with collector_paused():
+        return _load(folder, previous, check_examples)
+
+
+def _load(folder: Path, previous: RuleSet | None, check_examples: bool) -> RuleSet:
     errors: list[RuleError] = []
     gazetteer = _load_entities(folder / "entities", previous, errors)
     rules: dict[str, Rule] = {}

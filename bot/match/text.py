@@ -129,15 +129,8 @@ class FieldText:
         self._sentences: list[int] | None = None
         self._vocabulary: list[str] | None = None
 
-    @property
-    def starts(self) -> list[int]:
-        return self._spans()[0]
-
-    @property
-    def ends(self) -> list[int]:
-        return self._spans()[1]
-
-    def _spans(self) -> tuple[list[int], list[int]]:
+    def offsets(self) -> tuple[list[int], list[int]]:
+        """Start and end offsets of every word in the original text."""
         if self._offsets is None:
             ends_of_parts = list(accumulate(map(len, self._parts)))
             self._offsets = (ends_of_parts[0:-1:2], ends_of_parts[1::2])
@@ -147,7 +140,7 @@ class FieldText:
     def sentences(self) -> list[int]:
         """The sentence number of each word (see `analyze` for where sentences end)."""
         if self._sentences is None:
-            starts, ends = self._spans()
+            starts, ends = self.offsets()
             text, words = self.text, self.words
             marks = [0] * len(words)
             for found in _BREAK.finditer(text):
@@ -174,32 +167,43 @@ _NO_POSITIONS: list[int] = []
 
 
 class WordPattern:
-    """One word of a query, compiled for the cheapest test: exact, `abc*`, `*abc`, or a general pattern."""
+    """One word of a query, compiled for the cheapest test: exact, `abc*`, `*abc`, `ab?d`, or general."""
 
-    __slots__ = ("kind", "literal", "text")
+    __slots__ = ("kind", "literal", "pieces", "text")
 
-    EXACT, PREFIX, SUFFIX, GLOB = range(4)
+    EXACT, PREFIX, SUFFIX, SAME_LENGTH, GLOB = range(5)
 
     def __init__(self, text: str) -> None:
         self.text = text
         inner = text.strip("*")
+        self.literal = literal_prefix(text)
+        self.pieces: list[tuple[int, str]] = []
         if not has_wildcard(text):
-            self.kind, self.literal = self.EXACT, text
+            self.kind = self.EXACT
         elif not has_wildcard(inner) and text == inner + "*":
-            self.kind, self.literal = self.PREFIX, inner
+            self.kind = self.PREFIX
         elif not has_wildcard(inner) and text == "*" + inner:
             self.kind, self.literal = self.SUFFIX, inner
+        elif "*" not in text:
+            self.kind = self.SAME_LENGTH
+            offset = 0
+            for piece in text.split("?"):
+                if piece:
+                    self.pieces.append((offset, piece))
+                offset += len(piece) + 1
         else:
-            self.kind, self.literal = self.GLOB, literal_prefix(text)
+            self.kind = self.GLOB
 
     def matches(self, word: str) -> bool:
         kind = self.kind
         if kind == self.EXACT:
-            return word == self.literal
+            return word == self.text
         if kind == self.PREFIX:
             return word.startswith(self.literal)
         if kind == self.SUFFIX:
             return word.endswith(self.literal)
+        if kind == self.SAME_LENGTH:
+            return len(word) == len(self.text) and all(word.startswith(p, at) for at, p in self.pieces)
         return glob_match(self.text, word)
 
     def positions(self, field: FieldText) -> list[int]:
@@ -207,17 +211,14 @@ class WordPattern:
         index = field.index
         kind = self.kind
         if kind == self.EXACT:
-            return index.get(self.literal, _NO_POSITIONS)
+            return index.get(self.text, _NO_POSITIONS)
         if kind == self.PREFIX:
             words = field.words_with_prefix(self.literal)
         elif kind == self.SUFFIX:
             words = [w for w in index if w.endswith(self.literal)]
         else:
-            pattern = self.text
             candidates = field.words_with_prefix(self.literal) if self.literal else list(index)
-            if "*" not in pattern:
-                candidates = [w for w in candidates if len(w) == len(pattern)]
-            words = [w for w in candidates if glob_match(pattern, w)]
+            words = [w for w in candidates if self.matches(w)]
         if len(words) == 1:
             return index[words[0]]
         return sorted(i for w in words for i in index[w])

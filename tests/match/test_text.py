@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from bot.match.text import analyze, fold, glob_match, pattern_words
+from bot.match.text import WordPattern, analyze, fold, glob_match, pattern_words
 
 
 def test_words_keep_offsets_into_the_original_string() -> None:
     text = "Estonia’s PM — Kaja Kallas (F-16)"
     field = analyze(text)
     assert field.words == ["estonia", "s", "pm", "kaja", "kallas", "f", "16"]
-    assert [text[s:e] for s, e in zip(field.starts, field.ends, strict=True)] == [
+    assert [text[s:e] for s, e in zip(*field.offsets(), strict=True)] == [
         "Estonia",
         "s",
         "PM",
@@ -82,3 +82,27 @@ def test_sentences_end_at_punctuation_and_line_breaks_but_not_abbreviations() ->
     assert by_word["it"] == by_word["done"] == 1
     assert by_word["she"] == by_word["left"] == 2
     assert by_word["new"] == by_word["line"] == by_word["lower"] == 3
+
+
+@pytest.mark.parametrize(
+    ("pattern", "word", "matches"),
+    [
+        ("troops", "troops", True),
+        ("troops", "troop", False),
+        ("deploy*", "deployment", True),
+        ("deploy*", "redeploy", False),
+        ("*ization", "organization", True),
+        ("*ization", "organizations", False),
+        ("wom?n", "women", True),
+        ("wom?n", "womans", False),
+        ("?ar", "war", True),
+        ("?ar", "wars", False),
+        ("s*d*g", "sending", True),
+        ("s*d*g", "sender", False),
+    ],
+)
+def test_word_patterns_agree_with_the_wildcard_definition(pattern: str, word: str, matches: bool) -> None:
+    compiled = WordPattern(pattern)
+    assert compiled.matches(word) is matches is glob_match(pattern, word)
+    field = analyze(f"x {word} y {word}")
+    assert compiled.positions(field) == ([1, 3] if matches else [])
