@@ -30,8 +30,9 @@ class ParsePool:
     """Runs parse_feed in worker processes (or threads, where processes are unwanted).
 
     Processes start through forkserver: forking a process that runs an event loop and threads is
-    unsafe. A worker that dies (out of memory on a monstrous feed) fails that one feed and the pool
-    is rebuilt for the others.
+    unsafe. As with any such pool, a script using it needs the `if __name__ == "__main__":` guard
+    (`python -m bot` and the `newsbot` script are fine). A worker that dies (out of memory on a
+    monstrous feed) fails that one feed and the pool is rebuilt for the others.
     """
 
     def __init__(self, workers: int | None = None, *, processes: bool = True) -> None:
@@ -54,7 +55,7 @@ class ParsePool:
         except BrokenProcessPool as error:
             self._executor.shutdown(wait=False, cancel_futures=False)
             self._executor = self._start()
-            raise FeedParseError("the parser crashed on this feed (out of memory?)") from error
+            raise FeedParseError("the parse worker process died on this feed") from error
 
     def close(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=True)
