@@ -30,6 +30,10 @@ from bot import __version__
 from bot.fetch.limits import HostLimiter, host_key
 
 USER_AGENT = f"newsbot/{__version__} (+https://github.com/newsbot/newsbot)"
+FEED_ACCEPT = (
+    "application/rss+xml, application/atom+xml, application/feed+json, application/json;q=0.9, "
+    "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.8"
+)
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _MAX_AGE = re.compile(r"(?:^|[,\s])(?:s-)?max-age\s*=\s*\"?(\d+)", re.IGNORECASE)
 _CHUNK = 64 * 1024
@@ -136,9 +140,13 @@ class Fetcher:
         await self._client.aclose()
 
     async def fetch(
-        self, url: str, *, etag: str | None = None, last_modified: str | None = None
+        self, url: str, *, etag: str | None = None, last_modified: str | None = None, accept: str = "*/*"
     ) -> FetchResult | FetchFailure:
-        """GET `url`, conditionally when validators are given; never raises for a bad server."""
+        """GET `url`, conditionally when validators are given; never raises for a bad server.
+
+        `accept` is the Accept header: FEED_ACCEPT for feeds, so servers that negotiate content
+        send the feed rather than a web page.
+        """
         started = time.monotonic()
         scheme = urlsplit(url).scheme.lower()
         try:
@@ -146,7 +154,7 @@ class Fetcher:
                 return await self._read_file(url, started)
             if scheme not in ("http", "https"):
                 raise _Refused(f"unsupported URL scheme {scheme or 'none'!r}")
-            return await self._follow(url, etag, last_modified, started)
+            return await self._follow(url, etag, last_modified, accept, started)
         except _Refused as refused:
             return FetchFailure(url, refused.message, refused.status, refused.hints, False, _since(started))
         except TimeoutError:
@@ -168,8 +176,10 @@ class Fetcher:
             return f"connection timed out after {self.limits.connect_timeout:g} s"
         return f"timed out after {self.limits.read_timeout:g} s"
 
-    async def _follow(self, url: str, etag: str | None, last_modified: str | None, started: float) -> FetchResult:
-        headers = {"User-Agent": self._user_agent, "Accept-Encoding": "gzip, deflate"}
+    async def _follow(
+        self, url: str, etag: str | None, last_modified: str | None, accept: str, started: float
+    ) -> FetchResult:
+        headers = {"User-Agent": self._user_agent, "Accept": accept, "Accept-Encoding": "gzip, deflate"}
         if etag:
             headers["If-None-Match"] = etag
         if last_modified:

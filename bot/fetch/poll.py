@@ -19,7 +19,7 @@ from enum import StrEnum
 from types import TracebackType
 from typing import Any
 
-from bot.fetch.http import Fetcher, FetchFailure, FetchResult
+from bot.fetch.http import FEED_ACCEPT, Fetcher, FetchFailure, FetchResult
 from bot.fetch.limits import host_key, jittered
 from bot.fetch.policy import OutageDetector, PollPolicy, estimate_items_per_day
 from bot.model import Entry, FeedState
@@ -124,7 +124,9 @@ class Poller:
 async def poll_feed(state: FeedState, poller: Poller, *, now: datetime | None = None) -> PollOutcome:
     """Poll one feed once; never raises for anything the feed or its server does."""
     now = now or datetime.now(UTC)
-    result = await poller.fetcher.fetch(state.url, etag=state.etag, last_modified=state.last_modified)
+    result = await poller.fetcher.fetch(
+        state.url, etag=state.etag, last_modified=state.last_modified, accept=FEED_ACCEPT
+    )
     host = host_key(state.url)  # empty for file:// feeds, which say nothing about the network
     if isinstance(result, FetchFailure):
         if host:

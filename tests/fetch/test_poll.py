@@ -38,9 +38,11 @@ class Publisher:
         self.validators = validators
         self.content_type = content_type
         self.requests = 0
+        self.accept = ""
 
     async def handle(self, request: web.Request) -> web.Response:
         self.requests += 1
+        self.accept = request.headers.get("Accept", "")
         etag = f'"{hash(self.body)}"'
         if self.validators and request.headers.get("If-None-Match") == etag:
             return web.Response(status=304)
@@ -74,6 +76,7 @@ async def test_parse_then_304_then_change(serve: Serve, poller: Poller) -> None:
     assert third.status is PollStatus.PARSED
     assert third.entries is not None and len(third.entries) == 3
     assert publisher.requests == 3
+    assert publisher.accept.startswith("application/rss+xml, application/atom+xml")
 
 
 async def test_identical_body_without_validators_is_not_parsed_again(serve: Serve, poller: Poller) -> None:
