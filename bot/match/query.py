@@ -5,7 +5,7 @@ upper case (`AND`, `OR`, `NOT`, `NEAR/5`); lower-case "and"/"or"/"not" are ordin
 
     troops NEAR/12 (deploy* OR send*)       words near each other, any order
     "ground forces" ONEAR/3 Ukraine         in this order, at most 3 words between
-    @kaja-kallas NEAR/s resign*             in the same sentence
+    @kaja-kallas NEAR/s resign*             in the same sentence (ONEAR/s: and in this order)
     title:(sanction* OR embargo) NOT lang:ru
 
 Precedence, loosest binding first (fixed by grammar.lark):

@@ -32,12 +32,11 @@ def _combining_marks() -> str:
 
 
 _MARKS = _combining_marks()
-WORD = re.compile(rf"[\w{_MARKS}]+")
-"""Words: letters, digits and combining marks of any script (run on text with `_` blanked out)."""
-
 _SPLIT = re.compile(rf"([\w{_MARKS}]+)")
+"""Words, kept as separators by `split`: letters, digits and marks of any script (`_` is blanked out first)."""
+
 PATTERN_WORD = re.compile(rf"[\w{_MARKS}*?]+")
-"""Words of query patterns: like WORD, plus the wildcards `*` and `?`."""
+"""Words of query patterns: the same, plus the wildcards `*` and `?`."""
 
 _BREAK = re.compile(r"\n|[.!?…][^\w\n]*?\s")
 """Where a sentence may end: a line break, or `.`/`!`/`?`/`…` followed (past quotes, brackets) by a space."""
@@ -225,7 +224,7 @@ class WordPattern:
 
 
 def analyze(text: str) -> FieldText:
-    """Cut text into folded words.
+    """Cut text into folded words (with offsets and sentence numbers on demand).
 
     A sentence ends where the gap between two words holds `.`, `!`, `?` or `…` plus whitespace
     and the next word does not start in lower case, unless the word before is an abbreviation or
