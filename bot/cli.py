@@ -10,6 +10,7 @@ import asyncio
 import sys
 import tempfile
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -21,10 +22,13 @@ from rich.table import Table
 from bot import __version__
 from bot.app import open_runtime, poll_all_once, run_scheduler, stop_on_signals
 from bot.backtest import backtest, with_rule_files
+from bot.chat.front import telegram_front
 from bot.config import Config, ConfigError, load_config, parse_duration
+from bot.deliver.apprise import AppriseSink
 from bot.deliver.console import ConsoleSink, story_line
 from bot.deliver.jsonl import JsonLinesSink, dump_line, match_record, story_record
-from bot.deliver.sink import Sink
+from bot.deliver.sink import FanOut, Sink
+from bot.deliver.telegram import TelegramSink
 from bot.demo.server import demo_config, serve_demo_feeds
 from bot.feedlist import add_feeds
 from bot.fetch.opml import OpmlError, read_opml, write_opml
@@ -67,19 +71,43 @@ def _print_sink(as_json: bool) -> Sink:
     return JsonLinesSink() if as_json else ConsoleSink()
 
 
-async def _daemon(config: Config, sink: Sink) -> None:
+@dataclass(frozen=True)
+class Delivery:
+    """Where a command's alerts go: one sink for the pipeline, and the parts the Telegram front drives."""
+
+    sink: Sink
+    telegram: TelegramSink | None
+    apprise: AppriseSink
+
+
+def _delivery(config: Config, printer: Sink | None) -> Delivery:
+    """Telegram's outbox when there is a token, Apprise channels, and `printer` (always used without a token)."""
+    apprise = AppriseSink(config.apprise)
+    telegram = TelegramSink(config.stories.edit_window) if config.telegram.enabled else None
+    if printer is None and telegram is None:
+        printer = ConsoleSink()
+    sinks = [sink for sink in (printer, telegram, apprise) if sink is not None]
+    return Delivery(FanOut(*sinks), telegram, apprise)
+
+
+async def _daemon(config: Config, delivery: Delivery, *, front: bool) -> None:
+    """Poll on schedule until SIGINT/SIGTERM; with `front` and a token, run the Telegram front on the same loop."""
     if config.metrics_port is not None:
         serve_metrics(config.metrics_port)
-    async with open_runtime(config, sink) as runtime:
-        stop = asyncio.Event()
-        stop_on_signals(stop)
-        await run_scheduler(runtime, stop)
+    stop = asyncio.Event()
+    stop_on_signals(stop)
+    async with open_runtime(config, delivery.sink) as runtime:
+        if not front or delivery.telegram is None:
+            await run_scheduler(runtime, stop)
+            return
+        async with telegram_front(runtime, delivery.telegram, delivery.apprise):
+            await run_scheduler(runtime, stop)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     config = _config(args)
     setup_logging(args.verbose, _secrets(config))
-    asyncio.run(_daemon(config, ConsoleSink()))
+    asyncio.run(_daemon(config, _delivery(config, None), front=True))
     return 0
 
 
@@ -113,10 +141,11 @@ def cmd_poll(args: argparse.Namespace) -> int:
     setup_logging(args.verbose, _secrets(config), quiet=args.once)
     if not config.feeds:
         raise UsageError("no feeds configured: add some under `feeds:` in the config file")
-    sink = _print_sink(args.json)
+    # Alerts are printed, and also queued for Telegram subscribers and Apprise channels that `run` delivers.
+    delivery = _delivery(config, _print_sink(args.json))
     if args.once:
-        return asyncio.run(_poll_once(config, sink, show_progress=not args.json))
-    asyncio.run(_daemon(config, sink))
+        return asyncio.run(_poll_once(config, delivery.sink, show_progress=not args.json))
+    asyncio.run(_daemon(config, delivery, front=False))
     return 0
 
 
