@@ -35,6 +35,20 @@ class Watcher:
     async def next(self) -> Reload:
         return await asyncio.wait_for(self.reloads.get(), timeout=15)
 
+    async def ready(self, folder: Path) -> None:
+        """Touch a probe rule until a reload shows the watcher is live, then remove it again."""
+        probe = folder / "zz-probe.yaml"
+        for attempt in range(100):
+            probe.write_text(f"id: probe\ntitle: Probe {attempt}\nquery: probe\n")
+            try:
+                await asyncio.wait_for(self.reloads.get(), timeout=0.2)
+                break
+            except TimeoutError:
+                continue
+        probe.unlink()
+        while (await self.next()).ruleset.get("probe") is not None:
+            pass
+
     async def close(self) -> None:
         self.stop.set()
         await asyncio.wait_for(self.task, timeout=15)
@@ -50,7 +64,7 @@ def folder(tmp_path: Path) -> Path:
 @pytest.fixture
 async def watcher(folder: Path) -> AsyncIterator[Watcher]:
     running = Watcher(folder, load_ruleset(folder))
-    await asyncio.sleep(0.5)
+    await running.ready(folder)
     yield running
     await running.close()
 
