@@ -1,50 +1,77 @@
 """Canonical article URLs, so one story reached through tracking links or AMP pages is one entry.
 
-courlan does the general normalisation (scheme and host case, default ports, dot segments, tracking
-parameters such as utm_*, fbclid, gclid, mc_cid, sorted query); this module adds what it leaves alone:
-fragments and the AMP variants of a page.
+Written on urllib rather than courlan's normalize_url, which HTML-unescapes URLs ("?id=5&amp=1"
+loses its `amp` key) and drops query parameters without a value ("story.php?1234" and
+"story.php?1235" would merge). Query parameters are kept byte for byte, minus known trackers and
+AMP markers, and sorted.
 """
 
 from __future__ import annotations
 
-from urllib.parse import SplitResult, parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+from urllib.parse import SplitResult, unquote, urljoin, urlsplit, urlunsplit
 
-from courlan import normalize_url
-
-_AMP_QUERY_KEYS = frozenset({"amp", "outputtype"})
-_AMP_QUERY_VALUES = frozenset({"", "1", "true", "amp", "yes"})
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+_TRACKING_PREFIXES = ("utm_", "mc_", "_hs", "hsa_", "pk_", "mtm_", "ns_", "oly_", "vero_", "itm_")
+_TRACKING_KEYS = frozenset(
+    {
+        "fbclid", "gclid", "gclsrc", "dclid", "gbraid", "wbraid", "msclkid", "yclid", "twclid", "ttclid",
+        "igshid", "igsh", "li_fat_id", "mkt_tok", "_ga", "_gl", "_openstat", "at_medium", "at_campaign",
+        "ref", "ref_src", "ref_url", "referrer", "cmpid", "icid", "ncid", "ocid", "s_cid", "smid", "xtor",
+        "sr_share", "wt.mc_id",
+    }
+)  # fmt: skip
+_AMP_KEYS = frozenset({"amp", "outputtype"})
+_AMP_VALUES = frozenset({"", "1", "true", "yes", "amp"})
 
 
 def canonical_url(url: str, canonical: str | None = None) -> str:
     """The canonical form of `url`; a page's rel=canonical link, when known, wins over it.
 
     `canonical` may be relative: it is resolved against `url`. Anything that is not an http(s)
-    URL is returned stripped but otherwise untouched, so odd GUID-like links survive.
+    URL is returned stripped but otherwise untouched, so GUID-like links survive.
     """
-    chosen = urljoin(url, canonical.strip()) if canonical and canonical.strip() else url
-    chosen = chosen.strip()
-    if urlsplit(chosen).scheme.lower() not in ("http", "https"):
-        return chosen
+    chosen = (urljoin(url, canonical.strip()) if canonical and canonical.strip() else url).strip()
     try:
-        normal = normalize_url(chosen)
+        parts = urlsplit(chosen)
+        port = parts.port
     except ValueError:
         return chosen
-    return _without_amp(urlsplit(normal)._replace(fragment=""))
+    scheme = parts.scheme.lower()
+    if scheme not in _DEFAULT_PORTS or not parts.hostname:
+        return chosen
+    host = parts.hostname.rstrip(".").removeprefix("amp.")
+    userinfo = parts.netloc.rpartition("@")[0]
+    netloc = (f"{userinfo}@" if userinfo else "") + host
+    if port is not None and port != _DEFAULT_PORTS[scheme]:
+        netloc += f":{port}"
+    path = urlsplit(urljoin(f"{scheme}://{netloc}/", parts.path or "/")).path  # resolves ./ and ../
+    return urlunsplit((scheme, netloc, _without_amp_path(path), _clean_query(parts), ""))
 
 
-def _without_amp(parts: SplitResult) -> str:
-    """Drop the AMP markers: amp. host prefix, /amp path segments, .amp suffixes, ?amp=1 and kin."""
-    netloc = parts.netloc.removeprefix("amp.")
-    segments = [s for s in parts.path.split("/") if s.lower() != "amp"]
+def _without_amp_path(path: str) -> str:
+    """Drop /amp path segments and the .amp / .amp.html suffixes of AMP page names."""
+    segments = [s for s in path.split("/") if s.lower() != "amp"]
     last = segments[-1].lower() if segments else ""
     if last.endswith(".amp.html"):
         segments[-1] = segments[-1][: -len(".amp.html")] + ".html"
     elif last.endswith(".amp"):
         segments[-1] = segments[-1][: -len(".amp")]
-    path = "/".join(segments)
-    if parts.path.endswith("/") and not path.endswith("/"):
-        path += "/"
-    pairs = parse_qsl(parts.query, keep_blank_values=True)
-    kept = [(k, v) for k, v in pairs if not (k.lower() in _AMP_QUERY_KEYS and v.lower() in _AMP_QUERY_VALUES)]
-    query = parts.query if len(kept) == len(pairs) else urlencode(kept)
-    return urlunsplit((parts.scheme, netloc, path or "/", query, ""))
+    cleaned = "/".join(segments)
+    if path.endswith("/") and not cleaned.endswith("/"):
+        cleaned += "/"
+    return cleaned if cleaned.startswith("/") else "/" + cleaned
+
+
+def _clean_query(parts: SplitResult) -> str:
+    kept = []
+    for token in parts.query.split("&"):
+        key, _, value = token.partition("=")
+        key = unquote(key).lower()
+        if not token or _is_tracker(key) or (key in _AMP_KEYS and unquote(value).lower() in _AMP_VALUES):
+            continue
+        kept.append(token)
+    return "&".join(sorted(kept))
+
+
+def _is_tracker(key: str) -> bool:
+    return key in _TRACKING_KEYS or key.startswith(_TRACKING_PREFIXES)
