@@ -322,7 +322,7 @@ class Compiler:
         if shared is None:
             entity = self.gazetteer.get(node.entity_id)
             if entity is None:
-                raise QueryError(f"unknown entity @{node.entity_id}", node.source.offset)
+                raise QueryError(f"unknown entity @{node.entity_id}", node.source.offset, node.source.query)
             shared = self._entities[(node.entity_id, fields)] = EntityEval(
                 [self.phrase(words, fields) for words in entity.forms],
                 [self.phrase(words, fields) for words in entity.ambiguous],

@@ -43,12 +43,14 @@ _MISSPELT_NEAR = re.compile(r"O?NEAR(/.*)?")
 
 
 class QueryError(Exception):
-    """A query that cannot be used; `offset` is the character of the query text at fault."""
+    """A query that cannot be used: the message, and where in the query (offset, 1-based line and column)."""
 
-    def __init__(self, message: str, offset: int) -> None:
+    def __init__(self, message: str, offset: int, query: str = "") -> None:
         super().__init__(message)
         self.message = message
         self.offset = offset
+        self.line = query.count("\n", 0, offset) + 1
+        self.column = offset - (query.rfind("\n", 0, offset) + 1) + 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +127,7 @@ Query = Phrase | EntityRef | Field | Near | Not | And | Or
 def parse_query(text: str) -> Query:
     """Parse a query; raise QueryError at the offset of the first problem."""
     if not text.strip():
-        raise QueryError("the query is empty", 0)
+        raise QueryError("the query is empty", 0, text)
     try:
         tree = _PARSER.parse(text)
     except UnexpectedInput as e:
@@ -158,20 +160,21 @@ def _syntax_error(text: str, e: UnexpectedInput) -> QueryError:
     if isinstance(e, UnexpectedCharacters):
         char = text[offset]
         if char == '"':
-            return QueryError('unclosed quote: a phrase needs a closing "', offset)
+            return QueryError('unclosed quote: a phrase needs a closing "', offset, text)
         if char == "-":
-            return QueryError("unexpected '-': write NOT before a term to exclude it", offset)
-        return QueryError(f"unexpected character {char!r}", offset)
+            return QueryError("unexpected '-': write NOT before a term to exclude it", offset, text)
+        return QueryError(f"unexpected character {char!r}", offset, text)
     if isinstance(e, UnexpectedToken) and e.token.type == "$END":
         return QueryError(
             "the query ends too early: an operator, field or '(' lacks what follows it",
             len(text.rstrip()),
+            text,
         )
     if isinstance(e, UnexpectedToken) and e.token.value == ")":
-        return QueryError("unexpected ')': parentheses do not balance", offset)
+        return QueryError("unexpected ')': parentheses do not balance", offset, text)
     if isinstance(e, UnexpectedToken):
-        return QueryError(f"unexpected {e.token.value!r}", offset)
-    return QueryError("cannot parse the query", offset)
+        return QueryError(f"unexpected {e.token.value!r}", offset, text)
+    return QueryError("cannot parse the query", offset, text)
 
 
 class _Builder:
@@ -224,27 +227,29 @@ class _Builder:
 
     def _term(self, token: Token, source: Source) -> Phrase:
         if _MISSPELT_NEAR.fullmatch(token.value):
-            raise QueryError(f"{token.value!r}: write NEAR/n or ONEAR/n with a number, or NEAR/s", token.start_pos or 0)
+            raise QueryError(
+                f"{token.value!r}: write NEAR/n or ONEAR/n with a number, or NEAR/s", token.start_pos or 0, self.text
+            )
         return Phrase(self._words(token.value, token), source)
 
     def _phrase(self, token: Token, source: Source) -> Phrase:
         if not token.value[1:-1].strip():
-            raise QueryError("empty phrase", token.start_pos or 0)
+            raise QueryError("empty phrase", token.start_pos or 0, self.text)
         return Phrase(self._words(token.value[1:-1], token), source)
 
     def _words(self, text: str, token: Token) -> tuple[str, ...]:
         words = pattern_words(text)
         if not words:
-            raise QueryError(f"{text!r} has no letters or digits to search for", token.start_pos or 0)
+            raise QueryError(f"{text!r} has no letters or digits to search for", token.start_pos or 0, self.text)
         if any(all(c in WILDCARDS for c in w) for w in words):
-            raise QueryError(f"{text!r}: a wildcard needs letters next to it", token.start_pos or 0)
+            raise QueryError(f"{text!r}: a wildcard needs letters next to it", token.start_pos or 0, self.text)
         return words
 
     def _field(self, token: Token, child: Query, source: Source) -> Field:
         name = token.value[:-1].lower()
         if name not in FIELDS:
             known = ", ".join(f"{f}:" for f in FIELDS)
-            raise QueryError(f"unknown field {token.value!r} (known: {known})", token.start_pos or 0)
+            raise QueryError(f"unknown field {token.value!r} (known: {known})", token.start_pos or 0, self.text)
         return Field(name, child, source)
 
     def _near(self, left: Query, token: Token, right: Query, source: Source) -> Near:
@@ -254,6 +259,7 @@ class _Builder:
                     f"{side.source.text!r} cannot stand beside {token.value}: its sides must be words, "
                     "phrases, @entities or OR-groups of them (AND and NOT have no position)",
                     side.source.offset,
+                    self.text,
                 )
         ordered = token.value.startswith("O")
         amount = token.value.split("/", 1)[1]

@@ -120,7 +120,7 @@ def _query(text: str, node: Node, gazetteer: Gazetteer, what: str) -> Query:
         query = parse_query(value)
         for part in walk(query):
             if isinstance(part, EntityRef) and part.entity_id not in gazetteer:
-                raise QueryError(f"unknown entity @{part.entity_id}", part.source.offset)
+                raise QueryError(f"unknown entity @{part.entity_id}", part.source.offset, value)
     except QueryError as e:
         offset = e.offset + (len(value) - len(value.lstrip()))
         line, column = position_in_file(text, node, min(offset, len(value.rstrip())))

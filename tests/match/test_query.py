@@ -109,3 +109,9 @@ def test_errors_name_the_offset_of_the_problem(query: str, message: str, offset:
         parse_query(query)
     assert message in caught.value.message
     assert caught.value.offset == offset
+
+
+def test_errors_carry_line_and_column_within_the_query() -> None:
+    with pytest.raises(QueryError) as caught:
+        parse_query("(troops OR soldiers)\n  NEAR/12\n  (deploy* OR)")
+    assert (caught.value.line, caught.value.column) == (3, 14)
