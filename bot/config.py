@@ -95,7 +95,7 @@ class PollingConfig(_Strict):
     min_interval: Duration = timedelta(minutes=2)
     max_interval: Duration = timedelta(hours=2)
     jitter: float = Field(default=0.1, ge=0, le=0.5)
-    concurrency: int = Field(default=50, ge=1)
+    concurrency: int = Field(default=100, ge=1)
     per_host: int = Field(default=4, ge=1)
     connect_timeout: Duration = timedelta(seconds=10)
     read_timeout: Duration = timedelta(seconds=20)
