@@ -122,8 +122,7 @@ def _query(text: str, node: Node, gazetteer: Gazetteer, what: str) -> Query:
             if isinstance(part, EntityRef) and part.entity_id not in gazetteer:
                 raise QueryError(f"unknown entity @{part.entity_id}", part.source.offset, value)
     except QueryError as e:
-        offset = e.offset + (len(value) - len(value.lstrip()))
-        line, column = position_in_file(text, node, min(offset, len(value.rstrip())))
+        line, column = position_in_file(text, node, min(e.offset, len(value.rstrip())))
         raise FileProblem(line, f"{what}: {e.message} (column {column})") from None
     return query
 

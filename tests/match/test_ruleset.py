@@ -168,3 +168,12 @@ def test_score_term_errors_point_at_their_line(tmp_path: Path) -> None:
         f"{tmp_path}/scored.yaml:7: score term: the query ends too early: an operator, field or '(' "
         "lacks what follows it (column 21)"
     ]
+
+
+def test_query_errors_point_at_the_column_in_quoted_and_folded_queries(tmp_path: Path) -> None:
+    write(tmp_path / "quoted.yaml", 'id: quoted\ntitle: Quoted\nquery: "  troops OR OR tanks"\n')
+    write(tmp_path / "folded.yaml", "id: folded\ntitle: Folded\nquery: >\n  troops\n    OR OR tanks\n")
+    assert [str(e) for e in load_ruleset(tmp_path).errors] == [
+        f"{tmp_path}/folded.yaml:5: query: unexpected 'OR' (column 8)",
+        f"{tmp_path}/quoted.yaml:3: query: unexpected 'OR' (column 21)",
+    ]
