@@ -38,8 +38,8 @@ _SPLIT = re.compile(rf"([\w{_MARKS}]+)")
 PATTERN_WORD = re.compile(rf"[\w{_MARKS}*?]+")
 """Words of query patterns: the same, plus the wildcards `*` and `?`."""
 
-_BREAK = re.compile(r"\n|[.!?…][^\w\n]*?\s")
-"""Where a sentence may end: a line break, or `.`/`!`/`?`/`…` followed (past quotes, brackets) by a space."""
+_BREAK = re.compile(r"[\n.!?…]")
+"""Characters that may end a sentence; the gap between two words that holds one decides."""
 
 WILDCARDS = "*?"
 
@@ -142,11 +142,12 @@ class FieldText:
             starts, ends = self.offsets()
             text, words = self.text, self.words
             marks = [0] * len(words)
+            last_gap = 0
             for found in _BREAK.finditer(text):
-                at = found.start()
-                k = bisect.bisect_right(starts, at)
-                if 0 < k < len(words) and _ends_sentence(text, at, words[k - 1], ends[k - 1], starts[k]):
-                    marks[k] = 1
+                k = bisect.bisect_right(starts, found.start())
+                if last_gap < k < len(words):
+                    last_gap = k
+                    marks[k] = _ends_sentence(text[ends[k - 1] : starts[k]], words[k - 1], text[starts[k]])
             self._sentences = list(accumulate(marks))
         return self._sentences
 
@@ -233,11 +234,12 @@ def analyze(text: str) -> FieldText:
     return FieldText(text)
 
 
-def _ends_sentence(text: str, at: int, previous_word: str, previous_end: int, next_start: int) -> bool:
-    """Whether the break candidate at `at`, between two words, really ends a sentence."""
-    if text[at] == "\n":
+def _ends_sentence(gap: str, previous_word: str, next_char: str) -> bool:
+    """Whether the gap between two words ends a sentence (each gap is looked at once: linear time)."""
+    if "\n" in gap:
         return True
-    if text[next_start].islower():
+    end = next((i for i, c in enumerate(gap) if c in ".!?…"), -1)
+    if end < 0 or not any(c.isspace() for c in gap[end:]) or next_char.islower():
         return False
-    abbreviation = text[at] == "." and not text[previous_end:at].strip()
-    return not (abbreviation and (len(previous_word) == 1 or previous_word in _ABBREVIATIONS))
+    abbreviation = gap[0] == "." and (len(previous_word) == 1 or previous_word in _ABBREVIATIONS)
+    return not abbreviation
