@@ -12,7 +12,6 @@ Usage in the daemon, with the sinks handed to the pipeline before the runtime op
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -25,6 +24,7 @@ from bot.deliver.apprise import AppriseSender, AppriseSink
 from bot.deliver.telegram import OutboxSender, TelegramSink
 
 log = logging.getLogger(__name__)
+STOP_WITHIN = 10.0
 
 
 def build_application(runtime: ChatRuntime) -> Application:
@@ -54,22 +54,23 @@ async def telegram_front(
     """Poll Telegram for commands and drain the outbox until the block exits."""
     application = build_application(runtime)
     sender = OutboxSender(application.bot, runtime.engine, bell=telegram_sink.queued)
+    senders: list[OutboxSender | AppriseSender] = [sender]
+    if apprise_sink is not None and apprise_sink.targets:
+        senders.append(AppriseSender(runtime.engine, runtime.config.apprise, apprise_sink.queued))
     async with application:
         await application.start()
         assert application.updater is not None
         await application.updater.start_polling(allowed_updates=Update.ALL_TYPES)
-        tasks = [asyncio.create_task(sender.run(), name="telegram-outbox")]
-        if apprise_sink is not None and apprise_sink.targets:
-            channels = AppriseSender(runtime.engine, runtime.config.apprise, apprise_sink.queued)
-            tasks.append(asyncio.create_task(channels.run(), name="apprise-outbox"))
+        tasks = [asyncio.create_task(s.run(), name=f"outbox-{type(s).__name__}") for s in senders]
         log.info("Telegram front is up as @%s", application.bot.username)
         try:
             yield application
         finally:
-            for task in tasks:
+            for each in senders:
+                each.stop()
+            _, late = await asyncio.wait(tasks, timeout=STOP_WITHIN)
+            for task in late:
                 task.cancel()
-            for task in tasks:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            await asyncio.gather(*tasks, return_exceptions=True)
             await application.updater.stop()
             await application.stop()

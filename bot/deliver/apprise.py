@@ -69,12 +69,21 @@ class AppriseSender:
         self.urls = {channel_id(t.url.get_secret_value()): t.url.get_secret_value() for t in targets}
         self.bell = bell
         self.poll_every = poll_every
+        self._stopping = False
+
+    def stop(self) -> None:
+        """Ask `run` to return after the message in hand."""
+        self._stopping = True
+        self.bell.set()
 
     async def run(self) -> None:
-        while True:
+        self._stopping = False
+        while not self._stopping:
             self.bell.clear()
             try:
                 for queued in await due_targets(self.engine, utcnow()):
+                    if self._stopping:
+                        return
                     await self.send(queued)
             except Exception:
                 log.exception("Apprise outbox pass failed; the next pass retries")

@@ -155,8 +155,11 @@ class OutboxSender:
         *,
         bell: asyncio.Event | None = None,
         poll_every: float = 2.0,
+        grace: float = 5.0,
     ) -> None:
         self.bot = bot
+        self.grace = grace
+        self._stopping = False
         self.engine = engine
         self.pacer = pacer or Pacer()
         self.poll_every = poll_every
@@ -166,10 +169,16 @@ class OutboxSender:
     def wake(self) -> None:
         self._wake.set()
 
+    def stop(self) -> None:
+        """Ask `run` to return: no new message is started; one in flight is finished and recorded."""
+        self._stopping = True
+        self._wake.set()
+
     async def run(self) -> None:
         """Start a worker for each chat with due messages; check digests; repeat on wake or every few s."""
+        self._stopping = False
         try:
-            while True:
+            while not self._stopping:
                 self._wake.clear()
                 try:
                     await self._start_workers()
@@ -178,14 +187,23 @@ class OutboxSender:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.poll_every)
         finally:
-            for task in self._workers.values():
-                task.cancel()
-            await asyncio.gather(*self._workers.values(), return_exceptions=True)
+            await self._stop_workers()
+
+    async def _stop_workers(self) -> None:
+        """Let workers finish the message in hand; cancel those still waiting for a slot after a grace time."""
+        self._stopping = True
+        workers = list(self._workers.values())
+        if not workers:
+            return
+        _, waiting = await asyncio.wait(workers, timeout=self.grace)
+        for task in waiting:
+            task.cancel()
+        await asyncio.gather(*waiting, return_exceptions=True)
 
     async def _start_workers(self) -> None:
         await self.send_digests(utcnow())
         for due in await due_chats(self.engine, utcnow()):
-            if due.chat_id not in self._workers:
+            if due.chat_id not in self._workers and not self._stopping:
                 task = asyncio.create_task(self._work(due), name=f"outbox-chat-{due.chat_id}")
                 self._workers[due.chat_id] = task
 
@@ -197,17 +215,18 @@ class OutboxSender:
                 while (await backlog(self.engine)).get("pending") or self._workers:
                     await asyncio.sleep(0.05)
         finally:
-            runner.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await runner
+            self.stop()
+            await runner
 
     async def _work(self, due: Backlog) -> None:
         chat_id, is_group = due.chat_id, due.is_group
         try:
-            while batch := await due_for_chat(self.engine, chat_id, utcnow()):
+            while not self._stopping and (batch := await due_for_chat(self.engine, chat_id, utcnow())):
                 if self.pacer.should_fold(len(batch), is_group) and await self._fold_burst(chat_id, batch[0]):
                     continue
                 for queued in batch:
+                    if self._stopping:
+                        return
                     outcome = await self._deliver(queued, is_group)
                     if outcome is _Outcome.STOP:
                         return

@@ -62,7 +62,8 @@ async def _run_until(sender: AppriseSender, engine: AsyncEngine, done: object) -
             while not done():  # type: ignore[operator]
                 await asyncio.sleep(0.05)
     finally:
-        task.cancel()
+        sender.stop()
+        await task
 
 
 async def test_topic_channels_get_each_alert_once(webhook: Webhook, engine: AsyncEngine) -> None:
