@@ -28,7 +28,6 @@ from bot.match.text import has_wildcard, literal_prefix
 
 Anchors = frozenset[str]
 PASSES = 2
-TEXT_FIELDS = ("title", "body")
 META_FIELDS = ("source", "url", "lang")
 META = "\x1f"
 
@@ -143,14 +142,8 @@ class Presearcher:
         if not self.first_pass:
             return list(self.always)
         fields = doc.fields
-        text = " ".join(
-            [
-                "",
-                *(w for name in TEXT_FIELDS for w in fields[name].words),
-                *(META + w for name in META_FIELDS for w in fields[name].words),
-                "",
-            ]
-        )
+        meta = [META + w for name in META_FIELDS for w in fields[name].words]
+        text = " ".join(["", *fields["title"].words, *fields["body"].words, *meta, ""])
         found = {key_id for _, key_id in self.automaton.iter(text)}
         first = set().union(*[self.first_pass[key_id] for key_id in found])
         second = self.second_pass
