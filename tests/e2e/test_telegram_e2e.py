@@ -211,5 +211,9 @@ async def test_story_alert_is_edited_as_outlets_join(api: FakeBotApi, feed_serve
         await asyncio.sleep(2)
         (alert,) = alerts()
         assert "2 outlets: MENAFN, Baltic Rewrite; originally RIA News" in alert.text, alert.text
+        await api.press(1001, 1001, alert.message_id, alert.callback_data[0])
+        await until(lambda: api.sent(1001)[-1].text.startswith("Why: Troop deployment"), "the Why? answer", daemon)
+        why = api.sent(1001)[-1].text
+        assert "Story: originally RIA News" in why and "• Baltic Rewrite: " in why and "• MENAFN: " in why, why
     finally:
         await daemon.stop()
