@@ -114,11 +114,13 @@ def stop_on_signals(stop: asyncio.Event) -> None:
 
 
 async def run_scheduler(runtime: Runtime, stop: asyncio.Event) -> None:
-    """Poll every feed on its own schedule until `stop` is set."""
+    """Poll every feed on its own schedule, and follow edits of the rule files, until `stop` is set."""
     scheduler = FeedScheduler(runtime.pipeline.poll_and_reschedule)
     scheduler.start(await first_polls(runtime))
-    log.info("polling %d feeds; stop with Ctrl-C", len(runtime.config.feeds))
+    rules = asyncio.create_task(runtime.rulebook.follow(stop), name="rules-watch")
+    log.info("polling %d feeds; editing rules/ takes effect at once; stop with Ctrl-C", len(runtime.config.feeds))
     try:
         await stop.wait()
     finally:
         scheduler.shutdown()
+        await rules

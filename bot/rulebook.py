@@ -3,6 +3,8 @@ never sees half a reload."""
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,6 +13,7 @@ from bot.match.matcher import Matcher
 from bot.match.query import parse_query
 from bot.match.rules import Rule, RuleSet
 from bot.match.ruleset import load_ruleset
+from bot.match.watch import Reload, compile_reload, watch_rules
 from bot.model import Entry
 
 log = logging.getLogger(__name__)
@@ -41,19 +44,42 @@ def entity_finder(ruleset: RuleSet) -> Matcher:
 
 
 class RuleBook:
-    """Holds the current `Rules`; readers take `book.current` once per poll and use that snapshot."""
+    """Holds the current `Rules`; readers take `book.current` once per poll and use that snapshot.
+
+    Changing rules is one assignment of a fully compiled `Rules`, so a poll sees the old set or the
+    new one, never a mix; compiling happens in a worker thread so polls and sends go on meanwhile.
+    """
 
     def __init__(self, directory: Path, ruleset: RuleSet) -> None:
         self.directory = directory
         self.current = Rules.compile(ruleset)
+        gc.freeze()
 
     @classmethod
     def load(cls, directory: Path) -> RuleBook:
+        """The rules at start-up: examples are not required to pass here, so a rule is never silenced at boot."""
         ruleset = load_ruleset(directory)
         for error in ruleset.errors:
             log.error("%s", error)
         log.info("loaded %d rules from %s", len(ruleset.rules), directory)
         return cls(directory, ruleset)
 
-    def swap(self, ruleset: RuleSet) -> None:
-        self.current = Rules.compile(ruleset)
+    def install(self, reload: Reload) -> None:
+        """Put rules compiled by a reload in force, and report what the reload found wrong."""
+        for error in reload.new_errors:
+            log.error("%s", error)
+        self.current = Rules(reload.ruleset, reload.matcher, entity_finder(reload.ruleset))
+        # The compiled rules live as long as the process: keep the collector from rescanning them.
+        gc.freeze()
+        log.info("rules reloaded: %d in force, %d files with problems", len(reload.ruleset.rules), len(reload.errors))
+
+    async def reload(self) -> Reload:
+        """Read the folder again (for /reload); a file that broke keeps its previous version running."""
+        reload = await asyncio.to_thread(compile_reload, self.directory, self.current.ruleset, ())
+        self.install(reload)
+        return reload
+
+    async def follow(self, stop: asyncio.Event) -> None:
+        """Reload after every edit of the rules folder until `stop` is set."""
+        async for reload in watch_rules(self.directory, self.current.ruleset, stop_event=stop):
+            self.install(reload)

@@ -7,7 +7,6 @@ its id or its title.
 
 from __future__ import annotations
 
-import asyncio
 import difflib
 import logging
 from collections.abc import Callable, Coroutine, Sequence
@@ -25,7 +24,6 @@ from bot.config import Config, parse_duration
 from bot.deliver.format import Headline, render_summary, render_why, when
 from bot.deliver.telegram import WHY_PREFIX
 from bot.match.rules import Rule
-from bot.match.ruleset import load_ruleset
 from bot.rulebook import RuleBook
 from bot.store import chats, outbox
 from bot.store.alerts import get_alert, recent_alerts
@@ -390,10 +388,9 @@ async def status(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def reload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/reload (bot admins): read the rule files again; broken files are reported and skipped."""
-    book = _runtime(context).rulebook
-    ruleset = await asyncio.to_thread(load_ruleset, book.directory)
-    book.swap(ruleset)
+    """/reload (bot admins): read the rule files again; a broken file is reported and its previous version
+    keeps running."""
+    ruleset = (await _runtime(context).rulebook.reload()).ruleset
     problems = "".join(f"\n• {escape(str(e))}" for e in ruleset.errors[:20])
     await _reply(update, f"Reloaded {len(ruleset.rules)} rules, {len(ruleset.errors)} with errors.{problems}")
 
