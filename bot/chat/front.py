@@ -16,28 +16,42 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from telegram import Update
+from telegram import Bot, Update
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
+from telegram.request import HTTPXRequest
 
 from bot.chat.handlers import ChatRuntime, register
+from bot.config import TelegramConfig
 from bot.deliver.apprise import AppriseSender, AppriseSink
+from bot.deliver.pacing import Pace, Pacer
 from bot.deliver.telegram import OutboxSender, TelegramSink
 
 log = logging.getLogger(__name__)
 STOP_WITHIN = 10.0
+OUTBOX_PACE = Pace(global_per_second=25)  # the other 5/s are left to command replies
+
+
+def _token(settings: TelegramConfig) -> str:
+    if settings.token is None:
+        raise ValueError("telegram.token is not set; without it alerts go to the terminal")
+    return settings.token.get_secret_value()
+
+
+def outbox_bot(settings: TelegramConfig) -> Bot:
+    """The outbox's own Bot, outside AIORateLimiter: that limiter halts every request while it waits out
+    one chat's 429, whereas the sender holds only that chat and paces the rest itself."""
+    return Bot(_token(settings), base_url=settings.base_url, request=HTTPXRequest(connection_pool_size=32))
 
 
 def build_application(runtime: ChatRuntime) -> Application:
     """PTB Application for the configured token and Bot API base URL, with the handlers registered.
 
-    AIORateLimiter paces and retries command replies; alerts are paced by the outbox sender itself.
+    AIORateLimiter paces and retries command replies; alerts go through `outbox_bot` and its own pacing.
     """
     settings = runtime.config.telegram
-    if settings.token is None:
-        raise ValueError("telegram.token is not set; without it alerts go to the terminal")
     application = (
         ApplicationBuilder()
-        .token(settings.token.get_secret_value())
+        .token(_token(settings))
         .base_url(settings.base_url)
         .rate_limiter(AIORateLimiter(max_retries=2))
         .build()
@@ -53,11 +67,13 @@ async def telegram_front(
 ) -> AsyncIterator[Application]:
     """Poll Telegram for commands and drain the outbox until the block exits."""
     application = build_application(runtime)
-    sender = OutboxSender(application.bot, runtime.engine, bell=telegram_sink.queued)
-    senders: list[OutboxSender | AppriseSender] = [sender]
+    bot = outbox_bot(runtime.config.telegram)
+    senders: list[OutboxSender | AppriseSender] = [
+        OutboxSender(bot, runtime.engine, Pacer(OUTBOX_PACE), bell=telegram_sink.queued)
+    ]
     if apprise_sink is not None and apprise_sink.targets:
         senders.append(AppriseSender(runtime.engine, runtime.config.apprise, apprise_sink.queued))
-    async with application:
+    async with application, bot:
         await application.start()
         assert application.updater is not None
         await application.updater.start_polling(allowed_updates=Update.ALL_TYPES)

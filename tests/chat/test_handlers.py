@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
+from telegram.ext import Application
 
 from bot.chat.access import NOT_ALLOWED, NOT_BOT_ADMIN, NOT_CHAT_ADMIN
-from bot.chat.handlers import register
+from bot.chat.front import build_application
 from bot.config import Config, FeedConfig, TelegramConfig
 from bot.deliver.telegram import OutboxSender, TelegramSink
 from bot.model import ClauseHit, Entry, Match, Span
@@ -61,16 +61,8 @@ async def _front(tmp_path: Path, allowed_chats: list[int]) -> AsyncIterator[Fron
         telegram = TelegramConfig(token=api.token, base_url=api.base_url, admins=[ADMIN], allowed_chats=allowed_chats)
         config = Config(database=f"sqlite:///{tmp_path / 'bot.db'}", rules=rules, telegram=telegram)
         engine = await open_database(config.database)
-        app = (
-            ApplicationBuilder()
-            .token(api.token)
-            .base_url(api.base_url)
-            .rate_limiter(AIORateLimiter(max_retries=2))
-            .build()
-        )
         runtime = ChatRuntime(config, engine, RuleBook.load(rules))
-        app.bot_data["runtime"] = runtime
-        register(app)
+        app = build_application(runtime)
         async with app:
             await app.start()
             assert app.updater is not None
