@@ -99,6 +99,7 @@ class Message:
     reply_markup: Json | None = None
     thread_id: int | None = None
     edits: list[str] = field(default_factory=list)
+    accepted_at: float = field(default_factory=time.monotonic)
 
     def to_json(self) -> Json:
         data: Json = {
@@ -140,6 +141,7 @@ class FakeBotApi:
         self.rejections: list[tuple[str, int, str]] = []
         self.answered: dict[str, Json] = {}
         self.blocked: set[int] = set()
+        self._flooded: dict[int, float] = {}
         self._failures: deque[int] = deque()
         self._updates: list[Json] = []
         self._update_ids = itertools.count(1)
@@ -204,6 +206,10 @@ class FakeBotApi:
     def block(self, chat_id: int) -> None:
         """The user blocks the bot (or the bot is kicked from the group): sends get 403 from now on."""
         self.blocked.add(chat_id)
+
+    def flood(self, chat_id: int, seconds: int) -> None:
+        """Telegram's flood control for one chat: its sends get 429 with retry_after for `seconds`."""
+        self._flooded[chat_id] = time.monotonic() + seconds
 
     def fail_next(self, count: int = 1, status: int = 502) -> None:
         """The next `count` send/edit calls fail with a transient server error."""
@@ -400,6 +406,8 @@ class FakeBotApi:
             reason = "bot was blocked by the user" if chat.type == "private" else "bot was kicked from the group chat"
             raise ApiError(403, f"Forbidden: {reason}")
         now = time.monotonic()
+        if (wait := self._flooded.get(chat.id, now) - now) > 0:
+            raise ApiError(429, f"Too Many Requests: retry after {math.ceil(wait)}", retry_after=math.ceil(wait))
         window = self._global_sent
         while window and now - window[0] >= self.limits.slack:
             window.popleft()
