@@ -130,7 +130,9 @@ class TelegramSink:
 
 
 class _Outcome(Enum):
-    SENT = "sent"
+    """What a worker does after one message: go on, re-read the queue after a 429 hold, or leave the chat."""
+
+    DONE = "done"
     HOLD = "hold"
     STOP = "stop"
 
@@ -274,11 +276,15 @@ class OutboxSender:
         assert chat_id is not None
         if queued.edit_of is not None and queued.edit_message_id is None:
             await mark_failed(self.engine, queued.id, "the message to edit was never sent on its own")
-            return _Outcome.SENT
+            return _Outcome.DONE
         await mark_attempt(self.engine, queued.id)
         await self.pacer.wait_turn(chat_id, is_group)
+        return await self._attempt(queued, chat_id, plain=False)
+
+    async def _attempt(self, queued: Queued, chat_id: int, *, plain: bool) -> _Outcome:
+        """One call and what its answer means for the row, the chat and the worker."""
         try:
-            message_id = await self._call(queued, plain=False)
+            message_id = await self._call(queued, plain=plain)
         except RetryAfter as exc:
             self.pacer.retry_after(chat_id, _seconds(exc.retry_after))
             return _Outcome.HOLD
@@ -286,12 +292,15 @@ class OutboxSender:
             await self._chat_gone(chat_id, exc)
             return _Outcome.STOP
         except BadRequest as exc:
-            return await self._bad_request(queued, exc)
+            if not plain and "can't parse entities" in exc.message.lower():
+                log.warning("chat %s: Telegram refused the HTML (%s); sending plain text", chat_id, exc.message)
+                return await self._attempt(queued, chat_id, plain=True)
+            return await self._bad_request(queued, chat_id, exc)
         except NetworkError as exc:
             await retry_later(self.engine, queued.id, utcnow() + backoff(queued.attempts + 1), str(exc))
             return _Outcome.STOP
         await mark_sent(self.engine, queued.id, message_id)
-        return _Outcome.SENT
+        return _Outcome.DONE
 
     async def _call(self, queued: Queued, *, plain: bool) -> int | None:
         """One Bot API call for a row: sendMessage, or editMessageText for a story update."""
@@ -320,27 +329,17 @@ class OutboxSender:
         )
         return sent.message_id
 
-    async def _bad_request(self, queued: Queued, exc: BadRequest) -> _Outcome:
+    async def _bad_request(self, queued: Queued, chat_id: int, exc: BadRequest) -> _Outcome:
         reason = exc.message.lower()
-        if "can't parse entities" in reason:
-            log.warning("chat %s: Telegram refused the HTML (%s); sending plain text", queued.chat_id, exc.message)
-            try:
-                message_id = await self._call(queued, plain=True)
-            except TelegramError as again:
-                await mark_failed(self.engine, queued.id, f"{exc.message}; plain text too: {again.message}")
-                return _Outcome.SENT
-            await mark_sent(self.engine, queued.id, message_id)
-            return _Outcome.SENT
         if "message is not modified" in reason:
             await mark_sent(self.engine, queued.id, queued.edit_message_id)
-            return _Outcome.SENT
+            return _Outcome.DONE
         if "chat not found" in reason:
-            assert queued.chat_id is not None
-            await self._chat_gone(queued.chat_id, exc)
+            await self._chat_gone(chat_id, exc)
             return _Outcome.STOP
-        log.error("chat %s: Telegram refused outbox message %s: %s", queued.chat_id, queued.id, exc.message)
+        log.error("chat %s: Telegram refused outbox message %s: %s", chat_id, queued.id, exc.message)
         await mark_failed(self.engine, queued.id, exc.message)
-        return _Outcome.SENT
+        return _Outcome.DONE
 
     async def _chat_gone(self, chat_id: int, exc: TelegramError) -> None:
         """403 or a vanished chat: stop its alerts; say so once, not once per queued message."""

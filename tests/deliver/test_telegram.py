@@ -116,6 +116,16 @@ async def test_bad_html_falls_back_to_plain_text(api: FakeBotApi, bot: Bot, sqli
     assert any("can't parse entities" in r[2] for r in api.rejections)
 
 
+async def test_plain_text_fallback_waits_out_a_429(api: FakeBotApi, bot: Bot, sqlite_engine: AsyncEngine) -> None:
+    await _subscribe(sqlite_engine, api, 1)
+    async with sqlite_engine.begin() as conn:
+        await enqueue(conn, [NewMessage("k", "troops", "<b>Broken", "Broken", chat_id=1)])
+    api.flood(1, seconds=2)
+    await OutboxSender(bot, sqlite_engine).drain(timeout=15)
+    assert [m.text for m in api.sent(1)] == ["Broken"]
+    assert 429 in [r[1] for r in api.rejections]
+
+
 async def test_server_errors_are_retried(api: FakeBotApi, bot: Bot, sqlite_engine: AsyncEngine) -> None:
     await _subscribe(sqlite_engine, api, 1)
     api.fail_next(1, status=502)
