@@ -5,10 +5,14 @@ Refusals are one polite sentence; callers send them as they are.
 
 from __future__ import annotations
 
+from html import escape
+
 from telegram import Chat, ChatMember, Update
 from telegram.ext import ContextTypes
 
+from bot.chat.runtime import Handler, reply, runtime_of
 from bot.config import TelegramConfig
+from bot.store.chats import remember_chat
 
 NOT_ALLOWED = "Sorry, this bot serves only the chats its operator has allowed."
 NOT_BOT_ADMIN = "Sorry, only the bot's administrators can do that."
@@ -41,3 +45,52 @@ async def may_manage(update: Update, context: ContextTypes.DEFAULT_TYPE, config:
         return True
     member = await context.bot.get_chat_member(chat.id, user.id)
     return member.status in _MANAGERS
+
+
+def allowed(handler: Handler) -> Handler:
+    """Refuse politely in chats outside `telegram.allowed_chats`; remember every chat that is let in."""
+
+    async def guarded(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        chat = update.effective_chat
+        runtime = runtime_of(context)
+        if chat is None:
+            return
+        if not chat_allowed(runtime.config.telegram, chat.id):
+            if update.callback_query is not None:
+                await update.callback_query.answer(NOT_ALLOWED)
+            else:
+                await reply(update, escape(NOT_ALLOWED))
+            return
+        await remember_chat(runtime.engine, chat.id, chat.type, chat.title)
+        await handler(update, context)
+
+    guarded.__doc__ = handler.__doc__
+    return guarded
+
+
+def managers_only(handler: Handler) -> Handler:
+    """In groups, only chat administrators may change what the chat receives."""
+
+    async def guarded(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        if not await may_manage(update, context, runtime_of(context).config.telegram):
+            if update.callback_query is not None:
+                await update.callback_query.answer(NOT_CHAT_ADMIN, show_alert=True)
+            else:
+                await reply(update, escape(NOT_CHAT_ADMIN))
+            return
+        await handler(update, context)
+
+    guarded.__doc__ = handler.__doc__
+    return guarded
+
+
+def bot_admins_only(handler: Handler) -> Handler:
+    async def guarded(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        user = update.effective_user
+        if not is_bot_admin(runtime_of(context).config.telegram, user.id if user else None):
+            await reply(update, escape(NOT_BOT_ADMIN))
+            return
+        await handler(update, context)
+
+    guarded.__doc__ = handler.__doc__
+    return guarded

@@ -20,7 +20,8 @@ from telegram import Bot, Update
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
 from telegram.request import HTTPXRequest
 
-from bot.chat.handlers import ChatRuntime, register
+from bot.chat.handlers import register
+from bot.chat.runtime import ChatRuntime
 from bot.config import TelegramConfig
 from bot.deliver.apprise import AppriseSender, AppriseSink
 from bot.deliver.pacing import Pace, Pacer

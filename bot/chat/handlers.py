@@ -1,33 +1,30 @@
 """The chat front: commands and buttons to subscribe to topics, mute, choose digests, and ask why.
 
-`register(application)` adds every handler; they reach config, database and rules through the `Runtime`
-that app.py puts in `application.bot_data["runtime"]`. Topics are the rules in force; a topic is named by
-its id or its title.
+`register(application)` adds every handler with its guards (access.py); they reach config, database and
+rules through the runtime in `application.bot_data["runtime"]` (runtime.py). Operator commands live in
+admin.py, topic names in topics.py.
 """
 
 from __future__ import annotations
 
-import difflib
 import logging
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Sequence
 from datetime import timedelta
 from html import escape
-from typing import Protocol
 
-from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.constants import ParseMode
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
-from bot.chat.access import NOT_ALLOWED, NOT_BOT_ADMIN, NOT_CHAT_ADMIN, chat_allowed, is_bot_admin, may_manage
-from bot.config import Config, parse_duration
+from bot.chat.access import allowed, bot_admins_only, managers_only
+from bot.chat.admin import reload, status
+from bot.chat.runtime import reply, rules_of, runtime_of
+from bot.chat.topics import find_topic, thread_of, topic_arg, unknown_topic
+from bot.config import parse_duration
 from bot.deliver.format import Headline, render_summary, render_why, when
 from bot.deliver.telegram import WHY_PREFIX
 from bot.match.rules import Rule
-from bot.rulebook import RuleBook
-from bot.store import chats, outbox
+from bot.store import chats
 from bot.store.alerts import get_alert, recent_alerts
-from bot.store.feeds import load_states
 from bot.store.tables import utcnow
 
 log = logging.getLogger(__name__)
@@ -63,121 +60,15 @@ HELP = (
 )
 
 
-class ChatRuntime(Protocol):
-    """What the handlers use of app.py's Runtime."""
-
-    config: Config
-    engine: AsyncEngine
-    rulebook: RuleBook
-
-
-Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[object, object, None]]
-
-
-def _runtime(context: ContextTypes.DEFAULT_TYPE) -> ChatRuntime:
-    runtime: ChatRuntime = context.bot_data["runtime"]
-    return runtime
-
-
-def _rules(context: ContextTypes.DEFAULT_TYPE) -> Sequence[Rule]:
-    return _runtime(context).rulebook.current.ruleset.rules
-
-
-async def _reply(update: Update, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
-    message = update.effective_message
-    if message is not None:
-        await message.reply_text(text, parse_mode=ParseMode.HTML, reply_markup=markup, do_quote=False)
-
-
-def allowed(handler: Handler) -> Handler:
-    """Refuse politely in chats outside `telegram.allowed_chats`; remember every chat that is let in."""
-
-    async def guarded(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        chat = update.effective_chat
-        runtime = _runtime(context)
-        if chat is None:
-            return
-        if not chat_allowed(runtime.config.telegram, chat.id):
-            if update.callback_query is not None:
-                await update.callback_query.answer(NOT_ALLOWED)
-            else:
-                await _reply(update, escape(NOT_ALLOWED))
-            return
-        await chats.remember_chat(runtime.engine, chat.id, chat.type, chat.title)
-        await handler(update, context)
-
-    guarded.__doc__ = handler.__doc__
-    return guarded
-
-
-def managers_only(handler: Handler) -> Handler:
-    """In groups, only chat administrators may change what the chat receives."""
-
-    async def guarded(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        if not await may_manage(update, context, _runtime(context).config.telegram):
-            if update.callback_query is not None:
-                await update.callback_query.answer(NOT_CHAT_ADMIN, show_alert=True)
-            else:
-                await _reply(update, escape(NOT_CHAT_ADMIN))
-            return
-        await handler(update, context)
-
-    guarded.__doc__ = handler.__doc__
-    return guarded
-
-
-def bot_admins_only(handler: Handler) -> Handler:
-    async def guarded(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        user = update.effective_user
-        if not is_bot_admin(_runtime(context).config.telegram, user.id if user else None):
-            await _reply(update, escape(NOT_BOT_ADMIN))
-            return
-        await handler(update, context)
-
-    guarded.__doc__ = handler.__doc__
-    return guarded
-
-
-def find_topic(rules: Sequence[Rule], name: str) -> Rule | None:
-    wanted = name.strip().casefold()
-    return next((r for r in rules if wanted in (r.id.casefold(), r.title.casefold())), None)
-
-
-def unknown_topic(rules: Sequence[Rule], name: str) -> str:
-    """ "No topic called X", with the nearest ids or titles as suggestions."""
-    names = {r.id.casefold(): r for r in rules} | {r.title.casefold(): r for r in rules}
-    near = [names[n] for n in difflib.get_close_matches(name.casefold(), list(names), n=3, cutoff=0.5)]
-    hint = ", ".join(dict.fromkeys(f"<code>{escape(r.id)}</code> ({escape(r.title)})" for r in near))
-    suggestion = f" Did you mean {hint}?" if hint else " See /topics for the list."
-    return f"No topic called “{escape(name)}”.{suggestion}"
-
-
-def _thread_of(update: Update) -> int | None:
-    message = update.effective_message
-    return message.message_thread_id if message is not None and message.is_topic_message else None
-
-
-async def _topic_arg(update: Update, context: ContextTypes.DEFAULT_TYPE, usage: str) -> Rule | None:
-    """The topic named in the command's arguments, or None after telling the user what went wrong."""
-    name = " ".join(context.args or [])
-    if not name:
-        await _reply(update, f"Usage: {escape(usage)}. /topics lists the topics.")
-        return None
-    rule = find_topic(_rules(context), name)
-    if rule is None:
-        await _reply(update, unknown_topic(_rules(context), name))
-    return rule
-
-
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/start and /help: what the bot does and how to use it."""
-    await _reply(update, escape(HELP))
+    await reply(update, escape(HELP))
 
 
 async def _topics_keyboard(context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> InlineKeyboardMarkup:
-    subscribed = {s.rule_id for s in await chats.subscriptions_of(_runtime(context).engine, chat_id)}
+    subscribed = {s.rule_id for s in await chats.subscriptions_of(runtime_of(context).engine, chat_id)}
     rows = []
-    for rule in _rules(context)[:MAX_TOPIC_BUTTONS]:
+    for rule in rules_of(context)[:MAX_TOPIC_BUTTONS]:
         data = f"{UNSUBSCRIBE if rule.id in subscribed else SUBSCRIBE}{rule.id}"
         if len(data.encode()) <= 64:
             mark = "✅" if rule.id in subscribed else "➕"
@@ -199,20 +90,20 @@ async def topics(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/topics: every topic with a subscribe/unsubscribe button."""
     chat = update.effective_chat
     assert chat is not None
-    await _reply(update, _topics_text(_rules(context)), await _topics_keyboard(context, chat.id))
+    await reply(update, _topics_text(rules_of(context)), await _topics_keyboard(context, chat.id))
 
 
 async def topic_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A press on a /topics button: switch the subscription and refresh the buttons."""
     query, chat, user = update.callback_query, update.effective_chat, update.effective_user
     assert query is not None and query.data is not None and chat is not None and user is not None
-    engine = _runtime(context).engine
+    engine = runtime_of(context).engine
     action, rule_id = query.data.split(":", 1)
-    rule = find_topic(_rules(context), rule_id)
+    rule = find_topic(rules_of(context), rule_id)
     if rule is None:
         await query.answer("That topic no longer exists.")
     elif action + ":" == SUBSCRIBE:
-        await chats.subscribe(engine, chat.id, rule.id, _thread_of(update), user.id)
+        await chats.subscribe(engine, chat.id, rule.id, thread_of(update), user.id)
         await query.answer(f"Subscribed to {rule.title}.")
     else:
         await chats.unsubscribe(engine, chat.id, rule.id)
@@ -224,40 +115,40 @@ async def subscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/subscribe <topic>: alerts of that topic come to this chat (in a forum, to this thread)."""
     chat, user = update.effective_chat, update.effective_user
     assert chat is not None
-    rule = await _topic_arg(update, context, "/subscribe <topic>")
+    rule = await topic_arg(update, context, "/subscribe <topic>")
     if rule is None:
         return
-    thread = _thread_of(update)
-    new = await chats.subscribe(_runtime(context).engine, chat.id, rule.id, thread, user.id if user else 0)
+    thread = thread_of(update)
+    new = await chats.subscribe(runtime_of(context).engine, chat.id, rule.id, thread, user.id if user else 0)
     where = " in this thread" if thread is not None else ""
     if new:
-        await _reply(update, f"Subscribed to <b>{escape(rule.title)}</b>{where}. Alerts will arrive here.")
+        await reply(update, f"Subscribed to <b>{escape(rule.title)}</b>{where}. Alerts will arrive here.")
     else:
-        await _reply(update, f"This chat already follows <b>{escape(rule.title)}</b>; alerts now go{where or ' here'}.")
+        await reply(update, f"This chat already follows <b>{escape(rule.title)}</b>; alerts now go{where or ' here'}.")
 
 
 async def unsubscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/unsubscribe <topic>."""
     chat = update.effective_chat
     assert chat is not None
-    rule = await _topic_arg(update, context, "/unsubscribe <topic>")
+    rule = await topic_arg(update, context, "/unsubscribe <topic>")
     if rule is None:
         return
-    if await chats.unsubscribe(_runtime(context).engine, chat.id, rule.id):
-        await _reply(update, f"Unsubscribed from <b>{escape(rule.title)}</b>.")
+    if await chats.unsubscribe(runtime_of(context).engine, chat.id, rule.id):
+        await reply(update, f"Unsubscribed from <b>{escape(rule.title)}</b>.")
     else:
-        await _reply(update, f"This chat was not subscribed to <b>{escape(rule.title)}</b>.")
+        await reply(update, f"This chat was not subscribed to <b>{escape(rule.title)}</b>.")
 
 
 async def mysubs(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/mysubs: this chat's topics, mutes and digest mode."""
     chat = update.effective_chat
     assert chat is not None
-    engine = _runtime(context).engine
-    titles = {r.id: r.title for r in _rules(context)}
+    engine = runtime_of(context).engine
+    titles = {r.id: r.title for r in rules_of(context)}
     subs = await chats.subscriptions_of(engine, chat.id)
     if not subs:
-        await _reply(update, "This chat follows no topics yet. /topics lists them.")
+        await reply(update, "This chat follows no topics yet. /topics lists them.")
         return
     lines = ["<b>This chat follows</b>"]
     for sub in subs:
@@ -270,7 +161,7 @@ async def mysubs(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             name = "all topics" if rule_id == chats.ALL_TOPICS else titles.get(rule_id, rule_id)
             lines.append(f"Muted: {escape(name)} until {when(until)}")
         lines.append(f"Digest: {settings.digest}")
-    await _reply(update, "\n".join(lines))
+    await reply(update, "\n".join(lines))
 
 
 async def mute(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -280,36 +171,36 @@ async def mute(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     args = context.args or []
     usage = "Usage: /mute &lt;topic|all&gt; &lt;duration&gt;, e.g. /mute all 2h or /mute troop-deployment 1d."
     if len(args) < 2:
-        await _reply(update, usage)
+        await reply(update, usage)
         return
     try:
         duration = parse_duration(args[-1])
     except ValueError:
-        await _reply(update, f"“{escape(args[-1])}” is not a duration. {usage}")
+        await reply(update, f"“{escape(args[-1])}” is not a duration. {usage}")
         return
     if not timedelta(0) < duration <= MAX_MUTE:
-        await _reply(update, "A mute lasts between a minute and a year.")
+        await reply(update, "A mute lasts between a minute and a year.")
         return
     name = " ".join(args[:-1])
     if name.casefold() == "all":
         rule_id, title = chats.ALL_TOPICS, "all topics"
     else:
-        rule = find_topic(_rules(context), name)
+        rule = find_topic(rules_of(context), name)
         if rule is None:
-            await _reply(update, unknown_topic(_rules(context), name))
+            await reply(update, unknown_topic(rules_of(context), name))
             return
         rule_id, title = rule.id, rule.title
     until = utcnow() + duration
-    await chats.mute(_runtime(context).engine, chat.id, rule_id, until)
-    await _reply(update, f"Muted {escape(title)} until {when(until)}. /unmute lifts it.")
+    await chats.mute(runtime_of(context).engine, chat.id, rule_id, until)
+    await reply(update, f"Muted {escape(title)} until {when(until)}. /unmute lifts it.")
 
 
 async def unmute(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/unmute: lift every mute of this chat."""
     chat = update.effective_chat
     assert chat is not None
-    count = await chats.unmute(_runtime(context).engine, chat.id)
-    await _reply(update, "Alerts resume." if count else "Nothing was muted.")
+    count = await chats.unmute(runtime_of(context).engine, chat.id)
+    await reply(update, "Alerts resume." if count else "Nothing was muted.")
 
 
 async def digest(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -319,41 +210,41 @@ async def digest(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     modes: dict[str, chats.DigestMode] = {"off": "off", "hourly": "hourly", "daily": "daily"}
     mode = modes.get((context.args or [""])[0].lower())
     if mode is None:
-        await _reply(update, "Usage: /digest off, /digest hourly or /digest daily.")
+        await reply(update, "Usage: /digest off, /digest hourly or /digest daily.")
         return
-    await chats.set_digest(_runtime(context).engine, chat.id, mode)
+    await chats.set_digest(runtime_of(context).engine, chat.id, mode)
     if mode == "off":
-        await _reply(update, "Alerts will arrive one by one, as they happen.")
+        await reply(update, "Alerts will arrive one by one, as they happen.")
     else:
-        await _reply(update, f"Alerts will be collected and sent as one {mode} digest.")
+        await reply(update, f"Alerts will be collected and sent as one {mode} digest.")
 
 
 async def recent(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/recent <topic>: its last 5 alerts, to catch up on what came before subscribing."""
-    rule = await _topic_arg(update, context, "/recent <topic>")
+    rule = await topic_arg(update, context, "/recent <topic>")
     if rule is None:
         return
-    alerts = await recent_alerts(_runtime(context).engine, rule.id, limit=5)
+    alerts = await recent_alerts(runtime_of(context).engine, rule.id, limit=5)
     if not alerts:
-        await _reply(update, f"No alerts for <b>{escape(rule.title)}</b> yet.")
+        await reply(update, f"No alerts for <b>{escape(rule.title)}</b> yet.")
         return
     rendered = render_summary(f"Last {len(alerts)} alerts: {rule.title}", [Headline.of(a) for a in alerts])
-    await _reply(update, rendered.html)
+    await reply(update, rendered.html)
 
 
 async def _explain(update: Update, context: ContextTypes.DEFAULT_TYPE, alert_id: str) -> None:
-    alert = await get_alert(_runtime(context).engine, int(alert_id)) if alert_id.isdigit() else None
+    alert = await get_alert(runtime_of(context).engine, int(alert_id)) if alert_id.isdigit() else None
     if alert is None:
-        await _reply(update, f"No alert number {escape(alert_id)}.")
+        await reply(update, f"No alert number {escape(alert_id)}.")
         return
-    await _reply(update, render_why(alert).html)
+    await reply(update, render_why(alert).html)
 
 
 async def why(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/why <alert number>: the rule, the clauses that matched and the matched words."""
     args = context.args or []
     if not args:
-        await _reply(update, "Usage: /why &lt;alert number&gt;, or press Why? under an alert.")
+        await reply(update, "Usage: /why &lt;alert number&gt;, or press Why? under an alert.")
         return
     await _explain(update, context, args[0])
 
@@ -364,35 +255,6 @@ async def why_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     assert query is not None and query.data is not None
     await query.answer()
     await _explain(update, context, query.data.removeprefix(WHY_PREFIX))
-
-
-async def status(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/status (bot admins): each feed's last success, last error and next poll; rule errors; outbox."""
-    runtime = _runtime(context)
-    lines = ["<b>Feeds</b>"]
-    for feed in await load_states(runtime.engine):
-        line = f"• {escape(feed.name)}: ok {when(feed.last_success_at)}, next {when(feed.next_poll_at)}"
-        if feed.last_error:
-            line += f"\n  error {when(feed.last_error_at)}: {escape(feed.last_error[:200])}"
-        lines.append(line)
-    errors = runtime.rulebook.current.ruleset.errors
-    lines.append(f"<b>Rules</b>: {len(_rules(context))} loaded, {len(errors)} with errors")
-    lines += [f"• {escape(str(e))}" for e in errors[:20]]
-    waiting = await outbox.backlog(runtime.engine)
-    lines.append(
-        f"<b>Outbox</b>: {waiting.get('pending', 0)} to send, {waiting.get('held', 0)} held for digests, "
-        f"{waiting.get('failed', 0)} failed"
-    )
-    text = "\n".join(lines)
-    await _reply(update, text if len(text) < 4000 else text[:3990].rsplit("\n", 1)[0])
-
-
-async def reload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/reload (bot admins): read the rule files again; a broken file is reported and its previous version
-    keeps running."""
-    ruleset = (await _runtime(context).rulebook.reload()).ruleset
-    problems = "".join(f"\n• {escape(str(e))}" for e in ruleset.errors[:20])
-    await _reply(update, f"Reloaded {len(ruleset.rules)} rules, {len(ruleset.errors)} with errors.{problems}")
 
 
 async def publish_commands(context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -1,0 +1,44 @@
+"""Topics are the rules in force, named by id or title; an unknown name gets the nearest as suggestions."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Sequence
+from html import escape
+
+from telegram import Update
+from telegram.ext import ContextTypes
+
+from bot.chat.runtime import reply, rules_of
+from bot.match.rules import Rule
+
+
+def find_topic(rules: Sequence[Rule], name: str) -> Rule | None:
+    wanted = name.strip().casefold()
+    return next((r for r in rules if wanted in (r.id.casefold(), r.title.casefold())), None)
+
+
+def unknown_topic(rules: Sequence[Rule], name: str) -> str:
+    """ "No topic called X", with the nearest ids or titles as suggestions."""
+    names = {r.id.casefold(): r for r in rules} | {r.title.casefold(): r for r in rules}
+    near = [names[n] for n in difflib.get_close_matches(name.casefold(), list(names), n=3, cutoff=0.5)]
+    hint = ", ".join(dict.fromkeys(f"<code>{escape(r.id)}</code> ({escape(r.title)})" for r in near))
+    suggestion = f" Did you mean {hint}?" if hint else " See /topics for the list."
+    return f"No topic called “{escape(name)}”.{suggestion}"
+
+
+def thread_of(update: Update) -> int | None:
+    message = update.effective_message
+    return message.message_thread_id if message is not None and message.is_topic_message else None
+
+
+async def topic_arg(update: Update, context: ContextTypes.DEFAULT_TYPE, usage: str) -> Rule | None:
+    """The topic named in the command's arguments, or None after telling the user what went wrong."""
+    name = " ".join(context.args or [])
+    if not name:
+        await reply(update, f"Usage: {escape(usage)}. /topics lists the topics.")
+        return None
+    rule = find_topic(rules_of(context), name)
+    if rule is None:
+        await reply(update, unknown_topic(rules_of(context), name))
+    return rule
