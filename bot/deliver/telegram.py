@@ -4,7 +4,8 @@
 alerts, so an alert is either stored and queued or neither. `OutboxSender` runs on the bot's event loop:
 one worker per chat with due rows, paced by `Pacer`, so a 429 or a slow chat holds only itself. Errors:
 429 -> wait retry_after for that chat; 5xx/network -> retry with backoff; 403 -> deactivate the chat
-(logged once); 400 "can't parse entities" -> send the plain-text rendering instead.
+(logged once); 400 "can't parse entities" -> send the plain-text rendering instead; a group upgraded to
+a supergroup -> move its subscriptions and queue to the new id.
 """
 
 from __future__ import annotations
@@ -19,12 +20,12 @@ from enum import Enum
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
 
 from bot.deliver.format import Headline, render_alert, render_summary, when
 from bot.deliver.pacing import Pacer
 from bot.model import Alert
-from bot.store.chats import Subscriber, deactivate, digest_chats, mark_digest_sent, subscribers
+from bot.store.chats import Subscriber, deactivate, digest_chats, mark_digest_sent, migrate_chat, subscribers
 from bot.store.outbox import (
     Backlog,
     FoldConflict,
@@ -42,6 +43,7 @@ from bot.store.outbox import (
     mark_attempt,
     mark_failed,
     mark_sent,
+    move_queue,
     retry_later,
     story_message,
     to_fold,
@@ -296,8 +298,14 @@ class OutboxSender:
                 log.warning("chat %s: Telegram refused the HTML (%s); sending plain text", chat_id, exc.message)
                 return await self._attempt(queued, chat_id, plain=True)
             return await self._bad_request(queued, chat_id, exc)
-        except NetworkError as exc:
-            await retry_later(self.engine, queued.id, utcnow() + backoff(queued.attempts + 1), str(exc))
+        except ChatMigrated as exc:
+            async with self.engine.begin() as conn:
+                await migrate_chat(conn, chat_id, exc.new_chat_id)
+                await move_queue(conn, chat_id, exc.new_chat_id)
+            log.info("chat %s became supergroup %s; its subscriptions moved along", chat_id, exc.new_chat_id)
+            return _Outcome.STOP
+        except TelegramError as exc:
+            await retry_later(self.engine, queued.id, utcnow() + backoff(queued.attempts + 1), exc.message)
             return _Outcome.STOP
         await mark_sent(self.engine, queued.id, message_id)
         return _Outcome.DONE

@@ -209,3 +209,18 @@ async def digest_chats(engine: AsyncEngine) -> list[ChatSettings]:
 
 async def mark_digest_sent(conn: AsyncConnection, chat_id: int, at: datetime) -> None:
     await conn.execute(sa.update(chats).where(chats.c.id == chat_id).values(digest_sent_at=at))
+
+
+async def migrate_chat(conn: AsyncConnection, old_id: int, new_id: int) -> None:
+    """A group became a supergroup under a new id: carry its settings, subscriptions and mutes over
+    (what the new id already has wins)."""
+    row = (await conn.execute(sa.select(chats).where(chats.c.id == old_id))).mappings().first()
+    if row is None:
+        return
+    if await conn.scalar(sa.select(chats.c.id).where(chats.c.id == new_id)) is None:
+        await conn.execute(sa.insert(chats).values({**row, "id": new_id, "type": "supergroup"}))
+    for table in (subscriptions, mutes):
+        taken = sa.select(table.c.rule_id).where(table.c.chat_id == new_id)
+        await conn.execute(sa.delete(table).where(table.c.chat_id == old_id, table.c.rule_id.in_(taken)))
+        await conn.execute(sa.update(table).where(table.c.chat_id == old_id).values(chat_id=new_id))
+    await conn.execute(sa.update(chats).where(chats.c.id == old_id).values(active=False, deactivated_at=utcnow()))

@@ -244,6 +244,15 @@ async def retry_later(engine: AsyncEngine, outbox_id: int, at: datetime, error: 
         await conn.execute(sa.update(outbox).where(outbox.c.id == outbox_id).values(next_attempt_at=at, error=error))
 
 
+async def move_queue(conn: AsyncConnection, old_chat_id: int, new_chat_id: int) -> None:
+    """What waits for a group that became a supergroup now waits for its new id."""
+    await conn.execute(
+        sa.update(outbox)
+        .where(outbox.c.chat_id == old_chat_id, outbox.c.status.in_(["pending", "held"]))
+        .values(chat_id=new_chat_id)
+    )
+
+
 async def mark_failed(engine: AsyncEngine, outbox_id: int, error: str) -> None:
     async with engine.begin() as conn:
         await conn.execute(sa.update(outbox).where(outbox.c.id == outbox_id).values(status="failed", error=error))

@@ -14,7 +14,7 @@ from telegram.request import HTTPXRequest
 
 from bot.deliver.telegram import OutboxSender, TelegramSink
 from bot.model import Alert, Story, StoryMember
-from bot.store.chats import remember_chat, set_digest, subscribe
+from bot.store.chats import remember_chat, set_digest, subscribe, subscriptions_of
 from bot.store.db import open_database
 from bot.store.outbox import NewMessage, backlog, enqueue
 from tests.deliver.factories import make_alert
@@ -187,3 +187,19 @@ async def test_growing_story_edits_its_message(api: FakeBotApi, bot: Bot, sqlite
     (message,) = api.sent(1)
     assert "2 outlets: MENAFN, Gazeta; originally RIA News" in message.text
     assert len(message.edits) == 1
+
+
+async def test_group_upgraded_to_supergroup_keeps_its_subscriptions(
+    api: FakeBotApi, bot: Bot, sqlite_engine: AsyncEngine
+) -> None:
+    api.group(-5, "Newsroom", admins={1})
+    await _subscribe(sqlite_engine, api, -5)
+    api.upgrade(-5, -1005)
+    sender = OutboxSender(bot, sqlite_engine)
+    await _queue(sqlite_engine, sender, [make_alert(1)])
+    await sender.drain(timeout=15)
+    await _queue(sqlite_engine, sender, [make_alert(2)])
+    await sender.drain(timeout=15)
+    assert [m.text.splitlines()[0] for m in api.sent(-1005)] == ["Story number 1", "Story number 2"]
+    assert [s.rule_id for s in await subscriptions_of(sqlite_engine, -1005)] == ["troops"]
+    assert await subscriptions_of(sqlite_engine, -5) == []

@@ -32,11 +32,17 @@ Json = dict[str, Any]
 class ApiError(Exception):
     """An error answer: HTTP status = error_code, as Telegram sends it."""
 
-    def __init__(self, code: int, description: str, retry_after: int | None = None) -> None:
+    def __init__(
+        self, code: int, description: str, retry_after: int | None = None, migrate_to: int | None = None
+    ) -> None:
         super().__init__(description)
         self.code = code
         self.description = description
-        self.retry_after = retry_after
+        self.parameters: Json = {}
+        if retry_after is not None:
+            self.parameters["retry_after"] = retry_after
+        if migrate_to is not None:
+            self.parameters["migrate_to_chat_id"] = migrate_to
 
 
 @dataclass(frozen=True)
@@ -142,6 +148,7 @@ class FakeBotApi:
         self.answered: dict[str, Json] = {}
         self.blocked: set[int] = set()
         self._flooded: dict[int, float] = {}
+        self.migrated: dict[int, int] = {}
         self._failures: deque[int] = deque()
         self._updates: list[Json] = []
         self._update_ids = itertools.count(1)
@@ -206,6 +213,12 @@ class FakeBotApi:
     def block(self, chat_id: int) -> None:
         """The user blocks the bot (or the bot is kicked from the group): sends get 403 from now on."""
         self.blocked.add(chat_id)
+
+    def upgrade(self, chat_id: int, new_id: int) -> Chat:
+        """A group becomes a supergroup with a new id; the old id answers 400 with migrate_to_chat_id."""
+        old = self.chats[chat_id]
+        self.migrated[chat_id] = new_id
+        return self.group(new_id, old.title or "", old.admins, supergroup=True, creator=old.creator)
 
     def flood(self, chat_id: int, seconds: int) -> None:
         """Telegram's flood control for one chat: its sends get 429 with retry_after for `seconds`."""
@@ -307,8 +320,8 @@ class FakeBotApi:
     @staticmethod
     def _error(exc: ApiError) -> web.Response:
         body: Json = {"ok": False, "error_code": exc.code, "description": exc.description}
-        if exc.retry_after is not None:
-            body["parameters"] = {"retry_after": exc.retry_after}
+        if exc.parameters:
+            body["parameters"] = exc.parameters
         return web.json_response(body, status=exc.code)
 
     # ---- helpers
@@ -331,6 +344,10 @@ class FakeBotApi:
 
     def _chat(self, params: Json) -> Chat:
         chat_id = self._int(params, "chat_id")
+        if chat_id in self.migrated:
+            raise ApiError(
+                400, "Bad Request: group chat was upgraded to a supergroup chat", migrate_to=self.migrated[chat_id]
+            )
         if chat_id not in self.chats:
             raise ApiError(400, "Bad Request: chat not found")
         return self.chats[chat_id]  # type: ignore[index]
