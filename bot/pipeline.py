@@ -155,12 +155,19 @@ class FeedPipeline:
         """Rebuild the story index from the store; call once before polling."""
         await self.desk.replay(self.engine, self.rulebook.current)
 
-    async def _with_full_text(self, feed_id: int, items: list[Entry]) -> list[Entry]:
-        """New entries enriched with their article's main text (known ones are left alone: no refetch)."""
+    async def _with_full_text(self, feed_id: int, backlog: int, items: list[Entry]) -> list[Entry]:
+        """New entries, those that may alert enriched with their article's main text.
+
+        Known entries are not fetched again; on a feed's first poll only its newest `backlog` entries
+        can alert, so only theirs are fetched (a new feed never sets off a burst of page fetches).
+        """
         async with self.engine.connect() as conn:
             unseen = await unseen_entries(conn, feed_id, items)
-        enriched = await asyncio.gather(*(self.articles.enrich(item) for item in unseen))
-        return list(enriched)
+            first_poll = await is_first_poll(conn, feed_id)
+        wanted = sorted(unseen, key=lambda e: e.published or _OLDEST, reverse=True)[:backlog] if first_poll else unseen
+        fetched = await asyncio.gather(*(self.articles.enrich(entry) for entry in wanted))
+        enriched = {id(entry): full for entry, full in zip(wanted, fetched, strict=True)}
+        return [enriched.get(id(entry), entry) for entry in unseen]
 
     async def poll(self, url: str) -> FeedPollReport:
         feed_id, feed = self.feeds[url]
@@ -174,7 +181,7 @@ class FeedPipeline:
             log.warning("%s", outcome.notice)
         items = outcome.entries or []
         if feed.fulltext and items:
-            items = await self._with_full_text(feed_id, items)
+            items = await self._with_full_text(feed_id, feed.backlog, items)
         result = await self.ingest(
             feed_id=feed_id,
             backlog=feed.backlog,

@@ -52,3 +52,22 @@ async def test_teaser_feed_matches_on_extracted_article(feed_server: FeedServer,
     assert "Kaja Kallas refrained from guaranteeing" in content
     for boilerplate in ("Previous Article", "Leave a Comment", "Delevingne", "Home"):
         assert boilerplate not in content
+
+
+async def test_first_poll_fetches_pages_only_for_entries_that_may_alert(
+    feed_server: FeedServer, tmp_path: Path
+) -> None:
+    now = datetime.now(UTC)
+    for n in range(3):
+        feed_server.pages[f"old-{n}.html"] = article_page(f"Old {n}", "Old news. " * 40, f"https://o.example/{n}")
+    feed_server.pages["new.html"] = article_page("New", "New news. " * 40, "https://o.example/new")
+    old = [Item(f"o{n}", f"Old {n}", feed_server.url(f"old-{n}.html"), "Teaser.", now) for n in range(3)]
+    feed_server.feeds["teasers.xml"] = old
+    config = write_config(tmp_path, f"sqlite:///{tmp_path / 'n.db'}", feed_server.url("teasers.xml"), backlog=0)
+    config.write_text(config.read_text().replace("fulltext: false", "fulltext: true"))
+    await poll_once(config)
+    assert not any(path.startswith("old-") for path in feed_server.requests)
+    feed_server.feeds["teasers.xml"] = [Item("n1", "New", feed_server.url("new.html"), "Teaser.", now), *old]
+    await poll_once(config)
+    assert feed_server.requests["new.html"] == 1
+    assert not any(path.startswith("old-") for path in feed_server.requests)
