@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.config import AppriseTarget
 from bot.deliver.format import render_alert
-from bot.deliver.telegram import backoff
+from bot.deliver.telegram import backoff, observe_latency
 from bot.model import Alert
 from bot.store.outbox import NewMessage, Queued, due_targets, enqueue, mark_attempt, mark_failed, mark_sent, retry_later
 from bot.store.tables import utcnow
@@ -51,7 +51,15 @@ class AppriseSink:
                 if _wants(target, alert.rule_id):
                     key = f"apprise:{channel}:{alert.rule_id}:{ident}"
                     messages.append(
-                        NewMessage(key, alert.rule_id, rendered.html, rendered.plain, target=channel, alert_id=alert.id)
+                        NewMessage(
+                            key,
+                            alert.rule_id,
+                            rendered.html,
+                            rendered.plain,
+                            target=channel,
+                            alert_id=alert.id,
+                            published_at=alert.entry.published,
+                        )
                     )
         await enqueue(conn, messages)
 
@@ -101,6 +109,7 @@ class AppriseSender:
         await mark_attempt(self.engine, queued.id)
         if await notifier.async_notify(body=body or title, title=title, body_format=apprise.NotifyFormat.TEXT):
             await mark_sent(self.engine, queued.id, None)
+            observe_latency("apprise", queued)
         elif queued.attempts + 1 >= GIVE_UP_AFTER:
             log.error(
                 "Apprise channel %s refused outbox message %s %d times; giving up",

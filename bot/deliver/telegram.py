@@ -24,6 +24,7 @@ from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, Tele
 
 from bot.deliver.format import Headline, render_alert, render_summary, when
 from bot.deliver.pacing import Pacer
+from bot.metrics import DELIVERY_LATENCY
 from bot.model import Alert
 from bot.store.chats import Subscriber, deactivate, digest_chats, mark_digest_sent, migrate_chat, subscribers
 from bot.store.outbox import (
@@ -99,6 +100,7 @@ class TelegramSink:
                     alert_id=alert.id,
                     story_id=alert.story.id if alert.story else None,
                     held=subscriber.digest != "off",
+                    published_at=alert.entry.published,
                 )
                 update = await self._story_update(conn, subscriber, alert, message, now)
                 messages.append(update or message)
@@ -137,6 +139,13 @@ class _Outcome(Enum):
     DONE = "done"
     HOLD = "hold"
     STOP = "stop"
+
+
+def observe_latency(sink: str, queued: Queued) -> None:
+    """Publication to delivery, for the delivery-latency metric (first deliveries only, not edits)."""
+    if queued.published_at is not None and queued.edit_of is None:
+        latency = (utcnow() - queued.published_at).total_seconds()
+        DELIVERY_LATENCY.labels(sink).observe(max(latency, 0.0))
 
 
 def backoff(attempts: int) -> timedelta:
@@ -308,6 +317,7 @@ class OutboxSender:
             await retry_later(self.engine, queued.id, utcnow() + backoff(queued.attempts + 1), exc.message)
             return _Outcome.STOP
         await mark_sent(self.engine, queued.id, message_id)
+        observe_latency("telegram", queued)
         return _Outcome.DONE
 
     async def _call(self, queued: Queued, *, plain: bool) -> int | None:

@@ -43,6 +43,7 @@ outbox = sa.Table(
     sa.Column("html", sa.Text, nullable=False),
     sa.Column("plain", sa.Text, nullable=False),
     sa.Column("headline", sa.JSON(none_as_null=True)),
+    sa.Column("published_at", UTCDateTime),
     sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
     sa.Column("next_attempt_at", UTCDateTime),
     sa.Column("attempted_at", UTCDateTime),
@@ -71,6 +72,7 @@ class NewMessage:
     story_id: int | None = None
     held: bool = False
     edit_of: int | None = None
+    published_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +89,7 @@ class Queued:
     attempts: int
     edit_of: int | None = None
     edit_message_id: int | None = None
+    published_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +140,7 @@ async def enqueue(conn: AsyncConnection, messages: Sequence[NewMessage]) -> int:
             "html": m.html,
             "plain": m.plain,
             "headline": _headline_json(m.headline),
+            "published_at": m.published_at,
             "created_at": now,
         }
         for m in messages
@@ -204,6 +208,7 @@ def _queued(row: Any, edit_message_id: int | None) -> Queued:
         row["attempts"],
         row["edit_of"],
         edit_message_id,
+        row["published_at"],
     )
 
 

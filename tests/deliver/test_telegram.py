@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram import Bot
 from telegram.request import HTTPXRequest
@@ -48,6 +49,11 @@ async def _subscribe(
     chat = api.chats.get(chat_id) or api.private_chat(chat_id)
     await remember_chat(engine, chat_id, chat.type, chat.title)
     await subscribe(engine, chat_id, rule, thread_id, user_id=1)
+
+
+def _latency_count() -> float:
+    sample = REGISTRY.get_sample_value("newsbot_delivery_latency_seconds_count", {"sink": "telegram"})
+    return sample or 0.0
 
 
 async def _queue(engine: AsyncEngine, sender: OutboxSender, alerts: list[Alert]) -> None:
@@ -167,9 +173,11 @@ async def test_forum_subscription_goes_to_its_thread(api: FakeBotApi, bot: Bot, 
     await api.user_says(-1001, 1, "/subscribe troops", thread_id=42)
     await _subscribe(sqlite_engine, api, -1001, thread_id=42)
     sender = OutboxSender(bot, sqlite_engine)
+    delivered_before = _latency_count()
     await _queue(sqlite_engine, sender, [make_alert(1)])
     await sender.drain(timeout=10)
     assert [m.thread_id for m in api.sent(-1001)] == [42]
+    assert _latency_count() == delivered_before + 1
 
 
 async def test_growing_story_edits_its_message(api: FakeBotApi, bot: Bot, sqlite_engine: AsyncEngine) -> None:

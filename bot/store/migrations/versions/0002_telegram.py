@@ -70,6 +70,7 @@ def upgrade() -> None:
         sa.Column("html", sa.Text, nullable=False),
         sa.Column("plain", sa.Text, nullable=False),
         sa.Column("headline", sa.JSON),
+        sa.Column("published_at", UTCDateTime),
         sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
         sa.Column("next_attempt_at", UTCDateTime),
         sa.Column("attempted_at", UTCDateTime),
