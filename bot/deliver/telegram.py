@@ -73,14 +73,16 @@ def alert_key(chat_id: int, alert: Alert) -> str:
 
 
 class TelegramSink:
-    """Queues alerts for the chats subscribed to their topic (unmuted, active); digest chats get them held.
+    """Queues alerts for the chats subscribed to their topic (unmuted, active, and in `allowed_chats` when
+    that is set, so narrowing the list stops chats that subscribed before); digest chats get them held.
 
     A story already alerted to a chat is not alerted again: within `edit_window` its first message is
     edited to show the outlets that joined.
     """
 
-    def __init__(self, edit_window: timedelta = timedelta(hours=24)) -> None:
+    def __init__(self, edit_window: timedelta = timedelta(hours=24), allowed_chats: Sequence[int] = ()) -> None:
         self.edit_window = edit_window
+        self.allowed_chats = frozenset(allowed_chats)
         self.queued = asyncio.Event()
 
     async def enqueue(self, conn: AsyncConnection, alerts: Sequence[Alert]) -> None:
@@ -89,6 +91,8 @@ class TelegramSink:
         for alert in alerts:
             rendered = render_alert(alert)
             for subscriber in await subscribers(conn, alert.rule_id, now):
+                if self.allowed_chats and subscriber.chat_id not in self.allowed_chats:
+                    continue
                 message = NewMessage(
                     key=alert_key(subscriber.chat_id, alert),
                     rule_id=alert.rule_id,

@@ -211,3 +211,13 @@ async def test_group_upgraded_to_supergroup_keeps_its_subscriptions(
     assert [m.text.splitlines()[0] for m in api.sent(-1005)] == ["Story number 1", "Story number 2"]
     assert [s.rule_id for s in await subscriptions_of(sqlite_engine, -1005)] == ["troops"]
     assert await subscriptions_of(sqlite_engine, -5) == []
+
+
+async def test_chats_no_longer_allowed_get_nothing(api: FakeBotApi, bot: Bot, sqlite_engine: AsyncEngine) -> None:
+    for chat_id in (1, 2):
+        await _subscribe(sqlite_engine, api, chat_id)
+    sender = OutboxSender(bot, sqlite_engine)
+    async with sqlite_engine.begin() as conn:
+        await TelegramSink(allowed_chats=[2]).enqueue(conn, [make_alert(1)])
+    await sender.drain(timeout=10)
+    assert api.sent(1) == [] and len(api.sent(2)) == 1
