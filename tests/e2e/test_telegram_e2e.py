@@ -9,10 +9,12 @@ arrives exactly once.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import random
 import re
 import shutil
+import sqlite3
 import sys
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -112,6 +114,13 @@ async def until(condition: object, what: str, daemon: Daemon, timeout: float = 3
         await asyncio.sleep(0.05)
 
 
+def recorded(database: Path) -> int:
+    """Burst messages the daemon has marked sent in its outbox."""
+    with contextlib.closing(sqlite3.connect(database)) as conn:
+        query = "SELECT count(*) FROM outbox WHERE rule_id = 'zephyrine' AND status = 'sent'"
+        return int(conn.execute(query).fetchone()[0])
+
+
 def links(messages: list[Message]) -> list[str]:
     return [str(e["url"]) for m in messages for e in m.entities if e["type"] == "text_link"]
 
@@ -158,10 +167,11 @@ async def test_subscribe_receive_and_survive_kill_9(api: FakeBotApi, feed_server
         await until(lambda: len(burst_received()) >= 15, "the burst to start", daemon)
         api.hold_sends()
         await until(lambda: api.held > 0, "a send in flight", daemon)
-        # Sends that got through before the hold have had their answers; give the daemon the moment it
-        # needs to record them. What no client can tell apart is an answer lost with the process, as the
-        # Bot API has no idempotency key: that one message would come twice (see bot/store/outbox.py).
-        await asyncio.sleep(0.5)
+        # Kill once the daemon has recorded every send Telegram accepted, while others hang unanswered.
+        # What no client can tell apart is an answer lost with the process, as the Bot API has no
+        # idempotency key: that one message would come twice (see bot/store/outbox.py).
+        database = tmp_path / "newsbot.db"
+        await until(lambda: recorded(database) == len(burst_received()), "accepted sends to be recorded", daemon)
         await daemon.kill()
         received_before_kill = len(burst_received())
         assert received_before_kill < 50
