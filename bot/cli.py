@@ -63,8 +63,11 @@ def _config(args: argparse.Namespace) -> Config:
 
 
 def _secrets(config: Config) -> list[str]:
-    token = config.telegram.token
-    return [token.get_secret_value()] if token else []
+    """What must never reach a log line: the bot token and the Apprise URLs (they carry credentials)."""
+    secrets = [target.url.get_secret_value() for target in config.apprise]
+    if config.telegram.token is not None:
+        secrets.append(config.telegram.token.get_secret_value())
+    return secrets
 
 
 def _print_sink(as_json: bool) -> Sink:
@@ -83,7 +86,9 @@ class Delivery:
 def _delivery(config: Config, printer: Sink | None) -> Delivery:
     """Telegram's outbox when there is a token, Apprise channels, and `printer` (always used without a token)."""
     apprise = AppriseSink(config.apprise)
-    telegram = TelegramSink(config.stories.edit_window) if config.telegram.enabled else None
+    telegram = None
+    if config.telegram.enabled:
+        telegram = TelegramSink(config.stories.edit_window, config.telegram.allowed_chats)
     if printer is None and telegram is None:
         printer = ConsoleSink()
     sinks = [sink for sink in (printer, telegram, apprise) if sink is not None]

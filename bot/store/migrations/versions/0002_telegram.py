@@ -9,7 +9,6 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import bot.store.outbox  # noqa: F401  (registers chats and outbox on the shared metadata until schema.py imports them)
 from bot.store.tables import UTCDateTime
 
 revision: str = "0002"
