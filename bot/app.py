@@ -7,6 +7,7 @@ stage packages.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import signal
 from collections.abc import AsyncIterator, Callable
@@ -23,10 +24,12 @@ from bot.fetch.limits import HostLimiter, stagger
 from bot.fetch.policy import PollPolicy
 from bot.fetch.poll import ParsePool, Poller
 from bot.fetch.schedule import FeedScheduler
+from bot.model import Notice
 from bot.pipeline import FeedPipeline, FeedPollReport
 from bot.rulebook import RuleBook
 from bot.store.db import open_database
 from bot.store.feeds import load_states, sync_feeds
+from bot.storydesk import StoryDesk
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +63,7 @@ class Runtime:
     rulebook: RuleBook
     fetcher: Fetcher
     pipeline: FeedPipeline
+    sink: Sink
 
 
 @asynccontextmanager
@@ -74,9 +78,10 @@ async def open_runtime(config: Config, sink: Sink, *, parse_in_processes: bool =
         with ParsePool(processes=parse_in_processes) as parser:
             async with Fetcher(fetch_limits(config), limiter) as fetcher:
                 poller = Poller(fetcher, parser, poll_policy(config), jitter=config.polling.jitter)
-                pipeline = FeedPipeline(engine, poller, rulebook, sink, feeds, config.stories)
-                await pipeline.start()
-                yield Runtime(config, engine, rulebook, fetcher, pipeline)
+                desk = await StoryDesk.open(config.stories)
+                await desk.replay(engine, rulebook.current)
+                pipeline = FeedPipeline(engine, poller, rulebook, sink, feeds, desk)
+                yield Runtime(config, engine, rulebook, fetcher, pipeline, sink)
     finally:
         await engine.dispose()
 
@@ -113,11 +118,27 @@ def stop_on_signals(stop: asyncio.Event) -> None:
         loop.add_signal_handler(signum, stop.set)
 
 
+async def announce(runtime: Runtime, notice: Notice) -> None:
+    """Tell the operators something, through the same sinks and outbox as alerts."""
+    async with runtime.engine.begin() as conn:
+        await runtime.sink.notify(conn, notice)
+    await runtime.sink.flush()
+
+
+async def follow_rules(runtime: Runtime, stop: asyncio.Event) -> None:
+    """Apply edits of the rule files as they happen; problems an edit brought are announced to the operators."""
+    async for reload in runtime.rulebook.follow(stop):
+        if reload.new_errors:
+            problems = "\n".join(str(error) for error in reload.new_errors)
+            digest = hashlib.sha256(problems.encode()).hexdigest()[:16]
+            await announce(runtime, Notice(f"rules:{digest}", f"A rule edit has problems:\n{problems}"))
+
+
 async def run_scheduler(runtime: Runtime, stop: asyncio.Event) -> None:
     """Poll every feed on its own schedule, and follow edits of the rule files, until `stop` is set."""
     scheduler = FeedScheduler(runtime.pipeline.poll_and_reschedule)
     scheduler.start(await first_polls(runtime))
-    rules = asyncio.create_task(runtime.rulebook.follow(stop), name="rules-watch")
+    rules = asyncio.create_task(follow_rules(runtime, stop), name="rules-watch")
     log.info("polling %d feeds; editing rules/ takes effect at once; stop with Ctrl-C", len(runtime.config.feeds))
     try:
         await stop.wait()

@@ -25,7 +25,8 @@ from bot.backtest import backtest, with_rule_files
 from bot.chat.front import telegram_front
 from bot.config import Config, ConfigError, load_config, parse_duration
 from bot.deliver.apprise import AppriseSink
-from bot.deliver.console import ConsoleSink, story_line
+from bot.deliver.console import ConsoleSink
+from bot.deliver.format import story_line
 from bot.deliver.jsonl import JsonLinesSink, dump_line, match_record, story_record
 from bot.deliver.sink import FanOut, Sink
 from bot.deliver.telegram import TelegramSink
@@ -88,7 +89,7 @@ def _delivery(config: Config, printer: Sink | None) -> Delivery:
     apprise = AppriseSink(config.apprise)
     telegram = None
     if config.telegram.enabled:
-        telegram = TelegramSink(config.stories.edit_window, config.telegram.allowed_chats)
+        telegram = TelegramSink(config.stories.edit_window, config.telegram.allowed_chats, config.telegram.admins)
     if printer is None and telegram is None:
         printer = ConsoleSink()
     sinks = [sink for sink in (printer, telegram, apprise) if sink is not None]
@@ -235,7 +236,8 @@ def cmd_stories(args: argparse.Namespace) -> int:
             continue
         breaking = "[red]BREAKING[/red] " if story.breaking else ""
         out.print(f"{breaking}[bold]{escape(story.title)}[/bold]")
-        out.print(f"  {story_line(story)}", highlight=False, markup=False)
+        line = story_line(story) or f"{story.outlets[0]}; originally {story.origin}"
+        out.print(f"  {line}", highlight=False, markup=False)
         for member in story.members:
             when = member.published.strftime("%Y-%m-%d %H:%M") if member.published else "undated"
             credits = f"  (credits {', '.join(c.source for c in member.credits)})" if member.credits else ""

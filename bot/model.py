@@ -139,6 +139,17 @@ class Alert:
 
 
 @dataclass(frozen=True, slots=True)
+class Notice:
+    """A message for the bot's operators, not subscribers: a feed failing for hours, a rule edit that broke.
+
+    `key` makes it idempotent: the same notice queued twice (a retried poll) is delivered once.
+    """
+
+    key: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
 class FeedState:
     """What the poller knows of one feed between polls: identity, validators and health.
 

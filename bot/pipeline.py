@@ -15,12 +15,12 @@ from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from bot.config import FeedConfig, StoriesConfig
+from bot.config import FeedConfig
 from bot.deliver.sink import Sink
 from bot.fetch.article import ArticleFetcher
 from bot.fetch.poll import Poller, PollOutcome, poll_feed
 from bot.metrics import ALERTS, FEED_ERRORS, MATCH_SECONDS, NEW_ENTRIES, POLLS
-from bot.model import Alert, Entry, FeedState, Match, Story
+from bot.model import Alert, Entry, FeedState, Match, Notice, Story
 from bot.rulebook import RuleBook, Rules
 from bot.store.alerts import record_match
 from bot.store.entries import StoredEntry, add_new_entries, unseen_entries
@@ -91,6 +91,7 @@ class Ingest:
         title: str | None,
         polled_ok: bool,
         rules: Rules,
+        notice: Notice | None = None,
     ) -> IngestResult:
         async with self.lock, self.engine.begin() as conn:
             first_poll = await is_first_poll(conn, feed_id)
@@ -100,6 +101,8 @@ class Ingest:
             try:
                 alerts = await self._alerts(conn, stored, analysed, eligible)
                 await self.sink.enqueue(conn, alerts)
+                if notice is not None:
+                    await self.sink.notify(conn, notice)
                 await save_state(conn, feed_id, state, title=title, polled_ok=polled_ok)
             except BaseException:
                 self.desk.forget([item.id for item in stored])
@@ -141,19 +144,14 @@ class FeedPipeline:
         rulebook: RuleBook,
         sink: Sink,
         feeds: dict[str, tuple[int, FeedConfig]],
-        stories: StoriesConfig,
+        desk: StoryDesk,
     ) -> None:
         self.engine = engine
         self.poller = poller
         self.rulebook = rulebook
         self.articles = ArticleFetcher(poller.fetcher)
-        self.desk = StoryDesk(stories)
-        self.ingest = Ingest(engine, sink, self.desk)
+        self.ingest = Ingest(engine, sink, desk)
         self.feeds = feeds
-
-    async def start(self) -> None:
-        """Rebuild the story index from the store; call once before polling."""
-        await self.desk.replay(self.engine, self.rulebook.current)
 
     async def _with_full_text(self, feed_id: int, backlog: int, items: list[Entry]) -> list[Entry]:
         """New entries, those that may alert enriched with their article's main text.
@@ -177,8 +175,10 @@ class FeedPipeline:
         if outcome.error:
             FEED_ERRORS.inc()
             log.warning("feed %s (%s): %s", state.name, url, outcome.error)
+        notice = None
         if outcome.notice:
             log.warning("%s", outcome.notice)
+            notice = Notice(f"feed:{url}:{outcome.state.last_polled_at}", outcome.notice)
         items = outcome.entries or []
         if feed.fulltext and items:
             items = await self._with_full_text(feed_id, feed.backlog, items)
@@ -190,6 +190,7 @@ class FeedPipeline:
             title=outcome.title,
             polled_ok=outcome.error is None,
             rules=self.rulebook.current,
+            notice=notice,
         )
         if result.new_entries:
             log.info("%s: %d new entries, %d alerts", state.name, result.new_entries, len(result.alerts))

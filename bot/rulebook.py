@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,7 +80,8 @@ class RuleBook:
         self.install(reload)
         return reload
 
-    async def follow(self, stop: asyncio.Event) -> None:
-        """Reload after every edit of the rules folder until `stop` is set."""
+    async def follow(self, stop: asyncio.Event) -> AsyncIterator[Reload]:
+        """Reload after every edit of the rules folder until `stop` is set, yielding each reload."""
         async for reload in watch_rules(self.directory, self.current.ruleset, stop_event=stop):
             self.install(reload)
+            yield reload

@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 
 from bot.config import ConfigError, load_config, parse_config
+from bot.stories.embeddings import available
+from bot.storydesk import StoryDesk
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "config.example.yaml"
 
@@ -69,3 +71,11 @@ def test_durations_and_feeds_file(tmp_path: Path) -> None:
 def test_missing_file_is_one_sentence(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"nope\.yaml: cannot read the config file \(No such file"):
         load_config(tmp_path / "nope.yaml")
+
+
+async def test_embeddings_switched_on_without_the_model_is_one_clear_error() -> None:
+    if available():
+        pytest.skip("the embeddings extra is installed here")
+    config = parse_config("stories:\n  embeddings: true\n", "c.yaml", Path("/srv"))
+    with pytest.raises(ConfigError, match=r"stories\.embeddings is on, but the model is not installed"):
+        await StoryDesk.open(config.stories)

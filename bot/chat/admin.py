@@ -1,7 +1,8 @@
-"""Commands for the bot's operators (`telegram.admins`): health at a glance, and reloading rule files."""
+"""Commands for the bot's operators (`telegram.admins`): health at a glance, rule activity, and reloading."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from html import escape
 
 from telegram import Update
@@ -9,19 +10,48 @@ from telegram.ext import ContextTypes
 
 from bot.chat.runtime import reply, rules_of, runtime_of
 from bot.deliver.format import when
+from bot.fetch.policy import format_duration
 from bot.store import outbox
-from bot.store.feeds import load_states
+from bot.store.alerts import alert_counts
+from bot.store.health import FeedHealth, Latency, health_report
+from bot.store.tables import utcnow
+
+
+def _ago(moment: datetime | None, now: datetime) -> str:
+    return "never" if moment is None else f"{format_duration(now - moment)} ago"
+
+
+def _latency(latency: Latency | None) -> str:
+    if latency is None:
+        return ""
+    return f", latency p50 {format_duration(latency.p50)} / p95 {format_duration(latency.p95)}"
+
+
+def _feed_line(feed: FeedHealth, now: datetime, notice_after: timedelta) -> str:
+    rate = f", {feed.items_per_day:.0f}/day" if feed.items_per_day is not None else ""
+    line = (
+        f"• {escape(feed.name)}: ok {_ago(feed.last_success_at, now)}, next {when(feed.next_poll_at)}"
+        f"{rate}{_latency(feed.latency)}"
+    )
+    if feed.last_error:
+        failing = now - (feed.failing_since or now)
+        mark = "⚠ " if failing >= notice_after else ""
+        line += f"\n  {mark}failing for {format_duration(failing)}: {escape(feed.last_error[:200])}"
+    return line
 
 
 async def status(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/status (bot admins): each feed's last success, last error and next poll; rule errors; outbox."""
+    """/status (bot admins): each feed's last success, next poll, rate, latency and ongoing failure;
+    latency per topic; rule-file errors; the outbox backlog."""
     runtime = runtime_of(context)
-    lines = ["<b>Feeds</b>"]
-    for feed in await load_states(runtime.engine):
-        line = f"• {escape(feed.name)}: ok {when(feed.last_success_at)}, next {when(feed.next_poll_at)}"
-        if feed.last_error:
-            line += f"\n  error {when(feed.last_error_at)}: {escape(feed.last_error[:200])}"
-        lines.append(line)
+    now = utcnow()
+    report = await health_report(runtime.engine, now - timedelta(days=7))
+    notice_after = runtime.config.polling.outage_notice_after
+    lines = ["<b>Feeds</b> (latency: publication to alert, last 7 days)"]
+    lines += [_feed_line(feed, now, notice_after) for feed in report.feeds]
+    if report.topics:
+        lines.append("<b>Topics</b>")
+        lines += [f"• {escape(rule_id)}{_latency(latency)}" for rule_id, latency in report.topics]
     errors = runtime.rulebook.current.ruleset.errors
     lines.append(f"<b>Rules</b>: {len(rules_of(context))} loaded, {len(errors)} with errors")
     lines += [f"• {escape(str(e))}" for e in errors[:20]]
@@ -30,6 +60,21 @@ async def status(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         f"<b>Outbox</b>: {waiting.get('pending', 0)} to send, {waiting.get('held', 0)} held for digests, "
         f"{waiting.get('failed', 0)} failed"
     )
+    text = "\n".join(lines)
+    await reply(update, text if len(text) < 4000 else text[:3990].rsplit("\n", 1)[0])
+
+
+async def rules(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/rules: every rule in force with its alerts over the last 24 hours and 7 days."""
+    runtime = runtime_of(context)
+    now = utcnow()
+    day = await alert_counts(runtime.engine, now - timedelta(days=1))
+    week = await alert_counts(runtime.engine, now - timedelta(days=7))
+    lines = ["<b>Rules</b>: alerts in the last 24 h / 7 d"]
+    lines += [
+        f"• <code>{escape(rule.id)}</code> {escape(rule.title)}: {day.get(rule.id, 0)} / {week.get(rule.id, 0)}"
+        for rule in rules_of(context)
+    ]
     text = "\n".join(lines)
     await reply(update, text if len(text) < 4000 else text[:3990].rsplit("\n", 1)[0])
 

@@ -16,7 +16,7 @@ from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, Upd
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
 from bot.chat.access import allowed, bot_admins_only, managers_only
-from bot.chat.admin import reload, status
+from bot.chat.admin import reload, rules, status
 from bot.chat.runtime import reply, rules_of, runtime_of
 from bot.chat.topics import find_topic, thread_of, topic_arg, unknown_topic
 from bot.config import parse_duration
@@ -47,6 +47,7 @@ COMMANDS = (
     ("why", "Why an alert was sent: /why <alert number>"),
     ("status", "Feeds, rules and outbox health (bot admins)"),
     ("reload", "Reload the rule files (bot admins)"),
+    ("rules", "Rules with their alerts in the last 24 h and 7 days (bot admins)"),
 )
 
 HELP = (
@@ -266,7 +267,7 @@ def register(application: Application) -> None:
     """Add every command and button handler; publish the command list once the bot runs."""
     plain = {"start": start, "help": start, "topics": topics, "mysubs": mysubs, "recent": recent, "why": why}
     managed = {"subscribe": subscribe, "unsubscribe": unsubscribe, "mute": mute, "unmute": unmute, "digest": digest}
-    admin = {"status": status, "reload": reload}
+    admin = {"status": status, "reload": reload, "rules": rules}
     for name, handler in plain.items():
         application.add_handler(CommandHandler(name, allowed(handler)))
     for name, handler in managed.items():

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from bot.config import AppriseTarget
 from bot.deliver.format import render_alert
 from bot.deliver.telegram import backoff, observe_latency
-from bot.model import Alert
+from bot.model import Alert, Notice
 from bot.store.outbox import NewMessage, Queued, due_targets, enqueue, mark_attempt, mark_failed, mark_sent, retry_later
 from bot.store.tables import utcnow
 
@@ -62,6 +62,9 @@ class AppriseSink:
                         )
                     )
         await enqueue(conn, messages)
+
+    async def notify(self, conn: AsyncConnection, notice: Notice) -> None:
+        """Apprise channels follow topics only; operator notices go to Telegram admins and the log."""
 
     async def flush(self) -> None:
         self.queued.set()

@@ -6,9 +6,10 @@ from rich.console import Console
 from rich.panel import Panel
 from rich.text import Text
 
+from bot.deliver.format import story_line
 from bot.deliver.sink import AfterCommitSink
 from bot.deliver.snippet import Snippet, make_snippet, title_segments
-from bot.model import Alert, Story
+from bot.model import Alert, Notice, Story
 
 
 def _styled(snippet: Snippet, base: str = "") -> Text:
@@ -27,8 +28,9 @@ def render_alert(alert: Alert) -> Panel:
     body.append("\n")
     body.append(entry.url or "(no link)", style="underline blue")
     story = alert.story
-    if story is not None and len(story.outlets) > 1:
-        body.append(f"\n{story_line(story)}", style="magenta")
+    line = story_line(story) if story is not None else None
+    if line:
+        body.append(f"\n{line}", style="magenta")
     body.append("\n\n")
     body.append_text(_styled(make_snippet(entry, alert.match)))
     breaking = "BREAKING · " if story is not None and story.breaking else ""
@@ -41,15 +43,11 @@ def render_alert(alert: Alert) -> Panel:
     )
 
 
-def story_line(story: Story) -> str:
-    return f"{len(story.outlets)} outlets: {', '.join(story.outlets)}; originally {story.origin}"
-
-
 def render_update(topic: str, story: Story) -> Text:
     """A story alerted before has gained an outlet: one line instead of a second alert."""
     line = Text("  ↳ ", style="magenta")
     line.append(f"{topic}: ", style="bold")
-    line.append(f"\"{story.title}\" now has {story_line(story)}")
+    line.append(f"\"{story.title}\" now has {story_line(story) or story.outlets[0]}")
     return line
 
 
@@ -61,6 +59,9 @@ class ConsoleSink(AfterCommitSink):
     def __init__(self, console: Console | None = None) -> None:
         super().__init__()
         self.console = console or Console()
+
+    def emit_notice(self, notice: Notice) -> None:
+        self.console.print(Text(f"⚠ {notice.text}", style="bold yellow"))
 
     def emit(self, alert: Alert) -> None:
         if alert.update and alert.story is not None:

@@ -7,7 +7,7 @@ import sys
 from typing import Any, TextIO
 
 from bot.deliver.sink import AfterCommitSink
-from bot.model import Alert, Entry, Match, Story
+from bot.model import Alert, Entry, Match, Notice, Story
 
 
 def match_record(entry: Entry, match: Match) -> dict[str, Any]:
@@ -78,3 +78,6 @@ class JsonLinesSink(AfterCommitSink):
 
     def emit(self, alert: Alert) -> None:
         dump_line(alert_record(alert), self.out)
+
+    def emit_notice(self, notice: Notice) -> None:
+        dump_line({"notice": notice.text}, self.out)

@@ -14,12 +14,15 @@ from typing import Protocol
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.metrics import DELIVERY_LATENCY
-from bot.model import Alert
+from bot.model import Alert, Notice
 
 
 class Sink(Protocol):
     async def enqueue(self, conn: AsyncConnection, alerts: Sequence[Alert]) -> None:
         """Queue stored alerts, inside the transaction that stored them."""
+
+    async def notify(self, conn: AsyncConnection, notice: Notice) -> None:
+        """Queue a notice for the operators, inside the caller's transaction."""
 
     async def flush(self) -> None:
         """Deliver what was queued; called after the transaction committed."""
@@ -32,11 +35,18 @@ class AfterCommitSink:
 
     def __init__(self) -> None:
         self._queued: list[Alert] = []
+        self._notices: list[Notice] = []
 
     async def enqueue(self, conn: AsyncConnection, alerts: Sequence[Alert]) -> None:
         self._queued.extend(alerts)
 
+    async def notify(self, conn: AsyncConnection, notice: Notice) -> None:
+        self._notices.append(notice)
+
     async def flush(self) -> None:
+        notices, self._notices = self._notices, []
+        for notice in notices:
+            self.emit_notice(notice)
         queued, self._queued = self._queued, []
         for alert in queued:
             self.emit(alert)
@@ -45,6 +55,9 @@ class AfterCommitSink:
                 DELIVERY_LATENCY.labels(self.name).observe(max(latency.total_seconds(), 0.0))
 
     def emit(self, alert: Alert) -> None:
+        raise NotImplementedError
+
+    def emit_notice(self, notice: Notice) -> None:
         raise NotImplementedError
 
 
@@ -57,6 +70,10 @@ class FanOut:
     async def enqueue(self, conn: AsyncConnection, alerts: Sequence[Alert]) -> None:
         for sink in self.sinks:
             await sink.enqueue(conn, alerts)
+
+    async def notify(self, conn: AsyncConnection, notice: Notice) -> None:
+        for sink in self.sinks:
+            await sink.notify(conn, notice)
 
     async def flush(self) -> None:
         for sink in self.sinks:

@@ -16,6 +16,7 @@ import logging
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from enum import Enum
+from html import escape
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions
@@ -25,8 +26,16 @@ from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, Tele
 from bot.deliver.format import Headline, render_alert, render_summary, when
 from bot.deliver.pacing import Pacer
 from bot.metrics import DELIVERY_LATENCY
-from bot.model import Alert
-from bot.store.chats import Subscriber, deactivate, digest_chats, mark_digest_sent, migrate_chat, subscribers
+from bot.model import Alert, Notice
+from bot.store.chats import (
+    Subscriber,
+    deactivate,
+    digest_chats,
+    know_private_chat,
+    mark_digest_sent,
+    migrate_chat,
+    subscribers,
+)
 from bot.store.outbox import (
     Backlog,
     FoldConflict,
@@ -72,6 +81,10 @@ def alert_key(chat_id: int, alert: Alert) -> str:
     return f"tg:{chat_id}:{alert.rule_id}:entry:{alert.entry.key}"
 
 
+NOTICE = "(notice)"
+"""The outbox's topic for operator notices, which no rule id can equal (ids have no parentheses)."""
+
+
 class TelegramSink:
     """Queues alerts for the chats subscribed to their topic (unmuted, active, and in `allowed_chats` when
     that is set, so narrowing the list stops chats that subscribed before); digest chats get them held.
@@ -80,10 +93,29 @@ class TelegramSink:
     edited to show the outlets that joined.
     """
 
-    def __init__(self, edit_window: timedelta = timedelta(hours=24), allowed_chats: Sequence[int] = ()) -> None:
+    def __init__(
+        self,
+        edit_window: timedelta = timedelta(hours=24),
+        allowed_chats: Sequence[int] = (),
+        admins: Sequence[int] = (),
+    ) -> None:
         self.edit_window = edit_window
         self.allowed_chats = frozenset(allowed_chats)
+        self.admins = tuple(admins)
         self.queued = asyncio.Event()
+
+    async def notify(self, conn: AsyncConnection, notice: Notice) -> None:
+        """A private message to each bot admin (their user id is their chat with the bot)."""
+        text = f"⚠ {notice.text}"
+        for admin in self.admins:
+            await know_private_chat(conn, admin)
+        await enqueue(
+            conn,
+            [
+                NewMessage(key=f"tg:{admin}:{notice.key}", rule_id=NOTICE, html=escape(text), plain=text, chat_id=admin)
+                for admin in self.admins
+            ],
+        )
 
     async def enqueue(self, conn: AsyncConnection, alerts: Sequence[Alert]) -> None:
         now = utcnow()

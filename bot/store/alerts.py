@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -141,3 +142,10 @@ async def recent_alerts(engine: AsyncEngine, rule_id: str | None = None, limit: 
     async with engine.connect() as conn:
         rows = (await conn.execute(query)).mappings().all()
         return [await _with_story(conn, row) for row in rows]
+
+
+async def alert_counts(engine: AsyncEngine, since: datetime) -> dict[str, int]:
+    """How many alerts each rule raised since `since` (rules without any are absent)."""
+    query = sa.select(alerts.c.rule_id, sa.func.count()).where(alerts.c.created_at >= since).group_by(alerts.c.rule_id)
+    async with engine.connect() as conn:
+        return {rule_id: count for rule_id, count in await conn.execute(query)}

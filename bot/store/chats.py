@@ -92,6 +92,12 @@ async def remember_chat(engine: AsyncEngine, chat_id: int, chat_type: str, title
             await conn.execute(sa.insert(chats).values(id=chat_id, type=chat_type, title=title, created_at=utcnow()))
 
 
+async def know_private_chat(conn: AsyncConnection, user_id: int) -> None:
+    """Make sure a user's private chat with the bot is known (operators get notices there), as it is."""
+    if await conn.scalar(sa.select(chats.c.id).where(chats.c.id == user_id)) is None:
+        await conn.execute(sa.insert(chats).values(id=user_id, type="private", title=None, created_at=utcnow()))
+
+
 async def subscribe(engine: AsyncEngine, chat_id: int, rule_id: str, thread_id: int | None, user_id: int) -> bool:
     """Subscribe a chat (in a forum thread, alerts go to that thread); False if it already was, in which
     case the thread is updated to where the command was sent."""

@@ -17,13 +17,13 @@ from bot.chat.access import NOT_ALLOWED, NOT_BOT_ADMIN, NOT_CHAT_ADMIN
 from bot.chat.front import build_application
 from bot.config import Config, FeedConfig, TelegramConfig
 from bot.deliver.telegram import OutboxSender, TelegramSink
-from bot.model import ClauseHit, Entry, Match, Span
+from bot.model import ClauseHit, Entry, FeedState, Match, Span
 from bot.rulebook import RuleBook
 from bot.store.alerts import record_match
 from bot.store.chats import chat_settings, subscribers, subscriptions_of
 from bot.store.db import open_database
 from bot.store.entries import add_new_entries
-from bot.store.feeds import sync_feeds
+from bot.store.feeds import save_state, sync_feeds
 from bot.store.tables import utcnow
 from tests.e2e.fake_botapi import FakeBotApi, FakeLimits
 
@@ -157,6 +157,33 @@ async def test_bot_admin_commands(front: Front) -> None:
     (front.runtime.rulebook.directory / "broken.yaml").write_text("id: broken\ntitle: Broken\nquery: (a OR\n")
     reply = await front.say(ADMIN, ADMIN, "/reload")
     assert "Reloaded 2 rules, 1 with errors" in reply and "broken.yaml" in reply
+    assert await front.say(1, 1, "/rules") == NOT_BOT_ADMIN
+    listed = await front.say(ADMIN, ADMIN, "/rules")
+    assert "alerts in the last 24 h / 7 d" in listed and "troop-deployment" in listed and ": 0 / 0" in listed
+
+
+async def test_status_shows_a_long_failing_feed_and_latency(front: Front) -> None:
+    engine = front.runtime.engine
+    front.api.private_chat(ADMIN)
+    feed = FeedConfig(url="http://127.0.0.1:9/err.xml", name="ERR News")
+    feed_id = (await sync_feeds(engine, [feed]))[feed.url]
+    now = utcnow()
+    failing = FeedState(
+        url=feed.url,
+        name="ERR News",
+        last_success_at=now - timedelta(hours=7),
+        last_error="HTTP 503",
+        last_error_at=now,
+        consecutive_errors=9,
+        failing_since=now - timedelta(hours=6, minutes=30),
+        next_poll_at=now + timedelta(minutes=20),
+        items_per_day=48.0,
+    )
+    async with engine.begin() as conn:
+        await save_state(conn, feed_id, failing, title=None, polled_ok=False)
+    status = await front.say(ADMIN, ADMIN, "/status")
+    assert "ERR News: ok 7 h ago" in status and "48/day" in status
+    assert "⚠ failing for 6 h: HTTP 503" in status
 
 
 async def test_why_button_and_recent(front: Front) -> None:

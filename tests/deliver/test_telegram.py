@@ -14,7 +14,7 @@ from telegram import Bot
 from telegram.request import HTTPXRequest
 
 from bot.deliver.telegram import OutboxSender, TelegramSink
-from bot.model import Alert, Story, StoryMember
+from bot.model import Alert, Notice, Story, StoryMember
 from bot.store.chats import remember_chat, set_digest, subscribe, subscriptions_of
 from bot.store.db import open_database
 from bot.store.outbox import NewMessage, backlog, enqueue
@@ -221,3 +221,19 @@ async def test_chats_no_longer_allowed_get_nothing(api: FakeBotApi, bot: Bot, sq
         await TelegramSink(allowed_chats=[2]).enqueue(conn, [make_alert(1)])
     await sender.drain(timeout=10)
     assert api.sent(1) == [] and len(api.sent(2)) == 1
+
+
+async def test_notices_reach_each_admin_once(api: FakeBotApi, bot: Bot, sqlite_engine: AsyncEngine) -> None:
+    for admin in (41, 42):
+        api.private_chat(admin)
+    sink = TelegramSink(admins=[41, 42])
+    notice = Notice("feed:err:1", "ERR News has failed for 6 h: HTTP 503 <Service Unavailable>")
+    for _ in range(2):
+        async with sqlite_engine.begin() as conn:
+            await sink.notify(conn, notice)
+    sender = OutboxSender(bot, sqlite_engine)
+    await sink.flush()
+    sender.wake()
+    await sender.drain(timeout=30)
+    for admin in (41, 42):
+        assert [m.text for m in api.sent(admin)] == ["⚠ ERR News has failed for 6 h: HTTP 503 <Service Unavailable>"]

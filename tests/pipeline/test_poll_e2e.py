@@ -35,7 +35,7 @@ def write_config(folder: Path, database_url: str, feed_url: str, backlog: int = 
     return path
 
 
-async def poll_once(config: Path) -> list[dict[str, Any]]:
+async def poll_once(config: Path, expect_status: int = 0) -> list[dict[str, Any]]:
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -49,7 +49,7 @@ async def poll_once(config: Path) -> list[dict[str, Any]]:
         stderr=asyncio.subprocess.PIPE,
     )
     stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=120)
-    assert process.returncode == 0, stderr.decode()
+    assert process.returncode == expect_status, stderr.decode()
     return [json.loads(line) for line in stdout.decode().splitlines()]
 
 
@@ -142,3 +142,20 @@ async def test_a_broken_feed_never_stops_the_others(feed_server: FeedServer, tmp
     path.write_text(yaml.safe_dump(config))
     alerts = await poll_once(path)
     assert alerts and {a["outlet"] for a in alerts} == {"Good"}
+
+
+async def test_a_long_outage_is_announced_once(feed_server: FeedServer, tmp_path: Path) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "database": f"sqlite:///{tmp_path / 'n.db'}",
+                "rules": str(RULES),
+                "feeds": [{"url": feed_server.url("gone.xml"), "name": "ERR News", "fulltext": False}],
+                "polling": {"outage_notice_after": "0s"},
+            }
+        )
+    )
+    first = await poll_once(config, expect_status=1)
+    assert first == [{"notice": "ERR News has failed for 0 min: HTTP 404"}]
+    assert await poll_once(config, expect_status=1) == []
