@@ -24,10 +24,11 @@ from bot.app import open_runtime, poll_all_once, run_scheduler, stop_on_signals
 from bot.backtest import backtest, with_rule_files
 from bot.chat.front import telegram_front
 from bot.config import Config, ConfigError, load_config, parse_duration
-from bot.deliver.apprise import AppriseSink
+from bot.deliver.apprise import AppriseSender, AppriseSink
 from bot.deliver.console import ConsoleSink
 from bot.deliver.format import story_line
 from bot.deliver.jsonl import JsonLinesSink, dump_line, match_record, story_record
+from bot.deliver.senders import running
 from bot.deliver.sink import FanOut, Sink
 from bot.deliver.telegram import TelegramSink
 from bot.demo.server import demo_config, serve_demo_feeds
@@ -103,11 +104,13 @@ async def _daemon(config: Config, delivery: Delivery, *, front: bool) -> None:
     stop = asyncio.Event()
     stop_on_signals(stop)
     async with open_runtime(config, delivery.sink) as runtime:
-        if not front or delivery.telegram is None:
-            await run_scheduler(runtime, stop)
-            return
-        async with telegram_front(runtime, delivery.telegram, delivery.apprise):
-            await run_scheduler(runtime, stop)
+        channels = [AppriseSender(runtime.engine, config.apprise, delivery.apprise.queued)] if config.apprise else []
+        async with running(channels):
+            if not front or delivery.telegram is None:
+                await run_scheduler(runtime, stop)
+                return
+            async with telegram_front(runtime, delivery.telegram):
+                await run_scheduler(runtime, stop)
 
 
 def cmd_run(args: argparse.Namespace) -> int:

@@ -1,17 +1,13 @@
-"""The Telegram front as one unit for app.py: the PTB Application (long polling, handlers) and the
-outbox senders, started on the running event loop and stopped together.
+"""The Telegram front as one unit for the daemon: the PTB Application (long polling, handlers) and the
+outbox sender, started on the running event loop and stopped together.
 
-Usage in the daemon, with the sinks handed to the pipeline before the runtime opens:
-
-    telegram_sink = TelegramSink(config.stories.edit_window)
-    apprise_sink = AppriseSink(config.apprise)
-    async with open_runtime(config, sinks...) as runtime, telegram_front(runtime, telegram_sink, apprise_sink):
+    telegram_sink = TelegramSink(config.stories.edit_window, config.telegram.allowed_chats, config.telegram.admins)
+    async with open_runtime(config, telegram_sink) as runtime, telegram_front(runtime, telegram_sink):
         await run_scheduler(runtime, stop)
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -23,12 +19,11 @@ from telegram.request import HTTPXRequest
 from bot.chat.handlers import register
 from bot.chat.runtime import ChatRuntime
 from bot.config import TelegramConfig
-from bot.deliver.apprise import AppriseSender, AppriseSink
 from bot.deliver.pacing import Pace, Pacer
+from bot.deliver.senders import running
 from bot.deliver.telegram import OutboxSender, TelegramSink
 
 log = logging.getLogger(__name__)
-STOP_WITHIN = 10.0
 OUTBOX_PACE = Pace(global_per_second=25)  # the other 5/s are left to command replies
 
 
@@ -63,31 +58,19 @@ def build_application(runtime: ChatRuntime) -> Application:
 
 
 @asynccontextmanager
-async def telegram_front(
-    runtime: ChatRuntime, telegram_sink: TelegramSink, apprise_sink: AppriseSink | None = None
-) -> AsyncIterator[Application]:
+async def telegram_front(runtime: ChatRuntime, telegram_sink: TelegramSink) -> AsyncIterator[Application]:
     """Poll Telegram for commands and drain the outbox until the block exits."""
     application = build_application(runtime)
     bot = outbox_bot(runtime.config.telegram)
-    senders: list[OutboxSender | AppriseSender] = [
-        OutboxSender(bot, runtime.engine, Pacer(OUTBOX_PACE), bell=telegram_sink.queued)
-    ]
-    if apprise_sink is not None and apprise_sink.targets:
-        senders.append(AppriseSender(runtime.engine, runtime.config.apprise, apprise_sink.queued))
+    sender = OutboxSender(bot, runtime.engine, Pacer(OUTBOX_PACE), bell=telegram_sink.queued)
     async with application, bot:
         await application.start()
         assert application.updater is not None
         await application.updater.start_polling(allowed_updates=Update.ALL_TYPES)
-        tasks = [asyncio.create_task(s.run(), name=f"outbox-{type(s).__name__}") for s in senders]
         log.info("Telegram front is up as @%s", application.bot.username)
         try:
-            yield application
+            async with running([sender]):
+                yield application
         finally:
-            for each in senders:
-                each.stop()
-            _, late = await asyncio.wait(tasks, timeout=STOP_WITHIN)
-            for task in late:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
             await application.updater.stop()
             await application.stop()

@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from aiohttp import web
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -15,37 +14,8 @@ from bot.config import AppriseTarget
 from bot.deliver.apprise import AppriseSender, AppriseSink
 from bot.store.db import open_database
 from bot.store.outbox import backlog
+from tests.conftest import Webhook
 from tests.deliver.factories import make_alert
-
-
-class Webhook:
-    """Receives Apprise's json:// notifications; answers 500 while `failing` is set."""
-
-    def __init__(self) -> None:
-        self.received: list[dict[str, str]] = []
-        self.failing = 0
-        self.port = 0
-
-    async def handle(self, request: web.Request) -> web.Response:
-        if self.failing:
-            self.failing -= 1
-            return web.Response(status=500)
-        self.received.append(await request.json())
-        return web.Response(text="ok")
-
-
-@pytest.fixture
-async def webhook() -> AsyncIterator[Webhook]:
-    hook = Webhook()
-    app = web.Application()
-    app.router.add_post("/hook", hook.handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    hook.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    yield hook
-    await runner.cleanup()
 
 
 @pytest.fixture

@@ -1,5 +1,5 @@
-"""`newsbot run` without a token: the daemon polls on schedule, prints alerts in the terminal, and stops
-cleanly on SIGTERM."""
+"""`newsbot run` without a token: the daemon polls on schedule, prints alerts in the terminal, sends them
+to Apprise channels that follow the topic, and stops cleanly on SIGTERM."""
 
 from __future__ import annotations
 
@@ -11,13 +11,14 @@ from pathlib import Path
 
 import yaml
 
+from tests.conftest import Webhook
 from tests.feedserver import FeedServer, seed_items
 
 RULES = Path(__file__).resolve().parents[2] / "rules"
 
 
 async def test_daemon_polls_repeatedly_prints_alerts_and_stops_on_sigterm(
-    feed_server: FeedServer, tmp_path: Path
+    feed_server: FeedServer, webhook: Webhook, tmp_path: Path
 ) -> None:
     feed_server.feeds["wire.xml"] = []
     config = tmp_path / "config.yaml"
@@ -28,6 +29,7 @@ async def test_daemon_polls_repeatedly_prints_alerts_and_stops_on_sigterm(
                 "rules": str(RULES),
                 "feeds": [{"url": feed_server.url("wire.xml"), "name": "Wire", "every": "1s", "fulltext": False}],
                 "polling": {"min_interval": "1s", "jitter": 0},
+                "apprise": [{"url": f"json://127.0.0.1:{webhook.port}/hook", "topics": ["troop-deployment"]}],
             }
         )
     )
@@ -52,7 +54,7 @@ async def test_daemon_polls_repeatedly_prints_alerts_and_stops_on_sigterm(
         feed_server.feeds["wire.xml"] = seed_items((now, now))
         polls = feed_server.requests["wire.xml"]
         for _ in range(100):
-            if feed_server.requests["wire.xml"] >= polls + 2:
+            if feed_server.requests["wire.xml"] >= polls + 2 and webhook.received:
                 break
             await asyncio.sleep(0.1)
     finally:
@@ -62,3 +64,6 @@ async def test_daemon_polls_repeatedly_prints_alerts_and_stops_on_sigterm(
     printed = stdout.decode()
     assert printed.count("Troop deployment") == 1, printed
     assert "Wire" in printed
+    # The Apprise channel following the topic got the story once, with the terminal.
+    assert len(webhook.received) == 1
+    assert "Troop deployment" in webhook.received[0]["title"] + webhook.received[0]["message"]
