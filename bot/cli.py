@@ -9,15 +9,17 @@ import argparse
 import asyncio
 import sys
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TypeVar
 
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn
 from rich.table import Table
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot import __version__
 from bot.app import open_runtime, poll_all_once, run_scheduler, stop_on_signals
@@ -40,18 +42,32 @@ from bot.match.examples import run_examples
 from bot.match.matcher import Matcher
 from bot.match.ruleset import load_ruleset
 from bot.metrics import serve_metrics
-from bot.model import Entry, Story
+from bot.model import Entry
 from bot.store.db import DatabaseError, open_database
-from bot.store.entries import StoredEntry, entries_since
-from bot.store.health import HealthReport, Latency, health_report
+from bot.store.entries import entries_since
+from bot.store.health import Latency, health_report
 from bot.store.stories import stories_since
 
+T = TypeVar("T")
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 
 
 class UsageError(Exception):
     """A problem with the command line or its files; the message is shown as is."""
+
+
+def _query(config: Config, query: Callable[[AsyncEngine], Awaitable[T]]) -> T:
+    """Run one store query for a command: open the database (migrating it if needed), query, close."""
+
+    async def run() -> T:
+        engine = await open_database(config.database_url)
+        try:
+            return await query(engine)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
 
 
 def _problems(problems: Iterable[object]) -> None:
@@ -190,14 +206,6 @@ def cmd_rules_test(args: argparse.Namespace) -> int:
     return 1 if failures or ruleset.errors else 0
 
 
-async def _stored_entries(config: Config, since: timedelta) -> list[StoredEntry]:
-    engine = await open_database(config.database_url)
-    try:
-        return await entries_since(engine, datetime.now(UTC) - since)
-    finally:
-        await engine.dispose()
-
-
 def cmd_rules_backtest(args: argparse.Namespace) -> int:
     config = _config(args)
     live = load_ruleset(config.rules_dir)
@@ -205,7 +213,8 @@ def cmd_rules_backtest(args: argparse.Namespace) -> int:
     _problems(problems)
     if problems:
         return 1
-    entries = asyncio.run(_stored_entries(config, parse_duration(args.since)))
+    since = datetime.now(UTC) - parse_duration(args.since)
+    entries = _query(config, lambda engine: entries_since(engine, since))
     only = {rule.id for rule in ruleset.rules if rule.path in set(args.files)} if args.files else None
     results = backtest(ruleset, entries, only)
     table = Table(title=f"Backtest over {len(entries)} entries stored in the last {args.since}")
@@ -222,17 +231,10 @@ def cmd_rules_backtest(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _stories(config: Config, since: timedelta) -> list[Story]:
-    engine = await open_database(config.database_url)
-    try:
-        return await stories_since(engine, datetime.now(UTC) - since, config.stories)
-    finally:
-        await engine.dispose()
-
-
 def cmd_stories(args: argparse.Namespace) -> int:
     config = _config(args)
-    stories = asyncio.run(_stories(config, parse_duration(args.since)))
+    since = datetime.now(UTC) - parse_duration(args.since)
+    stories = _query(config, lambda engine: stories_since(engine, since, config.stories))
     for story in stories:
         if args.json:
             dump_line(story_record(story), sys.stdout)
@@ -322,17 +324,10 @@ def _latency(latency: Latency | None) -> str:
     return f"{format_duration(latency.p50)} / {format_duration(latency.p95)} (n={latency.count})"
 
 
-async def _status(config: Config, since: timedelta) -> HealthReport:
-    engine = await open_database(config.database_url)
-    try:
-        return await health_report(engine, datetime.now(UTC) - since)
-    finally:
-        await engine.dispose()
-
-
 def cmd_status(args: argparse.Namespace) -> int:
     config = _config(args)
-    report = asyncio.run(_status(config, parse_duration(args.since)))
+    since = datetime.now(UTC) - parse_duration(args.since)
+    report = _query(config, lambda engine: health_report(engine, since))
     now = datetime.now(UTC)
     feeds = Table(title=f"Feeds (latency: publication -> alert, p50 / p95, last {args.since})")
     for column in ("feed", "last success", "next poll", "items/day", "latency", "error"):
