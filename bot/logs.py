@@ -18,15 +18,21 @@ class RedactSecrets(logging.Filter):
         super().__init__()
         self.secrets = [secret for secret in secrets if secret]
 
+    def _redact(self, text: str) -> str:
+        for secret in self.secrets:
+            text = text.replace(secret, REDACTED)
+        return text
+
     def filter(self, record: logging.LogRecord) -> bool:
         if not self.secrets:
             return True
         message = record.getMessage()
-        redacted = message
-        for secret in self.secrets:
-            redacted = redacted.replace(secret, REDACTED)
+        redacted = self._redact(message)
         if redacted != message:
             record.msg, record.args = redacted, None
+        if record.exc_info and not record.exc_text:
+            # Tracebacks carry request URLs too; the formatter uses this text instead of formatting anew.
+            record.exc_text = self._redact(logging.Formatter().formatException(record.exc_info))
         return True
 
 
