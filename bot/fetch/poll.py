@@ -11,19 +11,24 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import random
+from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
+from functools import partial
 from types import TracebackType
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from bot.fetch.http import FEED_ACCEPT, Fetcher, FetchFailure, FetchResult
 from bot.fetch.limits import host_key, jittered
 from bot.fetch.policy import OutageDetector, PollPolicy, estimate_items_per_day
 from bot.model import Entry, FeedState
 from bot.parse.feed import FeedParseError, ParsedFeed, parse_feed
+from bot.parse.items import ItemMemory, parse_changed
+
+_Parsed = TypeVar("_Parsed")
 
 
 class ParsePool:
@@ -48,10 +53,14 @@ class ParsePool:
 
     async def parse(self, body: bytes, *, feed_url: str, name: str, content_type: str | None) -> ParsedFeed:
         """parse_feed off the event loop; raises FeedParseError with the reason."""
+        return await self.run(partial(parse_feed, body, feed_url=feed_url, name=name, content_type=content_type))
+
+    async def run(self, parse: Callable[[], _Parsed]) -> _Parsed:
+        """Any picklable parse call (a partial of a module-level function) off the event loop;
+        raises FeedParseError with the reason, also for a parser bug or a dead worker."""
         loop = asyncio.get_running_loop()
-        call = _ParseCall(body, feed_url, name, content_type)
         try:
-            return await loop.run_in_executor(self._executor, call)
+            return await loop.run_in_executor(self._executor, _Contained(parse))
         except BrokenProcessPool as error:
             self._executor.shutdown(wait=False, cancel_futures=False)
             self._executor = self._start()
@@ -70,17 +79,14 @@ class ParsePool:
 
 
 @dataclass(frozen=True, slots=True)
-class _ParseCall:
-    """A picklable call of parse_feed that turns parser bugs into a per-feed error."""
+class _Contained(Generic[_Parsed]):
+    """A picklable parse call that turns parser bugs into a per-feed error."""
 
-    body: bytes
-    feed_url: str
-    name: str
-    content_type: str | None
+    parse: Callable[[], _Parsed]
 
-    def __call__(self) -> ParsedFeed:
+    def __call__(self) -> _Parsed:
         try:
-            return parse_feed(self.body, feed_url=self.feed_url, name=self.name, content_type=self.content_type)
+            return self.parse()
         except FeedParseError:
             raise
         except Exception as error:  # feedparser has odd corners; one feed's bug must not kill the poll
@@ -96,7 +102,8 @@ class PollStatus(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class PollOutcome:
-    """What one poll learned. `entries` is None unless the feed was parsed (then possibly empty);
+    """What one poll learned. `entries` is None unless the feed was parsed (then possibly empty, and
+    only the entries of new items when the items of the last body could be skipped);
     `notice` is a subscriber-facing sentence when a long outage starts being reported or ends."""
 
     state: FeedState
@@ -111,7 +118,12 @@ class PollOutcome:
 
 @dataclass
 class Poller:
-    """What every poll shares: the fetcher, the parse pool, the policy and the outage detector."""
+    """What every poll shares: the fetcher, the parse pool, the policy and the outage detector.
+
+    `items` remembers, per feed URL, the items of the last body parsed in this process, so a changed
+    feed costs a parse of its new items only. It lives in memory: after a restart each feed's next
+    changed body is simply parsed in full once.
+    """
 
     fetcher: Fetcher
     parser: ParsePool
@@ -119,6 +131,21 @@ class Poller:
     outage: OutageDetector = field(default_factory=OutageDetector)
     jitter: float = 0.1
     rng: random.Random = field(default_factory=random.Random)
+    items: dict[str, ItemMemory] = field(default_factory=dict)
+
+    def memory_for(self, state: FeedState) -> ItemMemory | None:
+        """The items seen last time, only if their entries were surely handed on and stored: the
+        state (as stored) still carries that body's hash and no error came since."""
+        memory = self.items.get(state.url)
+        if memory is None or memory.content_hash != state.content_hash or state.consecutive_errors:
+            return None
+        return memory
+
+    def remember(self, url: str, memory: ItemMemory | None) -> None:
+        if memory is None:
+            self.items.pop(url, None)
+        else:
+            self.items[url] = memory
 
 
 async def poll_feed(state: FeedState, poller: Poller, *, now: datetime | None = None) -> PollOutcome:
@@ -141,13 +168,24 @@ async def poll_feed(state: FeedState, poller: Poller, *, now: datetime | None = 
         return _done(state, poller, now, result, PollStatus.NOT_MODIFIED, **validators)
     if result.content_hash == state.content_hash:
         return _done(state, poller, now, result, PollStatus.UNCHANGED, **validators)
+    assert result.content_hash is not None  # only a 304 has none
     try:
-        parsed = await poller.parser.parse(
-            result.body, feed_url=state.url, name=state.name, content_type=result.content_type
+        changed = await poller.parser.run(
+            partial(
+                parse_changed,
+                result.body,
+                feed_url=state.url,
+                name=state.name,
+                content_type=result.content_type,
+                content_hash=result.content_hash,
+                memory=poller.memory_for(state),
+            )
         )
     except FeedParseError as error:
+        poller.remember(state.url, None)
         return _failed(state, poller, str(error), now, [result.hints.fresh_until])
-    published = [e.published for e in parsed.entries if e.published is not None]
+    poller.remember(state.url, changed.memory)
+    parsed, published = changed.feed, changed.published
     newest = max([*published, *([state.newest_entry_at] if state.newest_entry_at else [])], default=None)
     rate = estimate_items_per_day(published, now, state.items_per_day, poller.policy.rate_window)
     outcome = _done(
