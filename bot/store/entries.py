@@ -43,6 +43,11 @@ def entry_from_row(row: RowMapping) -> Entry:
     )
 
 
+def stored_from_row(row: RowMapping) -> StoredEntry:
+    """A row selected with `entry_columns()` as a StoredEntry."""
+    return StoredEntry(row["id"], row["feed_id"], entry_from_row(row))
+
+
 def entry_columns() -> list[sa.ColumnElement[object]]:
     """The columns `entry_from_row` reads; join `feeds` to use them."""
     return [*entries.c, feeds.c.url.label("feed_url")]
@@ -100,4 +105,4 @@ async def entries_since(engine: AsyncEngine, since: datetime) -> list[StoredEntr
     )
     async with engine.connect() as conn:
         rows = (await conn.execute(query)).mappings().all()
-    return [StoredEntry(row["id"], row["feed_id"], entry_from_row(row)) for row in rows]
+    return [stored_from_row(row) for row in rows]

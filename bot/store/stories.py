@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.config import StoriesConfig
 from bot.model import Story
-from bot.store.entries import StoredEntry, entry_columns, entry_from_row
+from bot.store.entries import StoredEntry, entry_columns, stored_from_row
 from bot.store.tables import entries, feeds
 from bot.stories.story import assemble, member_of
 
@@ -39,7 +39,7 @@ async def set_story(conn: AsyncConnection, entry_id: int, story_id: int, copy_of
 
 async def story_members(conn: AsyncConnection, story_id: int) -> list[StoredEntry]:
     rows = (await conn.execute(_entries().where(entries.c.story_id == story_id).order_by(entries.c.id))).mappings()
-    return [StoredEntry(row["id"], row["feed_id"], entry_from_row(row)) for row in rows]
+    return [stored_from_row(row) for row in rows]
 
 
 def story_of(story_id: int, members: Sequence[StoredEntry], settings: StoriesConfig) -> Story:
@@ -61,10 +61,7 @@ async def window_entries(engine: AsyncEngine, since: datetime) -> list[WindowEnt
     query = _entries().where(entries.c.seen_at >= since).order_by(entries.c.id)
     async with engine.connect() as conn:
         rows = (await conn.execute(query)).mappings().all()
-    return [
-        WindowEntry(StoredEntry(row["id"], row["feed_id"], entry_from_row(row)), row["seen_at"], row["story_id"])
-        for row in rows
-    ]
+    return [WindowEntry(stored_from_row(row), row["seen_at"], row["story_id"]) for row in rows]
 
 
 async def stories_since(engine: AsyncEngine, since: datetime, settings: StoriesConfig = DEFAULT_STORIES) -> list[Story]:
@@ -74,6 +71,6 @@ async def stories_since(engine: AsyncEngine, since: datetime, settings: StoriesC
         rows = (await conn.execute(_entries().where(entries.c.story_id.in_(recent)))).mappings().all()
     grouped: dict[int, list[StoredEntry]] = {}
     for row in rows:
-        grouped.setdefault(row["story_id"], []).append(StoredEntry(row["id"], row["feed_id"], entry_from_row(row)))
+        grouped.setdefault(row["story_id"], []).append(stored_from_row(row))
     stories = [story_of(story_id, members, settings) for story_id, members in grouped.items()]
     return sorted(stories, key=lambda s: max(m.entry_id for m in s.members), reverse=True)
