@@ -49,10 +49,12 @@ class FeedPollReport:
     result: IngestResult
 
 
-def backlog_ids(stored: Sequence[StoredEntry], backlog: int) -> set[int]:
-    """The newest `backlog` entries of a feed's first poll: the only ones that may alert then."""
-    newest = sorted(stored, key=lambda s: (s.entry.published or _OLDEST, s.id), reverse=True)
-    return {s.id for s in newest[:backlog]}
+def may_alert(entries: Sequence[Entry], backlog: int, first_poll: bool) -> list[Entry]:
+    """The new entries that may alert: all of them, but on a feed's first poll only its newest `backlog`
+    (ties keep feed order). Full text is fetched for exactly these, so both stages pick the same ones."""
+    if not first_poll:
+        return list(entries)
+    return sorted(entries, key=lambda e: e.published or _OLDEST, reverse=True)[:backlog]
 
 
 def outlet_is_new(story: Story, entry_id: int) -> bool:
@@ -96,7 +98,8 @@ class Ingest:
         async with self.lock, self.engine.begin() as conn:
             first_poll = await is_first_poll(conn, feed_id)
             stored = await add_new_entries(conn, feed_id, entries)
-            eligible = backlog_ids(stored, backlog) if first_poll else {s.id for s in stored}
+            chosen = {id(entry) for entry in may_alert([s.entry for s in stored], backlog, first_poll)}
+            eligible = {s.id for s in stored if id(s.entry) in chosen}
             analysed = await asyncio.to_thread(self._analyse, rules, stored, datetime.now(UTC))
             try:
                 alerts = await self._alerts(conn, stored, analysed, eligible)
@@ -162,7 +165,7 @@ class FeedPipeline:
         async with self.engine.connect() as conn:
             unseen = await unseen_entries(conn, feed_id, items)
             first_poll = await is_first_poll(conn, feed_id)
-        wanted = sorted(unseen, key=lambda e: e.published or _OLDEST, reverse=True)[:backlog] if first_poll else unseen
+        wanted = may_alert(unseen, backlog, first_poll)
         fetched = await asyncio.gather(*(self.articles.enrich(entry) for entry in wanted))
         enriched = {id(entry): full for entry, full in zip(wanted, fetched, strict=True)}
         return [enriched.get(id(entry), entry) for entry in unseen]
