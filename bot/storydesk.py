@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.config import ConfigError, StoriesConfig
 from bot.rulebook import Rules
 from bot.store.entries import StoredEntry
-from bot.store.stories import set_story, window_entries
+from bot.store.stories import WindowEntry, set_story, window_entries
 from bot.stories.cluster import Assignment, ClusterConfig, Embedder, StoryIndex
 from bot.stories.embeddings import load_minilm
 
@@ -49,22 +49,24 @@ class StoryDesk:
         return cls(settings, embedder)
 
     async def replay(self, engine: AsyncEngine, rules: Rules) -> None:
-        """Rebuild the index from the window's stored entries; entries stored without a story get one now."""
-        now = datetime.now(UTC)
-        unfiled = []
-        for item in await window_entries(engine, now - self.settings.window):
-            assignment = self.index.add(
-                item.stored.id,
-                item.stored.entry,
-                rules.entity_ids(item.stored.entry),
-                at=item.seen_at,
-                story_id=item.story_id,
-            )
-            if item.story_id is None:
-                unfiled.append(assignment)
+        """Rebuild the index from the window's stored entries (off the event loop: thousands of entries take
+        seconds); entries stored without a story get one now."""
+        window = await window_entries(engine, datetime.now(UTC) - self.settings.window)
+        unfiled = await asyncio.to_thread(self._refile, window, rules)
         async with engine.begin() as conn:
             for assignment in unfiled:
                 await set_story(conn, assignment.entry_id, assignment.story_id, assignment.copy_of)
+
+    def _refile(self, window: Sequence[WindowEntry], rules: Rules) -> list[Assignment]:
+        unfiled = []
+        for item in window:
+            entry = item.stored.entry
+            assignment = self.index.add(
+                item.stored.id, entry, rules.entity_ids(entry), at=item.seen_at, story_id=item.story_id
+            )
+            if item.story_id is None:
+                unfiled.append(assignment)
+        return unfiled
 
     def assign(self, stored: Sequence[StoredEntry], rules: Rules, seen_at: datetime) -> list[Assignment]:
         """File each new entry under a story (CPU work: run it off the event loop)."""
