@@ -56,12 +56,11 @@ def poll_policy(config: Config) -> PollPolicy:
 
 @dataclass
 class Runtime:
-    """The long-lived parts one process shares: store, rules, fetcher and the feed pipeline."""
+    """The long-lived parts one process shares: store, rules, the feed pipeline and where alerts go."""
 
     config: Config
     engine: AsyncEngine
     rulebook: RuleBook
-    fetcher: Fetcher
     pipeline: FeedPipeline
     sink: Sink
 
@@ -81,7 +80,7 @@ async def open_runtime(config: Config, sink: Sink, *, parse_in_processes: bool =
                 desk = await StoryDesk.open(config.stories)
                 await desk.replay(engine, rulebook.current)
                 pipeline = FeedPipeline(engine, poller, rulebook, sink, feeds, desk)
-                yield Runtime(config, engine, rulebook, fetcher, pipeline, sink)
+                yield Runtime(config, engine, rulebook, pipeline, sink)
     finally:
         await engine.dispose()
 
