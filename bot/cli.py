@@ -11,7 +11,7 @@ import sys
 import tempfile
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
 
@@ -36,7 +36,7 @@ from bot.deliver.telegram import TelegramSink
 from bot.demo.server import demo_config, serve_demo_feeds
 from bot.feedlist import add_feeds
 from bot.fetch.opml import OpmlError, read_opml, write_opml
-from bot.fetch.policy import format_duration
+from bot.fetch.policy import format_duration, relative_time
 from bot.logs import setup_logging
 from bot.match.examples import run_examples
 from bot.match.matcher import Matcher
@@ -310,14 +310,6 @@ def cmd_feeds_export(args: argparse.Namespace) -> int:
     return 0
 
 
-def _ago(moment: datetime | None, now: datetime) -> str:
-    if moment is None:
-        return "never"
-    delta = moment - now
-    text = format_duration(abs(delta))
-    return f"in {text}" if delta > timedelta(0) else f"{text} ago"
-
-
 def _latency(latency: Latency | None) -> str:
     if latency is None:
         return "-"
@@ -333,12 +325,12 @@ def cmd_status(args: argparse.Namespace) -> int:
     for column in ("feed", "last success", "next poll", "items/day", "latency", "error"):
         feeds.add_column(column)
     for feed in report.feeds:
-        failing = f"{feed.last_error} (since {_ago(feed.failing_since, now)})" if feed.last_error else ""
+        failing = f"{feed.last_error} (since {relative_time(feed.failing_since, now)})" if feed.last_error else ""
         rate = f"{feed.items_per_day:.1f}" if feed.items_per_day is not None else "-"
         feeds.add_row(
             feed.name,
-            _ago(feed.last_success_at, now),
-            _ago(feed.next_poll_at, now),
+            relative_time(feed.last_success_at, now),
+            relative_time(feed.next_poll_at, now),
             rate,
             _latency(feed.latency),
             failing,
@@ -374,7 +366,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = command("run", "run the bot: poll feeds on schedule, alert via Telegram or the terminal", cmd_run)
     with_config(run)
-    poll = command("poll", "poll the feeds and print new alerts (no Telegram)", cmd_poll)
+    poll = command("poll", "poll the feeds and print new alerts (also queued for Telegram; `run` sends them)", cmd_poll)
     with_config(poll)
     poll.add_argument("--once", action="store_true", help="one poll cycle, then exit")
     poll.add_argument("--json", action="store_true", help="one JSON object per alert per line")

@@ -10,15 +10,11 @@ from telegram.ext import ContextTypes
 
 from bot.chat.runtime import reply, rules_of, runtime_of
 from bot.deliver.format import when
-from bot.fetch.policy import format_duration
+from bot.fetch.policy import format_duration, relative_time
 from bot.store import outbox
 from bot.store.alerts import alert_counts
 from bot.store.health import FeedHealth, Latency, health_report
 from bot.store.tables import utcnow
-
-
-def _ago(moment: datetime | None, now: datetime) -> str:
-    return "never" if moment is None else f"{format_duration(now - moment)} ago"
 
 
 def _latency(latency: Latency | None) -> str:
@@ -30,7 +26,7 @@ def _latency(latency: Latency | None) -> str:
 def _feed_line(feed: FeedHealth, now: datetime, notice_after: timedelta) -> str:
     rate = f", {feed.items_per_day:.0f}/day" if feed.items_per_day is not None else ""
     line = (
-        f"• {escape(feed.name)}: ok {_ago(feed.last_success_at, now)}, next {when(feed.next_poll_at)}"
+        f"• {escape(feed.name)}: ok {relative_time(feed.last_success_at, now)}, next {when(feed.next_poll_at)}"
         f"{rate}{_latency(feed.latency)}"
     )
     if feed.last_error:

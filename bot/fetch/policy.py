@@ -120,6 +120,15 @@ def format_duration(span: timedelta) -> str:
     return f"{minutes // (24 * 60)} d"
 
 
+def relative_time(moment: datetime | None, now: datetime) -> str:
+    """ "5 min ago", "in 2 h", or "never" when there is no such moment yet."""
+    if moment is None:
+        return "never"
+    delta = moment - now
+    text = format_duration(abs(delta))
+    return f"in {text}" if delta > timedelta(0) else f"{text} ago"
+
+
 class OutageDetector:
     """Tells "our network is down" from "this feed is down".
 
