@@ -26,9 +26,9 @@ sys.path.insert(0, str(ROOT))
 
 from bot.model import Entry  # noqa: E402
 from bot.parse.feed import FeedParseError, parse_feed  # noqa: E402
-from bot.stories.cluster import ClusterConfig, Embedder, StoryIndex  # noqa: E402
-from bot.stories.copies import body_digest  # noqa: E402
 from bot.stories.embeddings import load_minilm  # noqa: E402
+from bot.stories.features import body_digest  # noqa: E402
+from bot.stories.index import ClusterConfig, Embedder, StoryIndex  # noqa: E402
 from bot.stories.metrics import Score, bcubed, pairwise  # noqa: E402
 from bot.stories.text import words  # noqa: E402
 from tests.stories.articles import HOLDOUT_YAML, LabelledArticle, load_articles  # noqa: E402
@@ -173,7 +173,8 @@ def semeval_report(folder: Path = SEMEVAL) -> None:
     entries = list(dict.fromkeys(e for pair in pairs for e in pair[:2]))
     same = {frozenset((a.url, b.url)) for a, b, together in pairs if together}
     index = StoryIndex()
-    story = {e.url: index.add(i, e).story_id for i, e in enumerate(entries, start=1)}
+    undated = datetime(2020, 1, 1, tzinfo=UTC)
+    story = {e.url: index.add(i, e, at=undated).story_id for i, e in enumerate(entries, start=1)}
     right = total = 0
     for i, a in enumerate(entries):
         for b in entries[i + 1 :]:

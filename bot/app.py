@@ -24,6 +24,7 @@ from bot.fetch.limits import HostLimiter, stagger
 from bot.fetch.policy import PollPolicy
 from bot.fetch.poll import ParsePool, Poller
 from bot.fetch.schedule import FeedScheduler
+from bot.ingest.batch import Ingest, PolledFeed
 from bot.model import Notice
 from bot.pipeline import FeedPipeline, FeedPollReport
 from bot.rulebook import RuleBook
@@ -78,25 +79,25 @@ async def open_runtime(config: Config, sink: Sink, *, parse_in_processes: bool =
             async with Fetcher(fetch_limits(config), limiter) as fetcher:
                 poller = Poller(fetcher, parser, poll_policy(config), jitter=config.polling.jitter)
                 desk = await StoryDesk.open(config.stories)
-                await desk.replay(engine, rulebook.current)
-                pipeline = FeedPipeline(engine, poller, rulebook, sink, feeds, desk)
+                await desk.restore(engine, rulebook.current)
+                pipeline = FeedPipeline(engine, poller, rulebook, Ingest(engine, sink, desk), feeds)
                 yield Runtime(config, engine, rulebook, pipeline, sink)
     finally:
         await engine.dispose()
 
 
-async def poll_all_once(
-    runtime: Runtime, on_done: Callable[[FeedPollReport], None] | None = None
-) -> list[FeedPollReport]:
-    """One poll of every configured feed, concurrently within the fetcher's limits."""
+async def poll_all_once(runtime: Runtime, on_done: Callable[[], None] | None = None) -> list[FeedPollReport]:
+    """One poll of every configured feed, concurrently within the fetcher's limits, stored as one batch:
+    the cycle's stories do not depend on the order in which the feeds answered."""
 
-    async def one(url: str) -> FeedPollReport:
-        report = await runtime.pipeline.poll(url)
+    async def one(url: str) -> PolledFeed:
+        polled = await runtime.pipeline.fetch(url)
         if on_done is not None:
-            on_done(report)
-        return report
+            on_done()
+        return polled
 
-    return list(await asyncio.gather(*(one(feed.url) for feed in runtime.config.feeds)))
+    polled = await asyncio.gather(*(one(feed.url) for feed in runtime.config.feeds))
+    return await runtime.pipeline.store(polled)
 
 
 async def first_polls(runtime: Runtime) -> list[tuple[str, datetime]]:

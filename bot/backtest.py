@@ -13,8 +13,7 @@ from pathlib import Path
 from bot.match.errors import FileProblem, RuleError
 from bot.match.matcher import Matcher
 from bot.match.rules import Rule, RuleSet, parse_rule
-from bot.model import Match
-from bot.store.entries import StoredEntry
+from bot.model import Match, StoredEntry
 
 
 @dataclass(frozen=True, slots=True)

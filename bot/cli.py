@@ -46,7 +46,7 @@ from bot.model import Entry
 from bot.store.db import DatabaseError, open_database
 from bot.store.entries import entries_since
 from bot.store.health import Latency, health_report
-from bot.store.stories import stories_since
+from bot.store.stories import recent_stories
 
 T = TypeVar("T")
 out = Console(soft_wrap=True)
@@ -147,7 +147,7 @@ async def _poll_once(config: Config, sink: Sink, show_progress: bool) -> int:
             transient=True,
         ) as progress:
             task = progress.add_task("polling", total=len(config.feeds))
-            reports = await poll_all_once(runtime, lambda _report: progress.advance(task))
+            reports = await poll_all_once(runtime, lambda: progress.advance(task))
     failed = [r for r in reports if r.outcome.error]
     for report in failed:
         err.print(f"feed {report.feed.url}: {report.outcome.error}", style="red", markup=False, highlight=False)
@@ -234,7 +234,7 @@ def cmd_rules_backtest(args: argparse.Namespace) -> int:
 def cmd_stories(args: argparse.Namespace) -> int:
     config = _config(args)
     since = datetime.now(UTC) - parse_duration(args.since)
-    stories = _query(config, lambda engine: stories_since(engine, since, config.stories))
+    stories = _query(config, lambda engine: recent_stories(engine, since, config.stories))
     for story in stories:
         if args.json:
             dump_line(story_record(story), sys.stdout)

@@ -94,6 +94,16 @@ class Credit:
 
 
 @dataclass(frozen=True, slots=True)
+class StoredEntry:
+    """An entry with the ids the store gave it, and the credits found in its text when it was stored."""
+
+    id: int
+    feed_id: int
+    entry: Entry
+    credits: tuple[Credit, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class StoryMember:
     """One outlet's article inside a story."""
 

@@ -1,8 +1,8 @@
-"""One feed through the pipeline: fetch -> parse -> full text -> match -> stories -> alerts -> sink.
+"""One feed through the pipeline: fetch -> parse -> full text -> read (match, features, credits) -> ingest.
 
-Entries, their stories, matches, alerts, the sink's queue and the feed's new fetch state are written in
-one transaction, so a crash at any point leaves either all of a poll's work or none of it, and the next
-poll (same validators, same body hash) redoes what is missing.
+Everything up to the ingest runs per feed and concurrently: fetching, parsing (worker processes), fetching
+article pages, and reading each new entry once (a worker thread). Only filing and storing take turns, in
+batches (bot/ingest/).
 """
 
 from __future__ import annotations
@@ -13,31 +13,23 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.alerts.policy import may_alert
 from bot.config import FeedConfig
-from bot.deliver.sink import Sink
 from bot.fetch.article import ArticleFetcher
 from bot.fetch.poll import Poller, PollOutcome, poll_feed
-from bot.metrics import ALERTS, FEED_ERRORS, MATCH_SECONDS, NEW_ENTRIES, POLLS
-from bot.model import Alert, Entry, FeedState, Match, Notice, Story
-from bot.rulebook import RuleBook, Rules
-from bot.store.alerts import record_match
-from bot.store.entries import StoredEntry, add_new_entries, unseen_entries
-from bot.store.feeds import is_first_poll, load_state, save_state
-from bot.store.stories import load_story, set_story
-from bot.stories.cluster import Assignment
+from bot.ingest.analyse import analyse
+from bot.ingest.batch import Ingest, IngestResult, PolledFeed
+from bot.ingest.queue import IngestQueue
+from bot.metrics import FEED_ERRORS, POLLS
+from bot.model import Entry, Notice
+from bot.rulebook import RuleBook
+from bot.store.entries import unseen_entries
+from bot.store.feeds import is_first_poll, load_state
 from bot.storydesk import StoryDesk
 
 log = logging.getLogger(__name__)
-
-_OLDEST = datetime.min.replace(tzinfo=UTC)
-
-
-@dataclass(frozen=True, slots=True)
-class IngestResult:
-    new_entries: int
-    alerts: tuple[Alert, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,94 +41,6 @@ class FeedPollReport:
     result: IngestResult
 
 
-def may_alert(entries: Sequence[Entry], backlog: int, first_poll: bool) -> list[Entry]:
-    """The new entries that may alert: all of them, but on a feed's first poll only its newest `backlog`
-    (ties keep feed order). Full text is fetched for exactly these, so both stages pick the same ones."""
-    if not first_poll:
-        return list(entries)
-    return sorted(entries, key=lambda e: e.published or _OLDEST, reverse=True)[:backlog]
-
-
-def outlet_is_new(story: Story, entry_id: int) -> bool:
-    """Whether this entry brought its story an outlet it did not have."""
-    mine = next(m.outlet for m in story.members if m.entry_id == entry_id)
-    return all(m.outlet != mine for m in story.members if m.entry_id != entry_id)
-
-
-class Ingest:
-    """Stores what a poll brought, files it under stories and raises alerts for entries that match a rule.
-
-    One ingest runs at a time: the story index and the one-alert-per-story decision must see every
-    earlier entry.
-    """
-
-    def __init__(self, engine: AsyncEngine, sink: Sink, desk: StoryDesk) -> None:
-        self.engine = engine
-        self.sink = sink
-        self.desk = desk
-        self.lock = asyncio.Lock()
-
-    def _analyse(
-        self, rules: Rules, stored: list[StoredEntry], seen_at: datetime
-    ) -> list[tuple[list[Match], Assignment]]:
-        with MATCH_SECONDS.time():
-            found = [rules.matcher.match(item.entry) for item in stored]
-        return list(zip(found, self.desk.assign(stored, rules, seen_at), strict=True))
-
-    async def __call__(
-        self,
-        *,
-        feed_id: int,
-        backlog: int,
-        entries: Sequence[Entry],
-        state: FeedState,
-        title: str | None,
-        polled_ok: bool,
-        rules: Rules,
-        notice: Notice | None = None,
-    ) -> IngestResult:
-        async with self.lock, self.engine.begin() as conn:
-            first_poll = await is_first_poll(conn, feed_id)
-            stored = await add_new_entries(conn, feed_id, entries)
-            chosen = {id(entry) for entry in may_alert([s.entry for s in stored], backlog, first_poll)}
-            eligible = {s.id for s in stored if id(s.entry) in chosen}
-            analysed = await asyncio.to_thread(self._analyse, rules, stored, datetime.now(UTC))
-            try:
-                alerts = await self._alerts(conn, stored, analysed, eligible)
-                await self.sink.enqueue(conn, alerts)
-                if notice is not None:
-                    await self.sink.notify(conn, notice)
-                await save_state(conn, feed_id, state, title=title, polled_ok=polled_ok)
-            except BaseException:
-                self.desk.forget([item.id for item in stored])
-                raise
-        await self.sink.flush()
-        NEW_ENTRIES.inc(len(stored))
-        for alert in alerts:
-            ALERTS.labels(alert.rule_id).inc()
-        return IngestResult(new_entries=len(stored), alerts=tuple(alerts))
-
-    async def _alerts(
-        self,
-        conn: AsyncConnection,
-        stored: list[StoredEntry],
-        analysed: list[tuple[list[Match], Assignment]],
-        eligible: set[int],
-    ) -> list[Alert]:
-        for item, (_, assignment) in zip(stored, analysed, strict=True):
-            await set_story(conn, item.id, assignment.story_id, assignment.copy_of)
-        alerts: list[Alert] = []
-        for item, (matches, assignment) in zip(stored, analysed, strict=True):
-            if not matches:
-                continue
-            story = await load_story(conn, assignment.story_id, self.desk.settings)
-            for match in matches:
-                alert = await record_match(conn, item, match, raise_alert=item.id in eligible, story=story)
-                if alert is not None and (not alert.update or (story and outlet_is_new(story, item.id))):
-                    alerts.append(alert)
-        return alerts
-
-
 class FeedPipeline:
     """Polls configured feeds by URL: the unit the scheduler runs, once per feed at a time."""
 
@@ -145,32 +49,37 @@ class FeedPipeline:
         engine: AsyncEngine,
         poller: Poller,
         rulebook: RuleBook,
-        sink: Sink,
+        ingest: Ingest,
         feeds: dict[str, tuple[int, FeedConfig]],
-        desk: StoryDesk,
     ) -> None:
         self.engine = engine
         self.poller = poller
         self.rulebook = rulebook
         self.articles = ArticleFetcher(poller.fetcher)
-        self.ingest = Ingest(engine, sink, desk)
+        self.ingest = ingest
+        self.queue = IngestQueue(ingest)
         self.feeds = feeds
 
-    async def _with_full_text(self, feed_id: int, backlog: int, items: list[Entry]) -> list[Entry]:
-        """New entries, those that may alert enriched with their article's main text.
+    @property
+    def desk(self) -> StoryDesk:
+        return self.ingest.desk
 
-        Known entries are not fetched again; on a feed's first poll only its newest `backlog` entries
-        can alert, so only theirs are fetched (a new feed never sets off a burst of page fetches).
-        """
+    async def _new_entries(self, feed_id: int, feed: FeedConfig, items: list[Entry]) -> tuple[list[Entry], set[str]]:
+        """The entries this feed has not had before, and the keys of those that may alert, whose article
+        text is fetched when the feed wants full text (a new feed never sets off a burst of page fetches)."""
         async with self.engine.connect() as conn:
             unseen = await unseen_entries(conn, feed_id, items)
             first_poll = await is_first_poll(conn, feed_id)
-        wanted = may_alert(unseen, backlog, first_poll)
+        wanted = may_alert(unseen, feed.backlog, first_poll)
+        alertable = {entry.key for entry in wanted}
+        if not feed.fulltext or not wanted:
+            return unseen, alertable
         fetched = await asyncio.gather(*(self.articles.enrich(entry) for entry in wanted))
-        enriched = {id(entry): full for entry, full in zip(wanted, fetched, strict=True)}
-        return [enriched.get(id(entry), entry) for entry in unseen]
+        enriched = {entry.key: full for entry, full in zip(wanted, fetched, strict=True)}
+        return [enriched.get(entry.key, entry) for entry in unseen], alertable
 
-    async def poll(self, url: str) -> FeedPollReport:
+    async def fetch(self, url: str) -> PolledFeed:
+        """Poll one feed and read its new entries: everything but storing."""
         feed_id, feed = self.feeds[url]
         state = await load_state(self.engine, url)
         outcome = await poll_feed(state, self.poller)
@@ -182,22 +91,23 @@ class FeedPipeline:
         if outcome.notice:
             log.warning("%s", outcome.notice)
             notice = Notice(f"feed:{url}:{outcome.state.last_polled_at}", outcome.notice)
-        items = outcome.entries or []
-        if feed.fulltext and items:
-            items = await self._with_full_text(feed_id, feed.backlog, items)
-        result = await self.ingest(
-            feed_id=feed_id,
-            backlog=feed.backlog,
-            entries=items,
-            state=outcome.state,
-            title=outcome.title,
-            polled_ok=outcome.error is None,
-            rules=self.rulebook.current,
-            notice=notice,
-        )
+        entries, alertable = await self._new_entries(feed_id, feed, outcome.entries or [])
+        rules = self.rulebook.current
+        analysed = await asyncio.to_thread(analyse, rules, self.desk, entries, alertable) if entries else []
+        return PolledFeed(feed_id, feed, outcome, tuple(analysed), notice)
+
+    async def poll(self, url: str) -> FeedPollReport:
+        """Poll one feed and store what it brought, with the other polls that finish about now."""
+        polled = await self.fetch(url)
+        result = await self.queue.submit(polled)
         if result.new_entries:
-            log.info("%s: %d new entries, %d alerts", state.name, result.new_entries, len(result.alerts))
-        return FeedPollReport(feed, outcome, result)
+            log.info("%s: %d new entries, %d alerts", polled.outcome.state.name, result.new_entries, len(result.alerts))
+        return FeedPollReport(polled.feed, polled.outcome, result)
+
+    async def store(self, polls: Sequence[PolledFeed]) -> list[FeedPollReport]:
+        """Store polls as one batch (one poll cycle of `poll --once`: one canonical order for all of it)."""
+        results = await self.ingest(polls)
+        return [FeedPollReport(p.feed, p.outcome, r) for p, r in zip(polls, results, strict=True)]
 
     async def poll_and_reschedule(self, url: str) -> datetime:
         """The scheduler's job: poll, then say when to poll again."""

@@ -1,9 +1,9 @@
-"""Matches and alerts: why a rule matched an entry, and the alert it raised (one per rule and entry)."""
+"""Matches and alerts: why a rule matched an entry, and the alerts raised (one per rule and story)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -11,10 +11,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from bot.model import Alert, ClauseHit, Match, Span, Story
-from bot.store.entries import StoredEntry, entry_columns, entry_from_row
-from bot.store.stories import load_story
+from bot.config import StoriesConfig
+from bot.model import Alert, ClauseHit, Match, Span
+from bot.store.entries import entry_columns, entry_from_row
+from bot.store.stories import live_story_id, story_members
 from bot.store.tables import alerts, entries, feeds, inserted_id, matches, utcnow
+from bot.stories.story import story_of
 
 
 def clauses_to_json(clauses: Sequence[ClauseHit]) -> list[dict[str, Any]]:
@@ -28,62 +30,83 @@ def clauses_from_json(data: list[dict[str, Any]]) -> tuple[ClauseHit, ...]:
     )
 
 
-async def record_match(
-    conn: AsyncConnection, stored: StoredEntry, match: Match, *, raise_alert: bool, story: Story | None = None
-) -> Alert | None:
-    """Store why `match.rule_id` matched; with `raise_alert`, also raise its alert.
+@dataclass(frozen=True, slots=True)
+class MatchRow:
+    """A rule that matched a stored entry, to record."""
 
-    One alert per rule and story: when the story already has one for this rule, the result is that
-    alert again, carrying the grown story and marked `update`. None when nothing is to be delivered.
-    """
-    match_id = await conn.scalar(
-        sa.select(matches.c.id).where(matches.c.entry_id == stored.id, matches.c.rule_id == match.rule_id)
-    )
-    if match_id is None:
-        result = await conn.execute(
-            sa.insert(matches).values(
-                entry_id=stored.id,
-                rule_id=match.rule_id,
-                rule_title=match.rule_title,
-                clauses=clauses_to_json(match.clauses),
-                score=match.score,
-                created_at=utcnow(),
-            )
-        )
-        match_id = inserted_id(result)
-    if not raise_alert:
-        return None
-    if story is not None:
-        earlier = await conn.scalar(
-            sa.select(alerts.c.id).where(alerts.c.rule_id == match.rule_id, alerts.c.story_id == story.id)
-        )
-        if earlier is not None:
-            first = await _load_alert(conn, earlier)
-            return replace(first, story=story, update=True) if first else None
-    exists = await conn.scalar(
-        sa.select(alerts.c.id).where(alerts.c.entry_id == stored.id, alerts.c.rule_id == match.rule_id)
-    )
-    if exists is not None:
-        return None
+    entry_id: int
+    match: Match
+
+
+async def insert_matches(conn: AsyncConnection, found: Sequence[MatchRow]) -> list[int]:
+    """Record why rules matched new entries, in one statement; returns the match ids in the same order."""
+    if not found:
+        return []
+    now = utcnow()
+    statement = sa.insert(matches).returning(matches.c.id, sort_by_parameter_order=True)
+    rows = [
+        {
+            "entry_id": item.entry_id,
+            "rule_id": item.match.rule_id,
+            "rule_title": item.match.rule_title,
+            "clauses": clauses_to_json(item.match.clauses),
+            "score": item.match.score,
+            "created_at": now,
+        }
+        for item in found
+    ]
+    return list((await conn.execute(statement, rows)).scalars())
+
+
+async def insert_alert(conn: AsyncConnection, alert: Alert, entry_id: int, match_id: int) -> Alert:
+    """Store a new alert (of the recorded match `match_id` of entry `entry_id`); returns it with its id."""
     created_at = utcnow()
     result = await conn.execute(
         sa.insert(alerts).values(
             match_id=match_id,
-            entry_id=stored.id,
-            rule_id=match.rule_id,
-            story_id=story.id if story else None,
+            entry_id=entry_id,
+            rule_id=alert.rule_id,
+            story_id=alert.story.id if alert.story else None,
             created_at=created_at,
         )
     )
-    return Alert(
-        rule_id=match.rule_id,
-        rule_title=match.rule_title,
-        entry=stored.entry,
-        match=match,
-        id=inserted_id(result),
-        story=story,
-        created_at=created_at,
-    )
+    return replace(alert, id=inserted_id(result), created_at=created_at)
+
+
+async def story_alerts(conn: AsyncConnection, story_ids: Sequence[int]) -> dict[tuple[str, int], Alert]:
+    """The alerts raised for these (live) stories, by (rule, story), each with its entry and match."""
+    if not story_ids:
+        return {}
+    query = _alert_query().where(alerts.c.story_id.in_(sorted(set(story_ids))))
+    return {
+        (row["rule_id"], row["alert_story_id"]): _alert_from_row(row) for row in (await conn.execute(query)).mappings()
+    }
+
+
+async def move_alerts(conn: AsyncConnection, into: int, others: Sequence[int]) -> None:
+    """Stories `others` merged into `into`: their alerts now belong to `into`. Where both had an alert for
+    one rule, the older alert becomes the story's (later outlets are added to it) and the younger keeps
+    pointing at its merged story, whose id leads to `into` (see story_merges)."""
+    for other in others:
+        mine = {
+            rule: (alert_id, created)
+            for alert_id, rule, created in await conn.execute(
+                sa.select(alerts.c.id, alerts.c.rule_id, alerts.c.created_at).where(alerts.c.story_id == into)
+            )
+        }
+        theirs = list(
+            await conn.execute(
+                sa.select(alerts.c.id, alerts.c.rule_id, alerts.c.created_at).where(alerts.c.story_id == other)
+            )
+        )
+        for alert_id, rule, created in theirs:
+            kept = mine.get(rule)
+            if kept is None:
+                await conn.execute(sa.update(alerts).where(alerts.c.id == alert_id).values(story_id=into))
+            elif (created, alert_id) < (kept[1], kept[0]):  # theirs is older: swap the two
+                await conn.execute(sa.update(alerts).where(alerts.c.id == kept[0]).values(story_id=None))
+                await conn.execute(sa.update(alerts).where(alerts.c.id == alert_id).values(story_id=into))
+                await conn.execute(sa.update(alerts).where(alerts.c.id == kept[0]).values(story_id=other))
 
 
 def _alert_query() -> sa.Select[*tuple[Any, ...]]:
@@ -117,31 +140,35 @@ def _alert_from_row(row: RowMapping) -> Alert:
     )
 
 
-async def _with_story(conn: AsyncConnection, row: RowMapping) -> Alert:
+async def _with_story(conn: AsyncConnection, row: RowMapping, settings: StoriesConfig) -> Alert:
+    """The alert with its story as it stands now (a merged story's alert shows the story it merged into)."""
     alert = _alert_from_row(row)
-    story_id = row["alert_story_id"]
-    return replace(alert, story=await load_story(conn, story_id)) if story_id is not None else alert
+    if row["alert_story_id"] is None:
+        return alert
+    story_id = await live_story_id(conn, row["alert_story_id"])
+    members = (await story_members(conn, [story_id])).get(story_id)
+    if not members:
+        return alert
+    return replace(alert, story=story_of(story_id, members, settings))
 
 
-async def _load_alert(conn: AsyncConnection, alert_id: int) -> Alert | None:
-    row = (await conn.execute(_alert_query().where(alerts.c.id == alert_id))).mappings().first()
-    return await _with_story(conn, row) if row else None
-
-
-async def get_alert(engine: AsyncEngine, alert_id: int) -> Alert | None:
+async def get_alert(engine: AsyncEngine, alert_id: int, settings: StoriesConfig | None = None) -> Alert | None:
     """An alert with its match and its story as it stands now (for /why)."""
     async with engine.connect() as conn:
-        return await _load_alert(conn, alert_id)
+        row = (await conn.execute(_alert_query().where(alerts.c.id == alert_id))).mappings().first()
+        return await _with_story(conn, row, settings or StoriesConfig()) if row else None
 
 
-async def recent_alerts(engine: AsyncEngine, rule_id: str | None = None, limit: int = 5) -> list[Alert]:
+async def recent_alerts(
+    engine: AsyncEngine, rule_id: str | None = None, limit: int = 5, settings: StoriesConfig | None = None
+) -> list[Alert]:
     """The newest alerts, of one rule or of all, each with its story."""
     query = _alert_query().order_by(alerts.c.created_at.desc(), alerts.c.id.desc()).limit(limit)
     if rule_id is not None:
         query = query.where(alerts.c.rule_id == rule_id)
     async with engine.connect() as conn:
         rows = (await conn.execute(query)).mappings().all()
-        return [await _with_story(conn, row) for row in rows]
+        return [await _with_story(conn, row, settings or StoriesConfig()) for row in rows]
 
 
 async def alert_counts(engine: AsyncEngine, since: datetime) -> dict[str, int]:

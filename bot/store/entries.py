@@ -6,22 +6,30 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from bot.model import Entry
-from bot.store.tables import entries, feeds, inserted_id, utcnow
+from bot.model import Credit, Entry, StoredEntry
+from bot.store.tables import entries, feeds, utcnow
 
 
 @dataclass(frozen=True, slots=True)
-class StoredEntry:
-    """An entry with the ids the store gave it."""
+class NewEntry:
+    """An entry to store, with the credits found in its text (found once, before storing)."""
 
-    id: int
-    feed_id: int
     entry: Entry
+    credits: tuple[Credit, ...] = ()
+
+
+def credits_to_json(credits: Sequence[Credit]) -> list[dict[str, Any]]:
+    return [{"source": c.source, "evidence": c.evidence, "via": c.via, "dateline": c.dateline} for c in credits]
+
+
+def credits_from_json(data: list[dict[str, Any]] | None) -> tuple[Credit, ...]:
+    return tuple(Credit(c["source"], c["evidence"], c.get("via"), bool(c.get("dateline"))) for c in data or ())
 
 
 def key_hash(entry: Entry) -> str:
@@ -45,12 +53,12 @@ def entry_from_row(row: RowMapping) -> Entry:
 
 def stored_from_row(row: RowMapping) -> StoredEntry:
     """A row selected with `entry_columns()` as a StoredEntry."""
-    return StoredEntry(row["id"], row["feed_id"], entry_from_row(row))
+    return StoredEntry(row["id"], row["feed_id"], entry_from_row(row), credits_from_json(row["credits"]))
 
 
 def entry_columns() -> list[sa.ColumnElement[object]]:
-    """The columns `entry_from_row` reads; join `feeds` to use them."""
-    return [*entries.c, feeds.c.url.label("feed_url")]
+    """The columns `stored_from_row` reads (all but the story index's features); join `feeds` to use them."""
+    return [*(column for column in entries.c if column.name != "story_features"), feeds.c.url.label("feed_url")]
 
 
 async def _known_hashes(conn: AsyncConnection, feed_id: int, hashes: list[str]) -> set[str]:
@@ -69,30 +77,47 @@ async def unseen_entries(conn: AsyncConnection, feed_id: int, items: Sequence[En
     return [item for digest, item in by_hash.items() if digest not in known]
 
 
+def _row(feed_id: int, item: NewEntry, seen_at: datetime) -> dict[str, Any]:
+    entry = item.entry
+    return {
+        "feed_id": feed_id,
+        "key_hash": key_hash(entry),
+        "key": entry.key,
+        "guid": entry.guid,
+        "url": entry.url,
+        "outlet": entry.outlet,
+        "title": entry.title,
+        "summary": entry.summary,
+        "content": entry.content,
+        "published_at": entry.published,
+        "language": entry.language,
+        "author": entry.author,
+        "seen_at": seen_at,
+        "credits": credits_to_json(item.credits),
+    }
+
+
+async def insert_entries(
+    conn: AsyncConnection, items: Sequence[tuple[int, NewEntry]], seen_at: datetime | None = None
+) -> list[StoredEntry]:
+    """Insert (feed id, entry) pairs in the given order, in one statement; ids follow that order.
+    The caller has made sure they are new (`unseen_entries` inside the same transaction)."""
+    if not items:
+        return []
+    seen_at = seen_at or utcnow()
+    statement = sa.insert(entries).returning(entries.c.id, sort_by_parameter_order=True)
+    result = await conn.execute(statement, [_row(feed_id, item, seen_at) for feed_id, item in items])
+    ids = list(result.scalars())
+    return [
+        StoredEntry(entry_id, feed_id, item.entry, item.credits)
+        for entry_id, (feed_id, item) in zip(ids, items, strict=True)
+    ]
+
+
 async def add_new_entries(conn: AsyncConnection, feed_id: int, items: Sequence[Entry]) -> list[StoredEntry]:
     """Insert the entries this feed has not had before and return them; known ones are left as stored."""
-    stored = []
-    seen_at = utcnow()
-    for item in await unseen_entries(conn, feed_id, items):
-        result = await conn.execute(
-            sa.insert(entries).values(
-                feed_id=feed_id,
-                key_hash=key_hash(item),
-                key=item.key,
-                guid=item.guid,
-                url=item.url,
-                outlet=item.outlet,
-                title=item.title,
-                summary=item.summary,
-                content=item.content,
-                published_at=item.published,
-                language=item.language,
-                author=item.author,
-                seen_at=seen_at,
-            )
-        )
-        stored.append(StoredEntry(inserted_id(result), feed_id, item))
-    return stored
+    unseen = await unseen_entries(conn, feed_id, items)
+    return await insert_entries(conn, [(feed_id, NewEntry(item)) for item in unseen])
 
 
 async def entries_since(engine: AsyncEngine, since: datetime) -> list[StoredEntry]:

@@ -1,76 +1,165 @@
-"""Stories in the store: each entry's story id, a story's members, and the recent window to replay."""
+"""Stories in the store: each entry's story, merges of stories, members to assemble, the window to restore.
+
+The store keeps what the story index decided and what it needs to restore itself; assembling a Story
+(outlets, origin, breaking) is the stories package's job, from the members read here.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.config import StoriesConfig
-from bot.model import Story
-from bot.store.entries import StoredEntry, entry_columns, stored_from_row
-from bot.store.tables import entries, feeds
-from bot.stories.story import assemble, member_of
+from bot.model import Entry, StoredEntry, Story
+from bot.store.entries import credits_from_json, entry_columns, stored_from_row
+from bot.store.tables import entries, feeds, story_merges, utcnow
+from bot.stories.story import story_of
+
+
+@dataclass(frozen=True, slots=True)
+class Filing:
+    """Where the story index put an entry, and what it keeps of it."""
+
+    entry_id: int
+    story_id: int
+    copy_of: int | None
+    features: bytes
+    closed: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class WindowEntry:
-    """A stored entry with when it was seen and its story, to rebuild the story index at start-up."""
+    """An entry of the window as the story index restores it: its features, else (filed before features
+    were kept) the entry itself to read again."""
 
-    stored: StoredEntry
-    seen_at: datetime
+    id: int
+    url: str
+    time: datetime
     story_id: int | None
+    closed: bool
+    features: bytes | None
+    stored: StoredEntry | None = None
 
 
-DEFAULT_STORIES = StoriesConfig()
-
-
-def _entries() -> sa.Select[*tuple[Any, ...]]:
-    return sa.select(*entry_columns()).join(feeds, feeds.c.id == entries.c.feed_id)
-
-
-async def set_story(conn: AsyncConnection, entry_id: int, story_id: int, copy_of: int | None) -> None:
-    await conn.execute(sa.update(entries).where(entries.c.id == entry_id).values(story_id=story_id, copy_of=copy_of))
-
-
-async def story_members(conn: AsyncConnection, story_id: int) -> list[StoredEntry]:
-    rows = (await conn.execute(_entries().where(entries.c.story_id == story_id).order_by(entries.c.id))).mappings()
-    return [stored_from_row(row) for row in rows]
-
-
-def story_of(story_id: int, members: Sequence[StoredEntry], settings: StoriesConfig) -> Story:
-    return assemble(
-        story_id,
-        [member_of(m.id, m.entry) for m in members],
-        breaking_outlets=settings.breaking_outlets,
-        breaking_within=settings.breaking_within,
+async def file_entries(conn: AsyncConnection, filings: Sequence[Filing]) -> None:
+    """Record each entry's story, the article it copies and its features, in one statement."""
+    if not filings:
+        return
+    statement = (
+        sa.update(entries)
+        .where(entries.c.id == sa.bindparam("b_id"))
+        .values(
+            story_id=sa.bindparam("b_story"),
+            copy_of=sa.bindparam("b_copy"),
+            story_features=sa.bindparam("b_features"),
+            story_closed=sa.bindparam("b_closed"),
+        )
+    )
+    await conn.execute(
+        statement,
+        [
+            {"b_id": f.entry_id, "b_story": f.story_id, "b_copy": f.copy_of, "b_features": f.features,
+             "b_closed": f.closed}
+            for f in filings
+        ],
     )
 
 
-async def load_story(conn: AsyncConnection, story_id: int, settings: StoriesConfig = DEFAULT_STORIES) -> Story | None:
-    members = await story_members(conn, story_id)
-    return story_of(story_id, members, settings) if members else None
+async def merge_stories(conn: AsyncConnection, into: int, others: Sequence[int]) -> None:
+    """Move the members of `others` to story `into`, and point their ids (and ids merged into them) at it."""
+    if not others:
+        return
+    await conn.execute(sa.update(entries).where(entries.c.story_id.in_(others)).values(story_id=into))
+    await conn.execute(sa.update(story_merges).where(story_merges.c.merged_into.in_(others)).values(merged_into=into))
+    now = utcnow()
+    await conn.execute(
+        sa.insert(story_merges), [{"story_id": other, "merged_into": into, "merged_at": now} for other in others]
+    )
+
+
+async def live_story_id(conn: AsyncConnection, story_id: int) -> int:
+    """The story a (possibly merged) story id belongs to now."""
+    merged = await conn.scalar(sa.select(story_merges.c.merged_into).where(story_merges.c.story_id == story_id))
+    return int(merged) if merged is not None else story_id
+
+
+async def merged_ids(conn: AsyncConnection, story_id: int) -> list[int]:
+    """A live story's id and the ids of every story merged into it."""
+    query = sa.select(story_merges.c.story_id).where(story_merges.c.merged_into == story_id)
+    return [story_id, *(await conn.scalars(query))]
+
+
+def _headline_row(row: sa.RowMapping) -> StoredEntry:
+    entry = Entry(
+        feed_url=row["feed_url"],
+        outlet=row["outlet"],
+        url=row["url"],
+        title=row["title"],
+        published=row["published_at"],
+    )
+    return StoredEntry(row["id"], row["feed_id"], entry, credits_from_json(row["credits"]))
+
+
+async def _members(conn: AsyncConnection, stories: sa.ColumnElement[bool]) -> dict[int, list[StoredEntry]]:
+    query = (
+        sa.select(
+            entries.c.id, entries.c.feed_id, entries.c.story_id, entries.c.outlet, entries.c.url, entries.c.title,
+            entries.c.published_at, entries.c.credits, feeds.c.url.label("feed_url"),
+        )
+        .join(feeds, feeds.c.id == entries.c.feed_id)
+        .where(stories)
+        .order_by(entries.c.id)
+    )
+    found: dict[int, list[StoredEntry]] = {}
+    for row in (await conn.execute(query)).mappings():
+        found.setdefault(row["story_id"], []).append(_headline_row(row))
+    return found
+
+
+async def story_members(conn: AsyncConnection, story_ids: Sequence[int]) -> dict[int, list[StoredEntry]]:
+    """The members of live stories, oldest id first, as headline entries (outlet, title, link, time, credits;
+    no text)."""
+    if not story_ids:
+        return {}
+    return await _members(conn, entries.c.story_id.in_(sorted(set(story_ids))))
 
 
 async def window_entries(engine: AsyncEngine, since: datetime) -> list[WindowEntry]:
-    """Entries seen since `since`, in the order they were stored."""
-    query = _entries().where(entries.c.seen_at >= since).order_by(entries.c.id)
+    """Entries seen since `since`, in the order they were stored, with what restoring the index needs."""
+    query = (
+        sa.select(
+            entries.c.id, entries.c.url, entries.c.published_at, entries.c.seen_at, entries.c.story_id,
+            entries.c.story_closed, entries.c.story_features,
+        )
+        .where(entries.c.seen_at >= since)
+        .order_by(entries.c.id)
+    )
     async with engine.connect() as conn:
-        rows = (await conn.execute(query)).mappings().all()
-    return [WindowEntry(stored_from_row(row), row["seen_at"], row["story_id"]) for row in rows]
+        rows = (await conn.execute(query)).all()
+        unread = [row.id for row in rows if row.story_features is None]
+        texts: dict[int, StoredEntry] = {}
+        for start in range(0, len(unread), 500):
+            chunk = unread[start : start + 500]
+            full = sa.select(*entry_columns()).join(feeds, feeds.c.id == entries.c.feed_id)
+            for row in (await conn.execute(full.where(entries.c.id.in_(chunk)))).mappings():
+                texts[row["id"]] = stored_from_row(row)
+    return [
+        WindowEntry(
+            row.id, row.url, row.published_at or row.seen_at, row.story_id, row.story_closed, row.story_features,
+            texts.get(row.id),
+        )
+        for row in rows
+    ]
 
 
-async def stories_since(engine: AsyncEngine, since: datetime, settings: StoriesConfig = DEFAULT_STORIES) -> list[Story]:
+async def recent_stories(engine: AsyncEngine, since: datetime, settings: StoriesConfig) -> list[Story]:
     """Stories that gained a member since `since`, newest first, with all their members."""
     recent = sa.select(entries.c.story_id).where(entries.c.seen_at >= since, entries.c.story_id.is_not(None))
     async with engine.connect() as conn:
-        rows = (await conn.execute(_entries().where(entries.c.story_id.in_(recent)))).mappings().all()
-    grouped: dict[int, list[StoredEntry]] = {}
-    for row in rows:
-        grouped.setdefault(row["story_id"], []).append(stored_from_row(row))
+        grouped = await _members(conn, entries.c.story_id.in_(recent))
     stories = [story_of(story_id, members, settings) for story_id, members in grouped.items()]
     return sorted(stories, key=lambda s: max(m.entry_id for m in s.members), reverse=True)

@@ -1,7 +1,11 @@
 """Tables of the pipeline's own state: feeds (with fetch state), entries, matches and alerts.
 
 A story has no table of its own: its id is the id of the entry that opened it, and `entries.story_id`
-lists its members. An alert belongs to one (rule, story): outlets that join later edit it.
+lists its members. When stories merge, their members move to the oldest and `story_merges` points the
+others' ids at it, so alerts and messages of a merged story still find their story. Each entry keeps
+what the story index needs to restore it (`story_features`, `story_closed` when it opened a story that
+nothing may join) and the credits found in its text.
+An alert belongs to one (rule, story): outlets that join later edit it.
 
 Other modules of bot/store/ add their tables to the same `metadata`; every table is created by an Alembic
 migration in bot/store/migrations/versions, and a test checks the two agree.
@@ -101,10 +105,22 @@ entries = sa.Table(
     sa.Column("seen_at", UTCDateTime, nullable=False),
     sa.Column("story_id", sa.Integer),
     sa.Column("copy_of", sa.Integer),
+    sa.Column("story_features", sa.LargeBinary),
+    sa.Column("credits", sa.JSON),
+    sa.Column("story_closed", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.UniqueConstraint("feed_id", "key_hash", name="uq_entries_feed_key"),
     sa.Index("ix_entries_seen_at", "seen_at"),
     sa.Index("ix_entries_url", "url"),
     sa.Index("ix_entries_story_id", "story_id"),
+)
+
+story_merges = sa.Table(
+    "story_merges",
+    metadata,
+    sa.Column("story_id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("merged_into", sa.Integer, nullable=False),
+    sa.Column("merged_at", UTCDateTime, nullable=False),
+    sa.Index("ix_story_merges_merged_into", "merged_into"),
 )
 
 matches = sa.Table(

@@ -2,11 +2,17 @@
 
 Credits are found by a fixed set of sentence patterns ("reported by X", "X reported", "according to X",
 "(X) -" datelines, "[Source attribution: X]", "citing X" and their German, French and Russian forms).
-Each pattern is a plain regular expression with bounded repetition and no nested quantifiers, so a
-search costs time linear in the text. A name after a bare verb ("according to", "citing", "told")
-counts only when it is a known outlet or looks like one: "according to Kallas" names a person, not a
-source. Wording that says plainly that the name is an outlet ("reported by", "the news agency X",
-a dateline) credits any name.
+A name after a bare verb ("according to", "citing", "told") counts only when it is a known outlet or
+looks like one: "according to Kallas" names a person, not a source. Wording that says plainly that the
+name is an outlet ("reported by", "the news agency X", a dateline) credits any name.
+
+Feed text is untrusted, so the cost stays linear in its length:
+- every pattern holds one of its trigger words ("reported", "according", "(", ...): a sentence is
+  searched only with the patterns whose triggers it holds (one Aho-Corasick pass finds them), and most
+  sentences hold none;
+- a name, and the words before a name, may only start at the start of a word, so a search tries each
+  word once and each try reads at most a few words: no run of capitals or letters is re-read from every
+  position inside it.
 """
 
 from __future__ import annotations
@@ -15,6 +21,9 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from enum import Enum
+from functools import cache
+
+import ahocorasick
 
 from bot.model import Credit, Entry
 from bot.stories.agencies import AGENCIES, canonical_outlet, known, looks_like_outlet
@@ -40,6 +49,7 @@ class _Pattern:
     regex: re.Pattern[str]
     role: Role
     need: Need
+    triggers: tuple[str, ...]  # case-folded words of which the pattern always holds one
     name_first: bool  # the name stands before the trigger words, so trim it from the left
     dateline: bool  # a dateline or byline: names who distributed the text
 
@@ -55,6 +65,7 @@ class Mention:
 
 
 _UPPER = "A-ZÀ-ÖØ-ÞА-ЯЁІЇЄ"
+_WORD_START = r"(?:(?<![\w&'’.-])|(?<=\b[lLdD]['’]))"  # a word's first letter, also after l' and d'
 _CAPWORD = rf"[{_UPPER}][\w&'’.-]*"
 _JOIN = r"(?:\s(?:of|de|des|du|la|al|el|for|and|&|für|am)(?=\s))?"
 _CAPNAME = rf"{_CAPWORD}(?:{_JOIN}\s{_CAPWORD}){{0,4}}"
@@ -70,7 +81,7 @@ def _known_alternation() -> str:
     return "|".join(parts)
 
 
-_NAME = rf"(?:(?i:the)\s)?(?P<name>(?:{_known_alternation()})(?![\w-])|{_CAPNAME})"
+_NAME = rf"{_WORD_START}(?:(?i:the)\s)?(?P<name>(?:{_known_alternation()})(?![\w-])|{_CAPNAME})"
 _NOUN = (
     r"(?i:(?:state(?:-run|-owned)?\s+)?(?:news\s+agency|news\s+outlet|news\s+site|news\s+portal|newspaper|"
     r"daily|broadcaster|outlet|agency|channel|magazine|tabloid|weekly|wire\s+service|website|"
@@ -78,14 +89,33 @@ _NOUN = (
     r"chaîne|hebdomadaire|агентство|газета|издание|телеканал))"
 )
 _REPORT = r"(?:(?:a|the)\s+(?:report|story|article|dispatch)\s+(?:by|in|from|on)\s+)"
-_PRE = rf"(?:the\s+)?(?:(?:[\w-]+\s+){{0,2}}?{_NOUN}\s+)?"
+_PRE = rf"(?:the\s+)?(?:(?:{_WORD_START}[\w-]+\s+){{0,2}}?{_NOUN}\s+)?"
 _ARTICLE_FR = r"(?:l['’]|le\s+|la\s+|les\s+)?"
 _ARTICLE_DE = r"(?:(?:die|der|das|den|dem|des)\s+)?"
 
 
-def _p(template: str, role: Role, need: Need, name_first: bool = False, dateline: bool = False) -> _Pattern:
+def _p(
+    template: str,
+    role: Role,
+    need: Need,
+    triggers: tuple[str, ...],
+    name_first: bool = False,
+    dateline: bool = False,
+) -> _Pattern:
     text = template.format(N=_NAME, NOUN=_NOUN, REPORT=_REPORT, PRE=_PRE, FR=_ARTICLE_FR, DE=_ARTICLE_DE)
-    return _Pattern(re.compile(text), role, need, name_first, dateline)
+    return _Pattern(re.compile(text), role, need, triggers, name_first, dateline)
+
+
+_REPORTED_TRIGGERS = (
+    "report", "wrote", "writes", "quoted", "cited", "broke", "understands", "learn", "bericht", "meldet",
+    "schreibt", "schrieb", "rapport", "сообщ", "переда", "пишет",
+)
+_NOUN_TRIGGERS = (
+    "news", "daily", "broadcaster", "outlet", "agency", "channel", "magazin", "tabloid", "weekly", "wire",
+    "website", "agentur", "zeitung", "sender", "agence", "quotidien", "journal", "chaîne", "hebdomadaire",
+    "агентство", "газета", "издание", "телеканал",
+)
+_AT_START = ("",)  # the byline pattern: checked by _OPENS_WITH_BY instead
 
 
 _REPORTED_AFTER = (
@@ -96,56 +126,72 @@ _REPORTED_AFTER = (
 )
 
 PATTERNS: tuple[_Pattern, ...] = (
-    _p(r"(?i:reported\s+by|first\s+reported\s+by)\s+{PRE}{N}", Role.REPORTS, Need.ANY),
+    _p(r"(?i:reported\s+by|first\s+reported\s+by)\s+{PRE}{N}", Role.REPORTS, Need.ANY, ("reported",)),
     _p(
         r"(?i:published\s+by|carried\s+by|quoted\s+by|cited\s+by|broadcast\s+by|citée?\s+par|cité\s+par)\s+"
         r"{FR}{PRE}{N}",
         Role.REPORTS,
         Need.OUTLET,
+        ("published", "carried", "quoted", "cited", "broadcast", "cité"),
     ),
     _p(
         r"(?:(?i:the)\s+)?(?:{NOUN}\s+)?{N}(?:\s+{NOUN})?(?:,\s[^,]{{1,40}},)?\s+" + _REPORTED_AFTER,
         Role.REPORTS,
         Need.OUTLET,
+        _REPORTED_TRIGGERS,
         True,
     ),
-    _p(r",\s+{N}\s+(?i:reported|reports)\s*[.;]", Role.REPORTS, Need.ANY, True),
-    _p(r"(?:(?i:the)\s+)?{NOUN}\s+{N}\s+(?i:said|says|added|noted)", Role.REPORTS, Need.ANY, True),
-    _p(r"{N},\s+(?i:citing|quoting)\s", Role.REPORTS, Need.OUTLET, True),
-    _p(r"(?i:according\s+to)\s+{REPORT}?{PRE}{N}", Role.REPORTS, Need.OUTLET),
+    _p(r",\s+{N}\s+(?i:reported|reports)\s*[.;]", Role.REPORTS, Need.ANY, ("report",), True),
+    _p(r"(?:(?i:the)\s+)?{NOUN}\s+{N}\s+(?i:said|says|added|noted)", Role.REPORTS, Need.ANY, _NOUN_TRIGGERS, True),
+    _p(r"{N},\s+(?i:citing|quoting)\s", Role.REPORTS, Need.OUTLET, ("citing", "quoting"), True),
+    _p(r"(?i:according\s+to)\s+{REPORT}?{PRE}{N}", Role.REPORTS, Need.OUTLET, ("according",)),
     _p(
         r"(?i:told|confirmed\s+to|statement\s+to|in\s+an\s+interview\s+with|speaking\s+to|writing\s+in)\s+{PRE}{N}",
         Role.REPORTS,
         Need.OUTLET,
+        ("told", "confirmed", "statement", "interview", "speaking", "writing"),
     ),
-    _p(r"(?i:source(?:\s+attribution)?|quelle|источник|fuente)\s*:\s*{N}", Role.REPORTS, Need.ANY),
-    _p(r"\({N}\)\s*[-–—]", Role.REPORTS, Need.ANY, dateline=True),
-    _p(r"\({N}\)", Role.REPORTS, Need.OUTLET, dateline=True),
-    _p(r"(?m:^)\s*(?i:by)\s+{N}", Role.REPORTS, Need.OUTLET, dateline=True),
-    _p(r"(?:\((?i:c)\)|©)\s*{N}", Role.REPORTS, Need.OUTLET, dateline=True),
-    _p(r"(?i:citing|quoting|which\s+cited|sourced\s+from)\s+{REPORT}?{PRE}{N}", Role.CITED, Need.OUTLET),
+    _p(
+        r"(?i:source(?:\s+attribution)?|quelle|источник|fuente)\s*:\s*{N}",
+        Role.REPORTS,
+        Need.ANY,
+        ("source", "quelle", "источник", "fuente"),
+    ),
+    _p(r"\({N}\)\s*[-–—]", Role.REPORTS, Need.ANY, ("(",), dateline=True),
+    _p(r"\({N}\)", Role.REPORTS, Need.OUTLET, ("(",), dateline=True),
+    _p(r"(?m:^)\s*(?i:by)\s+{N}", Role.REPORTS, Need.OUTLET, _AT_START, dateline=True),
+    _p(r"(?:\((?i:c)\)|©)\s*{N}", Role.REPORTS, Need.OUTLET, ("(", "©"), dateline=True),
+    _p(
+        r"(?i:citing|quoting|which\s+cited|sourced\s+from)\s+{REPORT}?{PRE}{N}",
+        Role.CITED,
+        Need.OUTLET,
+        ("citing", "quoting", "cited", "sourced"),
+    ),
     _p(
         r"(?i:berichtet(?:e|en)?|meldet(?:e|en)?|schreibt|schrieb|zitiert(?:e)?)\s+{DE}{PRE}{N}",
         Role.REPORTS,
         Need.OUTLET,
+        ("bericht", "meldet", "schreibt", "schrieb", "zitiert"),
     ),
-    _p(r"(?i:laut|nach\s+Angaben)\s+{DE}{PRE}{N}", Role.REPORTS, Need.OUTLET),
-    _p(r"{DE}{PRE}{N}\s+(?i:zufolge)", Role.REPORTS, Need.OUTLET, True),
-    _p(r"(?i:unter\s+Berufung\s+auf)\s+{DE}{PRE}{N}", Role.CITED, Need.OUTLET),
+    _p(r"(?i:laut|nach\s+Angaben)\s+{DE}{PRE}{N}", Role.REPORTS, Need.OUTLET, ("laut", "angaben")),
+    _p(r"{DE}{PRE}{N}\s+(?i:zufolge)", Role.REPORTS, Need.OUTLET, ("zufolge",), True),
+    _p(r"(?i:unter\s+Berufung\s+auf)\s+{DE}{PRE}{N}", Role.CITED, Need.OUTLET, ("berufung",)),
     _p(
         r"(?i:selon|d['’]après|rapporte|rapportait|a\s+rapporté|indique|a\s+indiqué|a\s+annoncé|écrit|a\s+écrit)"
         r"\s+{FR}{PRE}{N}",
         Role.REPORTS,
         Need.OUTLET,
+        ("selon", "après", "rapport", "indiqu", "annoncé", "écrit"),
     ),
-    _p(r"(?i:citant)\s+{FR}{PRE}{N}", Role.CITED, Need.OUTLET),
+    _p(r"(?i:citant)\s+{FR}{PRE}{N}", Role.CITED, Need.OUTLET, ("citant",)),
     _p(
         r"(?i:сообщает|сообщают|сообщило|сообщила|сообщил|передает|передаёт|пишет|пишут|по\s+данным|"
         r"по\s+сообщению|рассказал[аи]?|заявил[аи]?)\s+{PRE}{N}",
         Role.REPORTS,
         Need.OUTLET,
+        ("сообщ", "переда", "пишет", "пишут", "данным", "рассказал", "заявил"),
     ),
-    _p(r"(?i:со\s+ссылкой\s+на)\s+{PRE}{N}", Role.CITED, Need.OUTLET),
+    _p(r"(?i:со\s+ссылкой\s+на)\s+{PRE}{N}", Role.CITED, Need.OUTLET, ("ссылкой",)),
 )
 
 _OUTLET_NOUN_NEAR = re.compile(rf"{_NOUN}\b")
@@ -205,10 +251,11 @@ def _says_outlet(sentence: str, match: re.Match[str]) -> bool:
     return _OUTLET_NOUN_NEAR.match(after.lstrip()) is not None
 
 
-def mentions(sentence: str) -> list[Mention]:
-    """Every credit phrase in one sentence, in order of position, one per distinct name and place."""
+def mentions(sentence: str, patterns: Sequence[_Pattern] = PATTERNS) -> list[Mention]:
+    """Every credit phrase in one sentence, in order of position, one per distinct name and place
+    (`patterns`: those that could match, see candidate_patterns)."""
     found: dict[tuple[str, int], Mention] = {}
-    for pattern in PATTERNS:
+    for pattern in patterns:
         for match in pattern.regex.finditer(sentence):
             for offset, source in enumerate(_trim(match.group("name"), pattern.name_first)):
                 if pattern.need is Need.OUTLET and not (
@@ -242,12 +289,44 @@ def _pair(found: Sequence[Mention], evidence: str) -> list[Credit]:
     return credits
 
 
+_OPENS_WITH_BY = re.compile(r"\s*(?i:by)\s")
+_LIKE_ASCII_I = str.maketrans({"İ": "i", "ı": "i"})  # case-insensitive regexes match them as "i"
+
+
+@cache
+def _trigger_automaton() -> ahocorasick.Automaton:
+    """Every trigger word, each mapped to the indexes of the patterns that hold it."""
+    holders: dict[str, list[int]] = {}
+    for index, pattern in enumerate(PATTERNS):
+        for trigger in pattern.triggers:
+            if trigger:
+                holders.setdefault(trigger, []).append(index)
+    automaton = ahocorasick.Automaton()
+    for trigger, indexes in holders.items():
+        automaton.add_word(trigger, tuple(indexes))
+    automaton.make_automaton()
+    return automaton
+
+
+def candidate_patterns(sentence: str) -> list[_Pattern]:
+    """The patterns that could match a sentence: those whose trigger words it holds (one pass), in order.
+    Most sentences hold none and are never searched."""
+    folded = sentence.translate(_LIKE_ASCII_I).casefold()
+    found = {index for _, indexes in _trigger_automaton().iter(folded) for index in indexes}
+    if _OPENS_WITH_BY.match(sentence):
+        found.update(i for i, pattern in enumerate(PATTERNS) if pattern.triggers == _AT_START)
+    return [PATTERNS[index] for index in sorted(found)]
+
+
 def find_credits(text: str) -> tuple[Credit, ...]:
     """The explicit credits in a text, first occurrence first, each (source, via) once."""
     credits: dict[tuple[str, str | None], Credit] = {}
     for _, sentence in sentences(text):
+        patterns = candidate_patterns(sentence)
+        if not patterns:
+            continue
         evidence = " ".join(sentence.split())[:_EVIDENCE_CHARS]
-        for credit in _pair(mentions(sentence), evidence):
+        for credit in _pair(mentions(sentence, patterns), evidence):
             credits.setdefault((credit.source, credit.via), credit)
     return tuple(credits.values())
 

@@ -1,21 +1,22 @@
 """Copies: the same article under another address, verbatim or with its own page furniture.
 
 Two entries are one article when they share the canonical URL, when their normalised bodies are equal,
-or when most word shingles of the shorter body also occur in the longer one (reprints often cut the
-text or add a line of boilerplate, which Jaccard similarity punishes and containment does not).
-MinHash LSH (datasketch) finds the candidates without comparing against every stored article; the
-decision is then made on the exact shingle sets.
+or when most word shingles of the shorter lead also occur in the other (reprints often cut the text or
+add a line of boilerplate, which Jaccard similarity punishes and containment does not). Leads, not whole
+bodies, are compared: a reprint keeps the opening, and a bounded lead keeps memory per entry bounded.
+
+The index does not search for candidates itself: a copy shares every distinctive term of its original,
+so the story index hands over the entries its term postings found (see index.py), and only those are
+compared exactly.
 """
 
 from __future__ import annotations
 
-import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import Enum
 
-from datasketch import MinHash, MinHashLSH
-
-from bot.stories.text import words
+from bot.stories.features import StoryFeatures
 
 
 class CopyReason(Enum):
@@ -36,110 +37,66 @@ class CopyMatch:
 
 
 @dataclass(frozen=True, slots=True)
-class _Stored:
+class _Held:
     url: str
-    digest: str
-    shingles: frozenset[int]
-    minhash: MinHash
-
-
-def body_digest(text: str) -> str:
-    """A hash of the text's words, blind to case, accents, punctuation and spacing."""
-    return hashlib.sha256(" ".join(words(text)).encode()).hexdigest()
-
-
-def shingles(text: str, size: int) -> frozenset[int]:
-    """Runs of `size` consecutive words, each hashed to 64 bits the same way in every process."""
-    tokens = words(text)
-    return frozenset(
-        int.from_bytes(hashlib.blake2b(" ".join(tokens[i : i + size]).encode(), digest_size=8).digest())
-        for i in range(len(tokens) - size + 1)
-    )
-
-
-def containment(a: frozenset[int], b: frozenset[int]) -> float:
-    """Share of the smaller set found in the larger one."""
-    smaller = min(len(a), len(b))
-    return len(a & b) / smaller if smaller else 0.0
+    features: StoryFeatures
 
 
 class CopyIndex:
-    """Articles seen so far, searchable for copies of a new one.
+    """Articles in the window, by URL, body hash and lead shingles.
 
-    `threshold` is the containment above which a body is a copy; bodies with fewer than `min_shingles`
+    `threshold` is the containment above which a lead is a copy; leads with fewer than `min_shingles`
     shingles (a one-line summary) are only matched by URL or exact body.
     """
 
-    def __init__(
-        self, threshold: float = 0.8, shingle_size: int = 4, num_perm: int = 128, min_shingles: int = 12
-    ) -> None:
+    def __init__(self, threshold: float = 0.8, min_shingles: int = 12) -> None:
         self.threshold = threshold
-        self.shingle_size = shingle_size
         self.min_shingles = min_shingles
-        self._template = MinHash(num_perm=num_perm)
-        # Candidates are fetched generously (Jaccard 0.3) and then confirmed by exact containment.
-        self._lsh = MinHashLSH(threshold=0.3, num_perm=num_perm)
-        self._stored: dict[int, _Stored] = {}
+        self._held: dict[int, _Held] = {}
         self._by_url: dict[str, int] = {}
-        self._by_digest: dict[str, int] = {}
+        self._by_digest: dict[int, int] = {}
 
-    def _minhash(self, grams: frozenset[int]) -> MinHash:
-        template = self._template
-        sketch = MinHash(len(template.hashvalues), permutations=template.permutations, scheme=template.scheme)
-        sketch.update_batch(g.to_bytes(8) for g in grams)
-        return sketch
-
-    def _prepare(self, url: str, text: str) -> _Stored:
-        grams = shingles(text, self.shingle_size)
-        return _Stored(url, body_digest(text), grams, self._minhash(grams))
-
-    def _find(self, item: _Stored) -> CopyMatch | None:
-        if item.url and item.url in self._by_url:
-            return CopyMatch(self._by_url[item.url], CopyReason.URL, 1.0)
-        if item.digest in self._by_digest and item.shingles:
-            return CopyMatch(self._by_digest[item.digest], CopyReason.BODY, 1.0)
-        if len(item.shingles) < self.min_shingles:
+    def find(self, url: str, features: StoryFeatures, candidates: Iterable[int]) -> CopyMatch | None:
+        """The stored article that this one copies, if any: same URL, same body, or the candidate whose
+        lead contains the most of this one's (ties: the lowest key)."""
+        if url and url in self._by_url:
+            return CopyMatch(self._by_url[url], CopyReason.URL, 1.0)
+        if features.digest and features.digest in self._by_digest:
+            return CopyMatch(self._by_digest[features.digest], CopyReason.BODY, 1.0)
+        if len(features.lead) < self.min_shingles:
             return None
         best: CopyMatch | None = None
-        for key in sorted(self._lsh.query(item.minhash)):
-            other = self._stored[key]
-            if len(other.shingles) < self.min_shingles:
+        mine = set(features.lead)
+        for key in sorted(set(candidates)):
+            other = self._held.get(key)
+            if other is None or len(other.features.lead) < self.min_shingles:
                 continue
-            score = containment(item.shingles, other.shingles)
+            shared = len(mine.intersection(other.features.lead))
+            score = shared / min(len(mine), len(other.features.lead))
             if score >= self.threshold and (best is None or score > best.similarity):
                 best = CopyMatch(key, CopyReason.NEAR, score)
         return best
 
-    def find(self, url: str, text: str) -> CopyMatch | None:
-        """The stored article that this one copies, if any, without storing it."""
-        return self._find(self._prepare(url, text))
-
-    def add(self, key: int, url: str, text: str) -> CopyMatch | None:
-        """Store an article under `key` and return the earlier article it copies, if any."""
-        if key in self._stored:
+    def add(self, key: int, url: str, features: StoryFeatures) -> None:
+        """Hold an article under `key` (the first holder of a URL or body keeps it)."""
+        if key in self._held:
             raise ValueError(f"entry {key} is already in the copy index")
-        item = self._prepare(url, text)
-        match = self._find(item)
-        self._stored[key] = item
-        if item.url:
-            self._by_url.setdefault(item.url, key)
-        if item.shingles:
-            self._by_digest.setdefault(item.digest, key)
-            self._lsh.insert(key, item.minhash)
-        return match
+        self._held[key] = _Held(url, features)
+        if url:
+            self._by_url.setdefault(url, key)
+        if features.digest:
+            self._by_digest.setdefault(features.digest, key)
 
     def remove(self, key: int) -> None:
         """Forget an article (it left the time window)."""
-        item = self._stored.pop(key)
-        if self._by_url.get(item.url) == key:
-            del self._by_url[item.url]
-        if self._by_digest.get(item.digest) == key:
-            del self._by_digest[item.digest]
-        if item.shingles:
-            self._lsh.remove(key)
+        held = self._held.pop(key)
+        if self._by_url.get(held.url) == key:
+            del self._by_url[held.url]
+        if self._by_digest.get(held.features.digest) == key:
+            del self._by_digest[held.features.digest]
 
     def __contains__(self, key: object) -> bool:
-        return key in self._stored
+        return key in self._held
 
     def __len__(self) -> int:
-        return len(self._stored)
+        return len(self._held)

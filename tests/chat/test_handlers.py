@@ -17,9 +17,9 @@ from bot.chat.access import NOT_ALLOWED, NOT_BOT_ADMIN, NOT_CHAT_ADMIN
 from bot.chat.front import build_application
 from bot.config import Config, FeedConfig, TelegramConfig
 from bot.deliver.telegram import OutboxSender, TelegramSink
-from bot.model import ClauseHit, Entry, FeedState, Match, Span
+from bot.model import Alert, ClauseHit, Entry, FeedState, Match, Span
 from bot.rulebook import RuleBook
-from bot.store.alerts import record_match
+from bot.store.alerts import MatchRow, insert_alert, insert_matches
 from bot.store.chats import chat_settings, subscribers, subscriptions_of
 from bot.store.db import open_database
 from bot.store.entries import add_new_entries
@@ -199,8 +199,8 @@ async def test_why_button_and_recent(front: Front) -> None:
     sender = OutboxSender(front.app.bot, engine)
     async with engine.begin() as conn:
         (stored,) = await add_new_entries(conn, feed_id, [entry])
-        alert = await record_match(conn, stored, match, raise_alert=True)
-        assert alert is not None
+        (match_id,) = await insert_matches(conn, [MatchRow(stored.id, match)])
+        alert = await insert_alert(conn, Alert(match.rule_id, match.rule_title, entry, match), stored.id, match_id)
         await TelegramSink().enqueue(conn, [alert])
     await sender.drain(timeout=10)
     delivered = front.api.sent(1)[-1]

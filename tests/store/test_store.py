@@ -9,15 +9,16 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.config import FeedConfig
-from bot.model import ClauseHit, Entry, FeedState, Match, Span
-from bot.store.alerts import get_alert, recent_alerts, record_match
+from bot.model import Alert, ClauseHit, Entry, FeedState, Match, Span, StoredEntry, Story
+from bot.store.alerts import MatchRow, get_alert, insert_alert, insert_matches, move_alerts, recent_alerts, story_alerts
 from bot.store.db import DatabaseError, open_database
 from bot.store.entries import add_new_entries, entries_since
 from bot.store.feeds import is_first_poll, load_state, save_state, sync_feeds
 from bot.store.schema import metadata
+from bot.store.stories import Filing, file_entries, live_story_id, merge_stories, merged_ids
 
 FEED = FeedConfig(url="http://127.0.0.1:1/feed.xml", name="ERR News", every=timedelta(minutes=5))
 
@@ -90,26 +91,53 @@ async def test_feed_state_round_trips_and_first_poll_ends(engine: AsyncEngine) -
     assert (reloaded.name, reloaded.every, reloaded.etag) == ("ERR", None, '"abc"')
 
 
-async def test_one_alert_per_rule_and_entry(engine: AsyncEngine) -> None:
+MATCH = Match(
+    "troop-deployment",
+    "Troop deployment",
+    (ClauseHit("troops NEAR/12 send*", (Span("body", 0, 6, "troops"), Span("title", 2, 9, "sending"))),),
+)
+
+
+async def _alert(conn: AsyncConnection, stored: StoredEntry, story_id: int) -> Alert:
+    """Record MATCH on a stored entry filed under `story_id`, and raise its alert."""
+    await file_entries(conn, [Filing(stored.id, story_id, None, b"")])
+    (match_id,) = await insert_matches(conn, [MatchRow(stored.id, MATCH)])
+    story = Story(story_id, stored.entry.title, (), "")
+    alert = Alert(MATCH.rule_id, MATCH.rule_title, stored.entry, MATCH, story=story)
+    return await insert_alert(conn, alert, stored.id, match_id)
+
+
+async def test_alerts_are_stored_with_their_match_and_found_by_story(engine: AsyncEngine) -> None:
     feed_id = (await sync_feeds(engine, [FEED]))[FEED.url]
-    match = Match(
-        "troop-deployment",
-        "Troop deployment",
-        (ClauseHit("troops NEAR/12 send*", (Span("body", 0, 6, "troops"), Span("title", 2, 9, "sending"))),),
-    )
     async with engine.begin() as conn:
         (stored,) = await add_new_entries(conn, feed_id, [_entry(1)])
-        alert = await record_match(conn, stored, match, raise_alert=True)
-        duplicate = await record_match(conn, stored, match, raise_alert=True)
-        (quiet,) = await add_new_entries(conn, feed_id, [_entry(2)])
-        silent = await record_match(conn, quiet, match, raise_alert=False)
-    assert alert is not None and duplicate is None and silent is None
+        alert = await _alert(conn, stored, stored.id)
+        assert set(await story_alerts(conn, [stored.id])) == {(MATCH.rule_id, stored.id)}
     loaded = await get_alert(engine, alert.id or 0)
-    assert loaded is not None
-    assert loaded.match == match
-    assert loaded.entry == stored.entry
+    assert loaded is not None and loaded.story is not None
+    assert (loaded.match, loaded.entry, loaded.story.id) == (MATCH, stored.entry, stored.id)
     assert [a.id for a in await recent_alerts(engine, "troop-deployment")] == [alert.id]
     assert await recent_alerts(engine, "other-rule") == []
+
+
+async def test_merged_stories_keep_the_older_alert_and_show_every_member(engine: AsyncEngine) -> None:
+    """Two alerted stories merge: the older alert belongs to the surviving story, the younger alert's story
+    id leads to it, and both alerts show all members."""
+    feed_id = (await sync_feeds(engine, [FEED]))[FEED.url]
+    async with engine.begin() as conn:
+        first, second = await add_new_entries(conn, feed_id, [_entry(1), _entry(2)])
+        younger = await _alert(conn, second, second.id)
+        older_in_survivor = await _alert(conn, first, first.id)
+        await merge_stories(conn, first.id, [second.id])
+        await move_alerts(conn, first.id, [second.id])
+        kept = await story_alerts(conn, [first.id])
+        assert kept[(MATCH.rule_id, first.id)].id == younger.id  # created first, so it is the story's alert
+        assert await live_story_id(conn, second.id) == first.id
+        assert await merged_ids(conn, first.id) == [first.id, second.id]
+    for alert in (younger, older_in_survivor):
+        loaded = await get_alert(engine, alert.id or 0)
+        assert loaded is not None and loaded.story is not None
+        assert (loaded.story.id, [m.entry_id for m in loaded.story.members]) == (first.id, [first.id, second.id])
 
 
 async def test_reopening_keeps_everything(database_url: str) -> None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -9,9 +12,9 @@ from hypothesis import strategies as st
 from bench.attribution import load_cases, predicted
 from bot.model import Entry
 from bot.stories.agencies import canonical_outlet, known
-from bot.stories.attribution import entry_credits, entry_outlet, find_credits
+from bot.stories.attribution import candidate_patterns, entry_credits, entry_outlet, find_credits, mentions, sentences
 from bot.stories.metrics import set_score
-from tests.conftest import SEEDS
+from tests.conftest import SEEDS, corpus_path
 
 
 @pytest.mark.parametrize(
@@ -99,3 +102,67 @@ def test_any_text_gives_credits_named_in_it(pieces: list[str]) -> None:
     for credit in find_credits(text):
         assert credit.evidence and credit.evidence in " ".join(text.split())
         assert credit.source != credit.via
+
+
+def _corpus_texts() -> list[str]:
+    """Titles and bodies of every feed item in the corpus, the fundus article extractions and the seeds."""
+    from bot.parse.feed import FeedParseError, parse_feed
+
+    texts = [path.read_text(encoding="utf-8") for path in sorted(SEEDS.glob("*.txt"))]
+    for path in sorted(corpus_path("feeds").rglob("*")):
+        if not path.is_file():
+            continue
+        try:
+            parsed = parse_feed(path.read_bytes(), feed_url=path.resolve().as_uri(), name=path.stem)
+        except FeedParseError:
+            continue
+        texts += [f"{entry.title}\n{entry.body}" for entry in parsed.entries]
+    texts += [path.read_text(encoding="utf-8") for path in sorted(corpus_path("pages").rglob("*.json"))]
+    return texts
+
+
+def test_trigger_filter_finds_exactly_what_every_pattern_finds_over_the_whole_corpus() -> None:
+    """The pre-filter is exact: searching only the patterns whose trigger words a sentence holds finds the
+    same mentions as searching every pattern, on every sentence of the corpus (~74,000)."""
+    searched = skipped = 0
+    for text in _corpus_texts():
+        for _, sentence in sentences(text):
+            patterns = candidate_patterns(sentence)
+            skipped += not patterns
+            searched += 1
+            assert mentions(sentence, patterns) == mentions(sentence), sentence[:200]
+    assert searched > 50_000 and skipped > searched * 0.7
+
+
+@given(st.lists(st.sampled_from([
+    "reported by", "REPORTED", "Reuters", "the news agency", "İnterview", "cıtıng", "(", ")", "AFP", "said", "by",
+    "according to", "ſource:", "zufolge", "laut", "сообщает", "TASS", "A", "Ab", " ", ",", "-", "\u00a0", ".",
+]), max_size=30))
+@settings(max_examples=300, deadline=None)
+def test_trigger_filter_is_exact_on_generated_sentences(parts: list[str]) -> None:
+    sentence = " ".join(parts)
+    assert mentions(sentence, candidate_patterns(sentence)) == mentions(sentence)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda n: "A" * n,
+        lambda n: "reported by " + "A " * (n // 2),
+        lambda n: "zufolge " + "a" * n,
+        lambda n: "according to the " + "Ab " * (n // 3),
+        lambda n: "(" + "A" * n + ")",
+    ],
+    ids=["capitals", "reported-by-words", "zufolge-letters", "according-words", "dateline-run"],
+)
+def test_finding_credits_costs_time_linear_in_the_text(make: Callable[[int], str]) -> None:
+    """Hostile runs of capitals or letters: 4x the text costs about 4x the time (quadratic would be 16x)."""
+    def cost(n: int) -> float:
+        text = make(n)
+        started = time.perf_counter()
+        find_credits(text)
+        return time.perf_counter() - started
+
+    small, large = min(cost(4_000) for _ in range(3)), min(cost(16_000) for _ in range(3))
+    assert large < 8 * small + 0.05
+    assert large < 5.0

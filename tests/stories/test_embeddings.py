@@ -14,7 +14,8 @@ import pytest
 
 from bot.model import Entry
 from bot.stories import embeddings
-from bot.stories.cluster import ClusterConfig, Embedder, StoryIndex, lead_text
+from bot.stories.features import lead_text
+from bot.stories.index import ClusterConfig, Embedder, StoryIndex
 from tests.stories.articles import LabelledArticle, load_articles
 
 NOW = datetime(2024, 3, 13, 12, tzinfo=UTC)

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.model import Credit, Entry, StoryMember
-from bot.stories.attribution import find_credits
+from bot.model import Credit, Entry, StoredEntry, StoryMember
+from bot.stories.attribution import entry_credits, find_credits
 from bot.stories.breaking import first_seen, is_breaking
 from bot.stories.story import assemble, member_of, story_origin, story_outlets
 from tests.conftest import SEEDS
@@ -18,6 +18,11 @@ T0 = datetime(2024, 3, 14, 8, 0, tzinfo=UTC)
 def _member(entry_id: int, outlet: str, minutes: float | None, *credits: Credit) -> StoryMember:
     published = None if minutes is None else T0 + timedelta(minutes=minutes)
     return StoryMember(entry_id, outlet, f"title {entry_id}", f"https://x.example/{entry_id}", published, credits)
+
+
+def _stored(entry_id: int, entry: Entry) -> StoryMember:
+    """The member of an entry stored with the credits found in its text, as the ingest stores it."""
+    return member_of(StoredEntry(entry_id, 1, entry, entry_credits(entry)))
 
 
 def _credit(source: str, via: str | None = None) -> Credit:
@@ -31,7 +36,7 @@ def test_seed_story_names_ria_news_as_origin_and_lists_both_outlets() -> None:
                   content=menafn, published=T0)
     second = Entry(feed_url="f2", outlet="Canada News Today", url="https://cnt.example/2", title=title,
                    content=body, published=T0 + timedelta(minutes=7))
-    story = assemble(1, [member_of(2, second), member_of(1, first)])
+    story = assemble(1, [_stored(2, second), _stored(1, first)])
     assert story.outlets == ("MENAFN", "Canada News Today")
     assert story.origin == "RIA News"
     assert story.title == "Estonian PM refuses"
@@ -44,7 +49,7 @@ def test_seed_origin_does_not_depend_on_what_the_feeds_are_called() -> None:
                   content=menafn, published=T0)
     second = Entry(feed_url="f2", outlet="Feed B", url="http://127.0.0.1:8080/b/2", title="Estonia's Leader",
                    content=rewrite, published=T0 + timedelta(minutes=3))
-    story = assemble(7, [member_of(1, first), member_of(2, second)])
+    story = assemble(7, [_stored(1, first), _stored(2, second)])
     assert story.outlets == ("Feed A", "Feed B")
     assert story.origin == "RIA News"
 

@@ -10,12 +10,14 @@ import pytest
 
 from bench.stories import cluster, semeval_pairs
 from bot.model import Entry
-from bot.stories.cluster import ClusterConfig, StoryIndex
+from bot.stories.features import StoryFeatures
+from bot.stories.index import ClusterConfig, StoryIndex
 from bot.stories.metrics import bcubed, pairwise
 from tests.conftest import SEEDS, corpus_path
 from tests.stories.articles import HOLDOUT_YAML, LabelledArticle, load_articles
 
 SEED_STORY = "kallas-no-guarantee"
+T0 = datetime(2024, 3, 14, tzinfo=UTC)
 
 
 def _with_full_seeds(articles: list[LabelledArticle]) -> list[LabelledArticle]:
@@ -60,18 +62,43 @@ def test_copy_joins_the_story_of_its_original() -> None:
 
 
 def test_restored_index_decides_like_the_original() -> None:
+    """Restoring from the stored features (as bytes) and story ids gives an index that decides the next
+    entry exactly as the live one does."""
     articles = load_articles()
     later = articles.pop(next(i for i, a in enumerate(articles) if a.key == "seed-000"))
     live = StoryIndex()
-    stored = {i: live.add(i, a.entry).story_id for i, a in enumerate(articles, start=1)}
+    filed = {i: live.add(i, a.entry) for i, a in enumerate(articles, start=1)}
     restored = StoryIndex()
     for i, article in enumerate(articles, start=1):
-        assignment = restored.add(i, article.entry, story_id=stored[i])
-        assert assignment.story_id == stored[i]
-        assert assignment.new_story == (stored[i] == i)
-    assert restored.members(stored[1]) == live.members(stored[1])
+        story = live.story_of(i)
+        assert story is not None and filed[i].features is not None
+        features = StoryFeatures.from_bytes(filed[i].features.to_bytes())
+        restored.restore(i, article.entry.url, features, article.entry.published or T0, story, closed=filed[i].closed)
+    for story in {live.story_of(i) for i in filed}:
+        assert story is not None and restored.members(story) == live.members(story)
     new_id = len(articles) + 1
-    assert restored.add(new_id, later.entry).story_id == live.add(new_id, later.entry).story_id
+    assert restored.add(new_id, later.entry) == live.add(new_id, later.entry)
+
+
+def test_rollback_takes_back_entries_and_merges() -> None:
+    """A failed store transaction: the batch's entries and merges leave memory as if never filed."""
+    articles = load_articles()
+    first, rest = articles[:30], articles[30:]
+    index, reference = StoryIndex(), StoryIndex()
+    for i, article in enumerate(first, start=1):
+        index.add(i, article.entry)
+        reference.add(i, article.entry)
+    index.begin()
+    for i, article in enumerate(rest, start=len(first) + 1):
+        index.add(i, article.entry)
+    index.rollback()
+    assert len(index) == len(first)
+    assert [index.story_of(i) for i in range(1, len(first) + 1)] == [
+        reference.story_of(i) for i in range(1, len(first) + 1)
+    ]
+    for i, article in enumerate(rest, start=len(first) + 1):
+        again, expected = index.add(i, article.entry), reference.add(i, article.entry)
+        assert replace(again, similarity=pytest.approx(expected.similarity)) == expected
 
 
 def test_the_same_event_told_again_after_the_window_opens_a_new_story() -> None:
@@ -129,6 +156,6 @@ def test_semeval_same_story_pairs_cluster_together() -> None:
         pytest.skip(f"no complete article pairs under {folder}")
     index = StoryIndex()
     entries = list(dict.fromkeys(e for pair in pairs for e in pair[:2]))
-    story = {e.url: index.add(i, e).story_id for i, e in enumerate(entries, start=1)}
+    story = {e.url: index.add(i, e, at=T0).story_id for i, e in enumerate(entries, start=1)}
     agree = sum((story[a.url] == story[b.url]) == together for a, b, together in pairs)
     assert agree >= len(pairs) // 2

@@ -19,8 +19,8 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from bench.reference.copies import CopyIndex
 from bot.model import Entry
-from bot.stories.copies import CopyIndex
 from bot.stories.text import names, terms
 
 Embedder = Callable[[Sequence[str]], Sequence[Sequence[float]]]

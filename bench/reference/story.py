@@ -1,0 +1,80 @@
+"""A story as users see it: its members in order of publication, its outlets, origin and breaking flag."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import timedelta
+
+from bench.reference.attribution import entry_credits, entry_outlet
+from bot.model import Entry, Story, StoryMember
+from bot.stories.breaking import is_breaking
+
+
+def member_of(entry_id: int, entry: Entry) -> StoryMember:
+    """The story member for a stored entry: its outlet under the table's name and the credits in its text."""
+    return StoryMember(
+        entry_id=entry_id,
+        outlet=entry_outlet(entry),
+        title=entry.title,
+        url=entry.url,
+        published=entry.published,
+        credits=entry_credits(entry),
+    )
+
+
+def in_publication_order(members: Iterable[StoryMember]) -> tuple[StoryMember, ...]:
+    """Oldest first; undated members after dated ones, by entry id (the order they were stored)."""
+    dated = sorted((m for m in members if m.published is not None), key=lambda m: (m.published, m.entry_id))
+    undated = sorted((m for m in members if m.published is None), key=lambda m: m.entry_id)
+    return (*dated, *undated)
+
+
+def story_outlets(members: Iterable[StoryMember]) -> tuple[str, ...]:
+    """Distinct outlets in order of first publication."""
+    return tuple(dict.fromkeys(m.outlet for m in in_publication_order(members)))
+
+
+def story_origin(members: Sequence[StoryMember]) -> str:
+    """Who first reported the event: the outside source credited by most members, else the earliest outlet.
+
+    A member's credit to its own outlet (MENAFN's "(MENAFN)" dateline on MENAFN) says nothing about
+    where the news came from, so it does not count. Among sources credited equally often, one that a
+    member says "reported" the news beats one named only in datelines (the distributor of a text),
+    and then the one credited by the earliest member wins.
+    """
+    if not members:
+        raise ValueError("a story has at least one member")
+    ordered = in_publication_order(members)
+    votes: dict[str, set[int]] = {}
+    reported: set[str] = set()
+    first_credit: dict[str, int] = {}
+    for rank, member in enumerate(ordered):
+        for credit in member.credits:
+            if credit.source != member.outlet:
+                votes.setdefault(credit.source, set()).add(member.entry_id)
+                first_credit.setdefault(credit.source, rank)
+                if not credit.dateline:
+                    reported.add(credit.source)
+    if not votes:
+        return ordered[0].outlet
+    return min(votes, key=lambda source: (-len(votes[source]), source not in reported, first_credit[source]))
+
+
+def assemble(
+    story_id: int,
+    members: Iterable[StoryMember],
+    *,
+    breaking_outlets: int = 3,
+    breaking_within: timedelta = timedelta(minutes=60),
+) -> Story:
+    """The Story for alerts and `newsbot stories`: titled after its first member."""
+    ordered = in_publication_order(members)
+    if not ordered:
+        raise ValueError(f"story {story_id} has no members")
+    return Story(
+        id=story_id,
+        title=ordered[0].title,
+        members=ordered,
+        origin=story_origin(ordered),
+        breaking=is_breaking(ordered, breaking_outlets, breaking_within),
+    )

@@ -1,0 +1,40 @@
+"""Reading new entries once, before they are stored: the rules they match, their story features, their credits.
+
+All of it is pure CPU work on one entry at a time, so it runs off the event loop and outside the ingest
+lock; the ingest then only files and stores.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+
+from bot.metrics import MATCH_SECONDS
+from bot.model import Credit, Entry, Match
+from bot.rulebook import Rules
+from bot.stories.attribution import entry_credits
+from bot.stories.features import Observed
+from bot.storydesk import StoryDesk
+
+
+@dataclass(frozen=True, slots=True)
+class Analysed:
+    """A new entry as read: the rules it matches, what the story index needs, the credits in its text, and
+    whether it may alert (on a feed's first poll only the newest few may)."""
+
+    entry: Entry
+    matches: tuple[Match, ...]
+    observed: Observed
+    credits: tuple[Credit, ...]
+    may_alert: bool
+
+
+def analyse(rules: Rules, desk: StoryDesk, entries: Sequence[Entry], alertable: Collection[str]) -> list[Analysed]:
+    """Read each entry once; `alertable` holds the keys of the entries that may alert."""
+    with MATCH_SECONDS.time():
+        found = [tuple(rules.matcher.match(entry)) for entry in entries]
+    observed = desk.observe(rules, entries)
+    return [
+        Analysed(entry, matches, seen, entry_credits(entry), entry.key in alertable)
+        for entry, matches, seen in zip(entries, found, observed, strict=True)
+    ]

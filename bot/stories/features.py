@@ -1,0 +1,165 @@
+"""What the story index keeps of an entry, computed once when the entry is filed.
+
+An entry is read once, off the ingest lock, into `Observed`: the sublinear counts of what tells its event
+apart (stemmed title and lead terms, the names in the lead, the gazetteer entities it mentions) and what
+copy detection needs (a hash of the whole body and the hashes of the lead's word shingles). The story
+index weighs the counts by how rare each feature is at filing time (weights.py) into `StoryFeatures`, a
+short unit vector that never changes afterwards, so story centroids can be kept as running sums. The
+features are stored beside the entry: restoring the index at start-up reads them back instead of
+re-reading 200,000 texts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import struct
+from array import array
+from collections import Counter
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+
+from bot.model import Entry
+from bot.stories.text import names, terms, words
+
+FORMAT_VERSION = 1
+_HEADER = struct.Struct("<BHHHq")
+_SEPARATOR = "\x00"
+
+
+@dataclass(frozen=True, slots=True)
+class FeatureConfig:
+    """Which parts of an entry make its features, and how much each kind of feature weighs."""
+
+    lead_words: int = 80
+    title_repeat: int = 2
+    name_weight: float = 1.5
+    entity_weight: float = 1.0
+    max_features: int = 48
+    shingle_size: int = 4
+    copy_lead_words: int = 160
+
+
+@dataclass(frozen=True, slots=True)
+class StoryFeatures:
+    """An entry as the story index sees it.
+
+    `terms` are features, most distinctive first: stems, "@" name keys and "#" entity ids; `weights` is
+    their unit-length vector in that order. `lead` holds the sorted 32-bit hashes of the word shingles of
+    the body's first words and `digest` a hash of the whole normalised body (0 when it has no shingle):
+    together they find copies. `vector` is an optional sentence embedding (unit length).
+    """
+
+    terms: tuple[str, ...]
+    weights: array[float]
+    lead: array[int]
+    digest: int
+    vector: array[float] | None = None
+
+    def weight_map(self) -> dict[str, float]:
+        return dict(zip(self.terms, self.weights, strict=True))
+
+    def to_bytes(self) -> bytes:
+        """A compact binary form for the store (about 0.5-1 kB)."""
+        vector = self.vector if self.vector is not None else array("f")
+        header = _HEADER.pack(FORMAT_VERSION, len(self.terms), len(self.lead), len(vector), self.digest)
+        names_part = _SEPARATOR.join(self.terms).encode()
+        return b"".join((header, self.weights.tobytes(), self.lead.tobytes(), vector.tobytes(), names_part))
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> StoryFeatures:
+        version, n_terms, n_lead, n_vector, digest = _HEADER.unpack_from(data)
+        if version != FORMAT_VERSION:
+            raise ValueError(f"story features of format {version}, expected {FORMAT_VERSION}")
+        offset = _HEADER.size
+        weights, lead, vector = array("f"), array("I"), array("f")
+        for part, count in ((weights, n_terms), (lead, n_lead), (vector, n_vector)):
+            size = count * part.itemsize
+            part.frombytes(data[offset : offset + size])
+            offset += size
+        text = data[offset:].decode()
+        found = tuple(text.split(_SEPARATOR)) if n_terms else ()
+        if len(found) != n_terms:
+            raise ValueError("story features are damaged: term count does not match")
+        return cls(found, weights, lead, digest, vector if n_vector else None)
+
+
+def lead_text(entry: Entry, lead_words: int) -> str:
+    """The first words of the body: where a news report says what happened."""
+    return " ".join(entry.body.split()[:lead_words])
+
+
+def _hash64(text: str) -> int:
+    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "little", signed=True)
+
+
+def body_digest(text: str) -> int:
+    """A hash of the text's words, blind to case, accents, punctuation and spacing."""
+    return _hash64(" ".join(words(text)))
+
+
+def shingle_hashes(tokens: list[str], size: int) -> array[int]:
+    """Sorted distinct 32-bit hashes of the runs of `size` consecutive words."""
+    found = {
+        int.from_bytes(hashlib.blake2b(" ".join(tokens[i : i + size]).encode(), digest_size=4).digest(), "little")
+        for i in range(len(tokens) - size + 1)
+    }
+    return array("I", sorted(found))
+
+
+@dataclass(frozen=True, slots=True)
+class Observed:
+    """An entry as read, before weighing: each feature's sublinear count (names and entities already
+    times their kind's weight), the entry's language, and what finds its copies."""
+
+    counts: dict[str, float]
+    language: str | None
+    lead: array[int]
+    digest: int
+    vector: array[float] | None = None
+
+
+def _counts(entry: Entry, entities: Collection[str], config: FeatureConfig) -> dict[str, float]:
+    lead = lead_text(entry, config.lead_words)
+    counts = Counter(terms(entry.title, entry.language) * config.title_repeat + terms(lead, entry.language))
+    found = {term: 1.0 + math.log(n) for term, n in counts.items()}
+    for key in names(lead or entry.title):
+        found["@" + key] = config.name_weight
+    for entity in entities:
+        found["#" + entity] = config.entity_weight
+    return found
+
+
+def observe(
+    entry: Entry,
+    entities: Collection[str] = (),
+    config: FeatureConfig | None = None,
+    vector: array[float] | None = None,
+) -> Observed:
+    """Read one entry (pure, and the costly part: about 0.3 ms for a feed summary)."""
+    config = config or FeatureConfig()
+    tokens = words(entry.body or entry.title)
+    lead = shingle_hashes(tokens[: config.copy_lead_words + config.shingle_size - 1], config.shingle_size)
+    return Observed(
+        counts=_counts(entry, entities, config),
+        language=entry.language,
+        lead=lead,
+        digest=_hash64(" ".join(tokens)) if lead else 0,
+        vector=vector,
+    )
+
+
+def weigh(observed: Observed, weight: Callable[[str], float], max_features: int) -> StoryFeatures:
+    """The unit vector of the `max_features` heaviest features, each count times `weight(feature)`."""
+    weighted = sorted(
+        ((feature, count * weight(feature)) for feature, count in observed.counts.items()),
+        key=lambda item: (-item[1], item[0]),
+    )[:max_features]
+    norm = math.sqrt(sum(w * w for _, w in weighted)) or 1.0
+    return StoryFeatures(
+        terms=tuple(feature for feature, _ in weighted),
+        weights=array("f", [w / norm for _, w in weighted]),
+        lead=observed.lead,
+        digest=observed.digest,
+        vector=observed.vector,
+    )
