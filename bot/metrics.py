@@ -14,6 +14,12 @@ MATCH_SECONDS = Histogram(
     "newsbot_match_seconds", "Time to match one poll's new entries", buckets=(0.001, 0.01, 0.05, 0.1, 0.5, 1, 5)
 )
 ALERTS = Counter("newsbot_alerts_total", "Alerts raised by topic", ["rule"])
+STAGE_SECONDS = Counter(
+    "newsbot_stage_seconds_total",
+    "Seconds spent per stage: read (match, story features, credits; CPU), file (story index; CPU), "
+    "alerts (deciding and queueing a batch's alerts; wall), ingest (a batch's whole transaction; wall)",
+    ["stage"],
+)
 DELIVERY_LATENCY = Histogram(
     "newsbot_delivery_latency_seconds",
     "From a story's publication to its alert being delivered",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -17,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import ConfigError, StoriesConfig
+from bot.metrics import STAGE_SECONDS
 from bot.model import Entry
 from bot.rulebook import Rules
 from bot.store.stories import Filing, WindowEntry, file_entries, window_entries
@@ -101,11 +103,14 @@ class StoryDesk:
     def file(self, batch: Sequence[ToFile], now: datetime) -> list[Assignment]:
         """File a batch, in the order given (the caller's canonical order); recorded for `rollback` until
         `commit`. CPU work: run it off the event loop."""
+        started = time.thread_time()
         if now - self._pruned_at > _PRUNE_EVERY:
             self.index.prune(now)
             self._pruned_at = now
         self.index.begin()
-        return [self.index.file(item.entry_id, item.url, item.observed, item.time) for item in batch]
+        filed = [self.index.file(item.entry_id, item.url, item.observed, item.time) for item in batch]
+        STAGE_SECONDS.labels("file").inc(time.thread_time() - started)
+        return filed
 
     def commit(self) -> None:
         self.index.commit()

@@ -6,10 +6,11 @@ lock; the ingest then only files and stores.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
-from bot.metrics import MATCH_SECONDS
+from bot.metrics import MATCH_SECONDS, STAGE_SECONDS
 from bot.model import Credit, Entry, Match
 from bot.rulebook import Rules
 from bot.stories.attribution import entry_credits
@@ -31,10 +32,13 @@ class Analysed:
 
 def analyse(rules: Rules, desk: StoryDesk, entries: Sequence[Entry], alertable: Collection[str]) -> list[Analysed]:
     """Read each entry once; `alertable` holds the keys of the entries that may alert."""
+    started = time.thread_time()
     with MATCH_SECONDS.time():
         found = [tuple(rules.matcher.match(entry)) for entry in entries]
     observed = desk.observe(rules, entries)
-    return [
+    analysed = [
         Analysed(entry, matches, seen, entry_credits(entry), entry.key in alertable)
         for entry, matches, seen in zip(entries, found, observed, strict=True)
     ]
+    STAGE_SECONDS.labels("read").inc(time.thread_time() - started)
+    return analysed

@@ -13,18 +13,19 @@ are written in one transaction: a crash leaves all of a batch's work or none of 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from bot.alerts.policy import NewAlert, StoryMatch, decide
+from bot.alerts.policy import StoryMatch, decide
 from bot.config import FeedConfig
 from bot.deliver.sink import Sink
 from bot.fetch.poll import PollOutcome
 from bot.ingest.analyse import Analysed
-from bot.metrics import ALERTS, NEW_ENTRIES
+from bot.metrics import ALERTS, NEW_ENTRIES, STAGE_SECONDS
 from bot.model import Alert, Notice, StoredEntry
 from bot.store.alerts import MatchRow, insert_alert, insert_matches, move_alerts, story_alerts
 from bot.store.entries import NewEntry, insert_entries
@@ -61,6 +62,18 @@ class _New:
     analysed: Analysed
 
 
+@dataclass(frozen=True, slots=True)
+class _Written:
+    """A batch's stories as stored: the stories it touched, their outlets before it, its matches (each with
+    the poll it came from), the stories that absorbed others, and the last poll that added to each story."""
+
+    touched: list[int]
+    outlets_before: dict[int, frozenset[str]]
+    matched: list[tuple[int, StoryMatch]]
+    merged_into: frozenset[int]
+    last_poll: dict[int, int]
+
+
 def _canonical(polls: Sequence[PolledFeed], seen_at: datetime) -> list[_New]:
     found = [_New(index, item) for index, poll in enumerate(polls) for item in poll.entries]
     return sorted(
@@ -85,36 +98,32 @@ class Ingest:
     async def __call__(self, polls: Sequence[PolledFeed]) -> list[IngestResult]:
         """Store a batch; one result per poll, in the order given."""
         async with self.lock:
+            started = time.perf_counter()
             seen_at = utcnow()
             new = _canonical(polls, seen_at)
             filed = False
             try:
                 async with self.engine.begin() as conn:
-                    stored = await insert_entries(
-                        conn,
-                        [(polls[n.poll].feed_id, NewEntry(n.analysed.entry, n.analysed.credits)) for n in new],
-                        seen_at,
-                    )
+                    rows = [(polls[n.poll].feed_id, NewEntry(n.analysed.entry, n.analysed.credits)) for n in new]
+                    stored = await insert_entries(conn, rows, seen_at)
                     batch = [
                         ToFile(s.id, s.entry.url, n.analysed.observed, s.entry.published or seen_at)
                         for s, n in zip(stored, new, strict=True)
                     ]
                     filed = True
                     assignments = await asyncio.to_thread(self.desk.file, batch, seen_at)
-                    raised = await self._record(conn, new, stored, assignments)
+                    written = await self._store_stories(conn, new, stored, assignments)
+                    alerts_started = time.perf_counter()
+                    raised = await self._raise(conn, written)
                     await self.sink.enqueue(conn, [alert for _, alert in raised])
-                    for poll in polls:
-                        if poll.notice is not None:
-                            await self.sink.notify(conn, poll.notice)
-                        outcome = poll.outcome
-                        await save_state(
-                            conn, poll.feed_id, outcome.state, title=outcome.title, polled_ok=outcome.error is None
-                        )
+                    STAGE_SECONDS.labels("alerts").inc(time.perf_counter() - alerts_started)
+                    await self._save_polls(conn, polls)
             except BaseException:
                 if filed:
                     self.desk.rollback()
                 raise
             self.desk.commit()
+            STAGE_SECONDS.labels("ingest").inc(time.perf_counter() - started)
         await self.sink.flush()
         NEW_ENTRIES.inc(len(stored))
         for _, alert in raised:
@@ -127,13 +136,11 @@ class Ingest:
             for index in range(len(polls))
         ]
 
-    async def _record(
+    async def _store_stories(
         self, conn: AsyncConnection, new: list[_New], stored: list[StoredEntry], assignments: list[Assignment]
-    ) -> list[tuple[int, Alert]]:
-        """Write the batch's stories and matches; return its alerts, each with the poll it came from."""
-        poll_of = {s.id: n.poll for s, n in zip(stored, new, strict=True)}
+    ) -> _Written:
+        """Write where each entry went (merges included) and why rules matched it."""
         final = {a.entry_id: self.desk.index.story_of(a.entry_id) or a.story_id for a in assignments}
-        merged_into = frozenset(final[a.entry_id] for a in assignments if a.merged)
         touched = sorted(set(final.values()))
         before = {
             story_id: frozenset(member_of(m).outlet for m in members)
@@ -144,25 +151,37 @@ class Ingest:
             if assignment.merged:
                 await merge_stories(conn, assignment.story_id, assignment.merged)
                 await move_alerts(conn, assignment.story_id, assignment.merged)
-        rows = [MatchRow(s.id, match) for s, n in zip(stored, new, strict=True) for match in n.analysed.matches]
-        match_ids = await insert_matches(conn, rows)
-        if not rows and not merged_into:
+        found = [(s, n, match) for s, n in zip(stored, new, strict=True) for match in n.analysed.matches]
+        match_ids = await insert_matches(conn, [MatchRow(s.id, match) for s, _, match in found])
+        matched = [
+            (n.poll, StoryMatch(s.id, s.entry, match, match_id, final[s.id], n.analysed.may_alert))
+            for (s, n, match), match_id in zip(found, match_ids, strict=True)
+        ]
+        merged_into = frozenset(final[a.entry_id] for a in assignments if a.merged)
+        last_poll = {final[s.id]: n.poll for s, n in zip(stored, new, strict=True)}
+        return _Written(touched, before, matched, merged_into, last_poll)
+
+    async def _raise(self, conn: AsyncConnection, written: _Written) -> list[tuple[int, Alert]]:
+        """The batch's new and grown alerts, each with the poll it is counted for."""
+        if not written.matched and not written.merged_into:
             return []
         stories = {
             story_id: story_of(story_id, members, self.desk.settings)
-            for story_id, members in (await story_members(conn, touched)).items()
+            for story_id, members in (await story_members(conn, written.touched)).items()
         }
-        may = {s.id: n.analysed.may_alert for s, n in zip(stored, new, strict=True)}
-        entry = {s.id: s.entry for s in stored}
-        found = [
-            StoryMatch(row.entry_id, entry[row.entry_id], row.match, match_id, final[row.entry_id], may[row.entry_id])
-            for row, match_id in zip(rows, match_ids, strict=True)
+        earlier = await story_alerts(conn, written.touched)
+        found = [match for _, match in written.matched]
+        raised, updates = decide(found, stories, written.outlets_before, earlier, written.merged_into)
+        poll_of = {match.entry_id: poll for poll, match in written.matched}
+        alerts = [
+            (poll_of[item.entry_id], await insert_alert(conn, item.alert, item.entry_id, item.match_id))
+            for item in raised
         ]
-        earlier = await story_alerts(conn, touched)
-        raised, updates = decide(found, stories, before, earlier, merged_into)
-        alerts = [(poll_of[item.entry_id], await self._insert(conn, item)) for item in raised]
-        last_member = {final[s.id]: poll_of[s.id] for s in stored}
-        return alerts + [(last_member.get(a.story.id if a.story else 0, 0), a) for a in updates]
+        return alerts + [(written.last_poll.get(a.story.id if a.story else 0, 0), a) for a in updates]
 
-    async def _insert(self, conn: AsyncConnection, item: NewAlert) -> Alert:
-        return await insert_alert(conn, item.alert, item.entry_id, item.match_id)
+    async def _save_polls(self, conn: AsyncConnection, polls: Sequence[PolledFeed]) -> None:
+        for poll in polls:
+            if poll.notice is not None:
+                await self.sink.notify(conn, poll.notice)
+            outcome = poll.outcome
+            await save_state(conn, poll.feed_id, outcome.state, title=outcome.title, polled_ok=outcome.error is None)
