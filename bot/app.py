@@ -80,7 +80,8 @@ async def open_runtime(config: Config, sink: Sink, *, parse_in_processes: bool =
                 poller = Poller(fetcher, parser, poll_policy(config), jitter=config.polling.jitter)
                 desk = await StoryDesk.open(config.stories)
                 await desk.restore(engine, rulebook.current)
-                pipeline = FeedPipeline(engine, poller, rulebook, Ingest(engine, sink, desk), feeds)
+                ingest = Ingest(engine, sink, desk)
+                pipeline = FeedPipeline(engine, poller, rulebook, ingest, feeds, config.polling.concurrency)
                 yield Runtime(config, engine, rulebook, pipeline, sink)
     finally:
         await engine.dispose()

@@ -51,6 +51,7 @@ class FeedPipeline:
         rulebook: RuleBook,
         ingest: Ingest,
         feeds: dict[str, tuple[int, FeedConfig]],
+        concurrency: int = 50,
     ) -> None:
         self.engine = engine
         self.poller = poller
@@ -59,6 +60,9 @@ class FeedPipeline:
         self.ingest = ingest
         self.queue = IngestQueue(ingest)
         self.feeds = feeds
+        # Thousands of feeds may be due at once: at most this many are read at a time (their database
+        # reads, fetches and parses), the others wait their turn instead of the connection pool's timeout.
+        self._slots = asyncio.Semaphore(concurrency)
 
     @property
     def desk(self) -> StoryDesk:
@@ -80,6 +84,10 @@ class FeedPipeline:
 
     async def fetch(self, url: str) -> PolledFeed:
         """Poll one feed and read its new entries: everything but storing."""
+        async with self._slots:
+            return await self._fetch(url)
+
+    async def _fetch(self, url: str) -> PolledFeed:
         feed_id, feed = self.feeds[url]
         state = await load_state(self.engine, url)
         outcome = await poll_feed(state, self.poller)

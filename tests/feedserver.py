@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.utils import format_datetime
@@ -59,10 +60,13 @@ def render_rss(title: str, items: list[Item]) -> bytes:
 
 @dataclass
 class FeedServer:
-    """Serves `feeds[path]` as RSS and `pages[path]` as HTML; `requests` counts hits per path."""
+    """Serves `feeds[path]` as RSS, `raw[path]` as given and `pages[path]` as HTML, each after `delays[path]`
+    seconds; `requests` counts hits per path."""
 
     feeds: dict[str, list[Item]] = field(default_factory=dict)
     pages: dict[str, str] = field(default_factory=dict)
+    raw: dict[str, bytes] = field(default_factory=dict)
+    delays: dict[str, float] = field(default_factory=dict)
     requests: dict[str, int] = field(default_factory=dict)
     base_url: str = ""
     _runner: web.AppRunner | None = None
@@ -70,6 +74,10 @@ class FeedServer:
     async def _serve(self, request: web.Request) -> web.Response:
         path = request.match_info["path"]
         self.requests[path] = self.requests.get(path, 0) + 1
+        if path in self.delays:
+            await asyncio.sleep(self.delays[path])
+        if path in self.raw:
+            return web.Response(body=self.raw[path], content_type="application/rss+xml")
         if path in self.pages:
             return web.Response(text=self.pages[path], content_type="text/html")
         if path not in self.feeds:

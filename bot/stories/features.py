@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import math
 import struct
+import zlib
 from array import array
 from collections import Counter
 from collections.abc import Callable, Collection
@@ -99,11 +100,9 @@ def body_digest(text: str) -> int:
 
 
 def shingle_hashes(tokens: list[str], size: int) -> array[int]:
-    """Sorted distinct 32-bit hashes of the runs of `size` consecutive words."""
-    found = {
-        int.from_bytes(hashlib.blake2b(" ".join(tokens[i : i + size]).encode(), digest_size=4).digest(), "little")
-        for i in range(len(tokens) - size + 1)
-    }
+    """Sorted distinct 32-bit hashes (CRC-32: the same in every process) of the runs of `size` consecutive
+    words."""
+    found = {zlib.crc32(" ".join(tokens[i : i + size]).encode()) for i in range(len(tokens) - size + 1)}
     return array("I", sorted(found))
 
 
