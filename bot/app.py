@@ -79,7 +79,9 @@ async def open_runtime(config: Config, sink: Sink, *, parse_in_processes: bool =
                 poller = Poller(fetcher, parser, poll_policy(config), jitter=config.polling.jitter)
                 desk = await StoryDesk.open(config.stories)
                 await desk.replay(engine, rulebook.current)
-                pipeline = FeedPipeline(engine, poller, rulebook, sink, feeds, desk)
+                pipeline = FeedPipeline(
+                    engine, poller, rulebook, sink, feeds, desk, max_items=config.polling.max_items_per_poll
+                )
                 yield Runtime(config, engine, rulebook, pipeline, sink)
     finally:
         await engine.dispose()
@@ -91,7 +93,7 @@ async def poll_all_once(
     """One poll of every configured feed, concurrently within the fetcher's limits."""
 
     async def one(url: str) -> FeedPollReport:
-        report = await runtime.pipeline.poll(url)
+        report = await runtime.pipeline.poll_isolated(url)
         if on_done is not None:
             on_done(report)
         return report

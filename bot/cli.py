@@ -226,7 +226,8 @@ def cmd_rules_backtest(args: argparse.Namespace) -> int:
     for result in results:
         for stored, match in result.hits[-args.show :] if args.show else ():
             words = ", ".join(dict.fromkeys(span.text for span in match.spans))
-            out.print(f"[green]{result.rule.id}[/green]  {stored.entry.outlet}: {stored.entry.title}", highlight=False)
+            entry = stored.entry
+            out.print(f"[green]{escape(result.rule.id)}[/green]  {escape(entry.outlet)}: {escape(entry.title)}")
             out.print(f"    {stored.entry.url}  [{words}]", markup=False, highlight=False)
     return 0
 
@@ -279,9 +280,9 @@ def cmd_match(args: argparse.Namespace) -> int:
             for match in matches:
                 dump_line({"file": name, **match_record(entry, match)}, sys.stdout)
             continue
-        out.print(f"[bold]{name}[/bold]: {len(matches)} rules match", highlight=False)
+        out.print(f"[bold]{escape(name)}[/bold]: {len(matches)} rules match", highlight=False)
         for match in matches:
-            out.print(f"  [green]{match.rule_id}[/green] ({match.rule_title})", highlight=False)
+            out.print(f"  [green]{escape(match.rule_id)}[/green] ({escape(match.rule_title)})", highlight=False)
             for hit in match.clauses:
                 words = ", ".join(f"{s.text!r} ({s.field} {s.start}-{s.end})" for s in hit.spans) or "(no words)"
                 out.print(f"    {hit.clause}  ->  {words}", markup=False, highlight=False)

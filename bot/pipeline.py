@@ -18,12 +18,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from bot.config import FeedConfig
 from bot.deliver.sink import Sink
 from bot.fetch.article import ArticleFetcher
-from bot.fetch.poll import Poller, PollOutcome, poll_feed
+from bot.fetch.poll import Poller, PollOutcome, PollStatus, more_to_come, poll_feed
 from bot.metrics import ALERTS, FEED_ERRORS, MATCH_SECONDS, NEW_ENTRIES, POLLS
 from bot.model import Alert, Entry, FeedState, Match, Notice, Story
 from bot.rulebook import RuleBook, Rules
 from bot.store.alerts import record_match
-from bot.store.entries import StoredEntry, add_new_entries, unseen_entries
+from bot.store.db import describe_error
+from bot.store.entries import StoredEntry, add_new_entries, has_entries, unseen_entries
 from bot.store.feeds import is_first_poll, load_state, save_state
 from bot.store.stories import load_story, set_story
 from bot.stories.cluster import Assignment
@@ -137,8 +138,21 @@ class Ingest:
         return alerts
 
 
+@dataclass(frozen=True, slots=True)
+class NewItems:
+    """What of a poll's entries goes to ingest: the unseen ones, at most `max_items` of them, newest first."""
+
+    entries: list[Entry]
+    backlog: int
+    more_to_come: bool
+
+
 class FeedPipeline:
-    """Polls configured feeds by URL: the unit the scheduler runs, once per feed at a time."""
+    """Polls configured feeds by URL: the unit the scheduler runs, once per feed at a time.
+
+    At most `max_items` new entries of a feed go to one ingest (which holds the one ingest lock), so a
+    100,000-item feed takes its turn in slices while the other feeds' polls go on in between.
+    """
 
     def __init__(
         self,
@@ -148,6 +162,7 @@ class FeedPipeline:
         sink: Sink,
         feeds: dict[str, tuple[int, FeedConfig]],
         desk: StoryDesk,
+        max_items: int = 200,
     ) -> None:
         self.engine = engine
         self.poller = poller
@@ -155,15 +170,31 @@ class FeedPipeline:
         self.articles = ArticleFetcher(poller.fetcher)
         self.ingest = Ingest(engine, sink, desk)
         self.feeds = feeds
+        self.max_items = max_items
 
-    async def _with_full_text(self, feed_id: int, backlog: int, items: list[Entry]) -> list[Entry]:
-        """New entries, those that may alert enriched with their article's main text.
+    async def _new_items(self, feed_id: int, feed: FeedConfig, items: list[Entry]) -> NewItems:
+        """The entries not stored yet, newest first when there are more than `max_items`.
 
-        Known entries are not fetched again; on a feed's first poll only its newest `backlog` entries
-        can alert, so only theirs are fetched (a new feed never sets off a burst of page fetches).
+        A first poll cut in slices keeps its `backlog` for the first slice (its newest entries): later
+        slices, which find entries stored already, alert on none.
         """
         async with self.engine.connect() as conn:
             unseen = await unseen_entries(conn, feed_id, items)
+            first_poll = await is_first_poll(conn, feed_id)
+            continued = first_poll and await has_entries(conn, feed_id)
+        backlog = 0 if continued else feed.backlog
+        if len(unseen) <= self.max_items:
+            return NewItems(unseen, backlog, more_to_come=False)
+        newest = sorted(unseen, key=lambda e: e.published or _OLDEST, reverse=True)[: self.max_items]
+        return NewItems(newest, backlog, more_to_come=True)
+
+    async def _with_full_text(self, feed_id: int, backlog: int, unseen: list[Entry]) -> list[Entry]:
+        """New entries, those that may alert enriched with their article's main text.
+
+        On a feed's first poll only its newest `backlog` entries can alert, so only theirs are fetched
+        (a new feed never sets off a burst of page fetches).
+        """
+        async with self.engine.connect() as conn:
             first_poll = await is_first_poll(conn, feed_id)
         wanted = may_alert(unseen, backlog, first_poll)
         fetched = await asyncio.gather(*(self.articles.enrich(entry) for entry in wanted))
@@ -178,26 +209,49 @@ class FeedPipeline:
         if outcome.error:
             FEED_ERRORS.inc()
             log.warning("feed %s (%s): %s", state.name, url, outcome.error)
+        if outcome.skipped:
+            shown = "; ".join(outcome.skipped[:3]) + ("; ..." if len(outcome.skipped) > 3 else "")
+            log.warning("feed %s (%s): %d items skipped: %s", state.name, url, len(outcome.skipped), shown)
         notice = None
         if outcome.notice:
             log.warning("%s", outcome.notice)
             notice = Notice(f"feed:{url}:{outcome.state.last_polled_at}", outcome.notice)
-        items = outcome.entries or []
+        new = NewItems([], feed.backlog, more_to_come=False)
+        if outcome.entries:
+            new = await self._new_items(feed_id, feed, outcome.entries)
+        if new.more_to_come:
+            outcome = more_to_come(outcome, self.poller)
+            log.info("%s: %d new entries now, the rest in the next polls", state.name, len(new.entries))
+        items = new.entries
         if feed.fulltext and items:
-            items = await self._with_full_text(feed_id, feed.backlog, items)
+            items = await self._with_full_text(feed_id, new.backlog, items)
         result = await self.ingest(
             feed_id=feed_id,
-            backlog=feed.backlog,
+            backlog=new.backlog,
             entries=items,
             state=outcome.state,
             title=outcome.title,
-            polled_ok=outcome.error is None,
+            # A first poll taken in slices stays a first poll until its last slice.
+            polled_ok=outcome.error is None and not new.more_to_come,
             rules=self.rulebook.current,
             notice=notice,
         )
         if result.new_entries:
             log.info("%s: %d new entries, %d alerts", state.name, result.new_entries, len(result.alerts))
         return FeedPollReport(feed, outcome, result)
+
+    async def poll_isolated(self, url: str) -> FeedPollReport:
+        """`poll`, with anything unexpected (a bug, a database error) reported as this feed's failure in one
+        sentence instead of ending every other feed's poll too."""
+        try:
+            return await self.poll(url)
+        except Exception as error:
+            message = describe_error(error)
+            log.error("feed %s: %s", url, message, exc_info=log.isEnabledFor(logging.DEBUG))
+            feed = self.feeds[url][1]
+            state = FeedState(url=url, name=feed.name or url)
+            outcome = PollOutcome(state, PollStatus.FAILED, error=message)
+            return FeedPollReport(feed, outcome, IngestResult(0, ()))
 
     async def poll_and_reschedule(self, url: str) -> datetime:
         """The scheduler's job: poll, then say when to poll again."""

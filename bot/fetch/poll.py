@@ -104,7 +104,8 @@ class PollStatus(StrEnum):
 class PollOutcome:
     """What one poll learned. `entries` is None unless the feed was parsed (then possibly empty, and
     only the entries of new items when the items of the last body could be skipped);
-    `notice` is a subscriber-facing sentence when a long outage starts being reported or ends."""
+    `notice` is a subscriber-facing sentence when a long outage starts being reported or ends; `skipped`
+    names the items that could not be read (the rest of the feed was)."""
 
     state: FeedState
     status: PollStatus
@@ -114,6 +115,7 @@ class PollOutcome:
     error: str | None = None
     notice: str | None = None
     outage: bool = False
+    skipped: tuple[str, ...] = ()
 
 
 @dataclass
@@ -201,7 +203,19 @@ async def poll_feed(state: FeedState, poller: Poller, *, now: datetime | None = 
         newest_entry_at=newest,
         items_per_day=rate,
     )
-    return replace(outcome, entries=parsed.entries, title=parsed.title or None, link=parsed.link)
+    return replace(
+        outcome, entries=parsed.entries, title=parsed.title or None, link=parsed.link, skipped=parsed.skipped
+    )
+
+
+def more_to_come(outcome: PollOutcome, poller: Poller, now: datetime | None = None) -> PollOutcome:
+    """A poll whose new items were handed on only in part (polling.max_items_per_poll): forget what would
+    hide the rest next time (validators, body hash, item memory) and poll again after `backlog_retry`."""
+    now = now or datetime.now(UTC)
+    poller.remember(outcome.state.url, None)
+    due = now + jittered(poller.policy.backlog_retry, poller.jitter, poller.rng)
+    state = replace(outcome.state, etag=None, last_modified=None, content_hash=None, next_poll_at=due)
+    return replace(outcome, state=state)
 
 
 def _done(
