@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import ipaddress
 import re
 import time
 import zlib
@@ -27,6 +28,7 @@ from urllib.request import url2pathname
 import httpx
 
 from bot import __version__
+from bot.fetch.addresses import Address, refusal, resolve
 from bot.fetch.limits import HostLimiter, host_key
 
 USER_AGENT = f"newsbot/{__version__} (+https://github.com/newsbot/newsbot)"
@@ -142,12 +144,20 @@ class Fetcher:
         await self._client.aclose()
 
     async def fetch(
-        self, url: str, *, etag: str | None = None, last_modified: str | None = None, accept: str = "*/*"
+        self,
+        url: str,
+        *,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        accept: str = "*/*",
+        origin: str | None = None,
     ) -> FetchResult | FetchFailure:
         """GET `url`, conditionally when validators are given; never raises for a bad server.
 
         `accept` is the Accept header: FEED_ACCEPT for feeds, so servers that negotiate content
-        send the feed rather than a web page.
+        send the feed rather than a web page. `origin` is the configured feed a URL came from (an
+        article link): every hop is then checked against it; without it `url` is the configured
+        address and only redirects are checked (see addresses.py).
         """
         started = time.monotonic()
         scheme = urlsplit(url).scheme.lower()
@@ -157,7 +167,7 @@ class Fetcher:
             if scheme not in ("http", "https"):
                 raise _Refused(f"unsupported URL scheme {scheme or 'none'!r}")
             _check_url(url)
-            return await self._follow(url, etag, last_modified, accept, started)
+            return await self._follow(url, etag, last_modified, accept, started, origin)
         except _Refused as refused:
             return FetchFailure(url, refused.message, refused.status, refused.hints, False, _since(started))
         except TimeoutError:
@@ -180,7 +190,7 @@ class Fetcher:
         return f"timed out after {self.limits.read_timeout:g} s"
 
     async def _follow(
-        self, url: str, etag: str | None, last_modified: str | None, accept: str, started: float
+        self, url: str, etag: str | None, last_modified: str | None, accept: str, started: float, origin: str | None
     ) -> FetchResult:
         headers = {"User-Agent": self._user_agent, "Accept": accept, "Accept-Encoding": "gzip, deflate"}
         if etag:
@@ -190,7 +200,14 @@ class Fetcher:
         seen = {url}
         current = url
         budget = self.limits.total_timeout
-        for _ in range(self.limits.max_redirects + 1):
+        origin_addresses: list[Address] | None = None
+        for hop in range(self.limits.max_redirects + 1):
+            if hop or origin is not None:
+                if origin_addresses is None:
+                    origin_addresses = await _addresses(origin or url)
+                refused = refusal(origin_addresses, await _addresses(current))
+                if refused:
+                    raise _Refused(refused if origin is not None else f"redirect {refused}")
             # The total-time cap counts time spent talking to servers, not time queued for a slot.
             async with self.limiter.slot(current):
                 hop_started = time.monotonic()
@@ -363,15 +380,24 @@ class _Inflater:
         return piece
 
 
-def _check_url(url: str, refusal: str = "invalid URL") -> None:
+def _check_url(url: str, problem: str = "invalid URL") -> None:
     """Refuse a URL that names no host or port we could connect to, before httpx or the socket layer see it."""
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018  (raises for a port out of range)
     except ValueError as error:
-        raise _Refused(f"{refusal} ({error})") from None
+        raise _Refused(f"{problem} ({error})") from None
     if not parts.hostname:
-        raise _Refused(f"{refusal} (no host name)")
+        raise _Refused(f"{problem} (no host name)")
+
+
+async def _addresses(url: str) -> list[Address]:
+    """The addresses a checked URL's host resolves to; a local file stands for this machine."""
+    parts = urlsplit(url)
+    if parts.scheme.lower() == "file":
+        return [ipaddress.IPv4Address("127.0.0.1")]
+    default = 443 if parts.scheme.lower() == "https" else 80
+    return await resolve(parts.hostname or "", parts.port or default)
 
 
 def _read_capped(path: Path, cap: int) -> bytes:
