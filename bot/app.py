@@ -29,6 +29,7 @@ from bot.pipeline import FeedPipeline, FeedPollReport
 from bot.rulebook import RuleBook
 from bot.store.db import open_database
 from bot.store.feeds import load_states, sync_feeds
+from bot.store.single import only_process
 from bot.storydesk import StoryDesk
 
 log = logging.getLogger(__name__)
@@ -67,7 +68,17 @@ class Runtime:
 
 @asynccontextmanager
 async def open_runtime(config: Config, sink: Sink, *, parse_in_processes: bool = True) -> AsyncIterator[Runtime]:
-    """Open the database, load rules, register feeds, and close it all again on exit."""
+    """Open the database, load rules, register feeds, and close it all again on exit.
+
+    On SQLite this process must be the only one polling into the file (store/single.py).
+    """
+    with only_process(config.database_url):
+        async with _runtime(config, sink, parse_in_processes) as runtime:
+            yield runtime
+
+
+@asynccontextmanager
+async def _runtime(config: Config, sink: Sink, parse_in_processes: bool) -> AsyncIterator[Runtime]:
     engine = await open_database(config.database_url)
     try:
         rulebook = RuleBook.load(config.rules_dir)

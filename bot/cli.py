@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn
 from rich.table import Table
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot import __version__
@@ -43,7 +44,7 @@ from bot.match.matcher import Matcher
 from bot.match.ruleset import load_ruleset
 from bot.metrics import serve_metrics
 from bot.model import Entry
-from bot.store.db import DatabaseError, open_database
+from bot.store.db import DatabaseError, database_reason, open_database
 from bot.store.entries import entries_since
 from bot.store.health import Latency, health_report
 from bot.store.stories import stories_since
@@ -422,6 +423,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.handler(args))
     except (ConfigError, DatabaseError, OpmlError, UsageError) as exc:
         err.print(f"newsbot: {exc}", style="red", markup=False, highlight=False)
+        return 2
+    except DBAPIError as exc:
+        err.print(f"newsbot: {database_reason(exc)}", style="red", markup=False, highlight=False)
         return 2
     except KeyboardInterrupt:
         return 130

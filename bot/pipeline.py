@@ -11,7 +11,7 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -33,6 +33,8 @@ from bot.storydesk import StoryDesk
 log = logging.getLogger(__name__)
 
 _OLDEST = datetime.min.replace(tzinfo=UTC)
+RETRY_AFTER_FAILURE = timedelta(minutes=5)
+"""When a feed whose poll failed unexpectedly (say, the database was locked) is polled again."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,11 +251,11 @@ class FeedPipeline:
             message = describe_error(error)
             log.error("feed %s: %s", url, message, exc_info=log.isEnabledFor(logging.DEBUG))
             feed = self.feeds[url][1]
-            state = FeedState(url=url, name=feed.name or url)
+            state = FeedState(url=url, name=feed.name or url, next_poll_at=datetime.now(UTC) + RETRY_AFTER_FAILURE)
             outcome = PollOutcome(state, PollStatus.FAILED, error=message)
             return FeedPollReport(feed, outcome, IngestResult(0, ()))
 
     async def poll_and_reschedule(self, url: str) -> datetime:
         """The scheduler's job: poll, then say when to poll again."""
-        report = await self.poll(url)
+        report = await self.poll_isolated(url)
         return report.outcome.state.next_poll_at or datetime.now(UTC)

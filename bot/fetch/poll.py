@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import os
 import random
 from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
@@ -22,6 +23,7 @@ from types import TracebackType
 from typing import Any, Generic, TypeVar
 
 from bot.fetch.http import FEED_ACCEPT, Fetcher, FetchFailure, FetchResult
+from bot.fetch.lifeline import watch_parent
 from bot.fetch.limits import host_key, jittered
 from bot.fetch.policy import OutageDetector, PollPolicy, estimate_items_per_day
 from bot.model import Entry, FeedState
@@ -37,7 +39,8 @@ class ParsePool:
     Processes start through forkserver: forking a process that runs an event loop and threads is
     unsafe. As with any such pool, a script using it needs the `if __name__ == "__main__":` guard
     (`python -m bot` and the `newsbot` script are fine). A worker that dies (out of memory on a
-    monstrous feed) fails that one feed and the pool is rebuilt for the others.
+    monstrous feed) fails that one feed and the pool is rebuilt for the others. Workers end when newsbot
+    does, even after a kill -9 (lifeline.py).
     """
 
     def __init__(self, workers: int | None = None, *, processes: bool = True) -> None:
@@ -48,7 +51,9 @@ class ParsePool:
     def _start(self) -> Executor:
         if self.processes:
             context = multiprocessing.get_context("forkserver")
-            return ProcessPoolExecutor(self.workers, mp_context=context)
+            return ProcessPoolExecutor(
+                self.workers, mp_context=context, initializer=watch_parent, initargs=(os.getpid(),)
+            )
         return ThreadPoolExecutor(self.workers, thread_name_prefix="parse")
 
     async def parse(self, body: bytes, *, feed_url: str, name: str, content_type: str | None) -> ParsedFeed:

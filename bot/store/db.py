@@ -71,11 +71,12 @@ def describe_error(error: BaseException) -> str:
     """One sentence for an unexpected error while polling or storing: the database's own first line for
     database errors (never the SQL and its parameters), the type and first line for anything else."""
     if isinstance(error, DBAPIError):
-        return f"{_database_reason(error)}; nothing of this poll was stored"
+        return f"{database_reason(error)}; nothing of this poll was stored"
     return f"internal error: {type(error).__name__}" + (f": {_first_line(error)}" if _first_line(error) else "")
 
 
-def _database_reason(error: DBAPIError) -> str:
+def database_reason(error: DBAPIError) -> str:
+    """A database error's own first line (never the SQL and its parameters), in words for a locked SQLite file."""
     reason = (_first_line(error.orig) if error.orig is not None else "") or type(error.orig).__name__
     if "database is locked" in reason:
         return "the database is locked by another program (waited 10 s)"
@@ -117,6 +118,6 @@ async def open_database(url: str) -> AsyncEngine:
     except Exception as exc:
         await engine.dispose()
         shown = make_url(url).render_as_string(hide_password=True)
-        reason = _database_reason(exc) if isinstance(exc, DBAPIError) else _first_line(exc) or type(exc).__name__
+        reason = database_reason(exc) if isinstance(exc, DBAPIError) else _first_line(exc) or type(exc).__name__
         raise DatabaseError(f"cannot open database {shown}: {reason}") from exc
     return engine
