@@ -21,11 +21,12 @@ from rich.progress import BarColumn, Progress, TextColumn
 from rich.table import Table
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
+from telegram.error import InvalidToken
 
 from bot import __version__
 from bot.app import open_runtime, poll_all_once, run_scheduler, stop_on_signals
 from bot.backtest import backtest, with_rule_files
-from bot.chat.front import telegram_front
+from bot.chat.front import keep_front_up
 from bot.config import Config, ConfigError, load_config, parse_duration
 from bot.deliver.apprise import AppriseSender, AppriseSink
 from bot.deliver.console import ConsoleSink
@@ -126,8 +127,13 @@ async def _daemon(config: Config, delivery: Delivery, *, front: bool) -> None:
             if not front or delivery.telegram is None:
                 await run_scheduler(runtime, stop)
                 return
-            async with telegram_front(runtime, delivery.telegram):
+            telegram = asyncio.create_task(keep_front_up(runtime, delivery.telegram, stop), name="telegram")
+            telegram.add_done_callback(lambda _task: stop.set())  # a refused token ends the daemon
+            try:
                 await run_scheduler(runtime, stop)
+            finally:
+                stop.set()
+                await telegram
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -426,6 +432,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except DBAPIError as exc:
         err.print(f"newsbot: {database_reason(exc)}", style="red", markup=False, highlight=False)
+        return 2
+    except InvalidToken:
+        err.print("newsbot: Telegram refused the bot token; check telegram.token", style="red", markup=False)
         return 2
     except KeyboardInterrupt:
         return 130
