@@ -30,6 +30,7 @@ from bot.pipeline import FeedPipeline, FeedPollReport
 from bot.rulebook import RuleBook
 from bot.store.db import open_database
 from bot.store.feeds import load_states, sync_feeds
+from bot.store.single import only_process
 from bot.storydesk import StoryDesk
 
 log = logging.getLogger(__name__)
@@ -68,7 +69,17 @@ class Runtime:
 
 @asynccontextmanager
 async def open_runtime(config: Config, sink: Sink, *, parse_in_processes: bool = True) -> AsyncIterator[Runtime]:
-    """Open the database, load rules, register feeds, and close it all again on exit."""
+    """Open the database, load rules, register feeds, and close it all again on exit.
+
+    On SQLite this process must be the only one polling into the file (store/single.py).
+    """
+    with only_process(config.database_url):
+        async with _runtime(config, sink, parse_in_processes) as runtime:
+            yield runtime
+
+
+@asynccontextmanager
+async def _runtime(config: Config, sink: Sink, parse_in_processes: bool) -> AsyncIterator[Runtime]:
     engine = await open_database(config.database_url)
     try:
         rulebook = RuleBook.load(config.rules_dir)
@@ -81,7 +92,10 @@ async def open_runtime(config: Config, sink: Sink, *, parse_in_processes: bool =
                 desk = await StoryDesk.open(config.stories)
                 await desk.restore(engine, rulebook.current)
                 ingest = Ingest(engine, sink, desk)
-                pipeline = FeedPipeline(engine, poller, rulebook, ingest, feeds, config.polling.concurrency)
+                pipeline = FeedPipeline(
+                    engine, poller, rulebook, ingest, feeds, config.polling.concurrency,
+                    max_items=config.polling.max_items_per_poll,
+                )
                 yield Runtime(config, engine, rulebook, pipeline, sink)
     finally:
         await engine.dispose()
@@ -91,14 +105,16 @@ async def poll_all_once(runtime: Runtime, on_done: Callable[[], None] | None = N
     """One poll of every configured feed, concurrently within the fetcher's limits, stored as one batch:
     the cycle's stories do not depend on the order in which the feeds answered."""
 
-    async def one(url: str) -> PolledFeed:
-        polled = await runtime.pipeline.fetch(url)
+    async def one(url: str) -> PolledFeed | FeedPollReport:
+        polled = await runtime.pipeline.fetch_isolated(url)
         if on_done is not None:
             on_done()
         return polled
 
-    polled = await asyncio.gather(*(one(feed.url) for feed in runtime.config.feeds))
-    return await runtime.pipeline.store(polled)
+    fetched = await asyncio.gather(*(one(feed.url) for feed in runtime.config.feeds))
+    failed = [item for item in fetched if isinstance(item, FeedPollReport)]
+    stored = await runtime.pipeline.store([item for item in fetched if not isinstance(item, FeedPollReport)])
+    return failed + stored
 
 
 async def first_polls(runtime: Runtime) -> list[tuple[str, datetime]]:

@@ -19,12 +19,14 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn
 from rich.table import Table
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
+from telegram.error import InvalidToken
 
 from bot import __version__
 from bot.app import open_runtime, poll_all_once, run_scheduler, stop_on_signals
 from bot.backtest import backtest, with_rule_files
-from bot.chat.front import telegram_front
+from bot.chat.front import keep_front_up
 from bot.config import Config, ConfigError, load_config, parse_duration
 from bot.deliver.apprise import AppriseSender, AppriseSink
 from bot.deliver.console import ConsoleSink
@@ -43,7 +45,7 @@ from bot.match.matcher import Matcher
 from bot.match.ruleset import load_ruleset
 from bot.metrics import serve_metrics
 from bot.model import Entry
-from bot.store.db import DatabaseError, open_database
+from bot.store.db import DatabaseError, database_reason, open_database
 from bot.store.entries import entries_since
 from bot.store.health import Latency, health_report
 from bot.store.stories import recent_stories
@@ -125,8 +127,13 @@ async def _daemon(config: Config, delivery: Delivery, *, front: bool) -> None:
             if not front or delivery.telegram is None:
                 await run_scheduler(runtime, stop)
                 return
-            async with telegram_front(runtime, delivery.telegram):
+            telegram = asyncio.create_task(keep_front_up(runtime, delivery.telegram, stop), name="telegram")
+            telegram.add_done_callback(lambda _task: stop.set())  # a refused token ends the daemon
+            try:
                 await run_scheduler(runtime, stop)
+            finally:
+                stop.set()
+                await telegram
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -226,7 +233,8 @@ def cmd_rules_backtest(args: argparse.Namespace) -> int:
     for result in results:
         for stored, match in result.hits[-args.show :] if args.show else ():
             words = ", ".join(dict.fromkeys(span.text for span in match.spans))
-            out.print(f"[green]{result.rule.id}[/green]  {stored.entry.outlet}: {stored.entry.title}", highlight=False)
+            entry = stored.entry
+            out.print(f"[green]{escape(result.rule.id)}[/green]  {escape(entry.outlet)}: {escape(entry.title)}")
             out.print(f"    {stored.entry.url}  [{words}]", markup=False, highlight=False)
     return 0
 
@@ -279,9 +287,9 @@ def cmd_match(args: argparse.Namespace) -> int:
             for match in matches:
                 dump_line({"file": name, **match_record(entry, match)}, sys.stdout)
             continue
-        out.print(f"[bold]{name}[/bold]: {len(matches)} rules match", highlight=False)
+        out.print(f"[bold]{escape(name)}[/bold]: {len(matches)} rules match", highlight=False)
         for match in matches:
-            out.print(f"  [green]{match.rule_id}[/green] ({match.rule_title})", highlight=False)
+            out.print(f"  [green]{escape(match.rule_id)}[/green] ({escape(match.rule_title)})", highlight=False)
             for hit in match.clauses:
                 words = ", ".join(f"{s.text!r} ({s.field} {s.start}-{s.end})" for s in hit.spans) or "(no words)"
                 out.print(f"    {hit.clause}  ->  {words}", markup=False, highlight=False)
@@ -421,6 +429,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.handler(args))
     except (ConfigError, DatabaseError, OpmlError, UsageError) as exc:
         err.print(f"newsbot: {exc}", style="red", markup=False, highlight=False)
+        return 2
+    except DBAPIError as exc:
+        err.print(f"newsbot: {database_reason(exc)}", style="red", markup=False, highlight=False)
+        return 2
+    except InvalidToken:
+        err.print("newsbot: Telegram refused the bot token; check telegram.token", style="red", markup=False)
         return 2
     except KeyboardInterrupt:
         return 130

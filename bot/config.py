@@ -6,14 +6,17 @@ Secrets come only from environment variables; the Telegram token is a SecretStr 
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -24,12 +27,16 @@ from pydantic import (
     model_validator,
 )
 
+from bot.yamldepth import TooDeep, check_depth
+
 DEFAULT_DATABASE = "sqlite:///data/newsbot.db"
 DEFAULT_BOT_API = "https://api.telegram.org/bot"
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|min|h|d|w)?\s*$")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1, None: 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "w": 604800}
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+MAX_DURATION = timedelta(days=365)
+"""Longest duration any key takes: beyond it, arithmetic on dates overflows (and no interval needs it)."""
 
 
 class ConfigError(Exception):
@@ -43,15 +50,30 @@ def parse_duration(value: object) -> timedelta:
     if isinstance(value, bool):
         raise ValueError("expected a duration like 30s, 10m, 2h or 1d")
     if isinstance(value, int | float):
-        return timedelta(seconds=float(value))
-    match = _DURATION.match(str(value))
-    if not match:
+        seconds = float(value)
+    else:
+        match = _DURATION.match(str(value))
+        if not match:
+            raise ValueError(f"{value!r} is not a duration; write it like 30s, 10m, 2h or 1d")
+        number, unit = match.groups()
+        seconds = float(number) * _UNIT_SECONDS[unit]
+    if not math.isfinite(seconds) or seconds < 0:
         raise ValueError(f"{value!r} is not a duration; write it like 30s, 10m, 2h or 1d")
-    number, unit = match.groups()
-    return timedelta(seconds=float(number) * _UNIT_SECONDS[unit])
+    if seconds > MAX_DURATION.total_seconds():
+        raise ValueError(f"{value!r} is too long; durations go up to 365d")
+    return timedelta(seconds=seconds)
 
 
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+
+
+def _positive(value: timedelta) -> timedelta:
+    if value <= timedelta(0):
+        raise ValueError("must be longer than 0 s")
+    return value
+
+
+PositiveDuration = Annotated[timedelta, BeforeValidator(parse_duration), AfterValidator(_positive)]
 
 
 def _parse_size(value: object) -> int:
@@ -77,7 +99,7 @@ class FeedConfig(_Strict):
 
     url: str
     name: str | None = None
-    every: Duration | None = None
+    every: PositiveDuration | None = None
     backlog: int = Field(default=0, ge=0)
     fulltext: bool = True
 
@@ -86,22 +108,31 @@ class FeedConfig(_Strict):
     def _known_scheme(cls, url: str) -> str:
         if not re.match(r"^(https?|file)://", url):
             raise ValueError(f"{url!r} must start with http://, https:// or file://")
+        if url.startswith("http"):
+            try:
+                parts = urlsplit(url)
+                parts.port  # noqa: B018  (raises for a port out of range)
+            except ValueError as error:
+                raise ValueError(f"{url!r} is not a valid URL ({error})") from None
+            if not parts.hostname:
+                raise ValueError(f"{url!r} has no host name")
         return url
 
 
 class PollingConfig(_Strict):
     """How politely and how often feeds are polled."""
 
-    min_interval: Duration = timedelta(minutes=2)
-    max_interval: Duration = timedelta(hours=2)
+    min_interval: PositiveDuration = timedelta(minutes=2)
+    max_interval: PositiveDuration = timedelta(hours=2)
     jitter: float = Field(default=0.1, ge=0, le=0.5)
     concurrency: int = Field(default=100, ge=1)
     per_host: int = Field(default=4, ge=1)
-    connect_timeout: Duration = timedelta(seconds=10)
-    read_timeout: Duration = timedelta(seconds=20)
-    total_timeout: Duration = timedelta(seconds=60)
-    max_bytes: ByteSize = 10 * 1024 * 1024
+    connect_timeout: PositiveDuration = timedelta(seconds=10)
+    read_timeout: PositiveDuration = timedelta(seconds=20)
+    total_timeout: PositiveDuration = timedelta(seconds=60)
+    max_bytes: ByteSize = Field(default=10 * 1024 * 1024, ge=1)
     max_redirects: int = Field(default=5, ge=0)
+    max_items_per_poll: int = Field(default=200, ge=1)
     outage_notice_after: Duration = timedelta(hours=6)
 
     @model_validator(mode="after")
@@ -231,7 +262,10 @@ def _key_path(location: tuple[int | str, ...]) -> str:
 def parse_config(text: str, source: str, base_dir: Path) -> Config:
     """Validate config text; errors name the source and the key path."""
     try:
+        check_depth(text)
         raw = substitute_env(yaml.safe_load(text) or {}, source)
+    except TooDeep as exc:
+        raise ConfigError(f"{source}:{exc.line}: {exc.message}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{source}:{mark.line + 1}" if mark else source
@@ -258,12 +292,20 @@ def parse_config(text: str, source: str, base_dir: Path) -> Config:
 def load_feeds_file(path: Path) -> list[FeedConfig]:
     """Read a separate feeds.yaml: a list of feed entries, as under `feeds:` in the config."""
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+        text = path.read_text(encoding="utf-8")
+        check_depth(text)
+        raw = yaml.safe_load(text) or []
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read the feeds file ({exc.strerror})") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+    except TooDeep as exc:
+        raise ConfigError(f"{path}:{exc.line}: {exc.message}") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
     items = raw.get("feeds", []) if isinstance(raw, dict) else raw
+    if not isinstance(items, list):
+        raise ConfigError(f"{path}: expected a list of feeds")
     feeds = []
     for index, item in enumerate(items):
         try:
@@ -283,4 +325,6 @@ def load_config(path: Path | None) -> Config:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read the config file ({exc.strerror})") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start}); save the config file as UTF-8") from None
     return parse_config(text, str(path), path.resolve().parent)

@@ -11,25 +11,39 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.alerts.policy import may_alert
+from bot.alerts.policy import may_alert, newest_first
 from bot.config import FeedConfig
 from bot.fetch.article import ArticleFetcher
-from bot.fetch.poll import Poller, PollOutcome, poll_feed
+from bot.fetch.poll import Poller, PollOutcome, PollStatus, more_to_come, poll_feed
 from bot.ingest.analyse import analyse
 from bot.ingest.batch import Ingest, IngestResult, PolledFeed
 from bot.ingest.queue import IngestQueue
 from bot.metrics import FEED_ERRORS, POLLS
-from bot.model import Entry, Notice
+from bot.model import Entry, FeedState, Notice
 from bot.rulebook import RuleBook
-from bot.store.entries import unseen_entries
+from bot.store.db import describe_error
+from bot.store.entries import has_entries, unseen_entries
 from bot.store.feeds import is_first_poll, load_state
 from bot.storydesk import StoryDesk
 
 log = logging.getLogger(__name__)
+
+RETRY_AFTER_FAILURE = timedelta(minutes=5)
+"""When a feed whose poll failed unexpectedly (say, the database was locked) is polled again."""
+
+
+@dataclass(frozen=True, slots=True)
+class NewItems:
+    """What of a poll's entries goes on: the unseen ones (at most `max_items`, newest first), the keys of
+    those that may alert, and whether more are left for the next polls."""
+
+    entries: list[Entry]
+    alertable: set[str]
+    more_to_come: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +56,11 @@ class FeedPollReport:
 
 
 class FeedPipeline:
-    """Polls configured feeds by URL: the unit the scheduler runs, once per feed at a time."""
+    """Polls configured feeds by URL: the unit the scheduler runs, once per feed at a time.
+
+    At most `max_items` new entries of a feed go on per poll, so a 100,000-item feed is taken in slices
+    while the other feeds' polls go on in between.
+    """
 
     def __init__(
         self,
@@ -52,6 +70,7 @@ class FeedPipeline:
         ingest: Ingest,
         feeds: dict[str, tuple[int, FeedConfig]],
         concurrency: int = 50,
+        max_items: int = 200,
     ) -> None:
         self.engine = engine
         self.poller = poller
@@ -60,6 +79,7 @@ class FeedPipeline:
         self.ingest = ingest
         self.queue = IngestQueue(ingest)
         self.feeds = feeds
+        self.max_items = max_items
         # Thousands of feeds may be due at once: at most this many are read at a time (their database
         # reads, fetches and parses), the others wait their turn instead of the connection pool's timeout.
         self._slots = asyncio.Semaphore(concurrency)
@@ -68,19 +88,27 @@ class FeedPipeline:
     def desk(self) -> StoryDesk:
         return self.ingest.desk
 
-    async def _new_entries(self, feed_id: int, feed: FeedConfig, items: list[Entry]) -> tuple[list[Entry], set[str]]:
-        """The entries this feed has not had before, and the keys of those that may alert, whose article
-        text is fetched when the feed wants full text (a new feed never sets off a burst of page fetches)."""
+    async def _new_entries(self, feed_id: int, feed: FeedConfig, items: list[Entry]) -> NewItems:
+        """The entries this feed has not had before (at most `max_items`, newest first), and which of them
+        may alert: on a first poll only the newest `backlog`, and a first poll cut in slices keeps its backlog
+        for its first slice (later slices find entries stored already and alert on none)."""
         async with self.engine.connect() as conn:
             unseen = await unseen_entries(conn, feed_id, items)
             first_poll = await is_first_poll(conn, feed_id)
-        wanted = may_alert(unseen, feed.backlog, first_poll)
-        alertable = {entry.key for entry in wanted}
-        if not feed.fulltext or not wanted:
-            return unseen, alertable
+            continued = first_poll and await has_entries(conn, feed_id)
+        more = len(unseen) > self.max_items
+        if more:
+            unseen = newest_first(unseen)[: self.max_items]
+        wanted = may_alert(unseen, 0 if continued else feed.backlog, first_poll)
+        return NewItems(unseen, {entry.key for entry in wanted}, more)
+
+    async def _with_full_text(self, new: NewItems) -> list[Entry]:
+        """The new entries, those that may alert enriched with their article's main text (a new feed never
+        sets off a burst of page fetches)."""
+        wanted = [entry for entry in new.entries if entry.key in new.alertable]
         fetched = await asyncio.gather(*(self.articles.enrich(entry) for entry in wanted))
         enriched = {entry.key: full for entry, full in zip(wanted, fetched, strict=True)}
-        return [enriched.get(entry.key, entry) for entry in unseen], alertable
+        return [enriched.get(entry.key, entry) for entry in new.entries]
 
     async def fetch(self, url: str) -> PolledFeed:
         """Poll one feed and read its new entries: everything but storing."""
@@ -95,27 +123,62 @@ class FeedPipeline:
         if outcome.error:
             FEED_ERRORS.inc()
             log.warning("feed %s (%s): %s", state.name, url, outcome.error)
+        if outcome.skipped:
+            shown = "; ".join(outcome.skipped[:3]) + ("; ..." if len(outcome.skipped) > 3 else "")
+            log.warning("feed %s (%s): %d items skipped: %s", state.name, url, len(outcome.skipped), shown)
         notice = None
         if outcome.notice:
             log.warning("%s", outcome.notice)
             notice = Notice(f"feed:{url}:{outcome.state.last_polled_at}", outcome.notice)
-        entries, alertable = await self._new_entries(feed_id, feed, outcome.entries or [])
+        new = await self._new_entries(feed_id, feed, outcome.entries or [])
+        if new.more_to_come:
+            outcome = more_to_come(outcome, self.poller)
+            log.info("%s: %d new entries now, the rest in the next polls", state.name, len(new.entries))
+        entries = await self._with_full_text(new) if feed.fulltext and new.alertable else new.entries
         rules = self.rulebook.current
-        analysed = await asyncio.to_thread(analyse, rules, self.desk, entries, alertable) if entries else []
-        return PolledFeed(feed_id, feed, outcome, tuple(analysed), notice)
+        analysed = await asyncio.to_thread(analyse, rules, self.desk, entries, new.alertable) if entries else []
+        return PolledFeed(feed_id, feed, outcome, tuple(analysed), notice, more_to_come=new.more_to_come)
 
     async def poll(self, url: str) -> FeedPollReport:
-        """Poll one feed and store what it brought, with the other polls that finish about now."""
-        polled = await self.fetch(url)
-        result = await self.queue.submit(polled)
+        """Poll one feed and store what it brought, with the other polls that finish about now; anything
+        unexpected (a bug, a database error) is this feed's failure in one sentence, not every feed's."""
+        try:
+            polled = await self.fetch(url)
+            result = await self.queue.submit(polled)
+        except Exception as error:
+            return self._failure(url, error)
         if result.new_entries:
             log.info("%s: %d new entries, %d alerts", polled.outcome.state.name, result.new_entries, len(result.alerts))
         return FeedPollReport(polled.feed, polled.outcome, result)
 
+    async def fetch_isolated(self, url: str) -> PolledFeed | FeedPollReport:
+        """`fetch`, or this feed's failure as a report (see `poll`)."""
+        try:
+            return await self.fetch(url)
+        except Exception as error:
+            return self._failure(url, error)
+
     async def store(self, polls: Sequence[PolledFeed]) -> list[FeedPollReport]:
-        """Store polls as one batch (one poll cycle of `poll --once`: one canonical order for all of it)."""
-        results = await self.ingest(polls)
+        """Store polls as one batch (one poll cycle of `poll --once`: one canonical order for all of it);
+        if the batch fails, each poll is stored on its own, so a failure is only its own feed's."""
+        try:
+            results = await self.ingest(polls)
+        except Exception as error:
+            if len(polls) == 1:
+                return [self._failure(polls[0].feed.url, error)]
+            log.warning("storing %d polls together failed; storing them one by one", len(polls))
+            reports = []
+            for poll in polls:
+                reports += await self.store([poll])
+            return reports
         return [FeedPollReport(p.feed, p.outcome, r) for p, r in zip(polls, results, strict=True)]
+
+    def _failure(self, url: str, error: BaseException) -> FeedPollReport:
+        message = describe_error(error)
+        log.error("feed %s: %s", url, message, exc_info=log.isEnabledFor(logging.DEBUG))
+        feed = self.feeds[url][1]
+        state = FeedState(url=url, name=feed.name or url, next_poll_at=datetime.now(UTC) + RETRY_AFTER_FAILURE)
+        return FeedPollReport(feed, PollOutcome(state, PollStatus.FAILED, error=message), IngestResult(0, ()))
 
     async def poll_and_reschedule(self, url: str) -> datetime:
         """The scheduler's job: poll, then say when to poll again."""

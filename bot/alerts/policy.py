@@ -17,12 +17,17 @@ from bot.model import Alert, Entry, Match, Story
 _OLDEST = datetime.min.replace(tzinfo=UTC)
 
 
+def newest_first(entries: Sequence[Entry]) -> list[Entry]:
+    """Newest publication first; undated last; ties keep feed order."""
+    return sorted(entries, key=lambda e: e.published or _OLDEST, reverse=True)
+
+
 def may_alert(entries: Sequence[Entry], backlog: int, first_poll: bool) -> list[Entry]:
-    """The new entries that may alert: all of them, but on a feed's first poll only its newest `backlog`
-    (ties keep feed order). Full text is fetched for exactly these, so both stages pick the same ones."""
+    """The new entries that may alert: all of them, but on a feed's first poll only its newest `backlog`.
+    Full text is fetched for exactly these, so both stages pick the same ones."""
     if not first_poll:
         return list(entries)
-    return sorted(entries, key=lambda e: e.published or _OLDEST, reverse=True)[:backlog]
+    return newest_first(entries)[:backlog]
 
 
 @dataclass(frozen=True, slots=True)

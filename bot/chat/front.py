@@ -8,11 +8,14 @@ outbox sender, started on the running event loop and stopped together.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from telegram import Bot, Update
+from telegram.error import InvalidToken, NetworkError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
 from telegram.request import HTTPXRequest
 
@@ -25,6 +28,8 @@ from bot.deliver.telegram import OutboxSender, TelegramSink
 
 log = logging.getLogger(__name__)
 OUTBOX_PACE = Pace(global_per_second=25)  # the other 5/s are left to command replies
+RETRY_FIRST, RETRY_MAX = 2.0, 300.0
+"""Seconds before retrying an unreachable Bot API: doubling from the first to the most."""
 
 
 def _token(settings: TelegramConfig) -> str:
@@ -74,3 +79,27 @@ async def telegram_front(runtime: ChatRuntime, telegram_sink: TelegramSink) -> A
         finally:
             await application.updater.stop()
             await application.stop()
+
+
+async def keep_front_up(runtime: ChatRuntime, telegram_sink: TelegramSink, stop: asyncio.Event) -> None:
+    """Run the Telegram front until `stop` is set. While the Bot API cannot be reached (at start or after the
+    front went down), say so and retry with backoff; polling goes on meanwhile and alerts wait in the outbox.
+    A token Telegram refuses is raised: no retry can fix it."""
+    delay = RETRY_FIRST
+    while not stop.is_set():
+        try:
+            async with telegram_front(runtime, telegram_sink):
+                delay = RETRY_FIRST
+                await stop.wait()
+            return
+        except InvalidToken:
+            raise
+        except NetworkError as error:  # TimedOut is a NetworkError too
+            log.warning(
+                "Telegram is unreachable (%s); polling goes on and alerts wait in the outbox; retrying in %.0f s",
+                error.message,
+                delay,
+            )
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), delay)
+        delay = min(delay * 2, RETRY_MAX)

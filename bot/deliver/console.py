@@ -10,12 +10,13 @@ from bot.deliver.format import story_line
 from bot.deliver.sink import AfterCommitSink
 from bot.deliver.snippet import Snippet, make_snippet, title_segments
 from bot.model import Alert, Notice, Story
+from bot.parse.clean import clean_text
 
 
 def _styled(snippet: Snippet, base: str = "") -> Text:
     text = Text(style=base)
     for segment in snippet.segments:
-        text.append(segment.text, style="bold yellow" if segment.marked else None)
+        text.append(_shown(segment.text), style="bold yellow" if segment.marked else None)
     return text
 
 
@@ -26,28 +27,35 @@ def render_alert(alert: Alert) -> Panel:
     body = Text()
     body.append_text(_styled(title_segments(entry, alert.match), base="bold"))
     body.append("\n")
-    body.append(entry.url or "(no link)", style="underline blue")
+    body.append(_shown(entry.url) or "(no link)", style="underline blue")
     story = alert.story
     line = story_line(story) if story is not None else None
     if line:
-        body.append(f"\n{line}", style="magenta")
+        body.append(f"\n{_shown(line)}", style="magenta")
     body.append("\n\n")
     body.append_text(_styled(make_snippet(entry, alert.match)))
     breaking = "BREAKING · " if story is not None and story.breaking else ""
     return Panel(
         body,
-        title=f"[bold]{breaking}{alert.rule_title}[/bold]",
-        subtitle=f"{entry.outlet} · {when}",
+        title=Text(_shown(f"{breaking}{alert.rule_title}"), style="bold"),
+        subtitle=Text(_shown(f"{entry.outlet} · {when}")),
         title_align="left",
         subtitle_align="right",
     )
 
 
+def _shown(text: str) -> str:
+    """Text for the terminal: plain Text objects (never rich markup, so `[/x]` in a name is just text),
+    without control characters, which a terminal would obey (feed text is clean already; names and rule
+    titles come from files)."""
+    return clean_text(text)
+
+
 def render_update(topic: str, story: Story) -> Text:
     """A story alerted before has gained an outlet: one line instead of a second alert."""
     line = Text("  ↳ ", style="magenta")
-    line.append(f"{topic}: ", style="bold")
-    line.append(f"\"{story.title}\" now has {story_line(story) or story.outlets[0]}")
+    line.append(f"{_shown(topic)}: ", style="bold")
+    line.append(_shown(f"\"{story.title}\" now has {story_line(story) or story.outlets[0]}"))
     return line
 
 
@@ -61,7 +69,7 @@ class ConsoleSink(AfterCommitSink):
         self.console = console or Console()
 
     def emit_notice(self, notice: Notice) -> None:
-        self.console.print(Text(f"⚠ {notice.text}", style="bold yellow"))
+        self.console.print(Text(f"⚠ {_shown(notice.text)}", style="bold yellow"))
 
     def emit(self, alert: Alert) -> None:
         if alert.update and alert.story is not None:

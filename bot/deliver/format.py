@@ -24,8 +24,8 @@ BREAKING = "🔴 BREAKING"
 
 
 def utf16_len(text: str) -> int:
-    """Telegram's length unit: UTF-16 code units (an emoji outside the BMP counts twice)."""
-    return len(text.encode("utf-16-le")) // 2
+    """Telegram's length unit: UTF-16 code units (an emoji outside the BMP counts twice, a lone surrogate once)."""
+    return len(text.encode("utf-16-le", errors="surrogatepass")) // 2
 
 
 def clip(text: str, cap: int) -> str:

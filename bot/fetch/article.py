@@ -24,11 +24,12 @@ class ArticleFetcher:
         self.cache_size = cache_size
         self._cache: OrderedDict[str, Article | None] = OrderedDict()
 
-    async def article(self, url: str) -> Article | None:
+    async def article(self, url: str, feed_url: str) -> Article | None:
+        """The article at `url`, a link in the feed at `feed_url` (which decides what addresses it may reach)."""
         if url in self._cache:
             self._cache.move_to_end(url)
             return self._cache[url]
-        result = await self.fetcher.fetch(url)
+        result = await self.fetcher.fetch(url, origin=feed_url)
         if isinstance(result, FetchFailure):
             log.info("full text of %s: %s", url, result.message)
             found = None
@@ -47,7 +48,7 @@ class ArticleFetcher:
         """
         if not entry.url.startswith(("http://", "https://")):
             return entry
-        found = await self.article(entry.url)
+        found = await self.article(entry.url, entry.feed_url)
         if found is None or len(found.text) <= len(entry.summary):
             return entry
         return replace(entry, content=found.text, url=canonical_url(entry.url, found.url), guid=entry.key)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import ipaddress
 import re
 import time
 import zlib
@@ -27,6 +28,7 @@ from urllib.request import url2pathname
 import httpx
 
 from bot import __version__
+from bot.fetch.addresses import Address, refusal, resolve
 from bot.fetch.limits import HostLimiter, host_key
 
 USER_AGENT = f"newsbot/{__version__} (+https://github.com/newsbot/newsbot)"
@@ -37,6 +39,8 @@ FEED_ACCEPT = (
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _MAX_AGE = re.compile(r"(?:^|[,\s])(?:s-)?max-age\s*=\s*\"?(\d+)", re.IGNORECASE)
 _CHUNK = 64 * 1024
+MAX_HINT = timedelta(days=7)
+"""Furthest a server's Cache-Control, Expires or Retry-After is taken to reach (the poll policy caps it further)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,12 +144,20 @@ class Fetcher:
         await self._client.aclose()
 
     async def fetch(
-        self, url: str, *, etag: str | None = None, last_modified: str | None = None, accept: str = "*/*"
+        self,
+        url: str,
+        *,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        accept: str = "*/*",
+        origin: str | None = None,
     ) -> FetchResult | FetchFailure:
         """GET `url`, conditionally when validators are given; never raises for a bad server.
 
         `accept` is the Accept header: FEED_ACCEPT for feeds, so servers that negotiate content
-        send the feed rather than a web page.
+        send the feed rather than a web page. `origin` is the configured feed a URL came from (an
+        article link): every hop is then checked against it; without it `url` is the configured
+        address and only redirects are checked (see addresses.py).
         """
         started = time.monotonic()
         scheme = urlsplit(url).scheme.lower()
@@ -154,7 +166,8 @@ class Fetcher:
                 return await self._read_file(url, started)
             if scheme not in ("http", "https"):
                 raise _Refused(f"unsupported URL scheme {scheme or 'none'!r}")
-            return await self._follow(url, etag, last_modified, accept, started)
+            _check_url(url)
+            return await self._follow(url, etag, last_modified, accept, started, origin)
         except _Refused as refused:
             return FetchFailure(url, refused.message, refused.status, refused.hints, False, _since(started))
         except TimeoutError:
@@ -177,7 +190,7 @@ class Fetcher:
         return f"timed out after {self.limits.read_timeout:g} s"
 
     async def _follow(
-        self, url: str, etag: str | None, last_modified: str | None, accept: str, started: float
+        self, url: str, etag: str | None, last_modified: str | None, accept: str, started: float, origin: str | None
     ) -> FetchResult:
         headers = {"User-Agent": self._user_agent, "Accept": accept, "Accept-Encoding": "gzip, deflate"}
         if etag:
@@ -187,7 +200,14 @@ class Fetcher:
         seen = {url}
         current = url
         budget = self.limits.total_timeout
-        for _ in range(self.limits.max_redirects + 1):
+        origin_addresses: list[Address] | None = None
+        for hop in range(self.limits.max_redirects + 1):
+            if hop or origin is not None:
+                if origin_addresses is None:
+                    origin_addresses = await _addresses(origin or url)
+                refused = refusal(origin_addresses, await _addresses(current))
+                if refused:
+                    raise _Refused(refused if origin is not None else f"redirect {refused}")
             # The total-time cap counts time spent talking to servers, not time queued for a slot.
             async with self.limiter.slot(current):
                 hop_started = time.monotonic()
@@ -201,9 +221,13 @@ class Fetcher:
                     finally:
                         await response.aclose()
                 budget -= time.monotonic() - hop_started
-            current = urljoin(current, location.strip())
+            try:
+                current = urljoin(current, location.strip())
+            except ValueError:
+                raise _Refused("redirected to an invalid URL") from None
             if urlsplit(current).scheme.lower() not in ("http", "https"):
                 raise _Refused("redirected to a non-HTTP URL")
+            _check_url(current, "redirected to an invalid URL")
             if current in seen:
                 raise _Refused("redirect loop")
             seen.add(current)
@@ -356,33 +380,60 @@ class _Inflater:
         return piece
 
 
+def _check_url(url: str, problem: str = "invalid URL") -> None:
+    """Refuse a URL that names no host or port we could connect to, before httpx or the socket layer see it."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018  (raises for a port out of range)
+    except ValueError as error:
+        raise _Refused(f"{problem} ({error})") from None
+    if not parts.hostname:
+        raise _Refused(f"{problem} (no host name)")
+
+
+async def _addresses(url: str) -> list[Address]:
+    """The addresses a checked URL's host resolves to; a local file stands for this machine."""
+    parts = urlsplit(url)
+    if parts.scheme.lower() == "file":
+        return [ipaddress.IPv4Address("127.0.0.1")]
+    default = 443 if parts.scheme.lower() == "https" else 80
+    return await resolve(parts.hostname or "", parts.port or default)
+
+
 def _read_capped(path: Path, cap: int) -> bytes:
     with path.open("rb") as handle:
         return handle.read(cap + 1)
 
 
 def _hints(headers: httpx.Headers, status: int) -> ServerHints:
-    """Cache-Control max-age (wins over Expires, as in RFC 9111) and Retry-After on 429/503."""
+    """Cache-Control max-age (wins over Expires, as in RFC 9111) and Retry-After on 429/503, each clamped to
+    MAX_HINT from now as it is read, so no server can make a date overflow or silence a feed for years."""
     now = datetime.now(UTC)
     fresh_until = None
     max_age = _MAX_AGE.search(headers.get("cache-control", ""))
     if max_age:
-        fresh_until = now + timedelta(seconds=int(max_age.group(1)))
+        fresh_until = now + _seconds(max_age.group(1))
     elif "expires" in headers:
-        fresh_until = _http_date(headers["expires"])
+        fresh_until = _http_date(headers["expires"], now)
     retry_after = None
     if status in (429, 503) and "retry-after" in headers:
         value = headers["retry-after"].strip()
-        retry_after = now + timedelta(seconds=int(value)) if value.isdigit() else _http_date(value)
+        retry_after = now + _seconds(value) if value.isascii() and value.isdigit() else _http_date(value, now)
     return ServerHints(fresh_until=fresh_until, retry_after=retry_after)
 
 
-def _http_date(value: str) -> datetime | None:
+def _seconds(digits: str) -> timedelta:
+    """A header's count of seconds, at most MAX_HINT (long digit strings are not even converted)."""
+    return timedelta(seconds=int(digits)) if len(digits) <= 8 and int(digits) < MAX_HINT.total_seconds() else MAX_HINT
+
+
+def _http_date(value: str, now: datetime) -> datetime | None:
     try:
         moment = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return min(moment, now + MAX_HINT)
 
 
 def _reason(error: httpx.HTTPError) -> str:

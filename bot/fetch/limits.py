@@ -20,8 +20,11 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 def host_key(url: str) -> str:
     """The server a URL talks to: lower-case host plus any non-default port."""
-    parts = urlsplit(url)
-    host = (parts.hostname or "").lower()
+    try:
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+    except ValueError:  # not a URL at all (`http://[::1/`): nothing to be polite to
+        return ""
     try:
         port = parts.port
     except ValueError:

@@ -31,6 +31,7 @@ class PollPolicy:
     max_interval: timedelta = timedelta(hours=2)
     max_backoff: timedelta = timedelta(hours=6)
     max_hint: timedelta = timedelta(hours=24)
+    backlog_retry: timedelta = timedelta(seconds=30)
     notice_after: timedelta = timedelta(hours=6)
     items_per_poll: float = 0.5
     quiet_fraction: float = 0.25
@@ -46,7 +47,9 @@ class PollPolicy:
         elif state.items_per_day <= 0:
             wanted = self.max_interval
         else:
-            wanted = _DAY * (self.items_per_poll / state.items_per_day)
+            # In float seconds and capped first: a rate smoothed towards zero must not overflow a timedelta.
+            seconds = _DAY.total_seconds() * self.items_per_poll / state.items_per_day
+            wanted = timedelta(seconds=min(seconds, self.max_interval.total_seconds()))
         if state.newest_entry_at is not None and now > state.newest_entry_at:
             wanted = max(wanted, (now - state.newest_entry_at) * self.quiet_fraction)
         return min(max(wanted, self.min_interval), self.max_interval)
@@ -59,12 +62,13 @@ class PollPolicy:
         """
         delay = self.interval(state, now)
         if state.consecutive_errors:
-            doublings = min(state.consecutive_errors - 1, 32)
-            delay = min(delay * 2**doublings, max(self.max_backoff, delay))
+            factor = 2 ** min(state.consecutive_errors - 1, 32)
+            cap = max(self.max_backoff, delay)
+            delay = delay * factor if delay <= cap / factor else cap
         earliest = now + delay
         hinted = [t for t in not_before if t is not None]
         if state.ttl is not None:
-            hinted.append(now + state.ttl)
+            hinted.append(now + min(state.ttl, self.max_hint))
         for moment in hinted:
             earliest = max(earliest, min(moment, now + self.max_hint))
         return earliest

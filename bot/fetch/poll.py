@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import os
 import random
 from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
@@ -22,6 +23,7 @@ from types import TracebackType
 from typing import Any, Generic, TypeVar
 
 from bot.fetch.http import FEED_ACCEPT, Fetcher, FetchFailure, FetchResult
+from bot.fetch.lifeline import watch_parent
 from bot.fetch.limits import host_key, jittered
 from bot.fetch.policy import OutageDetector, PollPolicy, estimate_items_per_day
 from bot.model import Entry, FeedState
@@ -37,7 +39,8 @@ class ParsePool:
     Processes start through forkserver: forking a process that runs an event loop and threads is
     unsafe. As with any such pool, a script using it needs the `if __name__ == "__main__":` guard
     (`python -m bot` and the `newsbot` script are fine). A worker that dies (out of memory on a
-    monstrous feed) fails that one feed and the pool is rebuilt for the others.
+    monstrous feed) fails that one feed and the pool is rebuilt for the others. Workers end when newsbot
+    does, even after a kill -9 (lifeline.py).
     """
 
     def __init__(self, workers: int | None = None, *, processes: bool = True) -> None:
@@ -48,7 +51,9 @@ class ParsePool:
     def _start(self) -> Executor:
         if self.processes:
             context = multiprocessing.get_context("forkserver")
-            return ProcessPoolExecutor(self.workers, mp_context=context)
+            return ProcessPoolExecutor(
+                self.workers, mp_context=context, initializer=watch_parent, initargs=(os.getpid(),)
+            )
         return ThreadPoolExecutor(self.workers, thread_name_prefix="parse")
 
     async def parse(self, body: bytes, *, feed_url: str, name: str, content_type: str | None) -> ParsedFeed:
@@ -104,7 +109,8 @@ class PollStatus(StrEnum):
 class PollOutcome:
     """What one poll learned. `entries` is None unless the feed was parsed (then possibly empty, and
     only the entries of new items when the items of the last body could be skipped);
-    `notice` is a subscriber-facing sentence when a long outage starts being reported or ends."""
+    `notice` is a subscriber-facing sentence when a long outage starts being reported or ends; `skipped`
+    names the items that could not be read (the rest of the feed was)."""
 
     state: FeedState
     status: PollStatus
@@ -114,6 +120,7 @@ class PollOutcome:
     error: str | None = None
     notice: str | None = None
     outage: bool = False
+    skipped: tuple[str, ...] = ()
 
 
 @dataclass
@@ -201,7 +208,19 @@ async def poll_feed(state: FeedState, poller: Poller, *, now: datetime | None = 
         newest_entry_at=newest,
         items_per_day=rate,
     )
-    return replace(outcome, entries=parsed.entries, title=parsed.title or None, link=parsed.link)
+    return replace(
+        outcome, entries=parsed.entries, title=parsed.title or None, link=parsed.link, skipped=parsed.skipped
+    )
+
+
+def more_to_come(outcome: PollOutcome, poller: Poller, now: datetime | None = None) -> PollOutcome:
+    """A poll whose new items were handed on only in part (polling.max_items_per_poll): forget what would
+    hide the rest next time (validators, body hash, item memory) and poll again after `backlog_retry`."""
+    now = now or datetime.now(UTC)
+    poller.remember(outcome.state.url, None)
+    due = now + jittered(poller.policy.backlog_retry, poller.jitter, poller.rng)
+    state = replace(outcome.state, etag=None, last_modified=None, content_hash=None, next_poll_at=due)
+    return replace(outcome, state=state)
 
 
 def _done(

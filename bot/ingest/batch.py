@@ -39,13 +39,15 @@ from bot.storydesk import StoryDesk, ToFile, filing
 
 @dataclass(frozen=True, slots=True)
 class PolledFeed:
-    """One feed's poll, ready to store: its new entries, read, and its new fetch state."""
+    """One feed's poll, ready to store: its new entries, read, and its new fetch state; `more_to_come` when
+    the feed had more new entries than one poll takes (the rest come with the next polls)."""
 
     feed_id: int
     feed: FeedConfig
     outcome: PollOutcome
     entries: tuple[Analysed, ...]
     notice: Notice | None = None
+    more_to_come: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,4 +186,6 @@ class Ingest:
             if poll.notice is not None:
                 await self.sink.notify(conn, poll.notice)
             outcome = poll.outcome
-            await save_state(conn, poll.feed_id, outcome.state, title=outcome.title, polled_ok=outcome.error is None)
+            # A first poll taken in slices stays a first poll until its last slice.
+            polled_ok = outcome.error is None and not poll.more_to_come
+            await save_state(conn, poll.feed_id, outcome.state, title=outcome.title, polled_ok=polled_ok)

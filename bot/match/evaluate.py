@@ -158,7 +158,16 @@ class EntityEval(Evaluator):
 
 
 class NearEval(Evaluator):
-    """Two positional parts close together in the same field; the hit spans both."""
+    """Two positional parts close together (within `distance` words, or in one sentence) in the same field.
+
+    Linear in the hits of its sides whatever the text: each hit is paired only with its nearest partner on
+    each side, found by binary search, and of the pairs that start (or end) at the same word only the
+    shortest is kept. Whether the NEAR holds is the same as with every pair: an enclosing NEAR still sees,
+    for every pair, one with the same start and one with the same end, which is all its distance test looks
+    at. A single NEAR marks the same words as every pair would; a chain marks words of matching pairs but,
+    where several pairs cover the same words, those of one of them. So `a* NEAR/s a*` over 8,000 words makes
+    at most 16,000 hits, not 64 million.
+    """
 
     __slots__ = ("distance", "left", "ordered", "right")
 
@@ -175,38 +184,66 @@ class NearEval(Evaluator):
         rights = self.right.run(doc)
         if not rights:
             return None
-        if self.distance is None:
-            return self._same_sentence(lefts, rights, doc)
-        distance, ordered = self.distance, self.ordered
-        rights = sorted(rights)
-        keys = [(name, start) for name, start, _, _ in rights]
-        longest = max(end - start for _, start, end, _ in rights)
-        hits = []
-        for a_field, a_start, a_end, a_words in lefts:
-            lo = bisect_left(keys, (a_field, a_start - distance - longest))
-            hi = bisect_right(keys, (a_field, a_end + distance))
-            for _, b_start, b_end, b_words in rights[lo:hi]:
-                if a_end <= b_start:
-                    gap = b_start - a_end
-                elif not ordered and b_end <= a_start:
-                    gap = a_start - b_end
-                else:
-                    continue
-                if gap <= distance:
-                    hits.append((a_field, min(a_start, b_start), max(a_end, b_end), a_words + b_words))
-        return hits or None
+        left_groups, right_groups = self._groups(lefts, doc), self._groups(rights, doc)
+        pairs: list[Hit] = []
+        for key, group in left_groups.items():
+            others = right_groups.get(key)
+            if others is None:
+                continue
+            for a, b in _nearest_pairs(group, others, self.distance):
+                pairs.append((a[0], a[1], b[2], a[3] + b[3]))
+            if not self.ordered:
+                for b, a in _nearest_pairs(others, group, self.distance):
+                    pairs.append((a[0], b[1], a[2], a[3] + b[3]))
+        return _shortest(pairs) or None
 
-    def _same_sentence(self, lefts: list[Hit], rights: list[Hit], doc: Document) -> list[Hit] | None:
-        hits = []
-        for a_field, a_start, a_end, a_words in lefts:
-            sentences = doc.fields[a_field].sentences
-            for b_field, b_start, b_end, b_words in rights:
-                if a_field != b_field or not (a_end <= b_start or (not self.ordered and b_end <= a_start)):
+    def _groups(self, hits: list[Hit], doc: Document) -> dict[tuple[str, int], list[Hit]]:
+        """Hits by field, and for NEAR/s by sentence too (a hit that spans two sentences can never count)."""
+        groups: dict[tuple[str, int], list[Hit]] = {}
+        for hit in hits:
+            if self.distance is None:
+                sentences = doc.fields[hit[0]].sentences
+                sentence = sentences[hit[1]]
+                if sentences[hit[2] - 1] != sentence:
                     continue
-                start, end = min(a_start, b_start), max(a_end, b_end)
-                if sentences[start] == sentences[end - 1]:
-                    hits.append((a_field, start, end, a_words + b_words))
-        return hits or None
+                groups.setdefault((hit[0], sentence), []).append(hit)
+            else:
+                groups.setdefault((hit[0], 0), []).append(hit)
+        return groups
+
+
+def _nearest_pairs(firsts: list[Hit], seconds: list[Hit], distance: int | None) -> list[tuple[Hit, Hit]]:
+    """Pairs of a first hit and a second that starts at or after its end, at most `distance` words apart
+    (any distance for None): for every first, its nearest second; for every second, its nearest first."""
+    by_start = sorted(seconds, key=lambda h: h[1])
+    starts = [h[1] for h in by_start]
+    by_end = sorted(firsts, key=lambda h: h[2])
+    ends = [h[2] for h in by_end]
+    pairs = []
+    for first in firsts:
+        i = bisect_left(starts, first[2])
+        if i < len(starts) and (distance is None or starts[i] - first[2] <= distance):
+            pairs.append((first, by_start[i]))
+    for second in seconds:
+        i = bisect_right(ends, second[1]) - 1
+        if i >= 0 and (distance is None or second[1] - ends[i] <= distance):
+            pairs.append((by_end[i], second))
+    return pairs
+
+
+def _shortest(hits: list[Hit]) -> list[Hit]:
+    """Of hits starting at the same word, the shortest; likewise of hits ending at the same word."""
+    by_start: dict[tuple[str, int], Hit] = {}
+    by_end: dict[tuple[str, int], Hit] = {}
+    for hit in hits:
+        field, start, end, _ = hit
+        kept = by_start.get((field, start))
+        if kept is None or end < kept[2]:
+            by_start[(field, start)] = hit
+        kept = by_end.get((field, end))
+        if kept is None or start > kept[1]:
+            by_end[(field, end)] = hit
+    return list({id(hit): hit for hit in [*by_start.values(), *by_end.values()]}.values())
 
 
 class OrEval(Evaluator):
@@ -220,7 +257,9 @@ class OrEval(Evaluator):
         for child in self.children:
             found = child.run(doc)
             if found is not None:
-                hits = found if hits is None else hits + found
+                if hits is None:
+                    hits = []
+                hits.extend(found)
         return hits
 
 
@@ -236,7 +275,7 @@ class AndEval(Evaluator):
             found = child.run(doc)
             if found is None:
                 return None
-            hits = hits + found
+            hits.extend(found)
         return hits
 
 

@@ -39,6 +39,9 @@ FIELDS = ("title", "source", "lang", "url")
 """Field prefixes a query may use; unprefixed terms search the title and the body."""
 
 _PARSER = Lark.open("grammar.lark", rel_to=__file__, parser="lalr", lexer="basic")
+MAX_DEPTH = 100
+"""Deepest nesting of groups, NOT and NEAR a query may have: everything downstream of the parser walks
+the tree recursively, and no query written by hand comes near it."""
 _MISSPELT_NEAR = re.compile(r"O?NEAR(/.*)?")
 
 
@@ -132,7 +135,28 @@ def parse_query(text: str) -> Query:
         tree = _PARSER.parse(text)
     except UnexpectedInput as e:
         raise _syntax_error(text, e) from None
+    _check_depth(tree, text)
     return _Builder(text).build(tree)
+
+
+def _check_depth(tree: Tree[Token], text: str) -> None:
+    """Refuse a parse tree deeper than MAX_DEPTH, at the first token past the limit (iteratively: no
+    recursion before the depth is known to be safe)."""
+    stack: list[tuple[Tree[Token] | Token, int]] = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, Token):
+            continue
+        if depth > MAX_DEPTH:
+            first: Tree[Token] | Token = node
+            while isinstance(first, Tree):
+                first = first.children[0]
+            raise QueryError(
+                f"the query nests more than {MAX_DEPTH} levels deep (parentheses, NOT and NEAR); simplify it",
+                first.start_pos or 0,
+                text,
+            )
+        stack.extend((child, depth + 1) for child in node.children)
 
 
 def clauses(query: Query) -> tuple[Query, ...]:

@@ -36,16 +36,19 @@ def load_ruleset(directory: str | Path, previous: RuleSet | None = None, *, chec
 def _load(folder: Path, previous: RuleSet | None, check_examples: bool) -> RuleSet:
     errors: list[RuleError] = []
     gazetteer = _load_entities(folder / "entities", previous, errors)
-    rules: dict[str, Rule] = {}
+    entity_errors = list(errors)
+    loaded: list[Rule] = []
     broken: list[str] = []
     for path in _yaml_files(folder):
-        rule = _load_rule(path, gazetteer, rules, errors)
+        rule = _load_rule(path, gazetteer, errors)
         if rule is not None and check_examples:
             rule = _with_passing_examples(rule, gazetteer, errors)
         if rule is None:
             broken.append(str(path))
         else:
-            rules[rule.id] = rule
+            loaded.append(rule)
+    rules = _one_file_per_id(loaded, previous, errors)
+    errors[len(entity_errors) :] = sorted(errors[len(entity_errors) :], key=lambda e: (e.path, e.line))
     if previous is not None:
         _keep_previous(previous, broken, gazetteer, rules, errors)
     ordered = sorted(rules.values(), key=lambda r: r.path)
@@ -85,16 +88,43 @@ def _load_entities(folder: Path, previous: RuleSet | None, errors: list[RuleErro
     return Gazetteer(entities)
 
 
-def _load_rule(path: Path, gazetteer: Gazetteer, rules: dict[str, Rule], errors: list[RuleError]) -> Rule | None:
+def _load_rule(path: Path, gazetteer: Gazetteer, errors: list[RuleError]) -> Rule | None:
     try:
-        rule = parse_rule(str(path), _read(path), gazetteer)
+        return parse_rule(str(path), _read(path), gazetteer)
     except FileProblem as e:
         errors.append(RuleError(str(path), e.line, e.message))
         return None
-    if rule.id in rules:
-        errors.append(RuleError(str(path), rule.line, f"duplicate rule id {rule.id!r} (also in {rules[rule.id].path})"))
-        return None
-    return rule
+
+
+def _one_file_per_id(loaded: list[Rule], previous: RuleSet | None, errors: list[RuleError]) -> dict[str, Rule]:
+    """One rule per id; when two files claim one, the file that had it keeps its topic and the newcomer is
+    reported. "Had it": the file whose rule was in force before this load, else the older file (by
+    modification time, then name), so a file dropped in later never takes a topic over."""
+    owners = {rule.id: rule.path for rule in previous.rules} if previous is not None else {}
+    claims: dict[str, list[Rule]] = {}
+    for rule in loaded:
+        claims.setdefault(rule.id, []).append(rule)
+    rules: dict[str, Rule] = {}
+    for rule_id, claimants in claims.items():
+        keeper = min(claimants, key=lambda r: (r.path != owners.get(rule_id), _modified(r.path), r.path))
+        rules[rule_id] = keeper
+        for other in claimants:
+            if other is not keeper:
+                errors.append(
+                    RuleError(
+                        other.path,
+                        other.line,
+                        f"duplicate rule id {rule_id!r}: {keeper.path}:{keeper.line} has it, so this file is ignored",
+                    )
+                )
+    return rules
+
+
+def _modified(path: str) -> float:
+    try:
+        return Path(path).stat().st_mtime
+    except OSError:
+        return float("inf")
 
 
 def _with_passing_examples(rule: Rule, gazetteer: Gazetteer, errors: list[RuleError]) -> Rule | None:

@@ -11,6 +11,7 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from bot.match.errors import FileProblem
+from bot.yamldepth import TooDeep, check_depth
 
 
 def line_of(node: Node) -> int:
@@ -20,11 +21,17 @@ def line_of(node: Node) -> int:
 def compose_mapping(text: str, what: str) -> MappingNode:
     """The file's top-level mapping; a YAML syntax error becomes a FileProblem at its line."""
     try:
+        check_depth(text)
         node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except TooDeep as e:
+        raise FileProblem(e.line, e.message) from None
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         line = int(mark.line) + 1 if mark is not None else 1
         raise FileProblem(line, f"YAML syntax error: {e.problem or e.context}") from None
+    except yaml.reader.ReaderError as e:
+        line = text.count("\n", 0, e.position) + 1
+        raise FileProblem(line, f"YAML cannot hold character {e.character!r} unescaped") from None
     if not isinstance(node, MappingNode):
         raise FileProblem(line_of(node) if node is not None else 1, f"{what} must be a mapping of keys")
     return node

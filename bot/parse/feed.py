@@ -13,32 +13,43 @@ import io
 import json
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 import feedparser
 
 from bot.model import Entry
-from bot.parse.urls import canonical_url
+from bot.parse.clean import MAX_LINE, clean_entry, clean_text
+from bot.parse.urls import resolve_link
 
 
 class FeedParseError(ValueError):
     """The bytes are no feed anything can recover; str(error) is the one-sentence reason."""
 
 
+MAX_TTL = timedelta(days=7)
+"""Longest RSS <ttl> taken as given (the poll policy caps every hint further)."""
+MAX_JSON_DEPTH = 64
+"""JSON Feed values nested deeper are read as null: an item holds a few levels; json recurses per level."""
+
+
 @dataclass(frozen=True, slots=True)
 class ParsedFeed:
-    """One parsed feed document: its own metadata and its entries, newest layout untouched."""
+    """One parsed feed document: its own metadata and its entries, newest layout untouched.
+
+    `skipped` holds one reason per item that could not be read; the other items are there.
+    """
 
     title: str
     link: str | None
     ttl: timedelta | None
     language: str | None
     entries: list[Entry]
+    skipped: tuple[str, ...] = ()
 
 
 def parse_feed(data: bytes, *, feed_url: str, name: str = "", content_type: str | None = None) -> ParsedFeed:
@@ -57,16 +68,35 @@ def parse_feed(data: bytes, *, feed_url: str, name: str = "", content_type: str 
     # A BytesIO, never bare bytes: feedparser treats a bytes/str argument as a path or URL to open.
     doc = feedparser.parse(io.BytesIO(data), response_headers=headers, sanitize_html=False, resolve_relative_uris=False)
     meta = doc.get("feed", {})
-    title = _text(meta.get("title", ""), meta.get("title_detail"))
-    link = meta.get("link") or None
-    language = meta.get("language") or None
+    title = clean_text(_text(meta.get("title", ""), meta.get("title_detail")), MAX_LINE)
+    link = _line(meta.get("link"))
+    language = _line(meta.get("language"))
     outlet = name or title or _domain(link or feed_url)
     base = link or feed_url
-    entries = [_entry(item, feed_url, outlet, base, language) for item in doc.get("entries", [])]
-    entries = [e for e in entries if e.title or e.url or e.body]
-    if not entries and not title and (doc.get("bozo") or not doc.get("version")):
+    entries, skipped = _each_item(doc.get("entries", []), lambda item: _entry(item, feed_url, outlet, base, language))
+    if not entries and not skipped and not title and (doc.get("bozo") or not doc.get("version")):
         raise FeedParseError(_unreadable_reason(data, content_type, doc.get("bozo_exception")))
-    return ParsedFeed(title=title, link=link, ttl=_ttl(meta.get("ttl")), language=language, entries=entries)
+    return ParsedFeed(title, link, _ttl(meta.get("ttl")), language, entries, skipped)
+
+
+def _each_item(items: object, read: Callable[[Any], Entry]) -> tuple[list[Entry], tuple[str, ...]]:
+    """Every item read on its own, so one that breaks the reader costs only itself; empty items are dropped."""
+    entries: list[Entry] = []
+    skipped: list[str] = []
+    for number, item in enumerate(items if isinstance(items, list) else [], 1):
+        try:
+            entry = clean_entry(read(item))
+        except Exception as error:  # any reader bug on one item's data must spare the others
+            skipped.append(f"item {number}: {type(error).__name__}: {clean_text(str(error), 200)}")
+            continue
+        if entry.title or entry.url or entry.body:
+            entries.append(entry)
+    return entries, tuple(skipped)
+
+
+def _line(value: object) -> str | None:
+    """A one-line metadata string (link, language) from outside, or None for anything else."""
+    return clean_text(value, MAX_LINE) or None if isinstance(value, str) else None
 
 
 _XML_ENCODING = re.compile(rb"^(\s*<\?xml[^>]*?encoding\s*=\s*[\"'])([^\"']+)", re.IGNORECASE)
@@ -89,6 +119,8 @@ def _trust_valid_utf8(data: bytes, content_type: str | None) -> tuple[bytes, str
 
 
 def _entry(item: Mapping[str, Any], feed_url: str, outlet: str, base: str, language: str | None) -> Entry:
+    if not isinstance(item, Mapping):
+        raise TypeError("not an item")
     summary = _text(item.get("summary", ""), item.get("summary_detail"))
     content_parts = item.get("content") or []
     content = "\n".join(_text(part.get("value", ""), part) for part in content_parts).strip()
@@ -99,7 +131,7 @@ def _entry(item: Mapping[str, Any], feed_url: str, outlet: str, base: str, langu
     return Entry(
         feed_url=feed_url,
         outlet=outlet,
-        url=canonical_url(urljoin(base, link)) if link else "",
+        url=resolve_link(base, link),
         title=_text(item.get("title", ""), item.get("title_detail")),
         summary=summary,
         guid=item.get("id") or None,
@@ -128,12 +160,12 @@ def _utc(parsed: time.struct_time | None) -> datetime | None:
 
 
 def _ttl(value: object) -> timedelta | None:
-    """RSS <ttl> is in minutes; junk or non-positive values mean no hint."""
-    try:
-        minutes = int(str(value).strip())
-    except ValueError:
+    """RSS <ttl> is in minutes, at most MAX_TTL; junk or non-positive values mean no hint."""
+    digits = str(value).strip()
+    if not (digits.isascii() and digits.isdigit()) or not digits.strip("0"):
         return None
-    return timedelta(minutes=minutes) if minutes > 0 else None
+    limit = int(MAX_TTL.total_seconds() // 60)
+    return timedelta(minutes=min(int(digits), limit) if len(digits) <= 9 else limit)
 
 
 def _domain(url: str) -> str:
@@ -155,45 +187,78 @@ def _unreadable_reason(data: bytes, content_type: str | None, error: object) -> 
 
 def _parse_json_feed(data: bytes, *, feed_url: str, name: str) -> ParsedFeed:
     """Map a JSON Feed (https://jsonfeed.org, versions 1 and 1.1) onto the same objects."""
+    text = data.decode("utf-8-sig", errors="replace")
     try:
-        doc = json.loads(data.decode("utf-8-sig", errors="replace"))
+        try:
+            doc = json.loads(text)
+        except RecursionError:
+            doc = json.loads(shallow_json(text, MAX_JSON_DEPTH))
     except json.JSONDecodeError as error:
         raise FeedParseError(f"not a feed: invalid JSON at line {error.lineno}") from error
     if not isinstance(doc, dict) or "jsonfeed.org" not in str(doc.get("version", "")):
         raise FeedParseError("not a feed: JSON without a JSON Feed version")
-    title = plain_text(str(doc.get("title") or ""))
-    link = doc.get("home_page_url") or None
-    language = doc.get("language") or None
+    title = clean_text(plain_text(_string(doc.get("title"))), MAX_LINE)
+    link = _line(doc.get("home_page_url"))
+    language = _line(doc.get("language"))
     outlet = name or title or _domain(link or feed_url)
     base = link or feed_url
-    items = doc.get("items")
-    if not isinstance(items, list):
-        items = []
-    entries = [_json_entry(i, feed_url, outlet, base, language) for i in items if isinstance(i, dict)]
-    return ParsedFeed(title=title, link=link, ttl=None, language=language, entries=entries)
+    entries, skipped = _each_item(doc.get("items"), lambda item: _json_entry(item, feed_url, outlet, base, language))
+    return ParsedFeed(title, link, None, language, entries, skipped)
+
+
+_JSON_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+"""Strings (skipped whole, so brackets inside them do not count) and brackets: one linear scan."""
+
+
+def shallow_json(text: str, limit: int) -> str:
+    """The JSON text with every array or object nested deeper than `limit` replaced by null."""
+    parts: list[str] = []
+    depth = position = cut_from = 0
+    for token in _JSON_TOKENS.finditer(text):
+        char = token.group()
+        if char in "[{":
+            depth += 1
+            if depth == limit + 1:
+                cut_from = token.start()
+        elif char in "]}":
+            if depth == limit + 1:
+                parts += [text[position:cut_from], "null"]
+                position = token.end()
+            depth -= 1
+    parts.append(text[position:])
+    return "".join(parts)
+
+
+def _string(value: object) -> str:
+    """A JSON value meant as text: strings and numbers as written, anything else as empty."""
+    if isinstance(value, str):
+        return value
+    return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else ""
 
 
 def _json_entry(item: dict[str, Any], feed_url: str, outlet: str, base: str, language: str | None) -> Entry:
-    link = str(item.get("url") or item.get("external_url") or "")
-    summary = plain_text(str(item.get("summary") or ""))
+    if not isinstance(item, dict):
+        raise TypeError("not an object")
+    link = _string(item.get("url")) or _string(item.get("external_url"))
+    summary = plain_text(_string(item.get("summary")))
     if item.get("content_html"):
-        content = html_to_text(str(item["content_html"]))
+        content = html_to_text(_string(item["content_html"]))
     else:
-        content = plain_text(str(item.get("content_text") or ""))
+        content = plain_text(_string(item.get("content_text")))
     authors = item.get("authors")
     if not isinstance(authors, list):
         authors = [item["author"]] if isinstance(item.get("author"), dict) else []
-    author = next((str(a["name"]) for a in authors if isinstance(a, dict) and a.get("name")), None)
+    author = next((_string(a["name"]) for a in authors if isinstance(a, dict) and _string(a.get("name"))), None)
     return Entry(
         feed_url=feed_url,
         outlet=outlet,
-        url=canonical_url(urljoin(base, link)) if link else "",
-        title=plain_text(str(item.get("title") or "")),
+        url=resolve_link(base, link),
+        title=plain_text(_string(item.get("title"))),
         summary=summary,
-        guid=str(item["id"]) if item.get("id") not in (None, "") else None,
+        guid=_string(item.get("id")) or None,
         published=_iso_utc(item.get("date_published") or item.get("date_modified")),
         content="" if content == summary else content,
-        language=item.get("language") or language,
+        language=_line(item.get("language")) or language,
         author=author,
     )
 

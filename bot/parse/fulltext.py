@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import trafilatura
 from lxml.html import HtmlElement
 
+from bot.parse.clean import MAX_LINE, clean_text
 from bot.parse.urls import canonical_url
 
 
@@ -54,13 +55,13 @@ def extract_article(html: bytes | str, url: str, *, min_chars: int = 200) -> Art
     )
     if document is None or not isinstance(document, trafilatura.settings.Document):
         return None
-    text = (document.text or "").strip()
+    text = clean_text((document.text or "").strip())
     if len(text) < min_chars:
         return None
     return Article(
         text=text,
-        url=canonical_url(url, canonical),
-        site_name=site_name or document.sitename or None,
-        title=document.title or None,
-        language=(language or document.language or "").split("-")[0].lower() or None,
+        url=clean_text(canonical_url(url, canonical), MAX_LINE),
+        site_name=clean_text(site_name or document.sitename or "", MAX_LINE) or None,
+        title=clean_text(document.title or "", MAX_LINE) or None,
+        language=clean_text((language or document.language or "").split("-")[0].lower(), MAX_LINE) or None,
     )

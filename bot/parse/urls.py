@@ -21,7 +21,23 @@ _TRACKING_KEYS = frozenset(
     }
 )  # fmt: skip
 _AMP_KEYS = frozenset({"amp", "outputtype"})
+_ESCAPES = {code: f"%{code:02X}" for code in [*range(0x21), 0x7F, *b'"<>\\^`{|}']}
+"""ASCII that may not stand in a URL (spaces, quotes, controls): percent-encoded, as browsers send them and as
+Telegram requires ("Wrong HTTP URL" otherwise). Non-ASCII stays as written."""
 _AMP_VALUES = frozenset({"", "1", "true", "yes", "amp"})
+
+
+def resolve_link(base: str, link: str) -> str:
+    """An item's link resolved against the feed's address and made canonical; "" for none, and for a link
+    no URL parser can read (`http://[::1/x`): the item keeps its text, and no later stage meets the link."""
+    if not isinstance(link, str) or not link.strip():
+        return ""
+    try:
+        url = canonical_url(urljoin(base, link))
+        urlsplit(url).port  # noqa: B018  (raises for a port out of range)
+    except ValueError:
+        return ""
+    return url
 
 
 def canonical_url(url: str, canonical: str | None = None) -> str:
@@ -30,7 +46,10 @@ def canonical_url(url: str, canonical: str | None = None) -> str:
     `canonical` may be relative: it is resolved against `url`. Anything that is not an http(s)
     URL is returned stripped but otherwise untouched, so GUID-like links survive.
     """
-    chosen = (urljoin(url, canonical.strip()) if canonical and canonical.strip() else url).strip()
+    try:
+        chosen = (urljoin(url, canonical.strip()) if canonical and canonical.strip() else url).strip()
+    except ValueError:  # a rel=canonical that is no URL
+        chosen = url.strip()
     try:
         parts = urlsplit(chosen)
         port = parts.port
@@ -45,7 +64,8 @@ def canonical_url(url: str, canonical: str | None = None) -> str:
     if port is not None and port != _DEFAULT_PORTS[scheme]:
         netloc += f":{port}"
     path = urlsplit(urljoin(f"{scheme}://{netloc}/", parts.path or "/")).path  # resolves ./ and ../
-    return urlunsplit((scheme, netloc, _without_amp_path(path), _clean_query(parts), ""))
+    query = _clean_query(parts)
+    return urlunsplit((scheme, netloc, _without_amp_path(path).translate(_ESCAPES), query.translate(_ESCAPES), ""))
 
 
 def _without_amp_path(path: str) -> str:

@@ -9,6 +9,7 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -34,6 +35,59 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+_STORABLE = {0: None, **{code: 0xFFFD for code in range(0xD800, 0xE000)}}
+
+
+def storable(value: str) -> str:
+    """`value` as both databases take it: NULs dropped (PostgreSQL refuses them), lone surrogates (which UTF-8
+    cannot encode) replaced by U+FFFD. Parsers clean feed text already; this covers everything else."""
+    if "\x00" not in value:
+        try:
+            value.encode("utf-8")
+            return value
+        except UnicodeEncodeError:
+            pass
+    return value.translate(_STORABLE)
+
+
+def _storable_parameters(value: Any) -> Any:
+    if isinstance(value, str):
+        return storable(value)
+    if isinstance(value, tuple | list):
+        return type(value)(_storable_parameters(item) for item in value)
+    if isinstance(value, dict):
+        return {key: _storable_parameters(item) for key, item in value.items()}
+    return value
+
+
+def _clean_parameters(
+    conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool
+) -> tuple[str, Any]:
+    """Every string bound to any statement made storable, so no text from anywhere can fail a transaction."""
+    return statement, _storable_parameters(parameters)
+
+
+def describe_error(error: BaseException) -> str:
+    """One sentence for an unexpected error while polling or storing: the database's own first line for
+    database errors (never the SQL and its parameters), the type and first line for anything else."""
+    if isinstance(error, DBAPIError):
+        return f"{database_reason(error)}; nothing of this poll was stored"
+    return f"internal error: {type(error).__name__}" + (f": {_first_line(error)}" if _first_line(error) else "")
+
+
+def database_reason(error: DBAPIError) -> str:
+    """A database error's own first line (never the SQL and its parameters), in words for a locked SQLite file."""
+    reason = (_first_line(error.orig) if error.orig is not None else "") or type(error.orig).__name__
+    if "database is locked" in reason:
+        return "the database is locked by another program (waited 10 s)"
+    return f"database error: {reason}"
+
+
+def _first_line(error: object) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else ""
+
+
 def _upgrade(connection: Connection) -> None:
     config = AlembicConfig()
     config.set_main_option("script_location", str(MIGRATIONS))
@@ -49,8 +103,10 @@ def create_engine(url: str) -> AsyncEngine:
             Path(engine_url.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(engine_url)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-        return engine
-    return create_async_engine(engine_url, pool_pre_ping=True)
+    else:
+        engine = create_async_engine(engine_url, pool_pre_ping=True)
+    event.listen(engine.sync_engine, "before_cursor_execute", _clean_parameters, retval=True)
+    return engine
 
 
 async def open_database(url: str) -> AsyncEngine:
@@ -62,5 +118,6 @@ async def open_database(url: str) -> AsyncEngine:
     except Exception as exc:
         await engine.dispose()
         shown = make_url(url).render_as_string(hide_password=True)
-        raise DatabaseError(f"cannot open database {shown}: {exc}") from exc
+        reason = database_reason(exc) if isinstance(exc, DBAPIError) else _first_line(exc) or type(exc).__name__
+        raise DatabaseError(f"cannot open database {shown}: {reason}") from exc
     return engine

@@ -61,9 +61,22 @@ def entry_columns() -> list[sa.ColumnElement[object]]:
     return [*(column for column in entries.c if column.name != "story_features"), feeds.c.url.label("feed_url")]
 
 
+_BATCH = 500
+"""Keys looked up per query: both databases cap the parameters of one statement (SQLite 32,766)."""
+
+
 async def _known_hashes(conn: AsyncConnection, feed_id: int, hashes: list[str]) -> set[str]:
-    query = sa.select(entries.c.key_hash).where(entries.c.feed_id == feed_id, entries.c.key_hash.in_(hashes))
-    return set(await conn.scalars(query))
+    known: set[str] = set()
+    for first in range(0, len(hashes), _BATCH):
+        batch = hashes[first : first + _BATCH]
+        query = sa.select(entries.c.key_hash).where(entries.c.feed_id == feed_id, entries.c.key_hash.in_(batch))
+        known.update(await conn.scalars(query))
+    return known
+
+
+async def has_entries(conn: AsyncConnection, feed_id: int) -> bool:
+    """Whether anything of this feed is stored yet."""
+    return await conn.scalar(sa.select(entries.c.id).where(entries.c.feed_id == feed_id).limit(1)) is not None
 
 
 async def unseen_entries(conn: AsyncConnection, feed_id: int, items: Sequence[Entry]) -> list[Entry]:

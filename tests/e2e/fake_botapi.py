@@ -135,7 +135,7 @@ class Message:
 class FakeBotApi:
     """The server and its controls. Use `async with FakeBotApi() as api:` then point PTB at `api.base_url`."""
 
-    def __init__(self, token: str = "123456:TEST-token", limits: FakeLimits | None = None) -> None:
+    def __init__(self, token: str = "123456:TEST-token", limits: FakeLimits | None = None, port: int = 0) -> None:
         self.token = token
         self.limits = limits or FakeLimits()
         self.bot = User(int(token.split(":")[0]), "Newsbot", "newsbot_test_bot", is_bot=True)
@@ -162,7 +162,7 @@ class FakeBotApi:
         self._open = asyncio.Event()
         self._open.set()
         self.held = 0
-        self.port = 0
+        self.port = port
 
     # ---- lifecycle
 
@@ -171,7 +171,7 @@ class FakeBotApi:
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
         self._runner = web.AppRunner(app, handle_signals=False, handler_cancellation=True)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, "127.0.0.1", self.port)
         await site.start()
         self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
         return self
