@@ -1,11 +1,14 @@
 """News-like items for the pipeline bench: real headlines and sentences, recombined into events told by outlets.
 
 Material: the titles and summary sentences of ../shared/corpus/feeds/news_snapshot_2026-02-17 (a small
-built-in vocabulary when the corpus is absent). An event is a headline made of the halves of two real
-headlines, three real sentences and one naming a person and a number; it is reported by one outlet, or by
-two to eight (about 45% of events), each report dropping a title word and re-ordering the sentences, a few
-minutes to an hour apart. So the story index sees what it sees in real feeds: mostly single reports,
-some multi-outlet stories, copies and near-copies, and a vocabulary that keeps growing.
+built-in vocabulary when the corpus is absent). An event is a headline made of half a real headline and a
+few words walked through the snapshot's own word pairs, three sentences walked the same way, and one
+naming a person and a number. It is reported by one outlet, or by two to eight (about 45% of events),
+each report dropping a title word and re-ordering the sentences, a few minutes to an hour apart. So the
+story index sees what it sees in real feeds: mostly single reports, some multi-outlet stories, copies and
+near-copies, a vocabulary that keeps growing, and different events that share words but not whole
+sentences (200,000 events drawn from the snapshot's 2,000 real sentences would share them by the
+hundred, which real events do not, and stories would swallow each other).
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ class Material:
     headlines: list[str]
     sentences: list[str]
     names: list[str]
+    follows: dict[str, list[str]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +72,12 @@ def load_material(folder: Path = SNAPSHOT) -> Material:
         headlines = [" ".join(rng.choices(_FALLBACK_WORDS, k=8)).capitalize() for _ in range(500)]
         sentences = [" ".join(rng.choices(_FALLBACK_WORDS, k=18)).capitalize() + "." for _ in range(1000)]
     names = sorted({w for h in headlines for w in h.split()[1:] if w[:1].isupper() and w.isalpha() and len(w) > 3})
-    return Material(headlines, sentences, names)
+    follows: dict[str, list[str]] = {}
+    for sentence in sentences:
+        words = sentence.rstrip(".!?").split()
+        for first, second in zip(words, words[1:], strict=False):
+            follows.setdefault(first, []).append(second)
+    return Material(headlines, sentences, names, follows)
 
 
 class NewsGenerator:
@@ -81,11 +90,23 @@ class NewsGenerator:
 
     def _event(self) -> tuple[str, list[str]]:
         rng, material = self.rng, self.material
-        first, second = rng.choice(material.headlines).split(), rng.choice(material.headlines).split()
-        title = " ".join(first[: len(first) // 2] + second[len(second) // 2 :])
+        first = rng.choice(material.headlines).split()
+        title = " ".join(first[: len(first) // 2]) + " " + self._walk(4, 7).rstrip(".")
         person = f"{rng.choice(material.names)} {rng.choice(material.names)}"
         said = f"{person} said {rng.randint(2, 9000)} people were affected by the decision on {rng.randint(1, 28)} May."
-        return title, [*rng.sample(material.sentences, 3), said]
+        return title, [self._walk(12, 20), self._walk(12, 20), self._walk(12, 20), said]
+
+    def _walk(self, shortest: int, longest: int) -> str:
+        """A sentence of `shortest` to `longest` words, each one that follows the last somewhere in the
+        snapshot."""
+        follows = self.material.follows
+        word = self.rng.choice(list(follows))
+        walked = [word]
+        length = self.rng.randint(shortest, longest)
+        while len(walked) < length:
+            word = self.rng.choice(follows.get(word) or list(follows))
+            walked.append(word)
+        return " ".join(walked).capitalize() + "."
 
     def _reports(self) -> int:
         count = 1

@@ -66,8 +66,9 @@ class _New:
 
 @dataclass(frozen=True, slots=True)
 class _Written:
-    """A batch's stories as stored: the stories it touched, their outlets before it, its matches (each with
-    the poll it came from), the stories that absorbed others, and the last poll that added to each story."""
+    """A batch's stories as stored: the stories that may alert, their outlets before it, its matches (each
+    with the poll it came from), the stories that absorbed others, and the last poll that added to each
+    story."""
 
     touched: list[int]
     outlets_before: dict[int, frozenset[str]]
@@ -141,9 +142,11 @@ class Ingest:
     async def _store_stories(
         self, conn: AsyncConnection, new: list[_New], stored: list[StoredEntry], assignments: list[Assignment]
     ) -> _Written:
-        """Write where each entry went (merges included) and why rules matched it."""
+        """Write where each entry went (merges included) and why rules matched it. Only the stories that
+        may alert (those with a match, and those that absorbed others) are read back, whatever their size."""
         final = {a.entry_id: self.desk.index.story_of(a.entry_id) or a.story_id for a in assignments}
-        touched = sorted(set(final.values()))
+        merged_into = frozenset(final[a.entry_id] for a in assignments if a.merged)
+        touched = sorted({final[s.id] for s, n in zip(stored, new, strict=True) if n.analysed.matches} | merged_into)
         before = {
             story_id: frozenset(member_of(m).outlet for m in members)
             for story_id, members in (await story_members(conn, touched)).items()
@@ -159,7 +162,6 @@ class Ingest:
             (n.poll, StoryMatch(s.id, s.entry, match, match_id, final[s.id], n.analysed.may_alert))
             for (s, n, match), match_id in zip(found, match_ids, strict=True)
         ]
-        merged_into = frozenset(final[a.entry_id] for a in assignments if a.merged)
         last_poll = {final[s.id]: n.poll for s, n in zip(stored, new, strict=True)}
         return _Written(touched, before, matched, merged_into, last_poll)
 

@@ -12,6 +12,7 @@ compared exactly.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import Enum
@@ -36,9 +37,14 @@ class CopyMatch:
     similarity: float
 
 
+def url_key(url: str) -> int:
+    """A 64-bit key of a canonical URL: the index holds these, not 200,000 URL strings."""
+    return int.from_bytes(hashlib.blake2b(url.encode(), digest_size=8).digest(), "little", signed=True)
+
+
 @dataclass(frozen=True, slots=True)
 class _Held:
-    url: str
+    url: int
     features: StoryFeatures
 
 
@@ -53,14 +59,14 @@ class CopyIndex:
         self.threshold = threshold
         self.min_shingles = min_shingles
         self._held: dict[int, _Held] = {}
-        self._by_url: dict[str, int] = {}
+        self._by_url: dict[int, int] = {}
         self._by_digest: dict[int, int] = {}
 
     def find(self, url: str, features: StoryFeatures, candidates: Iterable[int]) -> CopyMatch | None:
         """The stored article that this one copies, if any: same URL, same body, or the candidate whose
         lead contains the most of this one's (ties: the lowest key)."""
-        if url and url in self._by_url:
-            return CopyMatch(self._by_url[url], CopyReason.URL, 1.0)
+        if url and url_key(url) in self._by_url:
+            return CopyMatch(self._by_url[url_key(url)], CopyReason.URL, 1.0)
         if features.digest and features.digest in self._by_digest:
             return CopyMatch(self._by_digest[features.digest], CopyReason.BODY, 1.0)
         if len(features.lead) < self.min_shingles:
@@ -81,9 +87,9 @@ class CopyIndex:
         """Hold an article under `key` (the first holder of a URL or body keeps it)."""
         if key in self._held:
             raise ValueError(f"entry {key} is already in the copy index")
-        self._held[key] = _Held(url, features)
+        self._held[key] = _Held(url_key(url) if url else 0, features)
         if url:
-            self._by_url.setdefault(url, key)
+            self._by_url.setdefault(url_key(url), key)
         if features.digest:
             self._by_digest.setdefault(features.digest, key)
 

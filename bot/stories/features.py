@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import math
 import struct
+import sys
 import zlib
 from array import array
 from collections import Counter
@@ -38,7 +39,7 @@ class FeatureConfig:
     entity_weight: float = 1.0
     max_features: int = 48
     shingle_size: int = 4
-    copy_lead_words: int = 160
+    copy_lead_words: int = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +80,7 @@ class StoryFeatures:
             part.frombytes(data[offset : offset + size])
             offset += size
         text = data[offset:].decode()
-        found = tuple(text.split(_SEPARATOR)) if n_terms else ()
+        found = tuple(sys.intern(term) for term in text.split(_SEPARATOR)) if n_terms else ()
         if len(found) != n_terms:
             raise ValueError("story features are damaged: term count does not match")
         return cls(found, weights, lead, digest, vector if n_vector else None)
@@ -156,7 +157,7 @@ def weigh(observed: Observed, weight: Callable[[str], float], max_features: int)
     )[:max_features]
     norm = math.sqrt(sum(w * w for _, w in weighted)) or 1.0
     return StoryFeatures(
-        terms=tuple(feature for feature, _ in weighted),
+        terms=tuple(sys.intern(feature) for feature, _ in weighted),  # one copy of each word for the window
         weights=array("f", [w / norm for _, w in weighted]),
         lead=observed.lead,
         digest=observed.digest,

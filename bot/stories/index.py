@@ -56,7 +56,7 @@ class ClusterConfig:
     embedding_weight: float = 0.5
     copy_threshold: float = 0.8
     distinctive: int = 10
-    postings_scan: int = 128
+    postings_scan: int = 32
     candidates: int = 20
     embedding_scan: int = 256
     rival_threshold: float = 0.1
@@ -135,7 +135,6 @@ class StoryIndex:
         self._postings: dict[str, array[int]] = {}
         self._frequency: dict[str, int] = {}
         self._copies = CopyIndex(threshold=self.config.copy_threshold)
-        self._expiry: list[tuple[float, int]] = []
         self._recent_vectors: deque[int] = deque(maxlen=self.config.embedding_scan)
         self._undo: list[_Held | _Merged] | None = None
 
@@ -222,24 +221,21 @@ class StoryIndex:
     # --- candidates and scores ------------------------------------------------------------------------
 
     def _candidate_entries(self, features: StoryFeatures) -> dict[int, float]:
-        """Entries sharing the entry's most distinctive features, with the summed weight they share."""
+        """Entries sharing the entry's most distinctive features (the `postings_scan` most recent for each),
+        with the summed weight they share. Entries that left the window may be among them: readers skip
+        those."""
         found: dict[int, float] = {}
-        members = self._members
         scan = self.config.postings_scan
+        get = found.get
         for term, weight in zip(
             features.terms[: self.config.distinctive], features.weights[: self.config.distinctive], strict=False
         ):
             posting = self._postings.get(term)
-            if posting is None:
-                continue
-            seen = 0
-            for other in reversed(posting):
-                if other in members:
-                    found[other] = found.get(other, 0.0) + weight
-                    seen += 1
-                    if seen >= scan:
-                        break
+            if posting is not None:
+                for other in posting[-scan:]:
+                    found[other] = get(other, 0.0) + weight
         if features.vector is not None:
+            members = self._members
             for other in self._recent_vectors:
                 vector = members[other].features.vector if other in members else None
                 if vector is not None and _cosine_vectors(features.vector, vector) >= self.config.threshold:
@@ -248,9 +244,9 @@ class StoryIndex:
 
     def _copy_candidates(self, features: StoryFeatures, found: dict[int, float]) -> list[int]:
         """The entries that share most of this one's distinctive weight: only those can be copies."""
-        top = sum(features.weights[: self.config.distinctive])
-        close = [other for other, shared in found.items() if shared >= 0.5 * top]
-        return sorted(close, key=lambda other: (-found[other], other))[:8]
+        least = 0.5 * sum(features.weights[: self.config.distinctive])
+        close = [(shared, other) for other, shared in found.items() if shared >= least and other in self._members]
+        return [other for _, other in heapq.nlargest(8, close, key=lambda item: (item[0], -item[1]))]
 
     def _within(self, time: float, story: _Story) -> bool:
         window = self.config.window.total_seconds()
@@ -259,13 +255,14 @@ class StoryIndex:
     def _scored(self, features: StoryFeatures, time: float, found: dict[int, float]) -> list[tuple[float, int]]:
         """(score, story) for the most promising candidate stories within the window, best first."""
         prelim: dict[int, float] = {}
+        members = self._members
         for other, shared in found.items():
-            owner = self._members[other].story
-            if shared >= prelim.get(owner, -1.0):
-                prelim[owner] = shared
-        ranked = sorted(prelim, key=lambda owner: (-prelim[owner], owner))
+            member = members.get(other)
+            if member is not None and shared > prelim.get(member.story, -1.0):
+                prelim[member.story] = shared
+        ranked = heapq.nlargest(2 * self.config.candidates, prelim.items(), key=lambda item: (item[1], -item[0]))
         scored = []
-        for story_id in ranked:
+        for story_id, _ in ranked:
             story = self._stories[story_id]
             if not story.closed and self._within(time, story):
                 scored.append((self._score(features, story), story_id))
@@ -334,7 +331,6 @@ class StoryIndex:
                 if len(posting) > 2 * scan:
                     del posting[: len(posting) - scan]
         self._copies.add(entry_id, url, features)
-        heapq.heappush(self._expiry, (time, entry_id))
         if features.vector is not None:
             self._recent_vectors.append(entry_id)
 
@@ -405,32 +401,33 @@ class StoryIndex:
         self._copies.remove(entry_id)
 
     def _leave(self, story: _Story, features: StoryFeatures) -> None:
+        """Take a member's vector out of the story's sum, in time proportional to the member alone. The
+        story's time span stays as it was: it only matters for entries as old as the ones leaving."""
         if len(story.members) == 1:
             story.centroid = None
             story.norm2 = 1.0
-        else:
-            centroid = story.centroid
-            assert centroid is not None
-            for term, weight in zip(features.terms, features.weights, strict=True):
-                left = centroid.get(term, 0.0) - weight
-                if left > 1e-6:
-                    centroid[term] = left
-                else:
-                    centroid.pop(term, None)
-            story.norm2 = sum(w * w for w in centroid.values())
-        times = [self._members[m].time for m in story.members]
-        story.start, story.end = min(times), max(times)
+            return
+        centroid = story.centroid
+        assert centroid is not None
+        norm2 = story.norm2
+        for term, weight in zip(features.terms, features.weights, strict=True):
+            old = centroid.get(term, 0.0)
+            left = old - weight
+            if left > 1e-6:
+                centroid[term] = left
+            else:
+                centroid.pop(term, None)
+                left = 0.0
+            norm2 += left * left - old * old
+        story.norm2 = max(norm2, 1e-12)
 
     def prune(self, now: datetime) -> list[int]:
-        """Forget entries older than the window before `now`; returns their ids."""
+        """Forget entries older than the window before `now`; returns their ids (one pass over the window:
+        the desk prunes every few minutes, not per entry)."""
         cutoff = (now - self.config.window).timestamp()
-        old = []
-        while self._expiry and self._expiry[0][0] < cutoff:
-            time, entry_id = heapq.heappop(self._expiry)
-            member = self._members.get(entry_id)
-            if member is not None and member.time == time:
-                self.forget(entry_id)
-                old.append(entry_id)
+        old = [entry_id for entry_id, member in self._members.items() if member.time < cutoff]
+        for entry_id in old:
+            self.forget(entry_id)
         return old
 
     # --- reading ---------------------------------------------------------------------------------------
