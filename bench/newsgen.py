@@ -13,6 +13,7 @@ hundred, which real events do not, and stories would swallow each other).
 
 from __future__ import annotations
 
+import itertools
 import random
 import re
 import sys
@@ -75,7 +76,7 @@ def load_material(folder: Path = SNAPSHOT) -> Material:
     follows: dict[str, list[str]] = {}
     for sentence in sentences:
         words = sentence.rstrip(".!?").split()
-        for first, second in zip(words, words[1:], strict=False):
+        for first, second in itertools.pairwise(words):
             follows.setdefault(first, []).append(second)
     return Material(headlines, sentences, names, follows)
 

@@ -398,7 +398,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     back.set_defaults(handler=cmd_rules_backtest)
     with_config(back)
-    back.add_argument("--since", default="7d", help="stored entries of this period (default 7d)")
+    back.add_argument("--since", default="7d", type=_period, help="stored entries of this period (default 7d)")
     back.add_argument("--show", type=int, default=10, help="latest matches to list per rule (default 10)")
     back.add_argument("files", nargs="*", metavar="RULE_FILE", help="edited rule files to try instead of the live ones")
 
@@ -414,13 +414,22 @@ def build_parser() -> argparse.ArgumentParser:
 
     stories = command("stories", "stories with their outlets, credits and origin", cmd_stories)
     with_config(stories)
-    stories.add_argument("--since", default="2d", help="stories that grew in this period (default 2d)")
+    stories.add_argument("--since", default="2d", type=_period, help="stories that grew in this period (default 2d)")
     stories.add_argument("--json", action="store_true", help="one JSON object per story per line")
 
     status = command("status", "feed health and alert latency", cmd_status)
     with_config(status)
-    status.add_argument("--since", default="7d", help="latency over this period (default 7d)")
+    status.add_argument("--since", default="7d", type=_period, help="latency over this period (default 7d)")
     return parser
+
+
+def _period(text: str) -> str:
+    """A --since value, checked where it is read: a bad one is argparse's one-line usage error."""
+    try:
+        parse_duration(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return text
 
 
 def main(argv: Sequence[str] | None = None) -> int:

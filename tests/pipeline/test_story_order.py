@@ -34,7 +34,7 @@ def _config(folder: Path, server: FeedServer, files: list[Path]) -> Path:
 
 async def _stories(config: Path) -> set[frozenset[tuple[str, str]]]:
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "stories", "-c", str(config), "--since", "3650d", "--json",
+        sys.executable, "-m", "bot", "stories", "-c", str(config), "--since", "365d", "--json",
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )
     stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=120)
