@@ -13,10 +13,11 @@ import signal
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot import clock
 from bot.config import Config
 from bot.deliver.sink import Sink
 from bot.fetch.http import Fetcher, FetchLimits
@@ -25,13 +26,13 @@ from bot.fetch.policy import PollPolicy
 from bot.fetch.poll import ParsePool, Poller
 from bot.fetch.schedule import FeedScheduler
 from bot.ingest.batch import Ingest, PolledFeed
+from bot.ingest.desk import StoryDesk
+from bot.ingest.pipeline import FeedPipeline, FeedPollReport
 from bot.model import Notice
-from bot.pipeline import FeedPipeline, FeedPollReport
-from bot.rulebook import RuleBook
+from bot.rulebook.book import RuleBook
 from bot.store.db import open_database
 from bot.store.feeds import load_states, sync_feeds
 from bot.store.single import only_process
-from bot.storydesk import StoryDesk
 
 log = logging.getLogger(__name__)
 
@@ -119,7 +120,7 @@ async def poll_all_once(runtime: Runtime, on_done: Callable[[], None] | None = N
 
 async def first_polls(runtime: Runtime) -> list[tuple[str, datetime]]:
     """When each feed is due: its stored next poll, or now spread over a minute so feeds never start at once."""
-    now = datetime.now(UTC)
+    now = clock.now()
     configured = {feed.url for feed in runtime.config.feeds}
     window = runtime.config.polling.min_interval / 2
     return [

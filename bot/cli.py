@@ -11,7 +11,6 @@ import sys
 import tempfile
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
 
@@ -23,11 +22,10 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram.error import InvalidToken
 
-from bot import __version__
+from bot import __version__, clock
 from bot.app import open_runtime, poll_all_once, run_scheduler, stop_on_signals
-from bot.backtest import backtest, with_rule_files
 from bot.chat.front import keep_front_up
-from bot.config import Config, ConfigError, load_config, parse_duration
+from bot.config import Config, ConfigError, human_duration, load_config, parse_duration, relative_time
 from bot.deliver.apprise import AppriseSender, AppriseSink
 from bot.deliver.console import ConsoleSink
 from bot.deliver.format import story_line
@@ -36,15 +34,15 @@ from bot.deliver.senders import running
 from bot.deliver.sink import FanOut, Sink
 from bot.deliver.telegram import TelegramSink
 from bot.demo.server import demo_config, serve_demo_feeds
-from bot.feedlist import add_feeds
-from bot.fetch.opml import OpmlError, read_opml, write_opml
-from bot.fetch.policy import format_duration, relative_time
+from bot.feeds.feeds_file import add_feeds
+from bot.feeds.opml import OpmlError, read_opml, write_opml
 from bot.logs import setup_logging
 from bot.match.examples import run_examples
 from bot.match.matcher import Matcher
-from bot.match.ruleset import load_ruleset
 from bot.metrics import serve_metrics
 from bot.model import Entry
+from bot.rulebook.backtest import backtest, with_rule_files
+from bot.rulebook.load import load_ruleset
 from bot.store.db import DatabaseError, database_reason, open_database
 from bot.store.entries import entries_since
 from bot.store.health import Latency, health_report
@@ -220,7 +218,7 @@ def cmd_rules_backtest(args: argparse.Namespace) -> int:
     _problems(problems)
     if problems:
         return 1
-    since = datetime.now(UTC) - parse_duration(args.since)
+    since = clock.now() - parse_duration(args.since)
     entries = _query(config, lambda engine: entries_since(engine, since))
     only = {rule.id for rule in ruleset.rules if rule.path in set(args.files)} if args.files else None
     results = backtest(ruleset, entries, only)
@@ -241,7 +239,7 @@ def cmd_rules_backtest(args: argparse.Namespace) -> int:
 
 def cmd_stories(args: argparse.Namespace) -> int:
     config = _config(args)
-    since = datetime.now(UTC) - parse_duration(args.since)
+    since = clock.now() - parse_duration(args.since)
     stories = _query(config, lambda engine: recent_stories(engine, since, config.stories))
     for story in stories:
         if args.json:
@@ -321,14 +319,14 @@ def cmd_feeds_export(args: argparse.Namespace) -> int:
 def _latency(latency: Latency | None) -> str:
     if latency is None:
         return "-"
-    return f"{format_duration(latency.p50)} / {format_duration(latency.p95)} (n={latency.count})"
+    return f"{human_duration(latency.p50)} / {human_duration(latency.p95)} (n={latency.count})"
 
 
 def cmd_status(args: argparse.Namespace) -> int:
     config = _config(args)
-    since = datetime.now(UTC) - parse_duration(args.since)
+    since = clock.now() - parse_duration(args.since)
     report = _query(config, lambda engine: health_report(engine, since))
-    now = datetime.now(UTC)
+    now = clock.now()
     feeds = Table(title=f"Feeds (latency: publication -> alert, p50 / p95, last {args.since})")
     for column in ("feed", "last success", "next poll", "items/day", "latency", "error"):
         feeds.add_column(column)

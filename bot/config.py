@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import os
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlsplit
@@ -62,6 +62,35 @@ def parse_duration(value: object) -> timedelta:
     if seconds > MAX_DURATION.total_seconds():
         raise ValueError(f"{value!r} is too long; durations go up to 365d")
     return timedelta(seconds=seconds)
+
+
+def format_duration(span: timedelta) -> str:
+    """A duration in the config's own notation (90s, 10m, 2h, 1d, 1w), largest exact unit first:
+    parse_duration reads it back."""
+    seconds = int(span.total_seconds())
+    for unit, size in (("w", 604800), ("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        if seconds and seconds % size == 0 and seconds == span.total_seconds():
+            return f"{seconds // size}{unit}"
+    return f"{span.total_seconds():g}s"
+
+
+def human_duration(span: timedelta) -> str:
+    """Short human durations for people: 45 min, 6 h, 3 d."""
+    minutes = int(span.total_seconds() // 60)
+    if minutes < 60:
+        return f"{minutes} min"
+    if minutes < 48 * 60:
+        return f"{minutes // 60} h"
+    return f"{minutes // (24 * 60)} d"
+
+
+def relative_time(moment: datetime | None, now: datetime) -> str:
+    """ "5 min ago", "in 2 h", or "never" when there is no such moment yet."""
+    if moment is None:
+        return "never"
+    delta = moment - now
+    text = human_duration(abs(delta))
+    return f"in {text}" if delta > timedelta(0) else f"{text} ago"
 
 
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]

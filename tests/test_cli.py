@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from email.utils import format_datetime
 from pathlib import Path
 from xml.sax.saxutils import escape
 
 import pytest
 
+from bot import clock
 from bot.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -94,7 +95,7 @@ def test_feeds_import_writes_feeds_yaml_once_and_export_round_trips(
 
 def test_status_shows_feed_health_and_latency(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     seed = SEEDS[1].read_text(encoding="utf-8")
-    now = datetime.now(UTC) - timedelta(minutes=30)
+    now = clock.now() - timedelta(minutes=30)
     (tmp_path / "feed.xml").write_text(
         "<?xml version='1.0'?><rss version='2.0'><channel><title>Local</title>"
         f"<item><guid>s1</guid><title>Kallas on troops</title><link>https://x.example/1</link>"

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from bot.config import ConfigError, load_config, parse_config
+from bot.ingest.desk import StoryDesk
 from bot.stories.embeddings import available
-from bot.storydesk import StoryDesk
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "config.example.yaml"
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import socket
-from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 
+from bot import clock
 from bot.app import open_runtime
 from bot.config import Config, FeedConfig
 from bot.deliver.jsonl import JsonLinesSink
@@ -34,7 +34,7 @@ async def test_metrics_count_polls_entries_and_alerts(feed_server: FeedServer, t
     metrics_url = f"http://127.0.0.1:{port}/metrics"
     async with httpx.AsyncClient() as client:
         before = (await client.get(metrics_url)).text
-    now = datetime.now(UTC)
+    now = clock.now()
     feed_server.feeds["wire.xml"] = seed_items((now, now))
     feed = FeedConfig(url=feed_server.url("wire.xml"), name="Wire", backlog=2, fulltext=False)
     config = Config(database=f"sqlite:///{tmp_path / 'n.db'}", rules=RULES, feeds=[feed], base_dir=tmp_path)

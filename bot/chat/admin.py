@@ -8,19 +8,19 @@ from html import escape
 from telegram import Update
 from telegram.ext import ContextTypes
 
+from bot import clock
 from bot.chat.runtime import reply, rules_of, runtime_of
+from bot.config import human_duration, relative_time
 from bot.deliver.format import when
-from bot.fetch.policy import format_duration, relative_time
 from bot.store import outbox
 from bot.store.alerts import alert_counts
 from bot.store.health import FeedHealth, Latency, health_report
-from bot.store.tables import utcnow
 
 
 def _latency(latency: Latency | None) -> str:
     if latency is None:
         return ""
-    return f", latency p50 {format_duration(latency.p50)} / p95 {format_duration(latency.p95)}"
+    return f", latency p50 {human_duration(latency.p50)} / p95 {human_duration(latency.p95)}"
 
 
 def _feed_line(feed: FeedHealth, now: datetime, notice_after: timedelta) -> str:
@@ -32,7 +32,7 @@ def _feed_line(feed: FeedHealth, now: datetime, notice_after: timedelta) -> str:
     if feed.last_error:
         failing = now - (feed.failing_since or now)
         mark = "⚠ " if failing >= notice_after else ""
-        line += f"\n  {mark}failing for {format_duration(failing)}: {escape(feed.last_error[:200])}"
+        line += f"\n  {mark}failing for {human_duration(failing)}: {escape(feed.last_error[:200])}"
     return line
 
 
@@ -40,7 +40,7 @@ async def status(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/status (bot admins): each feed's last success, next poll, rate, latency and ongoing failure;
     latency per topic; rule-file errors; the outbox backlog."""
     runtime = runtime_of(context)
-    now = utcnow()
+    now = clock.now()
     report = await health_report(runtime.engine, now - timedelta(days=7))
     notice_after = runtime.config.polling.outage_notice_after
     lines = ["<b>Feeds</b> (latency: publication to alert, last 7 days)"]
@@ -63,7 +63,7 @@ async def status(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def rules(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/rules: every rule in force with its alerts over the last 24 hours and 7 days."""
     runtime = runtime_of(context)
-    now = utcnow()
+    now = clock.now()
     day = await alert_counts(runtime.engine, now - timedelta(days=1))
     week = await alert_counts(runtime.engine, now - timedelta(days=7))
     lines = ["<b>Rules</b>: alerts in the last 24 h / 7 d"]

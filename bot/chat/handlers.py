@@ -15,6 +15,7 @@ from html import escape
 from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
+from bot import clock
 from bot.chat.access import allowed, bot_admins_only, managers_only
 from bot.chat.admin import reload, rules, status
 from bot.chat.runtime import reply, rules_of, runtime_of
@@ -25,7 +26,6 @@ from bot.deliver.telegram import WHY_PREFIX
 from bot.match.rules import Rule
 from bot.store import chats
 from bot.store.alerts import get_alert, recent_alerts
-from bot.store.tables import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -156,7 +156,7 @@ async def mysubs(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         title = titles.get(sub.rule_id, f"{sub.rule_id} (rule file gone)")
         thread = f" → thread {sub.thread_id}" if sub.thread_id is not None else ""
         lines.append(f"• {escape(title)} — <code>{escape(sub.rule_id)}</code>{thread}")
-    settings = await chats.chat_settings(engine, chat.id, utcnow())
+    settings = await chats.chat_settings(engine, chat.id, clock.now())
     if settings is not None:
         for rule_id, until in settings.mutes:
             name = "all topics" if rule_id == chats.ALL_TOPICS else titles.get(rule_id, rule_id)
@@ -191,7 +191,7 @@ async def mute(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             await reply(update, unknown_topic(rules_of(context), name))
             return
         rule_id, title = rule.id, rule.title
-    until = utcnow() + duration
+    until = clock.now() + duration
     await chats.mute(runtime_of(context).engine, chat.id, rule_id, until)
     await reply(update, f"Muted {escape(title)} until {when(until)}. /unmute lifts it.")
 

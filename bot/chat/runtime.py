@@ -12,7 +12,7 @@ from telegram.ext import ContextTypes
 
 from bot.config import Config
 from bot.match.rules import Rule
-from bot.rulebook import RuleBook
+from bot.rulebook.book import RuleBook
 
 
 class ChatRuntime(Protocol):

@@ -15,12 +15,12 @@ from collections.abc import Sequence
 import apprise
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from bot import clock
 from bot.config import AppriseTarget
 from bot.deliver.format import render_alert
 from bot.deliver.telegram import backoff, observe_latency
 from bot.model import Alert, Notice
 from bot.store.outbox import NewMessage, Queued, due_targets, enqueue, mark_attempt, mark_failed, mark_sent, retry_later
-from bot.store.tables import utcnow
 
 log = logging.getLogger(__name__)
 GIVE_UP_AFTER = 12
@@ -92,7 +92,7 @@ class AppriseSender:
         while not self._stopping:
             self.bell.clear()
             try:
-                for queued in await due_targets(self.engine, utcnow()):
+                for queued in await due_targets(self.engine, clock.now()):
                     if self._stopping:
                         return
                     await self.send(queued)
@@ -122,4 +122,4 @@ class AppriseSender:
             )
             await mark_failed(self.engine, queued.id, "the channel refused it repeatedly")
         else:
-            await retry_later(self.engine, queued.id, utcnow() + backoff(queued.attempts + 1), "notification failed")
+            await retry_later(self.engine, queued.id, clock.now() + backoff(queued.attempts + 1), "notification failed")

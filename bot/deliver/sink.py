@@ -8,11 +8,11 @@ rows there), and `flush` runs after that transaction committed (send what was qu
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from bot import clock
 from bot.metrics import DELIVERY_LATENCY
 from bot.model import Alert, Notice
 
@@ -51,7 +51,7 @@ class AfterCommitSink:
         for alert in queued:
             self.emit(alert)
             if alert.entry.published is not None:
-                latency = datetime.now(UTC) - alert.entry.published
+                latency = clock.now() - alert.entry.published
                 DELIVERY_LATENCY.labels(self.name).observe(max(latency.total_seconds(), 0.0))
 
     def emit(self, alert: Alert) -> None:

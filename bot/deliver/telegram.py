@@ -23,6 +23,7 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, LinkPrevie
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
 
+from bot import clock
 from bot.deliver.format import Headline, render_alert, render_summary, when
 from bot.deliver.pacing import Pacer
 from bot.metrics import DELIVERY_LATENCY
@@ -58,7 +59,6 @@ from bot.store.outbox import (
     story_message,
     to_fold,
 )
-from bot.store.tables import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -118,7 +118,7 @@ class TelegramSink:
         )
 
     async def enqueue(self, conn: AsyncConnection, alerts: Sequence[Alert]) -> None:
-        now = utcnow()
+        now = clock.now()
         messages: list[NewMessage] = []
         for alert in alerts:
             rendered = render_alert(alert)
@@ -180,7 +180,7 @@ class _Outcome(Enum):
 def observe_latency(sink: str, queued: Queued) -> None:
     """Publication to delivery, for the delivery-latency metric (first deliveries only, not edits)."""
     if queued.published_at is not None and queued.edit_of is None:
-        latency = (utcnow() - queued.published_at).total_seconds()
+        latency = (clock.now() - queued.published_at).total_seconds()
         DELIVERY_LATENCY.labels(sink).observe(max(latency, 0.0))
 
 
@@ -250,8 +250,8 @@ class OutboxSender:
         await asyncio.gather(*waiting, return_exceptions=True)
 
     async def _start_workers(self) -> None:
-        await self.send_digests(utcnow())
-        for due in await due_chats(self.engine, utcnow()):
+        await self.send_digests(clock.now())
+        for due in await due_chats(self.engine, clock.now()):
             if due.chat_id not in self._workers and not self._stopping:
                 task = asyncio.create_task(self._work(due), name=f"outbox-chat-{due.chat_id}")
                 self._workers[due.chat_id] = task
@@ -270,7 +270,7 @@ class OutboxSender:
     async def _work(self, due: Backlog) -> None:
         chat_id, is_group = due.chat_id, due.is_group
         try:
-            while not self._stopping and (batch := await due_for_chat(self.engine, chat_id, utcnow())):
+            while not self._stopping and (batch := await due_for_chat(self.engine, chat_id, clock.now())):
                 if self.pacer.should_fold(len(batch), is_group) and await self._fold_burst(chat_id, batch[0]):
                     continue
                 for queued in batch:
@@ -350,7 +350,7 @@ class OutboxSender:
             log.info("chat %s became supergroup %s; its subscriptions moved along", chat_id, exc.new_chat_id)
             return _Outcome.STOP
         except TelegramError as exc:
-            await retry_later(self.engine, queued.id, utcnow() + backoff(queued.attempts + 1), exc.message)
+            await retry_later(self.engine, queued.id, clock.now() + backoff(queued.attempts + 1), exc.message)
             return _Outcome.STOP
         await mark_sent(self.engine, queued.id, message_id)
         observe_latency("telegram", queued)

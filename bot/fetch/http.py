@@ -27,7 +27,7 @@ from urllib.request import url2pathname
 
 import httpx
 
-from bot import __version__
+from bot import __version__, clock
 from bot.fetch.addresses import Address, refusal, resolve
 from bot.fetch.limits import HostLimiter, host_key
 
@@ -408,7 +408,7 @@ def _read_capped(path: Path, cap: int) -> bytes:
 def _hints(headers: httpx.Headers, status: int) -> ServerHints:
     """Cache-Control max-age (wins over Expires, as in RFC 9111) and Retry-After on 429/503, each clamped to
     MAX_HINT from now as it is read, so no server can make a date overflow or silence a feed for years."""
-    now = datetime.now(UTC)
+    now = clock.now()
     fresh_until = None
     max_age = _MAX_AGE.search(headers.get("cache-control", ""))
     if max_age:

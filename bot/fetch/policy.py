@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from bot.config import human_duration
 from bot.model import FeedState
 
 _DAY = timedelta(days=1)
@@ -82,7 +83,7 @@ class PollPolicy:
             previous_poll = before.last_polled_at
             newly = previous_poll is None or previous_poll - after.failing_since < threshold
             if failing >= threshold and newly:
-                return f"{after.name} has failed for {format_duration(failing)}: {after.last_error}"
+                return f"{after.name} has failed for {human_duration(failing)}: {after.last_error}"
             return None
         was_announced = (
             before.consecutive_errors
@@ -91,7 +92,7 @@ class PollPolicy:
             and before.last_polled_at - before.failing_since >= threshold
         )
         if was_announced and before.failing_since is not None:
-            return f"{after.name} is back after {format_duration(now - before.failing_since)} of errors"
+            return f"{after.name} is back after {human_duration(now - before.failing_since)} of errors"
         return None
 
 
@@ -112,25 +113,6 @@ def estimate_items_per_day(
     else:
         rate = 0.0
     return rate if previous is None else (previous + rate) / 2
-
-
-def format_duration(span: timedelta) -> str:
-    """Short human durations for notices: 45 min, 6 h, 3 d."""
-    minutes = int(span.total_seconds() // 60)
-    if minutes < 60:
-        return f"{minutes} min"
-    if minutes < 48 * 60:
-        return f"{minutes // 60} h"
-    return f"{minutes // (24 * 60)} d"
-
-
-def relative_time(moment: datetime | None, now: datetime) -> str:
-    """ "5 min ago", "in 2 h", or "never" when there is no such moment yet."""
-    if moment is None:
-        return "never"
-    delta = moment - now
-    text = format_duration(abs(delta))
-    return f"in {text}" if delta > timedelta(0) else f"{text} ago"
 
 
 class OutageDetector:

@@ -16,12 +16,13 @@ from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from functools import partial
 from types import TracebackType
 from typing import Any, Generic, TypeVar
 
+from bot import clock
 from bot.fetch.http import FEED_ACCEPT, Fetcher, FetchFailure, FetchResult
 from bot.fetch.lifeline import watch_parent
 from bot.fetch.limits import host_key, jittered
@@ -157,7 +158,7 @@ class Poller:
 
 async def poll_feed(state: FeedState, poller: Poller, *, now: datetime | None = None) -> PollOutcome:
     """Poll one feed once; never raises for anything the feed or its server does."""
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     result = await poller.fetcher.fetch(
         state.url, etag=state.etag, last_modified=state.last_modified, accept=FEED_ACCEPT
     )
@@ -216,7 +217,7 @@ async def poll_feed(state: FeedState, poller: Poller, *, now: datetime | None = 
 def more_to_come(outcome: PollOutcome, poller: Poller, now: datetime | None = None) -> PollOutcome:
     """A poll whose new items were handed on only in part (polling.max_items_per_poll): forget what would
     hide the rest next time (validators, body hash, item memory) and poll again after `backlog_retry`."""
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     poller.remember(outcome.state.url, None)
     due = now + jittered(poller.policy.backlog_retry, poller.jitter, poller.rng)
     state = replace(outcome.state, etag=None, last_modified=None, content_hash=None, next_poll_at=due)

@@ -13,6 +13,8 @@ from datetime import UTC, datetime, timedelta
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
 
+from bot import clock
+
 log = logging.getLogger(__name__)
 
 PollFeed = Callable[[str], Awaitable[datetime]]
@@ -44,7 +46,7 @@ class FeedScheduler:
     def _schedule(self, url: str, when: datetime) -> None:
         self.scheduler.add_job(
             self._run,
-            DateTrigger(run_date=max(when, datetime.now(UTC)), timezone=UTC),
+            DateTrigger(run_date=max(when, clock.now()), timezone=UTC),
             args=[url],
             id=url,
             name=f"poll {url}",
@@ -61,5 +63,5 @@ class FeedScheduler:
         except Exception:
             # The poll records feed errors itself; reaching here is a bug, and the feed must still go on.
             log.exception("polling %s failed unexpectedly; retrying in 5 minutes", url)
-            when = datetime.now(UTC) + _RETRY_AFTER_BUG
+            when = clock.now() + _RETRY_AFTER_BUG
         self._schedule(url, when)

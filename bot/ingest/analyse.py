@@ -10,12 +10,12 @@ import time
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
+from bot.ingest.desk import StoryDesk
 from bot.metrics import MATCH_SECONDS, STAGE_SECONDS
 from bot.model import Credit, Entry, Match
-from bot.rulebook import Rules
+from bot.rulebook.book import Rules
 from bot.stories.attribution import entry_credits
 from bot.stories.features import Observed
-from bot.storydesk import StoryDesk
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,21 +20,21 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from bot import clock
 from bot.alerts.policy import StoryMatch, decide
 from bot.config import FeedConfig
 from bot.deliver.sink import Sink
 from bot.fetch.poll import PollOutcome
 from bot.ingest.analyse import Analysed
+from bot.ingest.desk import StoryDesk, ToFile, filing
 from bot.metrics import ALERTS, NEW_ENTRIES, STAGE_SECONDS
 from bot.model import Alert, Notice, StoredEntry
 from bot.store.alerts import MatchRow, insert_alert, insert_matches, move_alerts, story_alerts
 from bot.store.entries import NewEntry, insert_entries
 from bot.store.feeds import save_state
 from bot.store.stories import file_entries, merge_stories, story_members
-from bot.store.tables import utcnow
 from bot.stories.index import Assignment
 from bot.stories.story import member_of, story_of
-from bot.storydesk import StoryDesk, ToFile, filing
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +102,7 @@ class Ingest:
         """Store a batch; one result per poll, in the order given."""
         async with self.lock:
             started = time.perf_counter()
-            seen_at = utcnow()
+            seen_at = clock.now()
             new = _canonical(polls, seen_at)
             filed = False
             try:

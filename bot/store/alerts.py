@@ -11,11 +11,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from bot import clock
 from bot.config import StoriesConfig
 from bot.model import Alert, ClauseHit, Match, Span
 from bot.store.entries import entry_columns, entry_from_row
 from bot.store.stories import live_story_id, story_members
-from bot.store.tables import alerts, entries, feeds, inserted_id, matches, utcnow
+from bot.store.tables import alerts, entries, feeds, inserted_id, matches
 from bot.stories.story import story_of
 
 
@@ -42,7 +43,7 @@ async def insert_matches(conn: AsyncConnection, found: Sequence[MatchRow]) -> li
     """Record why rules matched new entries, in one statement; returns the match ids in the same order."""
     if not found:
         return []
-    now = utcnow()
+    now = clock.now()
     statement = sa.insert(matches).returning(matches.c.id, sort_by_parameter_order=True)
     rows = [
         {
@@ -60,7 +61,7 @@ async def insert_matches(conn: AsyncConnection, found: Sequence[MatchRow]) -> li
 
 async def insert_alert(conn: AsyncConnection, alert: Alert, entry_id: int, match_id: int) -> Alert:
     """Store a new alert (of the recorded match `match_id` of entry `entry_id`); returns it with its id."""
-    created_at = utcnow()
+    created_at = clock.now()
     result = await conn.execute(
         sa.insert(alerts).values(
             match_id=match_id,

@@ -13,7 +13,8 @@ from typing import Literal
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from bot.store.tables import UTCDateTime, metadata, utcnow
+from bot import clock
+from bot.store.tables import UTCDateTime, metadata
 
 DigestMode = Literal["off", "hourly", "daily"]
 ALL_TOPICS = "*"
@@ -89,13 +90,13 @@ async def remember_chat(engine: AsyncEngine, chat_id: int, chat_type: str, title
             .values(type=chat_type, title=title, active=True, deactivated_at=None)
         )
         if updated.rowcount == 0:
-            await conn.execute(sa.insert(chats).values(id=chat_id, type=chat_type, title=title, created_at=utcnow()))
+            await conn.execute(sa.insert(chats).values(id=chat_id, type=chat_type, title=title, created_at=clock.now()))
 
 
 async def know_private_chat(conn: AsyncConnection, user_id: int) -> None:
     """Make sure a user's private chat with the bot is known (operators get notices there), as it is."""
     if await conn.scalar(sa.select(chats.c.id).where(chats.c.id == user_id)) is None:
-        await conn.execute(sa.insert(chats).values(id=user_id, type="private", title=None, created_at=utcnow()))
+        await conn.execute(sa.insert(chats).values(id=user_id, type="private", title=None, created_at=clock.now()))
 
 
 async def subscribe(engine: AsyncEngine, chat_id: int, rule_id: str, thread_id: int | None, user_id: int) -> bool:
@@ -111,7 +112,7 @@ async def subscribe(engine: AsyncEngine, chat_id: int, rule_id: str, thread_id: 
             return False
         await conn.execute(
             sa.insert(subscriptions).values(
-                chat_id=chat_id, rule_id=rule_id, thread_id=thread_id, created_by=user_id, created_at=utcnow()
+                chat_id=chat_id, rule_id=rule_id, thread_id=thread_id, created_by=user_id, created_at=clock.now()
             )
         )
     return True
@@ -169,14 +170,18 @@ async def unmute(engine: AsyncEngine, chat_id: int) -> int:
 
 async def set_digest(engine: AsyncEngine, chat_id: int, mode: DigestMode) -> None:
     async with engine.begin() as conn:
-        await conn.execute(sa.update(chats).where(chats.c.id == chat_id).values(digest=mode, digest_sent_at=utcnow()))
+        await conn.execute(
+            sa.update(chats).where(chats.c.id == chat_id).values(digest=mode, digest_sent_at=clock.now())
+        )
 
 
 async def deactivate(engine: AsyncEngine, chat_id: int) -> bool:
     """The bot was blocked or kicked: stop this chat's alerts. True only the first time (log once)."""
     async with engine.begin() as conn:
         updated = await conn.execute(
-            sa.update(chats).where(chats.c.id == chat_id, chats.c.active).values(active=False, deactivated_at=utcnow())
+            sa.update(chats)
+            .where(chats.c.id == chat_id, chats.c.active)
+            .values(active=False, deactivated_at=clock.now())
         )
     return bool(updated.rowcount)
 
@@ -229,4 +234,4 @@ async def migrate_chat(conn: AsyncConnection, old_id: int, new_id: int) -> None:
         taken = sa.select(table.c.rule_id).where(table.c.chat_id == new_id)
         await conn.execute(sa.delete(table).where(table.c.chat_id == old_id, table.c.rule_id.in_(taken)))
         await conn.execute(sa.update(table).where(table.c.chat_id == old_id).values(chat_id=new_id))
-    await conn.execute(sa.update(chats).where(chats.c.id == old_id).values(active=False, deactivated_at=utcnow()))
+    await conn.execute(sa.update(chats).where(chats.c.id == old_id).values(active=False, deactivated_at=clock.now()))

@@ -12,8 +12,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from bot import clock
 from bot.model import Credit, Entry, StoredEntry
-from bot.store.tables import entries, feeds, utcnow
+from bot.store.tables import entries, feeds
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,7 +118,7 @@ async def insert_entries(
     The caller has made sure they are new (`unseen_entries` inside the same transaction)."""
     if not items:
         return []
-    seen_at = seen_at or utcnow()
+    seen_at = seen_at or clock.now()
     statement = sa.insert(entries).returning(entries.c.id, sort_by_parameter_order=True)
     result = await conn.execute(statement, [_row(feed_id, item, seen_at) for feed_id, item in items])
     ids = list(result.scalars())

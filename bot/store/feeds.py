@@ -8,9 +8,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from bot import clock
 from bot.config import FeedConfig
 from bot.model import FeedState
-from bot.store.tables import feeds, inserted_id, utcnow
+from bot.store.tables import feeds, inserted_id
 
 
 def _seconds(value: float | None) -> timedelta | None:
@@ -62,7 +63,7 @@ async def sync_feeds(engine: AsyncEngine, configured: list[FeedConfig]) -> dict[
             if config.url in known:
                 await conn.execute(sa.update(feeds).where(feeds.c.url == config.url).values(**values))
             else:
-                result = await conn.execute(sa.insert(feeds).values(url=config.url, created_at=utcnow(), **values))
+                result = await conn.execute(sa.insert(feeds).values(url=config.url, created_at=clock.now(), **values))
                 known[config.url] = inserted_id(result)
     return {config.url: known[config.url] for config in configured}
 

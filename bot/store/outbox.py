@@ -20,9 +20,10 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from bot import clock
 from bot.deliver.format import Headline
 from bot.store.chats import chats
-from bot.store.tables import UTCDateTime, metadata, utcnow
+from bot.store.tables import UTCDateTime, metadata
 
 Status = Literal["pending", "held", "folded", "sent", "failed"]
 
@@ -125,7 +126,7 @@ async def enqueue(conn: AsyncConnection, messages: Sequence[NewMessage]) -> int:
     rows were new."""
     if not messages:
         return 0
-    now = utcnow()
+    now = clock.now()
     values = [
         {
             "key": m.key,
@@ -231,7 +232,7 @@ async def mark_attempt(engine: AsyncEngine, outbox_id: int) -> None:
         await conn.execute(
             sa.update(outbox)
             .where(outbox.c.id == outbox_id)
-            .values(attempted_at=utcnow(), attempts=outbox.c.attempts + 1)
+            .values(attempted_at=clock.now(), attempts=outbox.c.attempts + 1)
         )
 
 
@@ -240,7 +241,7 @@ async def mark_sent(engine: AsyncEngine, outbox_id: int, message_id: int | None)
         await conn.execute(
             sa.update(outbox)
             .where(outbox.c.id == outbox_id)
-            .values(status="sent", sent_at=utcnow(), message_id=message_id, error=None)
+            .values(status="sent", sent_at=clock.now(), message_id=message_id, error=None)
         )
 
 

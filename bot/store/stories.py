@@ -13,10 +13,11 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from bot import clock
 from bot.config import StoriesConfig
 from bot.model import Entry, StoredEntry, Story
 from bot.store.entries import credits_from_json, entry_columns, stored_from_row
-from bot.store.tables import entries, feeds, story_merges, utcnow
+from bot.store.tables import entries, feeds, story_merges
 from bot.stories.story import story_of
 
 
@@ -75,7 +76,7 @@ async def merge_stories(conn: AsyncConnection, into: int, others: Sequence[int])
         return
     await conn.execute(sa.update(entries).where(entries.c.story_id.in_(others)).values(story_id=into))
     await conn.execute(sa.update(story_merges).where(story_merges.c.merged_into.in_(others)).values(merged_into=into))
-    now = utcnow()
+    now = clock.now()
     await conn.execute(
         sa.insert(story_merges), [{"story_id": other, "merged_into": into, "merged_at": now} for other in others]
     )

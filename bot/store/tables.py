@@ -49,10 +49,6 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 def inserted_id(result: sa.CursorResult[Any]) -> int:
     """The primary key an INSERT produced."""
     key = result.inserted_primary_key

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot import clock
 from bot.store.chats import (
     ALL_TOPICS,
     chat_settings,
@@ -20,12 +21,11 @@ from bot.store.chats import (
     unmute,
     unsubscribe,
 )
-from bot.store.tables import utcnow
 
 
 async def _subscribers(engine: AsyncEngine, rule: str) -> list[int]:
     async with engine.connect() as conn:
-        return [s.chat_id for s in await subscribers(conn, rule, utcnow())]
+        return [s.chat_id for s in await subscribers(conn, rule, clock.now())]
 
 
 async def test_subscribe_is_idempotent_and_follows_the_thread(engine: AsyncEngine) -> None:
@@ -34,7 +34,7 @@ async def test_subscribe_is_idempotent_and_follows_the_thread(engine: AsyncEngin
     assert not await subscribe(engine, -100, "kallas", 9, user_id=1)
     assert [(s.rule_id, s.thread_id) for s in await subscriptions_of(engine, -100)] == [("kallas", 9)]
     async with engine.connect() as conn:
-        (sub,) = await subscribers(conn, "kallas", utcnow())
+        (sub,) = await subscribers(conn, "kallas", clock.now())
     assert sub.is_group and sub.thread_id == 9 and sub.digest == "off"
     assert await unsubscribe(engine, -100, "kallas")
     assert not await unsubscribe(engine, -100, "kallas")
@@ -45,14 +45,14 @@ async def test_mutes_expire_and_all_mutes_everything(engine: AsyncEngine) -> Non
     await remember_chat(engine, 1, "private", None)
     await subscribe(engine, 1, "kallas", None, user_id=1)
     await subscribe(engine, 1, "estonia", None, user_id=1)
-    await mute(engine, 1, "kallas", utcnow() + timedelta(hours=2))
+    await mute(engine, 1, "kallas", clock.now() + timedelta(hours=2))
     assert await _subscribers(engine, "kallas") == []
     assert await _subscribers(engine, "estonia") == [1]
-    await mute(engine, 1, ALL_TOPICS, utcnow() + timedelta(days=1))
+    await mute(engine, 1, ALL_TOPICS, clock.now() + timedelta(days=1))
     assert await _subscribers(engine, "estonia") == []
     assert await unmute(engine, 1) == 2
     assert await _subscribers(engine, "kallas") == [1]
-    await mute(engine, 1, "kallas", utcnow() - timedelta(seconds=1))
+    await mute(engine, 1, "kallas", clock.now() - timedelta(seconds=1))
     assert await _subscribers(engine, "kallas") == [1]
 
 
@@ -71,6 +71,6 @@ async def test_digest_mode_is_kept(engine: AsyncEngine) -> None:
     await remember_chat(engine, 2, "private", None)
     await set_digest(engine, 1, "hourly")
     assert [(c.chat_id, c.digest) for c in await digest_chats(engine)] == [(1, "hourly")]
-    settings = await chat_settings(engine, 1, utcnow())
+    settings = await chat_settings(engine, 1, clock.now())
     assert settings is not None and settings.digest == "hourly" and settings.digest_sent_at is not None
-    assert await chat_settings(engine, 3, utcnow()) is None
+    assert await chat_settings(engine, 3, clock.now()) is None

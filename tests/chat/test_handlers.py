@@ -13,18 +13,18 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram.ext import Application
 
+from bot import clock
 from bot.chat.access import NOT_ALLOWED, NOT_BOT_ADMIN, NOT_CHAT_ADMIN
 from bot.chat.front import build_application
 from bot.config import Config, FeedConfig, TelegramConfig
 from bot.deliver.telegram import OutboxSender, TelegramSink
 from bot.model import Alert, ClauseHit, Entry, FeedState, Match, Span
-from bot.rulebook import RuleBook
+from bot.rulebook.book import RuleBook
 from bot.store.alerts import MatchRow, insert_alert, insert_matches
 from bot.store.chats import chat_settings, subscribers, subscriptions_of
 from bot.store.db import open_database
 from bot.store.entries import add_new_entries
 from bot.store.feeds import save_state, sync_feeds
-from bot.store.tables import utcnow
 from tests.e2e.fake_botapi import FakeBotApi, FakeLimits
 
 RULES = Path(__file__).parent / "testdata" / "rules"
@@ -138,12 +138,12 @@ async def test_mute_unmute_and_digest(front: Front) -> None:
     await front.say(1, 1, "/subscribe estonia")
     assert "Muted all topics until" in await front.say(1, 1, "/mute all 2h")
     async with engine.connect() as conn:
-        assert await subscribers(conn, "estonia", utcnow()) == []
-        assert [s.chat_id for s in await subscribers(conn, "estonia", utcnow() + timedelta(hours=3))] == [1]
+        assert await subscribers(conn, "estonia", clock.now()) == []
+        assert [s.chat_id for s in await subscribers(conn, "estonia", clock.now() + timedelta(hours=3))] == [1]
     assert "not a duration" in await front.say(1, 1, "/mute estonia soon")
     assert await front.say(1, 1, "/unmute") == "Alerts resume."
     assert "hourly digest" in await front.say(1, 1, "/digest hourly")
-    settings = await chat_settings(engine, 1, utcnow())
+    settings = await chat_settings(engine, 1, clock.now())
     assert settings is not None and settings.digest == "hourly"
     assert "Usage" in await front.say(1, 1, "/digest weekly")
 
@@ -167,7 +167,7 @@ async def test_status_shows_a_long_failing_feed_and_latency(front: Front) -> Non
     front.api.private_chat(ADMIN)
     feed = FeedConfig(url="http://127.0.0.1:9/err.xml", name="ERR News")
     feed_id = (await sync_feeds(engine, [feed]))[feed.url]
-    now = utcnow()
+    now = clock.now()
     failing = FeedState(
         url=feed.url,
         name="ERR News",

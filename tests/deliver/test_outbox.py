@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot import clock
 from bot.deliver.format import Headline
 from bot.store.chats import remember_chat
 from bot.store.outbox import (
@@ -24,7 +25,6 @@ from bot.store.outbox import (
     story_message,
     to_fold,
 )
-from bot.store.tables import utcnow
 
 
 def _message(n: int, chat: int = 1, **changes: object) -> NewMessage:
@@ -46,7 +46,7 @@ async def test_same_key_is_queued_once(engine: AsyncEngine) -> None:
     async with engine.begin() as conn:
         assert await enqueue(conn, [_message(1), _message(2)]) == 2
         assert await enqueue(conn, [_message(1), _message(3)]) == 1
-    assert [(b.chat_id, b.due, b.is_group) for b in await due_chats(engine, utcnow())] == [(1, 3, False)]
+    assert [(b.chat_id, b.due, b.is_group) for b in await due_chats(engine, clock.now())] == [(1, 3, False)]
     assert await backlog(engine) == {"pending": 3}
 
 
@@ -54,14 +54,14 @@ async def test_sent_rows_are_never_due_again_and_retries_wait(engine: AsyncEngin
     await remember_chat(engine, 1, "private", None)
     async with engine.begin() as conn:
         await enqueue(conn, [_message(1), _message(2)])
-    first, second = await due_for_chat(engine, 1, utcnow())
+    first, second = await due_for_chat(engine, 1, clock.now())
     assert (first.alert_id, second.alert_id) == (1, 2)
     await mark_attempt(engine, first.id)
     await mark_sent(engine, first.id, message_id=77)
-    assert [q.alert_id for q in await due_for_chat(engine, 1, utcnow())] == [2]
-    await retry_later(engine, second.id, utcnow() + timedelta(minutes=1), "Bad Gateway")
-    assert await due_for_chat(engine, 1, utcnow()) == []
-    assert len(await due_for_chat(engine, 1, utcnow() + timedelta(minutes=2))) == 1
+    assert [q.alert_id for q in await due_for_chat(engine, 1, clock.now())] == [2]
+    await retry_later(engine, second.id, clock.now() + timedelta(minutes=1), "Bad Gateway")
+    assert await due_for_chat(engine, 1, clock.now()) == []
+    assert len(await due_for_chat(engine, 1, clock.now() + timedelta(minutes=2))) == 1
 
 
 async def test_fold_replaces_rows_by_one_summary(engine: AsyncEngine) -> None:
@@ -73,9 +73,9 @@ async def test_fold_replaces_rows_by_one_summary(engine: AsyncEngine) -> None:
     summary = _message(0, key="tg:1:fold:1", headline=None, alert_id=None, html="<b>5 alerts</b>")
     async with engine.begin() as conn:
         await fold(conn, folding, summary, "pending")
-    (queued,) = await due_for_chat(engine, 1, utcnow())
+    (queued,) = await due_for_chat(engine, 1, clock.now())
     assert queued.html == "<b>5 alerts</b>"
-    assert [b.due for b in await due_chats(engine, utcnow())] == [1]
+    assert [b.due for b in await due_chats(engine, clock.now())] == [1]
     with pytest.raises(FoldConflict):
         async with engine.begin() as conn:
             await fold(conn, folding, summary, "pending")
@@ -86,7 +86,7 @@ async def test_blocked_chat_fails_its_queue(engine: AsyncEngine) -> None:
     async with engine.begin() as conn:
         await enqueue(conn, [_message(1), _message(2, held=True)])
     assert await fail_chat(engine, 1, "Forbidden: bot was blocked by the user") == 2
-    assert await due_chats(engine, utcnow()) == []
+    assert await due_chats(engine, clock.now()) == []
     assert await backlog(engine) == {"failed": 2}
 
 

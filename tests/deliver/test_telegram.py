@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram import Bot
 from telegram.request import HTTPXRequest
 
+from bot import clock
 from bot.deliver.telegram import OutboxSender, TelegramSink
 from bot.model import Alert, Notice, Story, StoryMember
 from bot.store.chats import remember_chat, set_digest, subscribe, subscriptions_of
@@ -159,11 +160,11 @@ async def test_digest_collects_alerts_into_one_message(api: FakeBotApi, bot: Bot
     await _queue(sqlite_engine, sender, [make_alert(n) for n in range(1, 4)])
     await sender.drain(timeout=10)
     assert api.sent(1) == []
-    await sender.send_digests(datetime.now(UTC) + timedelta(minutes=61))
+    await sender.send_digests(clock.now() + timedelta(minutes=61))
     await sender.drain(timeout=10)
     (digest,) = api.sent(1)
     assert digest.text.startswith("Your hourly digest: 3 alerts since")
-    await sender.send_digests(datetime.now(UTC) + timedelta(minutes=62))
+    await sender.send_digests(clock.now() + timedelta(minutes=62))
     await sender.drain(timeout=10)
     assert len(api.sent(1)) == 1
 

@@ -18,12 +18,13 @@ import sqlite3
 import sys
 from collections import Counter
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 import yaml
 
+from bot import clock
 from tests.e2e.fake_botapi import FakeBotApi, Message
 from tests.feedserver import FeedServer, Item, seed_items
 
@@ -36,7 +37,7 @@ BURST_RULE = "id: zephyrine\ntitle: Zephyrine\nquery: zephyrine\n"
 def burst_items(count: int) -> list[Item]:
     """Unrelated made-up stories that share only the word the burst rule looks for."""
     pick = random.Random(7)
-    now = datetime.now(UTC)
+    now = clock.now()
 
     def word() -> str:
         return "".join(pick.choice("bcdfghklmnprstvz") + pick.choice("aeiou") for _ in range(4))
@@ -145,7 +146,7 @@ async def test_subscribe_receive_and_survive_kill_9(api: FakeBotApi, feed_server
         for reader in READERS:
             await say(api, daemon, reader, "/subscribe zephyrine", "Subscribed to Zephyrine")
 
-        now = datetime.now(UTC)
+        now = clock.now()
         feed_server.feeds["wire.xml"] = seed_items((now, now))
         await until(lambda: any("Topic: Troop deployment" in m.text for m in api.sent(1001)), "the alert", daemon)
         alert = next(m for m in reversed(api.sent(1001)) if "Topic: Troop deployment" in m.text)
@@ -208,7 +209,7 @@ async def test_story_alert_is_edited_as_outlets_join(api: FakeBotApi, feed_serve
             daemon,
         )
         await say(api, daemon, 1001, "/subscribe troop-deployment", "Subscribed")
-        now = datetime.now(UTC)
+        now = clock.now()
         rewrite, menafn = seed_items((now, now - timedelta(minutes=5)))
         feed_server.feeds["menafn.xml"] = [menafn]
 

@@ -4,9 +4,9 @@ Telegram with backoff, and delivers once Telegram is there."""
 from __future__ import annotations
 
 import socket
-from datetime import UTC, datetime
 from pathlib import Path
 
+from bot import clock
 from tests.e2e.fake_botapi import FakeBotApi
 from tests.e2e.test_telegram_e2e import TOKEN, Daemon, say, until, write_config
 from tests.feedserver import FeedServer, seed_items
@@ -31,7 +31,7 @@ async def test_run_polls_while_telegram_is_unreachable_and_delivers_once_it_is_u
             api.private_chat(1001)
             await until(lambda: any(c[0] == "getupdates" for c in api.calls), "the front coming up", daemon, 60)
             await say(api, daemon, 1001, "/subscribe Troop deployment", "Subscribed to Troop deployment")
-            now = datetime.now(UTC)
+            now = clock.now()
             feed_server.feeds["wire.xml"] = seed_items((now, now))
             await until(lambda: any("Topic: Troop deployment" in m.text for m in api.sent(1001)), "the alert", daemon)
             await daemon.stop()

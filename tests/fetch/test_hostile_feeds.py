@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
 import yaml
 
+from bot import clock
 from bot.store.db import open_database
 from bot.store.tables import entries, feeds
 from tests.fetch.servers import Serve, hostile_app, hostile_routes
@@ -55,7 +56,7 @@ async def test_hostile_feeds_cost_only_themselves(serve: Serve, database_url: st
     for name in names:
         url = f"{base}/{name}"
         assert stored[url] == (0 if name in failing else 2 if name in two_items else 1), name
-        assert polls[url] - datetime.now(UTC) < timedelta(hours=27), name  # 24 h cap + jitter
+        assert polls[url] - clock.now() < timedelta(hours=27), name  # 24 h cap + jitter
     assert errors[f"{base}/metadata-redirect.xml"] == (
         "redirect refused to go to 169.254.169.254: a link-local, metadata or reserved address"
     )

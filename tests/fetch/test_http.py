@@ -9,12 +9,13 @@ import socket
 import tracemalloc
 import zlib
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from aiohttp import web
 
+from bot import clock
 from bot.fetch.http import USER_AGENT, Fetcher, FetchFailure, FetchLimits, FetchResult
 from bot.fetch.limits import HostLimiter
 from tests.fetch.servers import Serve, app_with, reply, rss
@@ -69,7 +70,7 @@ async def test_conditional_get_gets_304_and_an_empty_body(serve: Serve, fetcher:
     by_etag = ok(await fetcher.fetch(f"{base}/feed", etag='"v1"'))
     assert by_etag.not_modified and by_etag.body == b"" and by_etag.content_hash is None
     assert by_etag.hints.fresh_until is not None
-    assert by_etag.hints.fresh_until - datetime.now(UTC) > timedelta(seconds=590)
+    assert by_etag.hints.fresh_until - clock.now() > timedelta(seconds=590)
     by_date = ok(await fetcher.fetch(f"{base}/feed", last_modified="Mon, 01 Jan 2024 00:00:00 GMT"))
     assert by_date.not_modified
     assert not ok(await fetcher.fetch(f"{base}/feed", etag='"old"')).not_modified
@@ -170,7 +171,7 @@ async def test_redirects_are_followed_loops_and_chains_are_refused(serve: Serve,
 
 
 async def test_429_and_503_carry_retry_after(serve: Serve, fetcher: Fetcher) -> None:
-    later = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=2)
+    later = clock.now().replace(microsecond=0) + timedelta(hours=2)
     http_date = later.strftime("%a, %d %b %Y %H:%M:%S GMT")
     base = await serve(
         app_with(
@@ -182,7 +183,7 @@ async def test_429_and_503_carry_retry_after(serve: Serve, fetcher: Fetcher) -> 
     busy = failed(await fetcher.fetch(f"{base}/busy"))
     assert (busy.message, busy.status, busy.network) == ("HTTP 429", 429, False)
     assert busy.hints.retry_after is not None
-    assert timedelta(seconds=110) < busy.hints.retry_after - datetime.now(UTC) <= timedelta(seconds=120)
+    assert timedelta(seconds=110) < busy.hints.retry_after - clock.now() <= timedelta(seconds=120)
     down = failed(await fetcher.fetch(f"{base}/down"))
     assert (down.message, down.hints.retry_after) == ("HTTP 503", later)
     gone = failed(await fetcher.fetch(f"{base}/gone"))
@@ -190,7 +191,7 @@ async def test_429_and_503_carry_retry_after(serve: Serve, fetcher: Fetcher) -> 
 
 
 async def test_expires_header_is_a_freshness_hint(serve: Serve, fetcher: Fetcher) -> None:
-    expires = datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=30)
+    expires = clock.now().replace(microsecond=0) + timedelta(minutes=30)
     header = {"Expires": expires.strftime("%a, %d %b %Y %H:%M:%S GMT")}
     base = await serve(app_with(web.get("/f", reply(b"x", headers=header))))
     assert ok(await fetcher.fetch(f"{base}/f")).hints.fresh_until == expires

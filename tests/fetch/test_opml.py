@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.config import FeedConfig
-from bot.fetch.opml import OpmlError, format_every, read_opml, write_opml
+from bot.config import FeedConfig, format_duration
+from bot.feeds.opml import OpmlError, read_opml, write_opml
 
 READER_EXPORT = b"""<?xml version="1.0" encoding="UTF-8"?>
 <opml version="1.0">
@@ -60,7 +60,7 @@ def test_not_opml_is_one_clear_sentence() -> None:
 
 
 def test_intervals_are_written_in_config_notation() -> None:
-    assert [format_every(timedelta(seconds=s)) for s in (90, 600, 7200, 86400, 5400)] == [
+    assert [format_duration(timedelta(seconds=s)) for s in (90, 600, 7200, 86400, 5400)] == [
         "90s",
         "10m",
         "2h",

@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.fetch.policy import OutageDetector, PollPolicy, estimate_items_per_day, format_duration
+from bot.config import human_duration
+from bot.fetch.policy import OutageDetector, PollPolicy, estimate_items_per_day
 from bot.model import FeedState
 
 NOW = datetime(2026, 2, 17, 12, 0, tzinfo=UTC)
@@ -106,4 +107,4 @@ def test_outage_needs_silence_from_several_hosts() -> None:
 
 
 def test_durations_read_naturally() -> None:
-    assert [format_duration(timedelta(minutes=m)) for m in (45, 60 * 6 + 20, 60 * 24 * 3)] == ["45 min", "6 h", "3 d"]
+    assert [human_duration(timedelta(minutes=m)) for m in (45, 60 * 6 + 20, 60 * 24 * 3)] == ["45 min", "6 h", "3 d"]

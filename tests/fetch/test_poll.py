@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
+from bot import clock
 from bot.fetch.http import Fetcher, FetchLimits
 from bot.fetch.limits import HostLimiter
 from bot.fetch.policy import OutageDetector, PollPolicy
@@ -130,7 +131,7 @@ async def test_503_with_retry_after_backs_off_no_earlier_than_asked(serve: Serve
     assert (outcome.status, outcome.error) == (PollStatus.FAILED, "HTTP 503")
     assert outcome.state.consecutive_errors == 1
     assert outcome.state.next_poll_at is not None
-    assert outcome.state.next_poll_at >= datetime.now(UTC) + timedelta(seconds=7100)
+    assert outcome.state.next_poll_at >= clock.now() + timedelta(seconds=7100)
 
 
 async def test_long_outage_notice_names_feed_duration_and_error(serve: Serve, poller: Poller) -> None:

@@ -4,8 +4,9 @@ and a job that blows up is still rescheduled."""
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
+from bot import clock
 from bot.fetch.schedule import FeedScheduler
 
 
@@ -24,10 +25,10 @@ async def test_each_feed_reschedules_itself_without_overlap() -> None:
         if runs["a"] >= 3 and runs["b"] >= 3:
             done.set()
         # Ask for the next run "now": a run must still never start before this one returned.
-        return datetime.now(UTC)
+        return clock.now()
 
     scheduler = FeedScheduler(poll)
-    now = datetime.now(UTC)
+    now = clock.now()
     scheduler.start([("a", now - timedelta(hours=1)), ("b", now)])
     try:
         await asyncio.wait_for(done.wait(), timeout=10)
@@ -45,7 +46,7 @@ async def test_a_failing_poll_is_retried_later_not_dropped() -> None:
         raise RuntimeError("bug")
 
     scheduler = FeedScheduler(poll)
-    scheduler.start([("feed", datetime.now(UTC))])
+    scheduler.start([("feed", clock.now())])
     try:
         for _ in range(100):
             if calls:
@@ -57,4 +58,4 @@ async def test_a_failing_poll_is_retried_later_not_dropped() -> None:
         scheduler.shutdown()
     assert calls == 1
     assert next_run is not None
-    assert timedelta(minutes=4) < next_run - datetime.now(UTC) <= timedelta(minutes=5)
+    assert timedelta(minutes=4) < next_run - clock.now() <= timedelta(minutes=5)

@@ -9,8 +9,8 @@ import pytest
 
 from bot.match.examples import run_examples
 from bot.match.matcher import Matcher
-from bot.match.ruleset import load_ruleset
 from bot.model import Entry
+from bot.rulebook.load import load_ruleset
 
 ROOT = Path(__file__).resolve().parents[2]
 RULES = ROOT / "rules"

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from bot.match.rules import RuleSet
-from bot.match.ruleset import load_ruleset
-from bot.match.watch import Reload, watch_rules
 from bot.model import Entry
+from bot.rulebook.load import load_ruleset
+from bot.rulebook.watch import Reload, watch_rules
 
 RULES = Path(__file__).resolve().parents[2] / "rules"
 TROOPS = Entry(feed_url="", outlet="", url="", title="", summary="Estonia will send troops to the border.")

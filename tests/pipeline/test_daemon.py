@@ -3,9 +3,9 @@ to Apprise channels that follow the topic, and stops cleanly on SIGTERM."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 
+from bot import clock
 from tests.conftest import Webhook
 from tests.feedserver import FeedServer, seed_items
 from tests.pipeline.daemon import daemon_config, running_daemon, until
@@ -19,7 +19,7 @@ async def test_daemon_polls_repeatedly_prints_alerts_and_stops_on_sigterm(
     config = daemon_config(tmp_path, feed_server.url("wire.xml"), apprise=[hook])
     async with running_daemon(config) as daemon:
         await until(lambda: feed_server.requests.get("wire.xml", 0) >= 2, "two polls")
-        now = datetime.now(UTC)
+        now = clock.now()
         feed_server.feeds["wire.xml"] = seed_items((now, now))
         polls = feed_server.requests["wire.xml"]
         await until(lambda: feed_server.requests["wire.xml"] >= polls + 2 and bool(webhook.received), "the alert")

@@ -4,10 +4,10 @@ with the page's boilerplate left out."""
 from __future__ import annotations
 
 import sqlite3
-from datetime import UTC, datetime
 from html import escape
 from pathlib import Path
 
+from bot import clock
 from tests.feedserver import SEEDS, FeedServer, Item
 from tests.pipeline.test_poll_e2e import poll_once, write_config
 
@@ -32,7 +32,7 @@ async def test_teaser_feed_matches_on_extracted_article(feed_server: FeedServer,
     body = body.split("Previous Article")[0]
     feed_server.pages["estonia-leader.html"] = article_page(title, body, "https://rewrite.example/estonia-leader")
     teaser = Item(
-        "teaser-1", title.strip(), feed_server.url("estonia-leader.html"), "Read the full story.", datetime.now(UTC)
+        "teaser-1", title.strip(), feed_server.url("estonia-leader.html"), "Read the full story.", clock.now()
     )
     feed_server.feeds["teasers.xml"] = [teaser]
     config = write_config(tmp_path, f"sqlite:///{tmp_path / 'n.db'}", feed_server.url("teasers.xml"), backlog=1)
@@ -57,7 +57,7 @@ async def test_teaser_feed_matches_on_extracted_article(feed_server: FeedServer,
 async def test_first_poll_fetches_pages_only_for_entries_that_may_alert(
     feed_server: FeedServer, tmp_path: Path
 ) -> None:
-    now = datetime.now(UTC)
+    now = clock.now()
     for n in range(3):
         feed_server.pages[f"old-{n}.html"] = article_page(f"Old {n}", "Old news. " * 40, f"https://o.example/{n}")
     feed_server.pages["new.html"] = article_page("New", "New news. " * 40, "https://o.example/new")

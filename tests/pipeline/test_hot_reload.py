@@ -4,9 +4,9 @@ is reported as file:line while the rule's previous version keeps alerting."""
 from __future__ import annotations
 
 import shutil
-from datetime import UTC, datetime
 from pathlib import Path
 
+from bot import clock
 from tests.feedserver import FeedServer, Item
 from tests.pipeline.daemon import RULES, daemon_config, running_daemon, until
 
@@ -16,7 +16,7 @@ BROKEN = 'id: water-supply\ntitle: Water supply attacks\nquery: >\n  ("water uti
 
 def _item(n: int, title: str) -> Item:
     return Item(
-        f"w{n}", title, f"https://w.example/{n}", title + ". Officials said systems were restored.", datetime.now(UTC)
+        f"w{n}", title, f"https://w.example/{n}", title + ". Officials said systems were restored.", clock.now()
     )
 
 

@@ -12,13 +12,14 @@ from pathlib import Path
 import pytest
 import yaml
 
+from bot import clock
 from bot.cli import main
 from tests.feedserver import Item, render_rss
 from tests.pipeline.test_poll_e2e import RULES
 
 
 def test_a_huge_feed_is_taken_in_slices(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    now = datetime.now(UTC).replace(microsecond=0)
+    now = clock.now().replace(microsecond=0)
     items = [
         Item(f"g{n}", f"Hackers hit grid number {n}", f"https://w.example/{n}", "Hackers hit the grid.",
              now - timedelta(minutes=n))

@@ -7,16 +7,17 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from bot import clock
 from tests.feedserver import FeedServer, Item, seed_items
 
 RULES = Path(__file__).resolve().parents[2] / "rules"
-NOW = datetime.now(UTC).replace(microsecond=0)
+NOW = clock.now().replace(microsecond=0)
 UNRELATED = [
     Item("u1", "Central bank keeps rates on hold", "https://w.example/rates", "Inflation eased in May.", NOW),
     Item("u2", "Marathon draws record field", "https://w.example/run", "Runners crossed the line.", NOW),

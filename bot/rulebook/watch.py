@@ -22,7 +22,7 @@ from watchfiles import Change, awatch
 from bot.match.errors import RuleError
 from bot.match.matcher import Matcher
 from bot.match.rules import RuleSet
-from bot.match.ruleset import load_ruleset
+from bot.rulebook.load import load_ruleset
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,14 +13,15 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot import clock
 from bot.config import ConfigError, StoriesConfig
 from bot.metrics import STAGE_SECONDS
 from bot.model import Entry
-from bot.rulebook import Rules
+from bot.rulebook.book import Rules
 from bot.store.stories import Filing, WindowEntry, file_entries, window_entries
 from bot.stories.embeddings import load_minilm
 from bot.stories.features import Observed, StoryFeatures
@@ -59,7 +60,7 @@ class StoryDesk:
             else ClusterConfig(window=settings.window)
         )
         self.index = StoryIndex(clustering, embedder)
-        self._pruned_at = datetime.now(UTC)
+        self._pruned_at = clock.now()
 
     @classmethod
     async def open(cls, settings: StoriesConfig) -> StoryDesk:
@@ -76,7 +77,7 @@ class StoryDesk:
     async def restore(self, engine: AsyncEngine, rules: Rules) -> int:
         """Rebuild the index from the window's stored entries (off the event loop); entries stored before
         their features were kept are read again and their features stored. Returns how many were restored."""
-        window = await window_entries(engine, datetime.now(UTC) - self.settings.window)
+        window = await window_entries(engine, clock.now() - self.settings.window)
         refiled = await asyncio.to_thread(self._restore, window, rules)
         async with engine.begin() as conn:
             await file_entries(conn, [filing(assignment) for assignment in refiled])

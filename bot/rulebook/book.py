@@ -13,9 +13,9 @@ from pathlib import Path
 from bot.match.matcher import Matcher
 from bot.match.query import parse_query
 from bot.match.rules import Rule, RuleSet
-from bot.match.ruleset import load_ruleset
-from bot.match.watch import Reload, compile_reload, watch_rules
 from bot.model import Entry
+from bot.rulebook.load import load_ruleset
+from bot.rulebook.watch import Reload, compile_reload, watch_rules
 
 log = logging.getLogger(__name__)
 

@@ -11,24 +11,25 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot import clock
 from bot.alerts.policy import may_alert, newest_first
 from bot.config import FeedConfig
 from bot.fetch.article import ArticleFetcher
 from bot.fetch.poll import Poller, PollOutcome, PollStatus, more_to_come, poll_feed
 from bot.ingest.analyse import analyse
 from bot.ingest.batch import Ingest, IngestResult, PolledFeed
+from bot.ingest.desk import StoryDesk
 from bot.ingest.queue import IngestQueue
 from bot.metrics import FEED_ERRORS, POLLS
 from bot.model import Entry, FeedState, Notice
-from bot.rulebook import RuleBook
+from bot.rulebook.book import RuleBook
 from bot.store.db import describe_error
 from bot.store.entries import has_entries, unseen_entries
 from bot.store.feeds import is_first_poll, load_state
-from bot.storydesk import StoryDesk
 
 log = logging.getLogger(__name__)
 
@@ -177,10 +178,10 @@ class FeedPipeline:
         message = describe_error(error)
         log.error("feed %s: %s", url, message, exc_info=log.isEnabledFor(logging.DEBUG))
         feed = self.feeds[url][1]
-        state = FeedState(url=url, name=feed.name or url, next_poll_at=datetime.now(UTC) + RETRY_AFTER_FAILURE)
+        state = FeedState(url=url, name=feed.name or url, next_poll_at=clock.now() + RETRY_AFTER_FAILURE)
         return FeedPollReport(feed, PollOutcome(state, PollStatus.FAILED, error=message), IngestResult(0, ()))
 
     async def poll_and_reschedule(self, url: str) -> datetime:
         """The scheduler's job: poll, then say when to poll again."""
         report = await self.poll(url)
-        return report.outcome.state.next_poll_at or datetime.now(UTC)
+        return report.outcome.state.next_poll_at or clock.now()

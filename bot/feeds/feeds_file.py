@@ -6,8 +6,7 @@ from pathlib import Path
 
 import yaml
 
-from bot.config import FeedConfig, load_feeds_file
-from bot.fetch.opml import format_every
+from bot.config import FeedConfig, format_duration, load_feeds_file
 
 
 def feed_record(feed: FeedConfig) -> dict[str, object]:
@@ -16,7 +15,7 @@ def feed_record(feed: FeedConfig) -> dict[str, object]:
     if feed.name:
         record["name"] = feed.name
     if feed.every is not None:
-        record["every"] = format_every(feed.every)
+        record["every"] = format_duration(feed.every)
     defaults = FeedConfig(url=feed.url)
     if feed.backlog != defaults.backlog:
         record["backlog"] = feed.backlog

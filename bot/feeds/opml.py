@@ -9,18 +9,16 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from email.utils import format_datetime
 
 from pydantic import ValidationError
 
-from bot.config import FeedConfig
+from bot import clock
+from bot.config import FeedConfig, format_duration
 
 NAMESPACE = "https://github.com/newsbot/newsbot/opml"
 _EVERY = f"{{{NAMESPACE}}}every"
-_UNITS = (("w", 604800), ("d", 86400), ("h", 3600), ("m", 60), ("s", 1))
-
-
 class OpmlError(ValueError):
     """The file is not OPML at all; str(error) names the file and the reason."""
 
@@ -69,21 +67,14 @@ def write_opml(feeds: list[FeedConfig], title: str = "newsbot feeds", now: datet
     root = ET.Element("opml", version="2.0")
     head = ET.SubElement(root, "head")
     ET.SubElement(head, "title").text = title
-    ET.SubElement(head, "dateCreated").text = format_datetime(now or datetime.now(UTC), usegmt=True)
+    ET.SubElement(head, "dateCreated").text = format_datetime(now or clock.now(), usegmt=True)
     body = ET.SubElement(root, "body")
     for feed in feeds:
         label = feed.name or feed.url
         outline = ET.SubElement(body, "outline", type="rss", text=label, title=label, xmlUrl=feed.url)
         if feed.every is not None:
-            outline.set(_EVERY, format_every(feed.every))
+            outline.set(_EVERY, format_duration(feed.every))
     ET.indent(root)
     return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
 
 
-def format_every(every: timedelta) -> str:
-    """An interval in the config's own notation (90s, 10m, 2h, 1d), largest exact unit first."""
-    seconds = int(every.total_seconds())
-    for unit, size in _UNITS:
-        if seconds and seconds % size == 0:
-            return f"{seconds // size}{unit}"
-    return f"{every.total_seconds():g}s"
