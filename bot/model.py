@@ -149,6 +149,17 @@ class Alert:
 
 
 @dataclass(frozen=True, slots=True)
+class Headline:
+    """What a summary line needs of one alert; kept with each queued message so bursts and digests
+    can be folded without reloading the alerts."""
+
+    title: str
+    url: str
+    outlet: str
+    topic: str
+
+
+@dataclass(frozen=True, slots=True)
 class Notice:
     """A message for the bot's operators, not subscribers: a feed failing for hours, a rule edit that broke.
 

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from rich.console import Console
 
 from bot.deliver.console import render_alert as console_alert
-from bot.deliver.format import MAX_MESSAGE, Headline, render_alert, render_summary, render_why, utf16_len
+from bot.deliver.format import MAX_MESSAGE, headline_of, render_alert, render_summary, render_why, utf16_len
 from bot.deliver.jsonl import alert_record
 from bot.match.query import QueryError, parse_query
 from bot.model import Alert, ClauseHit, Entry, Match, Span, Story, StoryMember
@@ -163,7 +163,7 @@ def test_renderers_fit_telegram_and_never_raise(alert: Alert) -> None:
         assert utf16_len(rendered.plain) <= MAX_MESSAGE
         why = render_why(alert)
         assert utf16_len(why.plain) <= MAX_MESSAGE
-        summary = render_summary("Digest", [Headline.of(alert)] * 50)
+        summary = render_summary("Digest", [headline_of(alert)] * 50)
         assert utf16_len(summary.plain) <= MAX_MESSAGE
         json.dumps(alert_record(alert))
         console = Console(file=io.StringIO(), width=100)

@@ -21,7 +21,7 @@ from bot.chat.admin import reload, rules, status
 from bot.chat.runtime import reply, rules_of, runtime_of
 from bot.chat.topics import find_topic, thread_of, topic_arg, unknown_topic
 from bot.config import parse_duration
-from bot.deliver.format import Headline, render_summary, render_why, when
+from bot.deliver.format import headline_of, render_summary, render_why, when
 from bot.deliver.telegram import WHY_PREFIX
 from bot.match.rules import Rule
 from bot.store import chats
@@ -229,7 +229,7 @@ async def recent(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not alerts:
         await reply(update, f"No alerts for <b>{escape(rule.title)}</b> yet.")
         return
-    rendered = render_summary(f"Last {len(alerts)} alerts: {rule.title}", [Headline.of(a) for a in alerts])
+    rendered = render_summary(f"Last {len(alerts)} alerts: {rule.title}", [headline_of(a) for a in alerts])
     await reply(update, rendered.html)
 
 

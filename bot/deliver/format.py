@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from html import escape
 
 from bot.deliver.snippet import make_snippet
-from bot.model import Alert, Story
+from bot.model import Alert, Headline, Story
 
 MAX_MESSAGE = 4096
 _TITLE_CAP = 400
@@ -63,20 +63,10 @@ def story_line(story: Story) -> str | None:
     return f"{len(outlets)} outlets: {shown}{more}; originally {clip(story.origin, _NAME_CAP)}"
 
 
-@dataclass(frozen=True, slots=True)
-class Headline:
-    """What a summary line needs of one alert; kept with each queued message so bursts and digests
-    can be folded without reloading the alerts."""
-
-    title: str
-    url: str
-    outlet: str
-    topic: str
-
-    @classmethod
-    def of(cls, alert: Alert) -> Headline:
-        entry = alert.entry
-        return cls(clip(entry.title or entry.url, 200), entry.url, clip(entry.outlet, _NAME_CAP), alert.rule_title)
+def headline_of(alert: Alert) -> Headline:
+    """An alert's summary line, its title and outlet cut to length."""
+    entry = alert.entry
+    return Headline(clip(entry.title or entry.url, 200), entry.url, clip(entry.outlet, _NAME_CAP), alert.rule_title)
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,7 +24,7 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
 
 from bot import clock
-from bot.deliver.format import Headline, render_alert, render_summary, when
+from bot.deliver.format import headline_of, render_alert, render_summary, when
 from bot.deliver.pacing import Pacer
 from bot.metrics import DELIVERY_LATENCY
 from bot.model import Alert, Notice
@@ -130,7 +130,7 @@ class TelegramSink:
                     rule_id=alert.rule_id,
                     html=rendered.html,
                     plain=rendered.plain,
-                    headline=Headline.of(alert),
+                    headline=headline_of(alert),
                     chat_id=subscriber.chat_id,
                     thread_id=subscriber.thread_id,
                     alert_id=alert.id,

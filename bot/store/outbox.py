@@ -21,7 +21,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot import clock
-from bot.deliver.format import Headline
+from bot.model import Headline
 from bot.store.chats import chats
 from bot.store.tables import UTCDateTime, metadata
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.deliver.format import MAX_MESSAGE, Headline, clip, render_alert, render_summary, render_why, utf16_len
+from bot.deliver.format import MAX_MESSAGE, clip, headline_of, render_alert, render_summary, render_why, utf16_len
 from bot.model import Alert, ClauseHit, Credit, Entry, Match, Span, Story, StoryMember
 from tests.e2e.tg_html import parse
 
@@ -88,7 +88,7 @@ def test_any_feed_text_gives_valid_html_within_the_limit(
     alert = _alert(title=title, outlet=outlet, body=body, story=_story(outlets) if outlets else None)
     for rendered in (
         render_alert(alert),
-        render_summary("Digest " + title, [Headline.of(alert)] * 60),
+        render_summary("Digest " + title, [headline_of(alert)] * 60),
         render_why(alert),
     ):
         assert utf16_len(parse(rendered.html).text) <= MAX_MESSAGE
@@ -97,7 +97,7 @@ def test_any_feed_text_gives_valid_html_within_the_limit(
 
 def test_summary_lists_alerts_and_counts_the_rest() -> None:
     alerts = [_alert(title=f"Item {n} " + "x" * 150) for n in range(100)]
-    rendered = render_summary("100 new alerts", [Headline.of(a) for a in alerts])
+    rendered = render_summary("100 new alerts", [headline_of(a) for a in alerts])
     text = parse(rendered.html).text
     assert text.startswith("100 new alerts\n• Item 0 ")
     shown = text.count("• Item ")

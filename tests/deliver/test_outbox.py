@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot import clock
-from bot.deliver.format import Headline
+from bot.model import Headline
 from bot.store.chats import remember_chat
 from bot.store.outbox import (
     FoldConflict,
