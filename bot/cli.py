@@ -36,6 +36,7 @@ from bot.deliver.telegram import TelegramSink
 from bot.demo.server import demo_config, serve_demo_feeds
 from bot.feeds.feeds_file import add_feeds
 from bot.feeds.opml import OpmlError, read_opml, write_opml
+from bot.ingest.views import recent_stories
 from bot.logs import setup_logging
 from bot.match.examples import run_examples
 from bot.match.matcher import Matcher
@@ -43,10 +44,9 @@ from bot.metrics import serve_metrics
 from bot.model import Entry
 from bot.rulebook.backtest import backtest, with_rule_files
 from bot.rulebook.load import load_ruleset
+from bot.status.health import Latency, health_report
 from bot.store.db import DatabaseError, database_reason, open_database
 from bot.store.entries import entries_since
-from bot.store.health import Latency, health_report
-from bot.store.stories import recent_stories
 
 T = TypeVar("T")
 out = Console(soft_wrap=True)

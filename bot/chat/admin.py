@@ -12,9 +12,9 @@ from bot import clock
 from bot.chat.runtime import reply, rules_of, runtime_of
 from bot.config import human_duration, relative_time
 from bot.deliver.format import when
+from bot.status.health import FeedHealth, Latency, health_report
 from bot.store import outbox
 from bot.store.alerts import alert_counts
-from bot.store.health import FeedHealth, Latency, health_report
 
 
 def _latency(latency: Latency | None) -> str:

@@ -23,9 +23,10 @@ from bot.chat.topics import find_topic, thread_of, topic_arg, unknown_topic
 from bot.config import parse_duration
 from bot.deliver.format import headline_of, render_summary, render_why, when
 from bot.deliver.telegram import WHY_PREFIX
+from bot.ingest.views import alert_with_story
 from bot.match.rules import Rule
 from bot.store import chats
-from bot.store.alerts import get_alert, recent_alerts
+from bot.store.alerts import recent_alerts
 
 log = logging.getLogger(__name__)
 
@@ -225,7 +226,7 @@ async def recent(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     rule = await topic_arg(update, context, "/recent <topic>")
     if rule is None:
         return
-    alerts = await recent_alerts(runtime_of(context).engine, rule.id, limit=5)
+    alerts = [stored.alert for stored in await recent_alerts(runtime_of(context).engine, rule.id, limit=5)]
     if not alerts:
         await reply(update, f"No alerts for <b>{escape(rule.title)}</b> yet.")
         return
@@ -234,7 +235,10 @@ async def recent(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def _explain(update: Update, context: ContextTypes.DEFAULT_TYPE, alert_id: str) -> None:
-    alert = await get_alert(runtime_of(context).engine, int(alert_id)) if alert_id.isdigit() else None
+    runtime = runtime_of(context)
+    alert = None
+    if alert_id.isdigit():
+        alert = await alert_with_story(runtime.engine, int(alert_id), runtime.config.stories)
     if alert is None:
         await reply(update, f"No alert number {escape(alert_id)}.")
         return

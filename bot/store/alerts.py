@@ -12,12 +12,10 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot import clock
-from bot.config import StoriesConfig
 from bot.model import Alert, ClauseHit, Match, Span
 from bot.store.entries import entry_columns, entry_from_row
-from bot.store.stories import live_story_id, story_members
+from bot.store.stories import live_story_id
 from bot.store.tables import alerts, entries, feeds, inserted_id, matches
-from bot.stories.story import story_of
 
 
 def clauses_to_json(clauses: Sequence[ClauseHit]) -> list[dict[str, Any]]:
@@ -141,35 +139,35 @@ def _alert_from_row(row: RowMapping) -> Alert:
     )
 
 
-async def _with_story(conn: AsyncConnection, row: RowMapping, settings: StoriesConfig) -> Alert:
-    """The alert with its story as it stands now (a merged story's alert shows the story it merged into)."""
-    alert = _alert_from_row(row)
-    if row["alert_story_id"] is None:
-        return alert
-    story_id = await live_story_id(conn, row["alert_story_id"])
-    members = (await story_members(conn, [story_id])).get(story_id)
-    if not members:
-        return alert
-    return replace(alert, story=story_of(story_id, members, settings))
+@dataclass(frozen=True, slots=True)
+class StoredAlert:
+    """An alert as stored (without its story), and the id of the story it belongs to now: a merged story's
+    alert names the story it merged into."""
+
+    alert: Alert
+    story_id: int | None
 
 
-async def get_alert(engine: AsyncEngine, alert_id: int, settings: StoriesConfig | None = None) -> Alert | None:
-    """An alert with its match and its story as it stands now (for /why)."""
+async def _stored(conn: AsyncConnection, row: RowMapping) -> StoredAlert:
+    story_id = row["alert_story_id"]
+    return StoredAlert(_alert_from_row(row), await live_story_id(conn, story_id) if story_id is not None else None)
+
+
+async def get_alert(engine: AsyncEngine, alert_id: int) -> StoredAlert | None:
+    """An alert with its match, and its story's id as it stands now."""
     async with engine.connect() as conn:
         row = (await conn.execute(_alert_query().where(alerts.c.id == alert_id))).mappings().first()
-        return await _with_story(conn, row, settings or StoriesConfig()) if row else None
+        return await _stored(conn, row) if row else None
 
 
-async def recent_alerts(
-    engine: AsyncEngine, rule_id: str | None = None, limit: int = 5, settings: StoriesConfig | None = None
-) -> list[Alert]:
-    """The newest alerts, of one rule or of all, each with its story."""
+async def recent_alerts(engine: AsyncEngine, rule_id: str | None = None, limit: int = 5) -> list[StoredAlert]:
+    """The newest alerts, of one rule or of all."""
     query = _alert_query().order_by(alerts.c.created_at.desc(), alerts.c.id.desc()).limit(limit)
     if rule_id is not None:
         query = query.where(alerts.c.rule_id == rule_id)
     async with engine.connect() as conn:
         rows = (await conn.execute(query)).mappings().all()
-        return [await _with_story(conn, row, settings or StoriesConfig()) for row in rows]
+        return [await _stored(conn, row) for row in rows]
 
 
 async def alert_counts(engine: AsyncEngine, since: datetime) -> dict[str, int]:

@@ -18,7 +18,7 @@ def _seconds(value: float | None) -> timedelta | None:
     return timedelta(seconds=value) if value is not None else None
 
 
-def _state(row: RowMapping) -> FeedState:
+def state_from_row(row: RowMapping) -> FeedState:
     return FeedState(
         url=row["url"],
         name=row["name"],
@@ -71,13 +71,13 @@ async def sync_feeds(engine: AsyncEngine, configured: list[FeedConfig]) -> dict[
 async def load_state(engine: AsyncEngine, url: str) -> FeedState:
     async with engine.connect() as conn:
         row = (await conn.execute(sa.select(feeds).where(feeds.c.url == url))).mappings().one()
-    return _state(row)
+    return state_from_row(row)
 
 
 async def load_states(engine: AsyncEngine) -> list[FeedState]:
     async with engine.connect() as conn:
         rows = (await conn.execute(sa.select(feeds).order_by(feeds.c.id))).mappings().all()
-    return [_state(row) for row in rows]
+    return [state_from_row(row) for row in rows]
 
 
 async def is_first_poll(conn: AsyncConnection, feed_id: int) -> bool:

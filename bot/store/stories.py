@@ -1,7 +1,7 @@
 """Stories in the store: each entry's story, merges of stories, members to assemble, the window to restore.
 
-The store keeps what the story index decided and what it needs to restore itself; assembling a Story
-(outlets, origin, breaking) is the stories package's job, from the members read here.
+The store keeps what the story index decided and what it needs to restore itself, and reads members
+back; assembling a Story (outlets, origin, breaking) from them is bot/ingest/views.py's job.
 """
 
 from __future__ import annotations
@@ -14,11 +14,9 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot import clock
-from bot.config import StoriesConfig
-from bot.model import Entry, StoredEntry, Story
+from bot.model import Entry, StoredEntry
 from bot.store.entries import credits_from_json, entry_columns, stored_from_row
 from bot.store.tables import entries, feeds, story_merges
-from bot.stories.story import story_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,10 +155,7 @@ async def window_entries(engine: AsyncEngine, since: datetime) -> list[WindowEnt
     ]
 
 
-async def recent_stories(engine: AsyncEngine, since: datetime, settings: StoriesConfig) -> list[Story]:
-    """Stories that gained a member since `since`, newest first, with all their members."""
+async def recent_story_members(conn: AsyncConnection, since: datetime) -> dict[int, list[StoredEntry]]:
+    """The members of the stories that gained a member since `since`."""
     recent = sa.select(entries.c.story_id).where(entries.c.seen_at >= since, entries.c.story_id.is_not(None))
-    async with engine.connect() as conn:
-        grouped = await _members(conn, entries.c.story_id.in_(recent))
-    stories = [story_of(story_id, members, settings) for story_id, members in grouped.items()]
-    return sorted(stories, key=lambda s: max(m.entry_id for m in s.members), reverse=True)
+    return await _members(conn, entries.c.story_id.in_(recent))

@@ -11,7 +11,8 @@ from alembic.migration import MigrationContext
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from bot.config import FeedConfig
+from bot.config import FeedConfig, StoriesConfig
+from bot.ingest.views import alert_with_story
 from bot.model import Alert, ClauseHit, Entry, FeedState, Match, Span, StoredEntry, Story
 from bot.store.alerts import MatchRow, get_alert, insert_alert, insert_matches, move_alerts, recent_alerts, story_alerts
 from bot.store.db import DatabaseError, open_database
@@ -114,9 +115,9 @@ async def test_alerts_are_stored_with_their_match_and_found_by_story(engine: Asy
         alert = await _alert(conn, stored, stored.id)
         assert set(await story_alerts(conn, [stored.id])) == {(MATCH.rule_id, stored.id)}
     loaded = await get_alert(engine, alert.id or 0)
-    assert loaded is not None and loaded.story is not None
-    assert (loaded.match, loaded.entry, loaded.story.id) == (MATCH, stored.entry, stored.id)
-    assert [a.id for a in await recent_alerts(engine, "troop-deployment")] == [alert.id]
+    assert loaded is not None
+    assert (loaded.alert.match, loaded.alert.entry, loaded.story_id) == (MATCH, stored.entry, stored.id)
+    assert [a.alert.id for a in await recent_alerts(engine, "troop-deployment")] == [alert.id]
     assert await recent_alerts(engine, "other-rule") == []
 
 
@@ -135,7 +136,7 @@ async def test_merged_stories_keep_the_older_alert_and_show_every_member(engine:
         assert await live_story_id(conn, second.id) == first.id
         assert await merged_ids(conn, first.id) == [first.id, second.id]
     for alert in (younger, older_in_survivor):
-        loaded = await get_alert(engine, alert.id or 0)
+        loaded = await alert_with_story(engine, alert.id or 0, StoriesConfig())
         assert loaded is not None and loaded.story is not None
         assert (loaded.story.id, [m.entry_id for m in loaded.story.members]) == (first.id, [first.id, second.id])
 

@@ -1,0 +1,1 @@
+"""The desk's state for its operators (`newsbot status`, /status): feed health and alert latency."""
