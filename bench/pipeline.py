@@ -212,7 +212,7 @@ async def count_entries(engine: object) -> int:
 async def one_database(args: argparse.Namespace) -> dict[str, object]:
     from bot.app import open_runtime, poll_all_once
     from bot.config import Config, FeedConfig, PollingConfig
-    from bot.deliver.telegram import TelegramSink
+    from bot.deliver.telegram_sink import TelegramSink
 
     folder = Path(tempfile.mkdtemp(prefix="newsbot-bench-"))
     topics = write_rules(folder / "rules", args.rules)
@@ -261,7 +261,7 @@ async def window_phases(
 ) -> dict[str, object]:
     from bot.app import open_runtime
     from bot.config import Config
-    from bot.deliver.telegram import TelegramSink
+    from bot.deliver.telegram_sink import TelegramSink
 
     config = Config(database=url, rules=folder / "rules", feeds=feeds[: args.feeds])
     generator = NewsGenerator(load_material(), 23)

@@ -1,12 +1,14 @@
-"""Wiring only: one event loop with the feed scheduler, the sinks and (with a token) the Telegram front.
+"""All composition: one event loop with the feed scheduler, the sinks and their senders, and (with a token)
+the Telegram front; the runtime a one-off poll uses.
 
 Everything here builds parts from the config and starts or stops them; the work itself lives in the
-stage packages.
+stage packages, and the command line (cli.py) only parses arguments and prints.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import signal
@@ -16,10 +18,21 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncEngine
+from telegram import Update
+from telegram.error import InvalidToken, NetworkError
 
 from bot import clock
+from bot.chat.front import build_application
+from bot.chat.runtime import ChatRuntime
 from bot.config import Config
-from bot.deliver.sink import Sink
+from bot.deliver.apprise import AppriseSender, AppriseSink
+from bot.deliver.console import ConsoleSink
+from bot.deliver.jsonl import JsonLinesSink
+from bot.deliver.pacing import Pacer
+from bot.deliver.runner import running
+from bot.deliver.sink import FanOut, Sink
+from bot.deliver.telegram_sender import OUTBOX_PACE, TelegramSender, outbox_bot
+from bot.deliver.telegram_sink import TelegramSink
 from bot.fetch.http import Fetcher, FetchLimits
 from bot.fetch.limits import HostLimiter, stagger
 from bot.fetch.policy import PollPolicy
@@ -28,6 +41,7 @@ from bot.fetch.schedule import FeedScheduler
 from bot.ingest.batch import Ingest, PolledFeed
 from bot.ingest.desk import StoryDesk
 from bot.ingest.pipeline import FeedPipeline, FeedPollReport
+from bot.metrics import serve_metrics
 from bot.model import Notice
 from bot.rulebook.book import RuleBook
 from bot.store.db import open_database
@@ -35,6 +49,9 @@ from bot.store.feeds import load_states, sync_feeds
 from bot.store.single import only_process
 
 log = logging.getLogger(__name__)
+
+RETRY_FIRST, RETRY_MAX = 2.0, 300.0
+"""Seconds before retrying an unreachable Bot API: doubling from the first to the most."""
 
 
 def fetch_limits(config: Config) -> FetchLimits:
@@ -163,3 +180,98 @@ async def run_scheduler(runtime: Runtime, stop: asyncio.Event) -> None:
     finally:
         scheduler.shutdown()
         await rules
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """Where a command's alerts go: one sink for the pipeline, and the parts the senders drive."""
+
+    sink: Sink
+    telegram: TelegramSink | None
+    apprise: AppriseSink
+
+
+def print_sink(as_json: bool) -> Sink:
+    return JsonLinesSink() if as_json else ConsoleSink()
+
+
+def delivery(config: Config, printer: Sink | None) -> Delivery:
+    """Telegram's outbox when there is a token, Apprise channels, and `printer` (always used without a token)."""
+    apprise = AppriseSink(config.apprise)
+    telegram = None
+    if config.telegram.enabled:
+        telegram = TelegramSink(config.stories.edit_window, config.telegram.allowed_chats, config.telegram.admins)
+    if printer is None and telegram is None:
+        printer = ConsoleSink()
+    sinks = [sink for sink in (printer, telegram, apprise) if sink is not None]
+    return Delivery(FanOut(*sinks), telegram, apprise)
+
+
+async def poll_once(config: Config, sink: Sink, on_done: Callable[[], None] | None = None) -> list[FeedPollReport]:
+    """One poll cycle of every configured feed (`poll --once`, the demo)."""
+    async with open_runtime(config, sink) as runtime:
+        return await poll_all_once(runtime, on_done)
+
+
+@asynccontextmanager
+async def telegram_front(runtime: ChatRuntime, telegram_sink: TelegramSink) -> AsyncIterator[None]:
+    """Poll Telegram for commands, and drain the outbox with its own paced Bot, until the block exits."""
+    application = build_application(runtime)
+    bot = outbox_bot(runtime.config.telegram)
+    sender = TelegramSender(bot, runtime.engine, Pacer(OUTBOX_PACE), bell=telegram_sink.queued)
+    async with application, bot:
+        await application.start()
+        assert application.updater is not None
+        await application.updater.start_polling(allowed_updates=Update.ALL_TYPES)
+        log.info("Telegram front is up as @%s", application.bot.username)
+        try:
+            async with running([sender]):
+                yield
+        finally:
+            await application.updater.stop()
+            await application.stop()
+
+
+async def keep_front_up(runtime: ChatRuntime, telegram_sink: TelegramSink, stop: asyncio.Event) -> None:
+    """Run the Telegram front until `stop` is set. While the Bot API cannot be reached (at start or after the
+    front went down), say so and retry with backoff; polling goes on meanwhile and alerts wait in the outbox.
+    A token Telegram refuses is raised: no retry can fix it."""
+    delay = RETRY_FIRST
+    while not stop.is_set():
+        try:
+            async with telegram_front(runtime, telegram_sink):
+                delay = RETRY_FIRST
+                await stop.wait()
+            return
+        except InvalidToken:
+            raise
+        except NetworkError as error:  # TimedOut is a NetworkError too
+            log.warning(
+                "Telegram is unreachable (%s); polling goes on and alerts wait in the outbox; retrying in %.0f s",
+                error.message,
+                delay,
+            )
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), delay)
+        delay = min(delay * 2, RETRY_MAX)
+
+
+async def run_daemon(config: Config, delivery: Delivery, *, front: bool) -> None:
+    """Poll on schedule until SIGINT/SIGTERM; with `front` and a token, run the Telegram front on the same loop."""
+    if config.metrics_port is not None:
+        serve_metrics(config.metrics_port)
+    stop = asyncio.Event()
+    stop_on_signals(stop)
+    async with open_runtime(config, delivery.sink) as runtime:
+        channels = [AppriseSender(runtime.engine, config.apprise, delivery.apprise.queued)] if config.apprise else []
+        async with running(channels):
+            if not front or delivery.telegram is None:
+                await run_scheduler(runtime, stop)
+                return
+            telegram = asyncio.create_task(keep_front_up(runtime, delivery.telegram, stop), name="telegram")
+            telegram.add_done_callback(lambda _task: stop.set())  # a refused token ends the daemon
+            try:
+                await run_scheduler(runtime, stop)
+            finally:
+                stop.set()
+                await telegram

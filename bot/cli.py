@@ -9,30 +9,30 @@ import argparse
 import asyncio
 import sys
 import tempfile
-from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
 
-from rich.console import Console
-from rich.markup import escape
-from rich.progress import BarColumn, Progress, TextColumn
-from rich.table import Table
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram.error import InvalidToken
 
 from bot import __version__, clock
-from bot.app import open_runtime, poll_all_once, run_scheduler, stop_on_signals
-from bot.chat.front import keep_front_up
-from bot.config import Config, ConfigError, human_duration, load_config, parse_duration, relative_time
-from bot.deliver.apprise import AppriseSender, AppriseSink
+from bot.app import delivery, poll_once, print_sink, run_daemon
+from bot.cli_views import (
+    err,
+    out,
+    poll_progress,
+    problems,
+    show_backtest,
+    show_matches,
+    show_poll_reports,
+    show_status,
+    show_stories,
+)
+from bot.config import Config, ConfigError, load_config, parse_duration
 from bot.deliver.console import ConsoleSink
-from bot.deliver.format import story_line
-from bot.deliver.jsonl import JsonLinesSink, dump_line, match_record, story_record
-from bot.deliver.senders import running
-from bot.deliver.sink import FanOut, Sink
-from bot.deliver.telegram import TelegramSink
+from bot.deliver.sink import Sink
 from bot.demo.server import demo_config, serve_demo_feeds
 from bot.feeds.feeds_file import add_feeds
 from bot.feeds.opml import OpmlError, read_opml, write_opml
@@ -40,17 +40,14 @@ from bot.ingest.views import recent_stories
 from bot.logs import setup_logging
 from bot.match.examples import run_examples
 from bot.match.matcher import Matcher
-from bot.metrics import serve_metrics
 from bot.model import Entry
 from bot.rulebook.backtest import backtest, with_rule_files
 from bot.rulebook.load import load_ruleset
-from bot.status.health import Latency, health_report
+from bot.status.health import health_report
 from bot.store.db import DatabaseError, database_reason, open_database
 from bot.store.entries import entries_since
 
 T = TypeVar("T")
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
 
 
 class UsageError(Exception):
@@ -70,112 +67,33 @@ def _query(config: Config, query: Callable[[AsyncEngine], Awaitable[T]]) -> T:
     return asyncio.run(run())
 
 
-def _problems(problems: Iterable[object]) -> None:
-    """Print `file:line: message` problems on stderr, unwrapped so editors and grep can use them."""
-    for problem in problems:
-        err.print(str(problem), markup=False, highlight=False)
-
-
 def _config(args: argparse.Namespace) -> Config:
     return load_config(Path(args.config) if args.config else None)
 
 
-def _secrets(config: Config) -> list[str]:
-    """What must never reach a log line: the bot token and the Apprise URLs (they carry credentials)."""
-    secrets = [target.url.get_secret_value() for target in config.apprise]
-    if config.telegram.token is not None:
-        secrets.append(config.telegram.token.get_secret_value())
-    return secrets
-
-
-def _print_sink(as_json: bool) -> Sink:
-    return JsonLinesSink() if as_json else ConsoleSink()
-
-
-@dataclass(frozen=True)
-class Delivery:
-    """Where a command's alerts go: one sink for the pipeline, and the parts the Telegram front drives."""
-
-    sink: Sink
-    telegram: TelegramSink | None
-    apprise: AppriseSink
-
-
-def _delivery(config: Config, printer: Sink | None) -> Delivery:
-    """Telegram's outbox when there is a token, Apprise channels, and `printer` (always used without a token)."""
-    apprise = AppriseSink(config.apprise)
-    telegram = None
-    if config.telegram.enabled:
-        telegram = TelegramSink(config.stories.edit_window, config.telegram.allowed_chats, config.telegram.admins)
-    if printer is None and telegram is None:
-        printer = ConsoleSink()
-    sinks = [sink for sink in (printer, telegram, apprise) if sink is not None]
-    return Delivery(FanOut(*sinks), telegram, apprise)
-
-
-async def _daemon(config: Config, delivery: Delivery, *, front: bool) -> None:
-    """Poll on schedule until SIGINT/SIGTERM; with `front` and a token, run the Telegram front on the same loop."""
-    if config.metrics_port is not None:
-        serve_metrics(config.metrics_port)
-    stop = asyncio.Event()
-    stop_on_signals(stop)
-    async with open_runtime(config, delivery.sink) as runtime:
-        channels = [AppriseSender(runtime.engine, config.apprise, delivery.apprise.queued)] if config.apprise else []
-        async with running(channels):
-            if not front or delivery.telegram is None:
-                await run_scheduler(runtime, stop)
-                return
-            telegram = asyncio.create_task(keep_front_up(runtime, delivery.telegram, stop), name="telegram")
-            telegram.add_done_callback(lambda _task: stop.set())  # a refused token ends the daemon
-            try:
-                await run_scheduler(runtime, stop)
-            finally:
-                stop.set()
-                await telegram
-
-
 def cmd_run(args: argparse.Namespace) -> int:
     config = _config(args)
-    setup_logging(args.verbose, _secrets(config))
-    asyncio.run(_daemon(config, _delivery(config, None), front=True))
+    setup_logging(args.verbose, config.secrets())
+    asyncio.run(run_daemon(config, delivery(config, None), front=True))
     return 0
 
 
-async def _poll_once(config: Config, sink: Sink, show_progress: bool) -> int:
-    async with open_runtime(config, sink) as runtime:
-        with Progress(
-            TextColumn("[progress.description]{task.description}"),
-            BarColumn(),
-            TextColumn("{task.completed}/{task.total} feeds"),
-            console=err,
-            disable=not show_progress,
-            transient=True,
-        ) as progress:
-            task = progress.add_task("polling", total=len(config.feeds))
-            reports = await poll_all_once(runtime, lambda: progress.advance(task))
-    failed = [r for r in reports if r.outcome.error]
-    for report in failed:
-        err.print(f"feed {report.feed.url}: {report.outcome.error}", style="red", markup=False, highlight=False)
-    raised = [alert for report in reports for alert in report.result.alerts]
-    updates = sum(alert.update for alert in raised)
-    err.print(
-        f"{len(reports)} feeds polled, {len(failed)} failed, {len(raised) - updates} new alerts, "
-        f"{updates} stories grew",
-        highlight=False,
-    )
-    return 1 if reports and len(failed) == len(reports) else 0
+def _poll_once(config: Config, sink: Sink, show_progress: bool) -> int:
+    with poll_progress(len(config.feeds), show_progress) as advance:
+        reports = asyncio.run(poll_once(config, sink, advance))
+    return show_poll_reports(reports)
 
 
 def cmd_poll(args: argparse.Namespace) -> int:
     config = _config(args)
-    setup_logging(args.verbose, _secrets(config), quiet=args.once)
+    setup_logging(args.verbose, config.secrets(), quiet=args.once)
     if not config.feeds:
         raise UsageError("no feeds configured: add some under `feeds:` in the config file")
     # Alerts are printed, and also queued for Telegram subscribers and Apprise channels that `run` delivers.
-    delivery = _delivery(config, _print_sink(args.json))
+    chosen = delivery(config, print_sink(args.json))
     if args.once:
-        return asyncio.run(_poll_once(config, delivery.sink, show_progress=not args.json))
-    asyncio.run(_daemon(config, delivery, front=False))
+        return _poll_once(config, chosen.sink, show_progress=not args.json)
+    asyncio.run(run_daemon(config, chosen, front=False))
     return 0
 
 
@@ -187,14 +105,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="newsbot-demo-") as folder, serve_demo_feeds() as base_url:
         config = demo_config(base_url, Path(folder) / "demo.db", rules)
         err.print(f"Demo: {len(config.feeds)} bundled feeds served at {base_url}, rules from {rules}/", highlight=False)
-        status = asyncio.run(_poll_once(config, ConsoleSink(), show_progress=True))
+        status = _poll_once(config, ConsoleSink(), show_progress=True)
     err.print("Next: copy config.example.yaml to config.yaml, add your feeds, and run `newsbot run -c config.yaml`.")
     return status
 
 
 def cmd_rules_check(args: argparse.Namespace) -> int:
     ruleset = load_ruleset(Path(args.directory))
-    _problems(ruleset.errors)
+    problems(ruleset.errors)
     entities = len(ruleset.gazetteer.entities)
     summary = f"{len(ruleset.rules)} rules and {entities} entities loaded, {len(ruleset.errors)} problems"
     (err if ruleset.errors else out).print(summary, highlight=False)
@@ -203,10 +121,10 @@ def cmd_rules_check(args: argparse.Namespace) -> int:
 
 def cmd_rules_test(args: argparse.Namespace) -> int:
     ruleset = load_ruleset(Path(args.directory))
-    _problems(ruleset.errors)
+    problems(ruleset.errors)
     results = run_examples(ruleset)
     failures = [result for result in results if not result.passed]
-    _problems(failure.error() for failure in failures)
+    problems(failure.error() for failure in failures)
     out.print(f"{len(results) - len(failures)}/{len(results)} examples pass in {len(ruleset.rules)} rules")
     return 1 if failures or ruleset.errors else 0
 
@@ -214,26 +132,14 @@ def cmd_rules_test(args: argparse.Namespace) -> int:
 def cmd_rules_backtest(args: argparse.Namespace) -> int:
     config = _config(args)
     live = load_ruleset(config.rules_dir)
-    ruleset, problems = with_rule_files(live, [Path(name) for name in args.files])
-    _problems(problems)
-    if problems:
+    ruleset, found = with_rule_files(live, [Path(name) for name in args.files])
+    problems(found)
+    if found:
         return 1
     since = clock.now() - parse_duration(args.since)
     entries = _query(config, lambda engine: entries_since(engine, since))
     only = {rule.id for rule in ruleset.rules if rule.path in set(args.files)} if args.files else None
-    results = backtest(ruleset, entries, only)
-    table = Table(title=f"Backtest over {len(entries)} entries stored in the last {args.since}")
-    for column in ("rule", "alerts", "file"):
-        table.add_column(column)
-    for result in results:
-        table.add_row(result.rule.id, str(len(result.hits)), result.rule.path)
-    out.print(table)
-    for result in results:
-        for stored, match in result.hits[-args.show :] if args.show else ():
-            words = ", ".join(dict.fromkeys(span.text for span in match.spans))
-            entry = stored.entry
-            out.print(f"[green]{escape(result.rule.id)}[/green]  {escape(entry.outlet)}: {escape(entry.title)}")
-            out.print(f"    {stored.entry.url}  [{words}]", markup=False, highlight=False)
+    show_backtest(backtest(ruleset, entries, only), len(entries), args.since, args.show)
     return 0
 
 
@@ -241,21 +147,7 @@ def cmd_stories(args: argparse.Namespace) -> int:
     config = _config(args)
     since = clock.now() - parse_duration(args.since)
     stories = _query(config, lambda engine: recent_stories(engine, since, config.stories))
-    for story in stories:
-        if args.json:
-            dump_line(story_record(story), sys.stdout)
-            continue
-        breaking = "[red]BREAKING[/red] " if story.breaking else ""
-        out.print(f"{breaking}[bold]{escape(story.title)}[/bold]")
-        line = story_line(story) or f"{story.outlets[0]}; originally {story.origin}"
-        out.print(f"  {line}", highlight=False, markup=False)
-        for member in story.members:
-            when = member.published.strftime("%Y-%m-%d %H:%M") if member.published else "undated"
-            credits = f"  (credits {', '.join(c.source for c in member.credits)})" if member.credits else ""
-            out.print(f"  {when}  {member.outlet}: {member.title}{credits}", highlight=False, markup=False)
-            out.print(f"      {member.url}", highlight=False, markup=False)
-    if not args.json:
-        err.print(f"{len(stories)} stories in the last {args.since}", highlight=False)
+    show_stories(stories, args.json, args.since)
     return 0
 
 
@@ -274,23 +166,14 @@ def _text_entry(path: Path) -> Entry:
 def cmd_match(args: argparse.Namespace) -> int:
     config = _config(args)
     ruleset = load_ruleset(config.rules_dir)
-    _problems(ruleset.errors)
+    problems(ruleset.errors)
     matcher = Matcher(ruleset)
     matched_any = False
     for name in args.files:
         entry = _text_entry(Path(name))
         matches = matcher.match(entry)
         matched_any |= bool(matches)
-        if args.json:
-            for match in matches:
-                dump_line({"file": name, **match_record(entry, match)}, sys.stdout)
-            continue
-        out.print(f"[bold]{escape(name)}[/bold]: {len(matches)} rules match", highlight=False)
-        for match in matches:
-            out.print(f"  [green]{escape(match.rule_id)}[/green] ({escape(match.rule_title)})", highlight=False)
-            for hit in match.clauses:
-                words = ", ".join(f"{s.text!r} ({s.field} {s.start}-{s.end})" for s in hit.spans) or "(no words)"
-                out.print(f"    {hit.clause}  ->  {words}", markup=False, highlight=False)
+        show_matches(name, entry, matches, args.json)
     return 0 if matched_any else 1
 
 
@@ -301,7 +184,7 @@ def cmd_feeds_import(args: argparse.Namespace) -> int:
         imported = read_opml(source.read_bytes(), str(source))
     except OSError as exc:
         raise UsageError(f"{source}: cannot read it ({exc.strerror})") from None
-    _problems(imported.skipped)
+    problems(imported.skipped)
     target = config.feeds_file_path or Path("feeds.yaml")
     inline = {feed.url for feed in config.feeds}
     added = add_feeds(target, imported.feeds, inline)
@@ -316,41 +199,11 @@ def cmd_feeds_export(args: argparse.Namespace) -> int:
     return 0
 
 
-def _latency(latency: Latency | None) -> str:
-    if latency is None:
-        return "-"
-    return f"{human_duration(latency.p50)} / {human_duration(latency.p95)} (n={latency.count})"
-
-
 def cmd_status(args: argparse.Namespace) -> int:
     config = _config(args)
     since = clock.now() - parse_duration(args.since)
-    report = _query(config, lambda engine: health_report(engine, since))
-    now = clock.now()
-    feeds = Table(title=f"Feeds (latency: publication -> alert, p50 / p95, last {args.since})")
-    for column in ("feed", "last success", "next poll", "items/day", "latency", "error"):
-        feeds.add_column(column)
-    for feed in report.feeds:
-        failing = f"{feed.last_error} (since {relative_time(feed.failing_since, now)})" if feed.last_error else ""
-        rate = f"{feed.items_per_day:.1f}" if feed.items_per_day is not None else "-"
-        feeds.add_row(
-            feed.name,
-            relative_time(feed.last_success_at, now),
-            relative_time(feed.next_poll_at, now),
-            rate,
-            _latency(feed.latency),
-            failing,
-            style="red" if feed.last_error else None,
-        )
-    out.print(feeds)
-    topics = Table(title="Topics (latency p50 / p95)")
-    topics.add_column("topic")
-    topics.add_column("latency")
-    for rule_id, latency in report.topics:
-        topics.add_row(rule_id, _latency(latency))
-    out.print(topics)
-    ruleset = load_ruleset(config.rules_dir)
-    _problems(ruleset.errors)
+    show_status(_query(config, lambda engine: health_report(engine, since)), clock.now(), args.since)
+    problems(load_ruleset(config.rules_dir).errors)
     return 0
 
 

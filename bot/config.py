@@ -228,6 +228,13 @@ class Config(_Strict):
             raise ValueError(f"{url!r} is not a SQLite or PostgreSQL URL (sqlite:///path or postgresql://...)")
         return url
 
+    def secrets(self) -> list[str]:
+        """What must never reach a log line: the bot token and the Apprise URLs (they carry credentials)."""
+        found = [target.url.get_secret_value() for target in self.apprise]
+        if self.telegram.token is not None:
+            found.append(self.telegram.token.get_secret_value())
+        return found
+
     def path(self, relative: Path) -> Path:
         return relative if relative.is_absolute() else self.base_dir / relative
 

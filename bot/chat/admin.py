@@ -11,7 +11,7 @@ from telegram.ext import ContextTypes
 from bot import clock
 from bot.chat.runtime import reply, rules_of, runtime_of
 from bot.config import human_duration, relative_time
-from bot.deliver.format import when
+from bot.deliver.format import fit_message, when
 from bot.status.health import FeedHealth, Latency, health_report
 from bot.store import outbox
 from bot.store.alerts import alert_counts
@@ -51,13 +51,12 @@ async def status(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     errors = runtime.rulebook.current.ruleset.errors
     lines.append(f"<b>Rules</b>: {len(rules_of(context))} loaded, {len(errors)} with errors")
     lines += [f"• {escape(str(e))}" for e in errors[:20]]
-    waiting = await outbox.backlog(runtime.engine)
+    waiting = await outbox.queue_counts(runtime.engine)
     lines.append(
         f"<b>Outbox</b>: {waiting.get('pending', 0)} to send, {waiting.get('held', 0)} held for digests, "
         f"{waiting.get('failed', 0)} failed"
     )
-    text = "\n".join(lines)
-    await reply(update, text if len(text) < 4000 else text[:3990].rsplit("\n", 1)[0])
+    await reply(update, fit_message(lines))
 
 
 async def rules(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -71,8 +70,7 @@ async def rules(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         f"• <code>{escape(rule.id)}</code> {escape(rule.title)}: {day.get(rule.id, 0)} / {week.get(rule.id, 0)}"
         for rule in rules_of(context)
     ]
-    text = "\n".join(lines)
-    await reply(update, text if len(text) < 4000 else text[:3990].rsplit("\n", 1)[0])
+    await reply(update, fit_message(lines))
 
 
 async def reload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -22,7 +22,7 @@ from bot.chat.runtime import reply, rules_of, runtime_of
 from bot.chat.topics import find_topic, thread_of, topic_arg, unknown_topic
 from bot.config import parse_duration
 from bot.deliver.format import headline_of, render_summary, render_why, when
-from bot.deliver.telegram import WHY_PREFIX
+from bot.deliver.telegram_sender import WHY_PREFIX
 from bot.ingest.views import alert_with_story
 from bot.match.rules import Rule
 from bot.store import chats

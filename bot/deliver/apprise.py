@@ -7,7 +7,6 @@ nor repeats them. A channel is stored by a hash of its URL, never the URL itself
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import logging
 from collections.abc import Sequence
@@ -18,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from bot import clock
 from bot.config import AppriseTarget
 from bot.deliver.format import render_alert
-from bot.deliver.telegram import backoff, observe_latency
+from bot.deliver.runner import OutboxRunner, backoff, observe_latency
 from bot.model import Alert, Notice
 from bot.store.outbox import NewMessage, Queued, due_targets, enqueue, mark_attempt, mark_failed, mark_sent, retry_later
 
@@ -78,28 +77,19 @@ class AppriseSender:
     ) -> None:
         self.engine = engine
         self.urls = {channel_id(t.url.get_secret_value()): t.url.get_secret_value() for t in targets}
-        self.bell = bell
-        self.poll_every = poll_every
-        self._stopping = False
+        self.runner = OutboxRunner("Apprise", self._one_pass, bell, poll_every)
 
     def stop(self) -> None:
-        """Ask `run` to return after the message in hand."""
-        self._stopping = True
-        self.bell.set()
+        self.runner.stop()
 
     async def run(self) -> None:
-        self._stopping = False
-        while not self._stopping:
-            self.bell.clear()
-            try:
-                for queued in await due_targets(self.engine, clock.now()):
-                    if self._stopping:
-                        return
-                    await self.send(queued)
-            except Exception:
-                log.exception("Apprise outbox pass failed; the next pass retries")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.bell.wait(), self.poll_every)
+        await self.runner.run()
+
+    async def _one_pass(self) -> None:
+        for queued in await due_targets(self.engine, clock.now()):
+            if self.runner.stopping:
+                return
+            await self.send(queued)
 
     async def send(self, queued: Queued) -> None:
         url = self.urls.get(queued.target or "")

@@ -7,10 +7,11 @@ them, in UTF-16 code units of the text left after the markup is parsed).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from html import escape
+from html import escape, unescape
 
 from bot.deliver.snippet import make_snippet
 from bot.model import Alert, Headline, Story
@@ -120,6 +121,28 @@ def _fit(head: tuple[str, str], items: Sequence[tuple[str, str]]) -> Rendered:
         html_lines.append(html)
         plain_lines.append(plain)
     return Rendered("\n".join(html_lines), "\n".join(plain_lines))
+
+
+_TAG = re.compile(r"<[^<>]*>")
+
+
+def visible_length(html_text: str) -> int:
+    """What Telegram counts of an HTML message: its text without tags and entities, in UTF-16 units."""
+    return utf16_len(unescape(_TAG.sub("", html_text)))
+
+
+def fit_message(lines: Sequence[str]) -> str:
+    """HTML lines joined into one message, as many whole lines as Telegram takes, then "… and N more"."""
+    kept: list[str] = []
+    used = 0
+    for index, line in enumerate(lines):
+        size = visible_length(line) + 1
+        if used + size > MAX_MESSAGE - 40:
+            kept.append(escape(f"… and {len(lines) - index} more lines"))
+            break
+        kept.append(line)
+        used += size
+    return "\n".join(kept)
 
 
 def render_summary(heading: str, headlines: Sequence[Headline]) -> Rendered:

@@ -94,7 +94,9 @@ class Queued:
 
 
 @dataclass(frozen=True, slots=True)
-class Backlog:
+class DueChat:
+    """A chat with messages due now."""
+
     chat_id: int
     is_group: bool
     due: int
@@ -150,23 +152,31 @@ async def enqueue(conn: AsyncConnection, messages: Sequence[NewMessage]) -> int:
     return max(int(result.rowcount), 0)
 
 
-async def story_message(
-    conn: AsyncConnection, chat_id: int, rule_id: str, story_id: int
-) -> tuple[int, datetime] | None:
-    """The first message a chat got about a story for a topic (its outbox id and when it was sent)."""
+@dataclass(frozen=True, slots=True)
+class StoryMessage:
+    """A message queued for a chat about a story: its outbox id, and when it was sent (else queued)."""
+
+    outbox_id: int
+    at: datetime
+
+
+async def first_story_message(
+    conn: AsyncConnection, chat_id: int, rule_id: str, story_ids: Sequence[int]
+) -> StoryMessage | None:
+    """The first message a chat got for a topic about a story, or about any story merged into it."""
     query = (
         sa.select(outbox.c.id, outbox.c.sent_at, outbox.c.created_at)
         .where(
             outbox.c.chat_id == chat_id,
             outbox.c.rule_id == rule_id,
-            outbox.c.story_id == story_id,
+            outbox.c.story_id.in_(story_ids),
             outbox.c.edit_of.is_(None),
         )
         .order_by(outbox.c.id)
         .limit(1)
     )
     row = (await conn.execute(query)).first()
-    return (row[0], row[1] or row[2]) if row else None
+    return StoryMessage(row[0], row[1] or row[2]) if row else None
 
 
 def _due(now: datetime) -> sa.ColumnElement[bool]:
@@ -176,7 +186,7 @@ def _due(now: datetime) -> sa.ColumnElement[bool]:
     )
 
 
-async def due_chats(engine: AsyncEngine, now: datetime) -> list[Backlog]:
+async def due_chats(engine: AsyncEngine, now: datetime) -> list[DueChat]:
     """Telegram chats with messages due now, and how many."""
     query = (
         sa.select(outbox.c.chat_id, chats.c.type, sa.func.count())
@@ -186,7 +196,7 @@ async def due_chats(engine: AsyncEngine, now: datetime) -> list[Backlog]:
     )
     async with engine.connect() as conn:
         rows = (await conn.execute(query)).all()
-    return [Backlog(chat_id, kind != "private", count) for chat_id, kind, count in rows]
+    return [DueChat(chat_id, kind != "private", count) for chat_id, kind, count in rows]
 
 
 async def due_targets(engine: AsyncEngine, now: datetime) -> list[Queued]:
@@ -324,7 +334,7 @@ async def fold(conn: AsyncConnection, folding: Folding, summary: NewMessage, sta
         raise FoldConflict(f"rows of chat {summary.chat_id} changed while folding")
 
 
-async def backlog(engine: AsyncEngine) -> dict[str, int]:
+async def queue_counts(engine: AsyncEngine) -> dict[str, int]:
     """How many rows wait, by status (pending, held, failed), for /status."""
     query = (
         sa.select(outbox.c.status, sa.func.count())

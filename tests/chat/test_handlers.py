@@ -17,7 +17,8 @@ from bot import clock
 from bot.chat.access import NOT_ALLOWED, NOT_BOT_ADMIN, NOT_CHAT_ADMIN
 from bot.chat.front import build_application
 from bot.config import Config, FeedConfig, TelegramConfig
-from bot.deliver.telegram import OutboxSender, TelegramSink
+from bot.deliver.telegram_sender import TelegramSender
+from bot.deliver.telegram_sink import TelegramSink
 from bot.model import Alert, ClauseHit, Entry, FeedState, Match, Span
 from bot.rulebook.book import RuleBook
 from bot.store.alerts import MatchRow, insert_alert, insert_matches
@@ -196,7 +197,7 @@ async def test_why_button_and_recent(front: Front) -> None:
     entry = Entry(feed.url, "MENAFN", "https://menafn.test/1", "Kallas on troops", summary=body)
     spans = (Span("body", 35, 42, "sending"), Span("body", 52, 58, "troops"))
     match = Match("troop-deployment", "Troop deployment", (ClauseHit("troops NEAR/12 send*", spans),))
-    sender = OutboxSender(front.app.bot, engine)
+    sender = TelegramSender(front.app.bot, engine)
     async with engine.begin() as conn:
         (stored,) = await add_new_entries(conn, feed_id, [entry])
         (match_id,) = await insert_matches(conn, [MatchRow(stored.id, match)])

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.config import AppriseTarget
 from bot.deliver.apprise import AppriseSender, AppriseSink
 from bot.store.db import open_database
-from bot.store.outbox import backlog
+from bot.store.outbox import queue_counts
 from tests.conftest import Webhook
 from tests.deliver.factories import make_alert
 
@@ -51,7 +51,7 @@ async def test_topic_channels_get_each_alert_once(webhook: Webhook, engine: Asyn
     await _run_until(sender, engine, lambda: len(webhook.received) >= 2)
     assert [m["title"] for m in webhook.received] == ["Story number 1", "Story number 2"]
     assert "https://menafn.test/1" in webhook.received[0]["message"]
-    assert await backlog(engine) == {}
+    assert await queue_counts(engine) == {}
 
 
 async def test_failing_channel_is_retried(webhook: Webhook, engine: AsyncEngine) -> None:

@@ -13,16 +13,16 @@ from bot.store.chats import remember_chat
 from bot.store.outbox import (
     FoldConflict,
     NewMessage,
-    backlog,
     due_chats,
     due_for_chat,
     enqueue,
     fail_chat,
+    first_story_message,
     fold,
     mark_attempt,
     mark_sent,
+    queue_counts,
     retry_later,
-    story_message,
     to_fold,
 )
 
@@ -47,7 +47,7 @@ async def test_same_key_is_queued_once(engine: AsyncEngine) -> None:
         assert await enqueue(conn, [_message(1), _message(2)]) == 2
         assert await enqueue(conn, [_message(1), _message(3)]) == 1
     assert [(b.chat_id, b.due, b.is_group) for b in await due_chats(engine, clock.now())] == [(1, 3, False)]
-    assert await backlog(engine) == {"pending": 3}
+    assert await queue_counts(engine) == {"pending": 3}
 
 
 async def test_sent_rows_are_never_due_again_and_retries_wait(engine: AsyncEngine) -> None:
@@ -87,15 +87,15 @@ async def test_blocked_chat_fails_its_queue(engine: AsyncEngine) -> None:
         await enqueue(conn, [_message(1), _message(2, held=True)])
     assert await fail_chat(engine, 1, "Forbidden: bot was blocked by the user") == 2
     assert await due_chats(engine, clock.now()) == []
-    assert await backlog(engine) == {"failed": 2}
+    assert await queue_counts(engine) == {"failed": 2}
 
 
-async def test_story_message_finds_the_first_alert_of_a_story(engine: AsyncEngine) -> None:
+async def test_first_story_message_finds_the_first_alert_of_a_story(engine: AsyncEngine) -> None:
     await remember_chat(engine, 1, "private", None)
     async with engine.begin() as conn:
         await enqueue(conn, [_message(1, story_id=9)])
-        found = await story_message(conn, 1, "kallas", 9)
+        found = await first_story_message(conn, 1, "kallas", [9])
         assert found is not None
-        await enqueue(conn, [_message(2, story_id=9, edit_of=found[0], key="tg:1:edit:9:2")])
-        assert await story_message(conn, 1, "kallas", 9) == found
-        assert await story_message(conn, 1, "kallas", 8) is None
+        await enqueue(conn, [_message(2, story_id=9, edit_of=found.outbox_id, key="tg:1:edit:9:2")])
+        assert await first_story_message(conn, 1, "kallas", [9]) == found
+        assert await first_story_message(conn, 1, "kallas", [8]) is None

@@ -14,11 +14,13 @@ from telegram import Bot
 from telegram.request import HTTPXRequest
 
 from bot import clock
-from bot.deliver.telegram import OutboxSender, TelegramSink
+from bot.deliver.digests import send_digests
+from bot.deliver.telegram_sender import TelegramSender
+from bot.deliver.telegram_sink import TelegramSink
 from bot.model import Alert, Notice, Story, StoryMember
 from bot.store.chats import remember_chat, set_digest, subscribe, subscriptions_of
 from bot.store.db import open_database
-from bot.store.outbox import NewMessage, backlog, enqueue
+from bot.store.outbox import NewMessage, enqueue, queue_counts
 from tests.deliver.factories import make_alert
 from tests.e2e.fake_botapi import FakeBotApi, FakeLimits
 
@@ -57,7 +59,7 @@ def _latency_count() -> float:
     return sample or 0.0
 
 
-async def _queue(engine: AsyncEngine, sender: OutboxSender, alerts: list[Alert]) -> None:
+async def _queue(engine: AsyncEngine, sender: TelegramSender, alerts: list[Alert]) -> None:
     sink = TelegramSink()
     async with engine.begin() as conn:
         await sink.enqueue(conn, alerts)
@@ -70,7 +72,7 @@ async def test_burst_to_200_chats_gets_no_429(api: FakeBotApi, bot: Bot, sqlite_
         await _subscribe(sqlite_engine, api, chat_id)
     api.group(-500, "Newsroom", admins={1})
     await _subscribe(sqlite_engine, api, -500)
-    sender = OutboxSender(bot, sqlite_engine)
+    sender = TelegramSender(bot, sqlite_engine)
     await _queue(sqlite_engine, sender, [make_alert(1)])
     await _subscribe(sqlite_engine, api, 7, rule="kallas")
     await _subscribe(sqlite_engine, api, -500, rule="kallas")
@@ -88,7 +90,7 @@ async def test_429_holds_only_that_chat(api: FakeBotApi, bot: Bot, sqlite_engine
     for chat_id in (1, 2):
         await _subscribe(sqlite_engine, api, chat_id)
     api.flood(1, seconds=3)
-    sender = OutboxSender(bot, sqlite_engine)
+    sender = TelegramSender(bot, sqlite_engine)
     await _queue(sqlite_engine, sender, [make_alert(n) for n in range(1, 4)])
     await sender.drain(timeout=30)
     assert [r[1] for r in api.rejections] == [429]
@@ -102,7 +104,7 @@ async def test_blocked_user_is_deactivated_once(
     await _subscribe(sqlite_engine, api, 1)
     await _subscribe(sqlite_engine, api, 2)
     api.block(1)
-    sender = OutboxSender(bot, sqlite_engine)
+    sender = TelegramSender(bot, sqlite_engine)
     with caplog.at_level(logging.WARNING):
         await _queue(sqlite_engine, sender, [make_alert(1), make_alert(2)])
         await sender.drain(timeout=30)
@@ -110,14 +112,14 @@ async def test_blocked_user_is_deactivated_once(
         await sender.drain(timeout=30)
     assert api.sent(1) == [] and len(api.sent(2)) == 3
     assert sum("paused" in r.getMessage() for r in caplog.records) == 1
-    assert (await backlog(sqlite_engine)) == {"failed": 2}
+    assert (await queue_counts(sqlite_engine)) == {"failed": 2}
 
 
 async def test_bad_html_falls_back_to_plain_text(api: FakeBotApi, bot: Bot, sqlite_engine: AsyncEngine) -> None:
     await _subscribe(sqlite_engine, api, 1)
     async with sqlite_engine.begin() as conn:
         await enqueue(conn, [NewMessage("k", "troops", "<b>Broken <i>markup</b>", "Broken markup", chat_id=1)])
-    await OutboxSender(bot, sqlite_engine).drain(timeout=10)
+    await TelegramSender(bot, sqlite_engine).drain(timeout=10)
     (message,) = api.sent(1)
     assert message.text == "Broken markup" and message.html is None
     assert any("can't parse entities" in r[2] for r in api.rejections)
@@ -128,7 +130,7 @@ async def test_plain_text_fallback_waits_out_a_429(api: FakeBotApi, bot: Bot, sq
     async with sqlite_engine.begin() as conn:
         await enqueue(conn, [NewMessage("k", "troops", "<b>Broken", "Broken", chat_id=1)])
     api.flood(1, seconds=2)
-    await OutboxSender(bot, sqlite_engine).drain(timeout=15)
+    await TelegramSender(bot, sqlite_engine).drain(timeout=15)
     assert [m.text for m in api.sent(1)] == ["Broken"]
     assert 429 in [r[1] for r in api.rejections]
 
@@ -136,7 +138,7 @@ async def test_plain_text_fallback_waits_out_a_429(api: FakeBotApi, bot: Bot, sq
 async def test_server_errors_are_retried(api: FakeBotApi, bot: Bot, sqlite_engine: AsyncEngine) -> None:
     await _subscribe(sqlite_engine, api, 1)
     api.fail_next(1, status=502)
-    sender = OutboxSender(bot, sqlite_engine, poll_every=0.2)
+    sender = TelegramSender(bot, sqlite_engine, poll_every=0.2)
     await _queue(sqlite_engine, sender, [make_alert(1)])
     await sender.drain(timeout=15)
     assert len(api.sent(1)) == 1
@@ -145,7 +147,7 @@ async def test_server_errors_are_retried(api: FakeBotApi, bot: Bot, sqlite_engin
 
 async def test_burst_beyond_pace_is_folded(api: FakeBotApi, bot: Bot, sqlite_engine: AsyncEngine) -> None:
     await _subscribe(sqlite_engine, api, 1)
-    sender = OutboxSender(bot, sqlite_engine)
+    sender = TelegramSender(bot, sqlite_engine)
     await _queue(sqlite_engine, sender, [make_alert(n) for n in range(1, 31)])
     await sender.drain(timeout=20)
     (summary,) = api.sent(1)
@@ -156,15 +158,15 @@ async def test_burst_beyond_pace_is_folded(api: FakeBotApi, bot: Bot, sqlite_eng
 async def test_digest_collects_alerts_into_one_message(api: FakeBotApi, bot: Bot, sqlite_engine: AsyncEngine) -> None:
     await _subscribe(sqlite_engine, api, 1)
     await set_digest(sqlite_engine, 1, "hourly")
-    sender = OutboxSender(bot, sqlite_engine)
+    sender = TelegramSender(bot, sqlite_engine)
     await _queue(sqlite_engine, sender, [make_alert(n) for n in range(1, 4)])
     await sender.drain(timeout=10)
     assert api.sent(1) == []
-    await sender.send_digests(clock.now() + timedelta(minutes=61))
+    await send_digests(sqlite_engine, clock.now() + timedelta(minutes=61))
     await sender.drain(timeout=10)
     (digest,) = api.sent(1)
     assert digest.text.startswith("Your hourly digest: 3 alerts since")
-    await sender.send_digests(clock.now() + timedelta(minutes=62))
+    await send_digests(sqlite_engine, clock.now() + timedelta(minutes=62))
     await sender.drain(timeout=10)
     assert len(api.sent(1)) == 1
 
@@ -173,7 +175,7 @@ async def test_forum_subscription_goes_to_its_thread(api: FakeBotApi, bot: Bot, 
     api.group(-1001, "Forum", admins={1}, forum=True)
     await api.user_says(-1001, 1, "/subscribe troops", thread_id=42)
     await _subscribe(sqlite_engine, api, -1001, thread_id=42)
-    sender = OutboxSender(bot, sqlite_engine)
+    sender = TelegramSender(bot, sqlite_engine)
     delivered_before = _latency_count()
     await _queue(sqlite_engine, sender, [make_alert(1)])
     await sender.drain(timeout=10)
@@ -183,7 +185,7 @@ async def test_forum_subscription_goes_to_its_thread(api: FakeBotApi, bot: Bot, 
 
 async def test_growing_story_edits_its_message(api: FakeBotApi, bot: Bot, sqlite_engine: AsyncEngine) -> None:
     await _subscribe(sqlite_engine, api, 1)
-    sender = OutboxSender(bot, sqlite_engine)
+    sender = TelegramSender(bot, sqlite_engine)
 
     def story(*outlets: str) -> Story:
         members = tuple(StoryMember(i, o, "T", f"https://{i}.test", None) for i, o in enumerate(outlets))
@@ -204,7 +206,7 @@ async def test_group_upgraded_to_supergroup_keeps_its_subscriptions(
     api.group(-5, "Newsroom", admins={1})
     await _subscribe(sqlite_engine, api, -5)
     api.upgrade(-5, -1005)
-    sender = OutboxSender(bot, sqlite_engine)
+    sender = TelegramSender(bot, sqlite_engine)
     await _queue(sqlite_engine, sender, [make_alert(1)])
     await sender.drain(timeout=15)
     await _queue(sqlite_engine, sender, [make_alert(2)])
@@ -217,7 +219,7 @@ async def test_group_upgraded_to_supergroup_keeps_its_subscriptions(
 async def test_chats_no_longer_allowed_get_nothing(api: FakeBotApi, bot: Bot, sqlite_engine: AsyncEngine) -> None:
     for chat_id in (1, 2):
         await _subscribe(sqlite_engine, api, chat_id)
-    sender = OutboxSender(bot, sqlite_engine)
+    sender = TelegramSender(bot, sqlite_engine)
     async with sqlite_engine.begin() as conn:
         await TelegramSink(allowed_chats=[2]).enqueue(conn, [make_alert(1)])
     await sender.drain(timeout=10)
@@ -232,7 +234,7 @@ async def test_notices_reach_each_admin_once(api: FakeBotApi, bot: Bot, sqlite_e
     for _ in range(2):
         async with sqlite_engine.begin() as conn:
             await sink.notify(conn, notice)
-    sender = OutboxSender(bot, sqlite_engine)
+    sender = TelegramSender(bot, sqlite_engine)
     await sink.flush()
     sender.wake()
     await sender.drain(timeout=30)

@@ -1,0 +1,140 @@
+"""What the command line shows: rich tables and lines on the terminal, JSON lines for scripts.
+
+Text from feeds and rule files is printed without markup, so no name or title can style the terminal.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, Progress, TextColumn
+from rich.table import Table
+
+from bot.config import human_duration, relative_time
+from bot.deliver.format import story_line
+from bot.deliver.jsonl import dump_line, match_record, story_record
+from bot.ingest.pipeline import FeedPollReport
+from bot.model import Entry, Match, Story
+from bot.rulebook.backtest import RuleHits
+from bot.status.health import HealthReport, Latency
+
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+
+def problems(found: Iterable[object]) -> None:
+    """Print `file:line: message` problems on stderr, unwrapped so editors and grep can use them."""
+    for problem in found:
+        err.print(str(problem), markup=False, highlight=False)
+
+
+@contextmanager
+def poll_progress(feeds: int, show: bool) -> Iterator[Callable[[], None]]:
+    """A progress bar over the feeds of one poll cycle; yields the callback a finished feed calls."""
+    with Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} feeds"),
+        console=err,
+        disable=not show,
+        transient=True,
+    ) as progress:
+        task = progress.add_task("polling", total=feeds)
+        yield lambda: progress.advance(task)
+
+
+def show_poll_reports(reports: Sequence[FeedPollReport]) -> int:
+    """Failed feeds and the cycle's totals; the exit status (1 when every feed failed)."""
+    failed = [r for r in reports if r.outcome.error]
+    for report in failed:
+        err.print(f"feed {report.feed.url}: {report.outcome.error}", style="red", markup=False, highlight=False)
+    raised = [alert for report in reports for alert in report.result.alerts]
+    updates = sum(alert.update for alert in raised)
+    err.print(
+        f"{len(reports)} feeds polled, {len(failed)} failed, {len(raised) - updates} new alerts, "
+        f"{updates} stories grew",
+        highlight=False,
+    )
+    return 1 if reports and len(failed) == len(reports) else 0
+
+
+def show_backtest(results: Sequence[RuleHits], entries: int, period: str, show: int) -> None:
+    table = Table(title=f"Backtest over {entries} entries stored in the last {period}")
+    for column in ("rule", "alerts", "file"):
+        table.add_column(column)
+    for result in results:
+        table.add_row(result.rule.id, str(len(result.hits)), result.rule.path)
+    out.print(table)
+    for result in results:
+        for stored, match in result.hits[-show:] if show else ():
+            words = ", ".join(dict.fromkeys(span.text for span in match.spans))
+            entry = stored.entry
+            out.print(f"[green]{escape(result.rule.id)}[/green]  {escape(entry.outlet)}: {escape(entry.title)}")
+            out.print(f"    {stored.entry.url}  [{words}]", markup=False, highlight=False)
+
+
+def show_stories(stories: Sequence[Story], as_json: bool, period: str) -> None:
+    for story in stories:
+        if as_json:
+            dump_line(story_record(story), sys.stdout)
+            continue
+        breaking = "[red]BREAKING[/red] " if story.breaking else ""
+        out.print(f"{breaking}[bold]{escape(story.title)}[/bold]")
+        line = story_line(story) or f"{story.outlets[0]}; originally {story.origin}"
+        out.print(f"  {line}", highlight=False, markup=False)
+        for member in story.members:
+            when = member.published.strftime("%Y-%m-%d %H:%M") if member.published else "undated"
+            credits = f"  (credits {', '.join(c.source for c in member.credits)})" if member.credits else ""
+            out.print(f"  {when}  {member.outlet}: {member.title}{credits}", highlight=False, markup=False)
+            out.print(f"      {member.url}", highlight=False, markup=False)
+    if not as_json:
+        err.print(f"{len(stories)} stories in the last {period}", highlight=False)
+
+
+def show_matches(name: str, entry: Entry, matches: Sequence[Match], as_json: bool) -> None:
+    if as_json:
+        for match in matches:
+            dump_line({"file": name, **match_record(entry, match)}, sys.stdout)
+        return
+    out.print(f"[bold]{escape(name)}[/bold]: {len(matches)} rules match", highlight=False)
+    for match in matches:
+        out.print(f"  [green]{escape(match.rule_id)}[/green] ({escape(match.rule_title)})", highlight=False)
+        for hit in match.clauses:
+            words = ", ".join(f"{s.text!r} ({s.field} {s.start}-{s.end})" for s in hit.spans) or "(no words)"
+            out.print(f"    {hit.clause}  ->  {words}", markup=False, highlight=False)
+
+
+def _latency(latency: Latency | None) -> str:
+    if latency is None:
+        return "-"
+    return f"{human_duration(latency.p50)} / {human_duration(latency.p95)} (n={latency.count})"
+
+
+def show_status(report: HealthReport, now: datetime, period: str) -> None:
+    feeds = Table(title=f"Feeds (latency: publication -> alert, p50 / p95, last {period})")
+    for column in ("feed", "last success", "next poll", "items/day", "latency", "error"):
+        feeds.add_column(column)
+    for feed in report.feeds:
+        failing = f"{feed.last_error} (since {relative_time(feed.failing_since, now)})" if feed.last_error else ""
+        rate = f"{feed.items_per_day:.1f}" if feed.items_per_day is not None else "-"
+        feeds.add_row(
+            escape(feed.name),
+            relative_time(feed.last_success_at, now),
+            relative_time(feed.next_poll_at, now),
+            rate,
+            _latency(feed.latency),
+            escape(failing),
+            style="red" if feed.last_error else None,
+        )
+    out.print(feeds)
+    topics = Table(title="Topics (latency p50 / p95)")
+    topics.add_column("topic")
+    topics.add_column("latency")
+    for rule_id, latency in report.topics:
+        topics.add_row(escape(rule_id), _latency(latency))
+    out.print(topics)
