@@ -310,7 +310,7 @@ async def grow(runtime: object, generator: NewsGenerator, count: int, args: argp
             if not chunk:
                 break
             url = urls[(start // args.items + k) % len(urls)]
-            feed_id, feed = pipeline.feeds[url]
+            feed_id, feed = pipeline.feeds[url].id, pipeline.feeds[url].config
             entries = [
                 Entry(feed_url=url, outlet=feed.name, url=f"http://127.0.0.1/a/{item.guid}", title=item.title,
                       summary=item.summary, guid=item.guid, published=item.published)

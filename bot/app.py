@@ -40,7 +40,7 @@ from bot.fetch.poll import ParsePool, Poller
 from bot.fetch.schedule import FeedScheduler
 from bot.ingest.batch import Ingest, PolledFeed
 from bot.ingest.desk import StoryDesk
-from bot.ingest.pipeline import FeedPipeline, FeedPollReport
+from bot.ingest.pipeline import FeedPipeline, FeedPollReport, RegisteredFeed
 from bot.metrics import serve_metrics
 from bot.model import Notice
 from bot.rulebook.book import RuleBook
@@ -102,7 +102,7 @@ async def _runtime(config: Config, sink: Sink, parse_in_processes: bool) -> Asyn
     try:
         rulebook = RuleBook.load(config.rules_dir)
         feed_ids = await sync_feeds(engine, config.feeds)
-        feeds = {feed.url: (feed_ids[feed.url], feed) for feed in config.feeds}
+        feeds = {feed.url: RegisteredFeed(feed_ids[feed.url], feed) for feed in config.feeds}
         limiter = HostLimiter(config.polling.concurrency, config.polling.per_host)
         with ParsePool(processes=parse_in_processes) as parser:
             async with Fetcher(fetch_limits(config), limiter) as fetcher:

@@ -38,6 +38,14 @@ RETRY_AFTER_FAILURE = timedelta(minutes=5)
 
 
 @dataclass(frozen=True, slots=True)
+class RegisteredFeed:
+    """A configured feed and the id the store knows it by."""
+
+    id: int
+    config: FeedConfig
+
+
+@dataclass(frozen=True, slots=True)
 class NewItems:
     """What of a poll's entries goes on: the unseen ones (at most `max_items`, newest first), the keys of
     those that may alert, and whether more are left for the next polls."""
@@ -69,7 +77,7 @@ class FeedPipeline:
         poller: Poller,
         rulebook: RuleBook,
         ingest: Ingest,
-        feeds: dict[str, tuple[int, FeedConfig]],
+        feeds: dict[str, RegisteredFeed],
         concurrency: int = 50,
         max_items: int = 200,
     ) -> None:
@@ -117,7 +125,8 @@ class FeedPipeline:
             return await self._fetch(url)
 
     async def _fetch(self, url: str) -> PolledFeed:
-        feed_id, feed = self.feeds[url]
+        registered = self.feeds[url]
+        feed_id, feed = registered.id, registered.config
         state = await load_state(self.engine, url)
         outcome = await poll_feed(state, self.poller)
         POLLS.labels(outcome.status.value).inc()
@@ -177,7 +186,7 @@ class FeedPipeline:
     def _failure(self, url: str, error: BaseException) -> FeedPollReport:
         message = describe_error(error)
         log.error("feed %s: %s", url, message, exc_info=log.isEnabledFor(logging.DEBUG))
-        feed = self.feeds[url][1]
+        feed = self.feeds[url].config
         state = FeedState(url=url, name=feed.name or url, next_poll_at=clock.now() + RETRY_AFTER_FAILURE)
         return FeedPollReport(feed, PollOutcome(state, PollStatus.FAILED, error=message), IngestResult(0, ()))
 
