@@ -13,13 +13,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import ipaddress
-import re
 import time
-import zlib
-from collections import OrderedDict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from email.utils import parsedate_to_datetime
 from pathlib import Path
 from types import TracebackType
 from urllib.parse import urljoin, urlsplit
@@ -27,9 +22,11 @@ from urllib.request import url2pathname
 
 import httpx
 
-from bot import __version__, clock
+from bot import __version__
 from bot.fetch.addresses import Address, refusal, resolve
-from bot.fetch.limits import HostLimiter, host_key
+from bot.fetch.hints import ServerHints, server_hints
+from bot.fetch.limits import HostLimiter
+from bot.fetch.transport import HostPools, Inflater, Refused, size_text
 
 USER_AGENT = f"newsbot/{__version__} (+https://github.com/newsbot/newsbot)"
 FEED_ACCEPT = (
@@ -37,10 +34,7 @@ FEED_ACCEPT = (
     "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.8"
 )
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
-_MAX_AGE = re.compile(r"(?:^|[,\s])(?:s-)?max-age\s*=\s*\"?(\d+)", re.IGNORECASE)
 _CHUNK = 64 * 1024
-MAX_HINT = timedelta(days=7)
-"""Furthest a server's Cache-Control, Expires or Retry-After is taken to reach (the poll policy caps it further)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,14 +46,6 @@ class FetchLimits:
     total_timeout: float = 60.0
     max_bytes: int = 10 * 1024 * 1024
     max_redirects: int = 5
-
-
-@dataclass(frozen=True, slots=True)
-class ServerHints:
-    """What the server said about when to ask again (all absolute times, UTC)."""
-
-    fresh_until: datetime | None = None
-    retry_after: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,16 +80,6 @@ class FetchFailure:
     elapsed: float = 0.0
 
 
-class _Refused(Exception):
-    """Internal: stop this fetch with a user-facing sentence."""
-
-    def __init__(self, message: str, status: int | None = None, hints: ServerHints | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.status = status
-        self.hints = hints or ServerHints()
-
-
 class Fetcher:
     """GETs URLs through one shared client, within the host limiter's slots.
 
@@ -121,7 +97,7 @@ class Fetcher:
         self.limits = limits or FetchLimits()
         self.limiter = limiter or HostLimiter()
         self._client = httpx.AsyncClient(
-            transport=_HostPools(self.limiter),
+            transport=HostPools(self.limiter),
             timeout=httpx.Timeout(
                 connect=self.limits.connect_timeout,
                 read=self.limits.read_timeout,
@@ -165,10 +141,10 @@ class Fetcher:
             if scheme == "file":
                 return await self._read_file(url, started)
             if scheme not in ("http", "https"):
-                raise _Refused(f"unsupported URL scheme {scheme or 'none'!r}")
+                raise Refused(f"unsupported URL scheme {scheme or 'none'!r}")
             _check_url(url)
             return await self._follow(url, etag, last_modified, accept, started, origin)
-        except _Refused as refused:
+        except Refused as refused:
             return FetchFailure(url, refused.message, refused.status, refused.hints, False, _since(started))
         except TimeoutError:
             message = f"timed out after {self.limits.total_timeout:g} s in total"
@@ -207,7 +183,7 @@ class Fetcher:
                     origin_addresses = await _addresses(origin or url)
                 refused = refusal(origin_addresses, await _addresses(current))
                 if refused:
-                    raise _Refused(refused if origin is not None else f"redirect {refused}")
+                    raise Refused(refused if origin is not None else f"redirect {refused}")
             # The total-time cap counts time spent talking to servers, not time queued for a slot.
             async with self.limiter.slot(current):
                 hop_started = time.monotonic()
@@ -224,27 +200,27 @@ class Fetcher:
             try:
                 current = urljoin(current, location.strip())
             except ValueError:
-                raise _Refused("redirected to an invalid URL") from None
+                raise Refused("redirected to an invalid URL") from None
             if urlsplit(current).scheme.lower() not in ("http", "https"):
-                raise _Refused("redirected to a non-HTTP URL")
+                raise Refused("redirected to a non-HTTP URL")
             _check_url(current, "redirected to an invalid URL")
             if current in seen:
-                raise _Refused("redirect loop")
+                raise Refused("redirect loop")
             seen.add(current)
-        raise _Refused(f"too many redirects (more than {self.limits.max_redirects})")
+        raise Refused(f"too many redirects (more than {self.limits.max_redirects})")
 
     async def _complete(self, url: str, final_url: str, response: httpx.Response, started: float) -> FetchResult:
-        hints = _hints(response.headers, response.status_code)
+        hints = server_hints(response.headers, response.status_code)
         status = response.status_code
         if status >= 400:
-            raise _Refused(f"HTTP {status}", status, hints)
+            raise Refused(f"HTTP {status}", status, hints)
         if status == 304:
             await response.aread()  # empty, but reading it lets the connection be reused
             body = b""
         elif 200 <= status < 300:
             body = await self._read_body(response)
         else:
-            raise _Refused(f"unexpected HTTP {status}", status, hints)
+            raise Refused(f"unexpected HTTP {status}", status, hints)
         return FetchResult(
             url=url,
             final_url=final_url,
@@ -263,8 +239,8 @@ class Fetcher:
         declared = response.headers.get("content-length", "")
         encoding = response.headers.get("content-encoding", "identity").strip().lower()
         if declared.isdigit() and int(declared) > cap and encoding == "identity":
-            raise _Refused(f"body over {_size(cap)}")
-        inflater = _Inflater(encoding, cap)
+            raise Refused(f"body over {size_text(cap)}")
+        inflater = Inflater(encoding, cap)
         parts: list[bytes] = []
         async for chunk in response.aiter_raw(_CHUNK):
             parts.append(inflater.feed(chunk))
@@ -277,9 +253,9 @@ class Fetcher:
         try:
             body = await asyncio.to_thread(_read_capped, path, cap)
         except OSError as error:
-            raise _Refused(f"cannot read {path}: {error.strerror or error}") from error
+            raise Refused(f"cannot read {path}: {error.strerror or error}") from error
         if len(body) > cap:
-            raise _Refused(f"body over {_size(cap)}")
+            raise Refused(f"body over {size_text(cap)}")
         return FetchResult(
             url=url,
             final_url=url,
@@ -294,101 +270,15 @@ class Fetcher:
         )
 
 
-class _HostPools(httpx.AsyncBaseTransport):
-    """One small connection pool per host instead of one big pool.
-
-    httpcore scans every connection of a pool for every queued request on every event, so one pool
-    of C connections serving C requests costs O(C^2) per request (2x the CPU of a whole 304 poll at
-    C=50). Pools of `per_host` connections keep that constant. Pools of hosts that are not being
-    fetched are closed least recently used first once there are more than `max_pools`, which bounds
-    the idle sockets kept open.
-    """
-
-    def __init__(self, limiter: HostLimiter, max_pools: int | None = None) -> None:
-        self._limiter = limiter
-        self._max_pools = max_pools or 2 * limiter.concurrency
-        self._pools: OrderedDict[str, httpx.AsyncHTTPTransport] = OrderedDict()
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        key = f"{request.url.scheme}://{host_key(str(request.url))}"
-        pool = self._pools.get(key)
-        if pool is None:
-            per_host = self._limiter.per_host
-            pool = httpx.AsyncHTTPTransport(
-                limits=httpx.Limits(max_connections=per_host, max_keepalive_connections=per_host)
-            )
-            self._pools[key] = pool
-            await self._evict_idle()
-        self._pools.move_to_end(key)
-        return await pool.handle_async_request(request)
-
-    async def _evict_idle(self) -> None:
-        for key in list(self._pools):
-            if len(self._pools) <= self._max_pools:
-                return
-            if not self._limiter.busy(key.split("://", 1)[1]):
-                await self._pools.pop(key).aclose()
-
-    async def aclose(self) -> None:
-        for pool in self._pools.values():
-            await pool.aclose()
-        self._pools.clear()
-
-
-class _Inflater:
-    """Decodes a Content-Encoding in steps of at most the remaining budget, so a bomb is refused
-    after producing at most `cap` bytes rather than after exhausting memory."""
-
-    def __init__(self, encoding: str, cap: int) -> None:
-        if encoding in ("gzip", "x-gzip", "deflate"):
-            # 32 + MAX_WBITS: accept a gzip or zlib header; raw deflate is retried below.
-            self._decoder: zlib._Decompress | None = zlib.decompressobj(32 + zlib.MAX_WBITS)
-        elif encoding in ("identity", ""):
-            self._decoder = None
-        else:
-            raise _Refused(f"unsupported content encoding {encoding!r}")
-        self._raw_deflate_allowed = encoding == "deflate"
-        self._cap = cap
-        self._size = 0
-
-    def feed(self, chunk: bytes) -> bytes:
-        if self._decoder is None:
-            return self._count(chunk)
-        pieces: list[bytes] = []
-        pending = chunk
-        while pending:
-            try:
-                piece = self._decoder.decompress(pending, self._cap - self._size + 1)
-            except zlib.error as error:
-                if self._raw_deflate_allowed and self._size == 0:
-                    self._decoder = zlib.decompressobj(-zlib.MAX_WBITS)
-                    self._raw_deflate_allowed = False
-                    continue
-                raise _Refused("corrupt compressed body") from error
-            self._raw_deflate_allowed = False
-            pieces.append(self._count(piece))
-            pending = self._decoder.unconsumed_tail
-        return b"".join(pieces)
-
-    def flush(self) -> bytes:
-        return self._count(self._decoder.flush()) if self._decoder is not None else b""
-
-    def _count(self, piece: bytes) -> bytes:
-        self._size += len(piece)
-        if self._size > self._cap:
-            raise _Refused(f"body over {_size(self._cap)}")
-        return piece
-
-
 def _check_url(url: str, problem: str = "invalid URL") -> None:
     """Refuse a URL that names no host or port we could connect to, before httpx or the socket layer see it."""
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018  (raises for a port out of range)
     except ValueError as error:
-        raise _Refused(f"{problem} ({error})") from None
+        raise Refused(f"{problem} ({error})") from None
     if not parts.hostname:
-        raise _Refused(f"{problem} (no host name)")
+        raise Refused(f"{problem} (no host name)")
 
 
 async def _addresses(url: str) -> list[Address]:
@@ -405,45 +295,10 @@ def _read_capped(path: Path, cap: int) -> bytes:
         return handle.read(cap + 1)
 
 
-def _hints(headers: httpx.Headers, status: int) -> ServerHints:
-    """Cache-Control max-age (wins over Expires, as in RFC 9111) and Retry-After on 429/503, each clamped to
-    MAX_HINT from now as it is read, so no server can make a date overflow or silence a feed for years."""
-    now = clock.now()
-    fresh_until = None
-    max_age = _MAX_AGE.search(headers.get("cache-control", ""))
-    if max_age:
-        fresh_until = now + _seconds(max_age.group(1))
-    elif "expires" in headers:
-        fresh_until = _http_date(headers["expires"], now)
-    retry_after = None
-    if status in (429, 503) and "retry-after" in headers:
-        value = headers["retry-after"].strip()
-        retry_after = now + _seconds(value) if value.isascii() and value.isdigit() else _http_date(value, now)
-    return ServerHints(fresh_until=fresh_until, retry_after=retry_after)
-
-
-def _seconds(digits: str) -> timedelta:
-    """A header's count of seconds, at most MAX_HINT (long digit strings are not even converted)."""
-    return timedelta(seconds=int(digits)) if len(digits) <= 8 and int(digits) < MAX_HINT.total_seconds() else MAX_HINT
-
-
-def _http_date(value: str, now: datetime) -> datetime | None:
-    try:
-        moment = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError, OverflowError):
-        return None
-    moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-    return min(moment, now + MAX_HINT)
-
-
 def _reason(error: httpx.HTTPError) -> str:
     cause = error.__cause__ or error.__context__
     text = str(error) or (str(cause) if cause else "") or type(error).__name__
     return text.splitlines()[0].rstrip(".")
-
-
-def _size(limit: int) -> str:
-    return f"{limit / (1024 * 1024):g} MB" if limit >= 1024 * 1024 else f"{limit / 1024:g} kB"
 
 
 def _since(started: float) -> float:

@@ -29,16 +29,16 @@ features and story ids (`restore`), without deciding anything again.
 from __future__ import annotations
 
 import heapq
-import math
 from array import array
 from collections import deque
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from bot.model import Entry
 from bot.stories.copies import CopyIndex
 from bot.stories.features import FeatureConfig, Observed, StoryFeatures, lead_text, observe, weigh
+from bot.stories.sums import Merged, Stories, StorySum
 from bot.stories.weights import idf, weights_for
 
 Embedder = Callable[[Sequence[str]], Sequence[Sequence[float]]]
@@ -85,41 +85,6 @@ class _Held:
     entry_id: int
 
 
-@dataclass(frozen=True, slots=True)
-class _Merged:
-    """Undo record: story `other` (with these members, closed or not) merged into `into`."""
-
-    into: int
-    other: int
-    members: tuple[int, ...]
-    closed: bool
-
-
-@dataclass(slots=True)
-class _Member:
-    story: int
-    time: float
-    features: StoryFeatures
-
-
-@dataclass(slots=True)
-class _Story:
-    """Members, the running sum of their vectors (None while the story has one member: its own vector
-    serves), the sum's squared length and the span of its members' times."""
-
-    members: list[int]
-    centroid: dict[str, float] | None
-    norm2: float
-    start: float
-    end: float
-    closed: bool = False
-
-
-def _dot(vector: StoryFeatures, weights: dict[str, float]) -> float:
-    get = weights.get
-    return sum(w * get(t, 0.0) for t, w in zip(vector.terms, vector.weights, strict=True))
-
-
 def _cosine_vectors(a: Sequence[float], b: Sequence[float]) -> float:
     return max(0.0, sum(x * y for x, y in zip(a, b, strict=True)))
 
@@ -130,13 +95,13 @@ class StoryIndex:
     def __init__(self, config: ClusterConfig | None = None, embedder: Embedder | None = None) -> None:
         self.config = config or ClusterConfig()
         self.embedder = embedder
-        self._members: dict[int, _Member] = {}
-        self._stories: dict[int, _Story] = {}
+        self._sums = Stories()
+        self._members = self._sums.members
         self._postings: dict[str, array[int]] = {}
         self._frequency: dict[str, int] = {}
         self._copies = CopyIndex(threshold=self.config.copy_threshold)
         self._recent_vectors: deque[int] = deque(maxlen=self.config.embedding_scan)
-        self._undo: list[_Held | _Merged] | None = None
+        self._undo: list[_Held | Merged] | None = None
 
     # --- batches ---------------------------------------------------------------------------------------
 
@@ -155,7 +120,7 @@ class StoryIndex:
             if isinstance(record, _Held):
                 self.forget(record.entry_id)
             else:
-                self._split(record)
+                self._sums.split(record)
 
     # --- entry points ---------------------------------------------------------------------------------
 
@@ -193,7 +158,9 @@ class StoryIndex:
             assignment = self._decide(entry_id, features, time, found)
         story_id = assignment.story_id
         if assignment.merged:
-            story_id = self._merge([story_id, *assignment.merged])
+            story_id, undo = self._sums.merge([story_id, *assignment.merged])
+            if self._undo is not None:
+                self._undo.extend(undo)
         self._hold(entry_id, url, features, time, story_id, assignment.closed)
         if self._undo is not None:
             self._undo.append(_Held(entry_id))
@@ -248,7 +215,7 @@ class StoryIndex:
         close = [(shared, other) for other, shared in found.items() if shared >= least and other in self._members]
         return [other for _, other in heapq.nlargest(8, close, key=lambda item: (item[0], -item[1]))]
 
-    def _within(self, time: float, story: _Story) -> bool:
+    def _within(self, time: float, story: StorySum) -> bool:
         window = self.config.window.total_seconds()
         return story.start - window <= time <= story.end + window
 
@@ -263,20 +230,15 @@ class StoryIndex:
         ranked = heapq.nlargest(2 * self.config.candidates, prelim.items(), key=lambda item: (item[1], -item[0]))
         scored = []
         for story_id, _ in ranked:
-            story = self._stories[story_id]
+            story = self._sums.stories[story_id]
             if not story.closed and self._within(time, story):
                 scored.append((self._score(features, story), story_id))
                 if len(scored) >= self.config.candidates:
                     break
         return sorted(scored, key=lambda item: (-item[0], item[1]))
 
-    def _weights(self, story: _Story) -> dict[str, float]:
-        if story.centroid is not None:
-            return story.centroid
-        return self._members[story.members[0]].features.weight_map()
-
-    def _score(self, features: StoryFeatures, story: _Story) -> float:
-        lexical = _dot(features, self._weights(story)) / math.sqrt(story.norm2 or 1.0)
+    def _score(self, features: StoryFeatures, story: StorySum) -> float:
+        lexical = self._sums.cosine(features, story)
         if features.vector is None:
             return lexical
         vectors = [v for m in story.members[-20:] if (v := self._members[m].features.vector) is not None]
@@ -286,14 +248,6 @@ class StoryIndex:
         blend = self.config.embedding_weight
         return (1 - blend) * lexical + blend * semantic
 
-    def similarity(self, first: int, second: int) -> float:
-        """Cosine between the centroids of two stories."""
-        a, b = self._stories[first], self._stories[second]
-        small, large = (a, b) if len(self._weights(a)) <= len(self._weights(b)) else (b, a)
-        weights = self._weights(large)
-        dot = sum(w * weights.get(t, 0.0) for t, w in self._weights(small).items())
-        return dot / math.sqrt((a.norm2 or 1.0) * (b.norm2 or 1.0))
-
     def _decide(self, entry_id: int, features: StoryFeatures, time: float, found: dict[int, float]) -> Assignment:
         scored = self._scored(features, time, found)
         above = [(score, story) for score, story in scored if score >= self.config.threshold]
@@ -301,7 +255,7 @@ class StoryIndex:
             best_score = scored[0][0] if scored else 0.0
             return Assignment(entry_id, entry_id, True, None, best_score)
         best_score, best = above[0]
-        likeness = {story: self.similarity(best, story) for _, story in above[1:]}
+        likeness = {story: self._sums.similarity(best, story) for _, story in above[1:]}
         same = [story for _, story in above[1:] if likeness[story] >= self.config.merge_threshold]
         rivals = [score for score, story in above[1:] if likeness[story] < self.config.rival_threshold]
         if rivals and best_score - rivals[0] < self.config.margin:
@@ -313,12 +267,7 @@ class StoryIndex:
     def _hold(
         self, entry_id: int, url: str, features: StoryFeatures, time: float, story_id: int, closed: bool = False
     ) -> None:
-        self._members[entry_id] = _Member(story_id, time, features)
-        story = self._stories.get(story_id)
-        if story is None:
-            self._stories[story_id] = _Story([entry_id], None, 1.0, time, time, closed)
-        else:
-            self._join(story, entry_id, features, time)
+        self._sums.hold(entry_id, features, time, story_id, closed)
         scan = self.config.postings_scan
         frequency = self._frequency
         for term in features.terms:
@@ -334,57 +283,9 @@ class StoryIndex:
         if features.vector is not None:
             self._recent_vectors.append(entry_id)
 
-    def _join(self, story: _Story, entry_id: int, features: StoryFeatures, time: float) -> None:
-        if story.centroid is None:
-            story.centroid = self._members[story.members[0]].features.weight_map()
-        centroid = story.centroid
-        norm2 = story.norm2
-        for term, weight in zip(features.terms, features.weights, strict=True):
-            old = centroid.get(term, 0.0)
-            new = old + weight
-            centroid[term] = new
-            norm2 += new * new - old * old
-        story.norm2 = norm2
-        story.members.append(entry_id)
-        story.start, story.end = min(story.start, time), max(story.end, time)
-
-    def _merge(self, story_ids: Iterable[int]) -> int:
-        """Merge stories into the oldest (lowest id); returns its id."""
-        ordered = sorted(set(story_ids))
-        into = self._stories[ordered[0]]
-        for other_id in ordered[1:]:
-            other = self._stories.pop(other_id)
-            if self._undo is not None:
-                self._undo.append(_Merged(ordered[0], other_id, tuple(other.members), other.closed))
-            for member_id in other.members:
-                member = self._members[member_id]
-                member.story = ordered[0]
-                self._join(into, member_id, member.features, member.time)
-        into.norm2 = sum(w * w for w in self._weights(into).values())
-        return ordered[0]
-
-    def _split(self, merged: _Merged) -> None:
-        into = self._stories[merged.into]
-        for member_id in merged.members:
-            into.members.remove(member_id)
-            self._leave(into, self._members[member_id].features)
-        first = self._members[merged.members[0]]
-        self._stories[merged.other] = _Story([merged.members[0]], None, 1.0, first.time, first.time, merged.closed)
-        for member_id in merged.members:
-            member = self._members[member_id]
-            member.story = merged.other
-            if member_id != merged.members[0]:
-                self._join(self._stories[merged.other], member_id, member.features, member.time)
-
     def forget(self, entry_id: int) -> None:
         """Drop one entry from the index (it left the window, or was never stored)."""
-        member = self._members.pop(entry_id)
-        story = self._stories[member.story]
-        story.members.remove(entry_id)
-        if not story.members:
-            del self._stories[member.story]
-        else:
-            self._leave(story, member.features)
+        member = self._sums.release(entry_id)
         for term in member.features.terms:
             left = self._frequency[term] - 1
             if left:
@@ -399,27 +300,6 @@ class StoryIndex:
                 else:
                     del self._postings[term]
         self._copies.remove(entry_id)
-
-    def _leave(self, story: _Story, features: StoryFeatures) -> None:
-        """Take a member's vector out of the story's sum, in time proportional to the member alone. The
-        story's time span stays as it was: it only matters for entries as old as the ones leaving."""
-        if len(story.members) == 1:
-            story.centroid = None
-            story.norm2 = 1.0
-            return
-        centroid = story.centroid
-        assert centroid is not None
-        norm2 = story.norm2
-        for term, weight in zip(features.terms, features.weights, strict=True):
-            old = centroid.get(term, 0.0)
-            left = old - weight
-            if left > 1e-6:
-                centroid[term] = left
-            else:
-                centroid.pop(term, None)
-                left = 0.0
-            norm2 += left * left - old * old
-        story.norm2 = max(norm2, 1e-12)
 
     def prune(self, now: datetime) -> list[int]:
         """Forget entries older than the window before `now`; returns their ids (one pass over the window:
@@ -439,7 +319,7 @@ class StoryIndex:
 
     def members(self, story_id: int) -> tuple[int, ...]:
         """Ids of the story's entries still in the index, lowest (oldest) first."""
-        story = self._stories.get(story_id)
+        story = self._sums.stories.get(story_id)
         return tuple(sorted(story.members)) if story else ()
 
     def __len__(self) -> int:
