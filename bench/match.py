@@ -36,8 +36,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bot.match.collector import collector_paused  # noqa: E402
+from bot.match.document import Document  # noqa: E402
 from bot.match.entities import Entity, Gazetteer  # noqa: E402
-from bot.match.evaluate import Document  # noqa: E402
 from bot.match.matcher import Matcher  # noqa: E402
 from bot.match.query import parse_query  # noqa: E402
 from bot.match.rules import Rule, RuleSet  # noqa: E402

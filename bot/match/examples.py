@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.match.document import Document
 from bot.match.errors import RuleError
-from bot.match.evaluate import Compiler, Document
+from bot.match.evaluate import Compiler
 from bot.match.matcher import compile_rule
 from bot.match.rules import Example, Rule, RuleSet
 

@@ -21,8 +21,8 @@ from collections.abc import Sequence
 
 import ahocorasick
 
+from bot.match.document import Document
 from bot.match.entities import Gazetteer
-from bot.match.evaluate import Document
 from bot.match.query import EntityRef, Field, Near, Not, Or, Phrase, Query
 from bot.match.text import has_wildcard, literal_prefix
 

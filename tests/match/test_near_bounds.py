@@ -11,7 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.match.entities import Gazetteer
-from bot.match.evaluate import Document, NearEval, compile_query
+from bot.match.evaluate import Document, compile_query
+from bot.match.near import NearEval
 from bot.match.query import Near, Or, Phrase, Query, parse_query
 from bot.model import Entry
 

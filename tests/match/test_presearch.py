@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bot.match.document import Document
 from bot.match.entities import Gazetteer, parse_entity
-from bot.match.evaluate import Document
 from bot.match.matcher import Matcher
 from bot.match.presearch import anchors, phrase_anchor
 from bot.match.query import parse_query
