@@ -16,7 +16,7 @@ from bot import clock
 from bot.store.db import open_database
 from bot.store.tables import entries, feeds
 from tests.fetch.servers import Serve, hostile_app, hostile_routes
-from tests.pipeline.test_poll_e2e import RULES, poll_once
+from tests.ingest.test_poll_e2e import RULES, poll_once
 
 CONTROL = {chr(c) for c in [*range(0x00, 0x09), *range(0x0B, 0x20), *range(0x7F, 0xA0)]}
 

@@ -13,7 +13,7 @@ import pytest
 
 from bot.cli import main
 from tests.feedserver import FeedServer
-from tests.pipeline.daemon import daemon_config, running_daemon, until
+from tests.app.daemon import daemon_config, running_daemon, until
 
 
 async def test_a_second_newsbot_on_one_sqlite_file_refuses_to_start(

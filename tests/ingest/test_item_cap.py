@@ -15,7 +15,7 @@ import yaml
 from bot import clock
 from bot.cli import main
 from tests.feedserver import Item, render_rss
-from tests.pipeline.test_poll_e2e import RULES
+from tests.ingest.test_poll_e2e import RULES
 
 
 def test_a_huge_feed_is_taken_in_slices(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

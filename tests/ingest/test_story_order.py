@@ -14,7 +14,7 @@ import yaml
 
 from tests.conftest import corpus_path
 from tests.feedserver import FeedServer
-from tests.pipeline.test_poll_e2e import RULES, poll_once
+from tests.ingest.test_poll_e2e import RULES, poll_once
 
 STAGGER = 0.05
 """Seconds between two feeds' answers: each order is the order the feeds really answer in."""

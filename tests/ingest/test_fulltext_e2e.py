@@ -9,7 +9,7 @@ from pathlib import Path
 
 from bot import clock
 from tests.feedserver import SEEDS, FeedServer, Item
-from tests.pipeline.test_poll_e2e import poll_once, write_config
+from tests.ingest.test_poll_e2e import poll_once, write_config
 
 
 def article_page(title: str, body: str, canonical: str) -> str:
