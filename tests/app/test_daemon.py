@@ -6,9 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot import clock
+from tests.app.daemon import daemon_config, running_daemon, until
 from tests.conftest import Webhook
 from tests.feedserver import FeedServer, seed_items
-from tests.app.daemon import daemon_config, running_daemon, until
 
 
 async def test_daemon_polls_repeatedly_prints_alerts_and_stops_on_sigterm(

@@ -7,8 +7,8 @@ import shutil
 from pathlib import Path
 
 from bot import clock
-from tests.feedserver import FeedServer, Item
 from tests.app.daemon import RULES, daemon_config, running_daemon, until
+from tests.feedserver import FeedServer, Item
 
 WATER = 'id: water-supply\ntitle: Water supply attacks\nquery: >\n  ("water utility" OR reservoir*) NEAR/8 hack*\n'
 BROKEN = 'id: water-supply\ntitle: Water supply attacks\nquery: >\n  ("water utility" OR reservoir* NEAR/8 hack*\n'

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from tests.feedserver import FeedServer
 from tests.app.daemon import daemon_config, running_daemon, until
+from tests.feedserver import FeedServer
 
 
 async def test_a_second_newsbot_on_one_sqlite_file_refuses_to_start(
