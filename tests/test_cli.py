@@ -15,7 +15,7 @@ from bot import clock
 from bot.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
-BROKEN = ROOT / "tests" / "match" / "testdata" / "broken"
+BROKEN = ROOT / "tests" / "rulebook" / "testdata" / "broken"
 SEEDS = sorted((ROOT / "tests" / "fixtures" / "seeds").glob("*.txt"))
 
 
