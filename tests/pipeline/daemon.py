@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-RULES = Path(__file__).resolve().parents[2] / "rules"
+from bot.starter import RULES
 
 
 def daemon_config(folder: Path, feed_url: str, rules: Path = RULES, **extra: Any) -> Path:
