@@ -17,7 +17,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram.error import InvalidToken
 
-from bot import __version__, clock
+from bot import __version__, clock, starter
 from bot.app import delivery, poll_once, print_sink, run_daemon
 from bot.cli_views import (
     err,
@@ -99,15 +99,30 @@ def cmd_poll(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     setup_logging(args.verbose, quiet=True)
-    rules = Path(args.rules)
+    rules = Path(args.rules) if args.rules else starter.RULES
     if not rules.is_dir():
-        raise UsageError(f"{rules}: no rules folder here; run the demo from the newsbot checkout")
+        raise UsageError(f"{rules}: no such rules folder")
     with tempfile.TemporaryDirectory(prefix="newsbot-demo-") as folder, serve_demo_feeds() as base_url:
         config = demo_config(base_url, Path(folder) / "demo.db", rules)
         err.print(f"Demo: {len(config.feeds)} bundled feeds served at {base_url}, rules from {rules}/", highlight=False)
         status = _poll_once(config, ConsoleSink(), show_progress=True)
-    err.print("Next: copy config.example.yaml to config.yaml, add your feeds, and run `newsbot run -c config.yaml`.")
+    err.print(
+        "Next: `newsbot init DIR` writes a config.yaml and these rules into DIR; add your feeds there and run "
+        "`newsbot run -c DIR/config.yaml`."
+    )
     return status
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    folder = Path(args.directory)
+    try:
+        written = starter.write_starter(folder, force=args.force)
+    except starter.InitError as exc:
+        raise UsageError(str(exc)) from None
+    config = folder / starter.CONFIG_NAME
+    out.print(f"Wrote {config} and {len(written) - 1} rule and entity files in {folder / 'rules'}.", highlight=False)
+    out.print(f"Next: add your feeds to {config}, then `newsbot run -c {config}`.", highlight=False)
+    return 0
 
 
 def cmd_rules_check(args: argparse.Namespace) -> int:
@@ -230,7 +245,10 @@ def build_parser() -> argparse.ArgumentParser:
     poll.add_argument("--once", action="store_true", help="one poll cycle, then exit")
     poll.add_argument("--json", action="store_true", help="one JSON object per alert per line")
     demo = command("demo", "poll the bundled demo feeds with the shipped rules and print the alerts", cmd_demo)
-    demo.add_argument("--rules", default="rules", help="rules folder (default: rules)")
+    demo.add_argument("--rules", help="rules folder (default: the starter rules that `newsbot init` writes)")
+    init = command("init", "write a starter config.yaml and rules/ into a folder", cmd_init)
+    init.add_argument("directory", nargs="?", default=".", metavar="DIR", help="where to write (default: here)")
+    init.add_argument("--force", action="store_true", help="overwrite starter files that already exist")
     match = command("match", "show which rules match text files, and why", cmd_match)
     with_config(match)
     match.add_argument("files", nargs="+", metavar="FILE", help="text file: first line title, then body")

@@ -13,6 +13,7 @@ import pytest
 
 from bot import clock
 from bot.cli import main
+from bot.starter import RULES
 
 ROOT = Path(__file__).resolve().parents[1]
 BROKEN = ROOT / "tests" / "rulebook" / "testdata" / "broken"
@@ -35,8 +36,8 @@ def test_rules_check_reports_file_line_and_fails(capsys: pytest.CaptureFixture[s
 
 
 def test_shipped_rules_check_and_their_examples_pass(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["rules", "check", str(ROOT / "rules")]) == 0
-    assert main(["rules", "test", str(ROOT / "rules")]) == 0
+    assert main(["rules", "check", str(RULES)]) == 0
+    assert main(["rules", "test", str(RULES)]) == 0
     assert "examples pass" in capsys.readouterr().out
 
 
@@ -47,7 +48,7 @@ def test_rules_test_names_the_failing_example(capsys: pytest.CaptureFixture[str]
 
 def test_match_json_gives_spans_per_clause(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     config = tmp_path / "config.yaml"
-    config.write_text(f"rules: {ROOT / 'rules'}\n")
+    config.write_text(f"rules: {RULES}\n")
     assert main(["match", "-c", str(config), "--json", *map(str, SEEDS)]) == 0
     records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     for seed in SEEDS:
@@ -104,7 +105,7 @@ def test_status_shows_feed_health_and_latency(tmp_path: Path, capsys: pytest.Cap
     )
     config = tmp_path / "config.yaml"
     config.write_text(
-        f"database: sqlite:///{tmp_path / 'n.db'}\nrules: {ROOT / 'rules'}\n"
+        f"database: sqlite:///{tmp_path / 'n.db'}\nrules: {RULES}\n"
         f"feeds:\n  - url: {(tmp_path / 'feed.xml').as_uri()}\n    name: Local\n    backlog: 1\n"
         f"  - url: {(tmp_path / 'missing.xml').as_uri()}\n    name: Missing\n"
     )
@@ -123,7 +124,7 @@ def test_backtest_shows_what_an_edited_rule_would_alert(tmp_path: Path, capsys: 
     demo = ROOT / "bot" / "demo" / "feeds"
     config = tmp_path / "config.yaml"
     config.write_text(
-        f"database: sqlite:///{tmp_path / 'n.db'}\nrules: {ROOT / 'rules'}\nfeeds:\n"
+        f"database: sqlite:///{tmp_path / 'n.db'}\nrules: {RULES}\nfeeds:\n"
         + "".join(f"  - url: {(demo / name).as_uri()}\n" for name in ("menafn.xml", "rewrite-desk.xml"))
     )
     assert main(["poll", "-c", str(config), "--once", "--json"]) == 0
@@ -148,7 +149,7 @@ def test_stories_lists_members_outlets_credits_and_origin(tmp_path: Path, capsys
     demo = ROOT / "bot" / "demo" / "feeds"
     config = tmp_path / "config.yaml"
     config.write_text(
-        f"database: sqlite:///{tmp_path / 'n.db'}\nrules: {ROOT / 'rules'}\nfeeds:\n"
+        f"database: sqlite:///{tmp_path / 'n.db'}\nrules: {RULES}\nfeeds:\n"
         f"  - url: {(demo / 'menafn.xml').as_uri()}\n    name: MENAFN\n    fulltext: false\n"
         f"  - url: {(demo / 'rewrite-desk.xml').as_uri()}\n    name: Rewrite Desk\n    fulltext: false\n"
     )

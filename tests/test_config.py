@@ -9,17 +9,19 @@ import pytest
 
 from bot.config import ConfigError, load_config, parse_config
 from bot.ingest.desk import StoryDesk
+from bot.starter import EXAMPLE_CONFIG as EXAMPLE
 from bot.stories.embeddings import available
-
-EXAMPLE = Path(__file__).resolve().parents[1] / "config.example.yaml"
 
 
 def test_example_config_is_valid_and_documents_the_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
+    monkeypatch.delenv("NEWSBOT_DATABASE_URL", raising=False)
     config = load_config(EXAMPLE)
     assert config.telegram.token is None
     assert config.rules_dir == EXAMPLE.parent / "rules"
-    assert config.database_url.startswith("sqlite:////")
+    assert config.database_url == f"sqlite:///{EXAMPLE.parent / 'data' / 'newsbot.db'}"
+    monkeypatch.setenv("NEWSBOT_DATABASE_URL", "postgresql://newsbot:secret@127.0.0.1:5432/newsbot")
+    assert load_config(EXAMPLE).database_url == "postgresql://newsbot:secret@127.0.0.1:5432/newsbot"
 
 
 def test_environment_substitution_and_secret_token(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
+from bot.starter import RULES
 
 ROOT = Path(__file__).resolve().parents[1]
 DEEP_RULES = {
@@ -24,8 +25,8 @@ def test_deeply_nested_rule_files_are_file_line_errors(tmp_path: Path, capsys: p
     for name, text in DEEP_RULES.items():
         (tmp_path / name).write_text(text)
     (tmp_path / "unclosed.yaml").write_text("id: other\ntitle: O\nquery: (a\n")
-    shutil.copy(ROOT / "rules" / "estonia.yaml", tmp_path)
-    shutil.copytree(ROOT / "rules" / "entities", tmp_path / "entities")
+    shutil.copy(RULES / "estonia.yaml", tmp_path)
+    shutil.copytree(RULES / "entities", tmp_path / "entities")
     assert main(["rules", "check", str(tmp_path)]) == 1
     captured = capsys.readouterr()
     lines = captured.err.splitlines()
@@ -42,7 +43,7 @@ def test_a_second_file_with_a_known_id_never_takes_the_topic(
 ) -> None:
     """Case 13: files load alphabetically, so `aaa.yaml` with the shipped id used to win."""
     rules = tmp_path / "rules"
-    shutil.copytree(ROOT / "rules", rules)
+    shutil.copytree(RULES, rules)
     newcomer = rules / "aaa-hijack.yaml"
     newcomer.write_text("id: troop-deployment\ntitle: Hijacked\nquery: parade\n")
     assert main(["rules", "check", str(rules)]) == 1

@@ -12,9 +12,8 @@ from bot.app import open_runtime
 from bot.config import Config, FeedConfig
 from bot.deliver.jsonl import JsonLinesSink
 from bot.metrics import serve_metrics
+from bot.starter import RULES
 from tests.feedserver import FeedServer, seed_items
-
-RULES = Path(__file__).resolve().parents[1] / "rules"
 
 
 def _free_port() -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import signal
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-RULES = Path(__file__).resolve().parents[2] / "rules"
+from bot.starter import RULES
 
 
 def daemon_config(folder: Path, feed_url: str, rules: Path = RULES, **extra: Any) -> Path:
@@ -53,10 +53,15 @@ async def _collect(stream: asyncio.StreamReader, into: list[str]) -> None:
 
 
 @asynccontextmanager
-async def running_daemon(config: Path) -> AsyncIterator[Daemon]:
-    """`newsbot run -c config` until the block ends, then SIGTERM; a failure inside shows the daemon's log."""
+async def running_daemon(
+    config: Path, newsbot: Sequence[str] = (sys.executable, "-m", "bot"), cwd: Path | None = None
+) -> AsyncIterator[Daemon]:
+    """`newsbot run -c config` until the block ends, then SIGTERM; a failure inside shows the daemon's log.
+
+    `newsbot` is the command that starts it: this checkout's by default, an installed one's in the wheel test.
+    """
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "run", "-c", str(config),
+        *newsbot, "run", "-c", str(config), cwd=cwd,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env={"COLUMNS": "250", "PATH": "/usr/bin:/bin"},
     )  # fmt: skip
     assert process.stdout is not None and process.stderr is not None

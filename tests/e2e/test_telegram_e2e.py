@@ -25,10 +25,10 @@ import pytest
 import yaml
 
 from bot import clock
+from bot.starter import RULES
 from tests.e2e.fake_botapi import FakeBotApi, Message
 from tests.feedserver import FeedServer, Item, seed_items
 
-RULES = Path(__file__).resolve().parents[2] / "rules"
 READERS = range(1001, 1011)
 MARKABLE = r"troops|soldiers|ground forces|military personnel|deploy|send|sent|dispatch"
 BURST_RULE = "id: zephyrine\ntitle: Zephyrine\nquery: zephyrine\n"

@@ -12,9 +12,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from bot.starter import RULES
 from tests.fetch.servers import rss
-
-RULES = Path(__file__).resolve().parents[2] / "rules"
 
 
 def _descendants(pid: int) -> set[int]:

@@ -14,9 +14,9 @@ from typing import Any
 import yaml
 
 from bot import clock
+from bot.starter import RULES
 from tests.feedserver import FeedServer, Item, seed_items
 
-RULES = Path(__file__).resolve().parents[2] / "rules"
 NOW = clock.now().replace(microsecond=0)
 UNRELATED = [
     Item("u1", "Central bank keeps rates on hold", "https://w.example/rates", "Inflation eased in May.", NOW),

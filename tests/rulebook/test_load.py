@@ -11,9 +11,9 @@ from bot.match.examples import run_examples
 from bot.match.matcher import Matcher
 from bot.model import Entry
 from bot.rulebook.load import load_ruleset
+from bot.starter import RULES
 
 ROOT = Path(__file__).resolve().parents[2]
-RULES = ROOT / "rules"
 SEEDS = ROOT / "tests" / "fixtures" / "seeds"
 BROKEN = Path(__file__).parent / "testdata" / "broken"
 

@@ -13,8 +13,8 @@ from bot.match.rules import RuleSet
 from bot.model import Entry
 from bot.rulebook.load import load_ruleset
 from bot.rulebook.watch import Reload, watch_rules
+from bot.starter import RULES
 
-RULES = Path(__file__).resolve().parents[2] / "rules"
 TROOPS = Entry(feed_url="", outlet="", url="", title="", summary="Estonia will send troops to the border.")
 TANKS = Entry(feed_url="", outlet="", url="", title="", summary="Estonia will send tanks to the border.")
 
