@@ -31,11 +31,12 @@ pytestmark = pytest.mark.timeout(SETUP_SECONDS + 2 * COMMAND_SECONDS)
 
 @dataclass(frozen=True)
 class Installed:
-    """The built distributions, and the virtualenv the wheel is installed in."""
+    """The built distributions, what building them printed, and the virtualenv the wheel is installed in."""
 
     wheel: Path
     sdist: Path
     venv: Path
+    build_log: str
 
     @property
     def newsbot(self) -> str:
@@ -64,14 +65,14 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
     base = tmp_path_factory.mktemp("release")
     assert not base.resolve().is_relative_to(ROOT)
     dist = base / "dist"
-    _ok(_run([sys.executable, "-m", "build", "--outdir", str(dist), str(ROOT)], base, SETUP_SECONDS))
+    built = _ok(_run([sys.executable, "-m", "build", "--outdir", str(dist), str(ROOT)], base, SETUP_SECONDS))
     [wheel] = dist.glob("*.whl")
     [sdist] = dist.glob("*.tar.gz")
     venv = base / "venv"
     _ok(_run([sys.executable, "-m", "venv", str(venv)], base))
     pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--no-compile"]  # byte-compiling: 1/4 of it
     _ok(_run([*pip, str(wheel)], base, SETUP_SECONDS))
-    return Installed(wheel, sdist, venv)
+    return Installed(wheel, sdist, venv, built.stdout + built.stderr)
 
 
 def _package_files() -> set[str]:
@@ -94,6 +95,18 @@ def test_the_sdist_and_the_wheel_carry_every_package_file(installed: Installed) 
     with tarfile.open(installed.sdist) as sdist:
         members = {name.split("/", 1)[1] for name in sdist.getnames() if "/" in name}
     assert files <= members
+
+
+def test_the_license_is_an_spdx_expression_with_its_file(installed: Installed) -> None:
+    """setuptools warned (twice per build) about the deprecated `project.license` table; the SPDX string and
+    `license-files` put the expression and the MIT text in the metadata."""
+    assert "project.license" not in installed.build_log
+    with zipfile.ZipFile(installed.wheel) as wheel:
+        info = f"newsbot-{__version__}.dist-info"
+        metadata = wheel.read(f"{info}/METADATA").decode()
+        assert "License-Expression: MIT" in metadata.splitlines()
+        assert "License-File: LICENSE" in metadata.splitlines()
+        assert wheel.read(f"{info}/licenses/LICENSE") == (ROOT / "LICENSE").read_bytes()
 
 
 def test_the_installed_newsbot_is_the_wheels_not_the_checkouts(installed: Installed, tmp_path: Path) -> None:
