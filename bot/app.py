@@ -25,6 +25,7 @@ from bot import clock
 from bot.chat.front import build_application
 from bot.chat.runtime import ChatRuntime
 from bot.config import Config
+from bot.counts import plural
 from bot.deliver.apprise import AppriseSender, AppriseSink
 from bot.deliver.console import ConsoleSink
 from bot.deliver.jsonl import JsonLinesSink
@@ -174,7 +175,8 @@ async def run_scheduler(runtime: Runtime, stop: asyncio.Event) -> None:
     scheduler = FeedScheduler(runtime.pipeline.poll_and_reschedule)
     scheduler.start(await first_polls(runtime))
     rules = asyncio.create_task(follow_rules(runtime, stop), name="rules-watch")
-    log.info("polling %d feeds; editing rules/ takes effect at once; stop with Ctrl-C", len(runtime.config.feeds))
+    feeds = plural(len(runtime.config.feeds), "feed")
+    log.info("polling %s; editing rules/ takes effect at once; stop with Ctrl-C", feeds)
     try:
         await stop.wait()
     finally:

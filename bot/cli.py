@@ -1,53 +1,32 @@
 """The `newsbot` command: the daemon, one-off polls, the demo, and tools for rule files.
 
 Every failure a user can cause ends as one sentence on stderr and a non-zero exit, never a traceback.
+Start-up time matters (`newsbot --help` answers at once): this module imports only the standard library,
+and each command imports the parts it uses (SQLAlchemy, telegram, httpx, trafilatura ...) when it runs.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
-import tempfile
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncEngine
-from telegram.error import InvalidToken
+from bot import __version__
+from bot.counts import plural
 
-from bot import __version__, clock, starter
-from bot.app import delivery, poll_once, print_sink, run_daemon
-from bot.cli_views import (
-    err,
-    out,
-    poll_progress,
-    problems,
-    show_backtest,
-    show_matches,
-    show_poll_reports,
-    show_status,
-    show_stories,
-)
-from bot.config import Config, ConfigError, load_config, parse_duration
-from bot.deliver.console import ConsoleSink
-from bot.deliver.sink import Sink
-from bot.demo.server import demo_config, serve_demo_feeds
-from bot.feeds.feeds_file import add_feeds
-from bot.feeds.opml import OpmlError, read_opml, write_opml
-from bot.ingest.views import recent_stories
-from bot.logs import setup_logging
-from bot.match.examples import run_examples
-from bot.match.matcher import Matcher
-from bot.model import Entry
-from bot.rulebook.backtest import backtest, with_rule_files
-from bot.rulebook.load import load_ruleset
-from bot.status.health import health_report
-from bot.store.db import DatabaseError, database_reason, open_database
-from bot.store.entries import entries_since
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
+    from bot.config import Config
+    from bot.deliver.sink import Sink
+    from bot.model import Entry
 
 T = TypeVar("T")
+
+CONFIG_SEARCH = "./config.yaml, else the file $NEWSBOT_CONFIG names, else built-in defaults"
+RULES_DIR_HELP = "rules folder (default: the config's `rules`, ./rules without a config)"
 
 
 class UsageError(Exception):
@@ -56,6 +35,9 @@ class UsageError(Exception):
 
 def _query(config: Config, query: Callable[[AsyncEngine], Awaitable[T]]) -> T:
     """Run one store query for a command: open the database (migrating it if needed), query, close."""
+    import asyncio
+
+    from bot.store.db import open_database
 
     async def run() -> T:
         engine = await open_database(config.database_url)
@@ -68,27 +50,57 @@ def _query(config: Config, query: Callable[[AsyncEngine], Awaitable[T]]) -> T:
 
 
 def _config(args: argparse.Namespace) -> Config:
-    return load_config(Path(args.config) if args.config else None)
+    """The config of `-c FILE`, else ./config.yaml, else $NEWSBOT_CONFIG, else the embedded defaults."""
+    from bot.config import find_config, load_config
+    from bot.logs import hide_secrets
+
+    config = load_config(find_config(Path(args.config) if args.config else None))
+    hide_secrets(config.secrets())
+    return config
+
+
+def _no_config_file(config: Config) -> None:
+    """Refuse a command that needs feeds when there are none and no config file was found at all."""
+    from bot.config import where_config_was_sought
+
+    if config.config_file is None and not config.feeds:
+        raise UsageError(
+            f"no feeds configured: no config file found ({where_config_was_sought()}); "
+            "`newsbot init` writes one, or name yours with -c FILE"
+        )
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from bot.app import delivery, run_daemon
+
     config = _config(args)
-    setup_logging(args.verbose, config.secrets())
+    _no_config_file(config)
     asyncio.run(run_daemon(config, delivery(config, None), front=True))
     return 0
 
 
 def _poll_once(config: Config, sink: Sink, show_progress: bool) -> int:
+    import asyncio
+
+    from bot.app import poll_once
+    from bot.cli_views import poll_progress, show_poll_reports
+
     with poll_progress(len(config.feeds), show_progress) as advance:
         reports = asyncio.run(poll_once(config, sink, advance))
     return show_poll_reports(reports)
 
 
 def cmd_poll(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from bot.app import delivery, print_sink, run_daemon
+
     config = _config(args)
-    setup_logging(args.verbose, config.secrets(), quiet=args.once)
+    _no_config_file(config)
     if not config.feeds:
-        raise UsageError("no feeds configured: add some under `feeds:` in the config file")
+        raise UsageError(f"no feeds configured: add some under `feeds:` in {config.config_file}")
     # Alerts are printed, and also queued for Telegram subscribers and Apprise channels that `run` delivers.
     chosen = delivery(config, print_sink(args.json))
     if args.once:
@@ -98,13 +110,20 @@ def cmd_poll(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    setup_logging(args.verbose, quiet=True)
+    import tempfile
+
+    from bot import starter
+    from bot.cli_views import err
+    from bot.deliver.console import ConsoleSink
+    from bot.demo.server import demo_config, serve_demo_feeds
+
     rules = Path(args.rules) if args.rules else starter.RULES
     if not rules.is_dir():
         raise UsageError(f"{rules}: no such rules folder")
     with tempfile.TemporaryDirectory(prefix="newsbot-demo-") as folder, serve_demo_feeds() as base_url:
         config = demo_config(base_url, Path(folder) / "demo.db", rules)
-        err.print(f"Demo: {len(config.feeds)} bundled feeds served at {base_url}, rules from {rules}/", highlight=False)
+        feeds = plural(len(config.feeds), "bundled feed")
+        err.print(f"Demo: {feeds} served at {base_url}, rules from {rules}/", highlight=False)
         status = _poll_once(config, ConsoleSink(), show_progress=True)
     err.print(
         "Next: `newsbot init DIR` writes a config.yaml and these rules into DIR; add your feeds there and run "
@@ -114,37 +133,61 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_init(args: argparse.Namespace) -> int:
+    from bot import starter
+    from bot.cli_views import out
+
     folder = Path(args.directory)
     try:
         written = starter.write_starter(folder, force=args.force)
     except starter.InitError as exc:
         raise UsageError(str(exc)) from None
     config = folder / starter.CONFIG_NAME
-    out.print(f"Wrote {config} and {len(written) - 1} rule and entity files in {folder / 'rules'}.", highlight=False)
+    files = plural(len(written) - 1, "rule and entity file")
+    out.print(f"Wrote {config} and {files} in {folder / 'rules'}.", highlight=False)
     out.print(f"Next: add your feeds to {config}, then `newsbot run -c {config}`.", highlight=False)
     return 0
 
 
+def _rules_dir(args: argparse.Namespace) -> Path:
+    """DIR when given, else the rules folder of the config (see _config)."""
+    return Path(args.directory) if args.directory else _config(args).rules_dir
+
+
 def cmd_rules_check(args: argparse.Namespace) -> int:
-    ruleset = load_ruleset(Path(args.directory))
+    from bot.cli_views import err, out, problems
+    from bot.rulebook.load import load_ruleset
+
+    ruleset = load_ruleset(_rules_dir(args))
     problems(ruleset.errors)
-    entities = len(ruleset.gazetteer.entities)
-    summary = f"{len(ruleset.rules)} rules and {entities} entities loaded, {len(ruleset.errors)} problems"
+    rules, entities = plural(len(ruleset.rules), "rule"), plural(len(ruleset.gazetteer.entities), "entity", "entities")
+    summary = f"{rules} and {entities} loaded, {plural(len(ruleset.errors), 'problem')}"
     (err if ruleset.errors else out).print(summary, highlight=False)
     return 1 if ruleset.errors else 0
 
 
 def cmd_rules_test(args: argparse.Namespace) -> int:
-    ruleset = load_ruleset(Path(args.directory))
+    from bot.cli_views import out, problems
+    from bot.match.examples import run_examples
+    from bot.rulebook.load import load_ruleset
+
+    ruleset = load_ruleset(_rules_dir(args))
     problems(ruleset.errors)
     results = run_examples(ruleset)
     failures = [result for result in results if not result.passed]
     problems(failure.error() for failure in failures)
-    out.print(f"{len(results) - len(failures)}/{len(results)} examples pass in {len(ruleset.rules)} rules")
+    passed = f"{len(results) - len(failures)}/{plural(len(results), 'example')}"
+    out.print(f"{passed} {'passes' if len(results) == 1 else 'pass'} in {plural(len(ruleset.rules), 'rule')}")
     return 1 if failures or ruleset.errors else 0
 
 
 def cmd_rules_backtest(args: argparse.Namespace) -> int:
+    from bot import clock
+    from bot.cli_views import problems, show_backtest
+    from bot.config import parse_duration
+    from bot.rulebook.backtest import backtest, with_rule_files
+    from bot.rulebook.load import load_ruleset
+    from bot.store.entries import entries_since
+
     config = _config(args)
     live = load_ruleset(config.rules_dir)
     ruleset, found = with_rule_files(live, [Path(name) for name in args.files])
@@ -159,6 +202,11 @@ def cmd_rules_backtest(args: argparse.Namespace) -> int:
 
 
 def cmd_stories(args: argparse.Namespace) -> int:
+    from bot import clock
+    from bot.cli_views import show_stories
+    from bot.config import parse_duration
+    from bot.ingest.views import recent_stories
+
     config = _config(args)
     since = clock.now() - parse_duration(args.since)
     stories = _query(config, lambda engine: recent_stories(engine, since, config.stories))
@@ -168,6 +216,8 @@ def cmd_stories(args: argparse.Namespace) -> int:
 
 def _text_entry(path: Path) -> Entry:
     """A text file as an entry: its first non-empty line is the title, the rest the body."""
+    from bot.model import Entry
+
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -179,6 +229,10 @@ def _text_entry(path: Path) -> Entry:
 
 
 def cmd_match(args: argparse.Namespace) -> int:
+    from bot.cli_views import problems, show_matches
+    from bot.match.matcher import Matcher
+    from bot.rulebook.load import load_ruleset
+
     config = _config(args)
     ruleset = load_ruleset(config.rules_dir)
     problems(ruleset.errors)
@@ -193,6 +247,10 @@ def cmd_match(args: argparse.Namespace) -> int:
 
 
 def cmd_feeds_import(args: argparse.Namespace) -> int:
+    from bot.cli_views import out, problems
+    from bot.feeds.feeds_file import add_feeds
+    from bot.feeds.opml import read_opml
+
     config = _config(args)
     source = Path(args.file)
     try:
@@ -203,18 +261,26 @@ def cmd_feeds_import(args: argparse.Namespace) -> int:
     target = config.feeds_file_path or Path("feeds.yaml")
     inline = {feed.url for feed in config.feeds}
     added = add_feeds(target, imported.feeds, inline)
-    out.print(f"{len(added)} feeds added to {target} ({len(imported.feeds) - len(added)} already there)")
+    out.print(f"{plural(len(added), 'feed')} added to {target} ({len(imported.feeds) - len(added)} already there)")
     if config.feeds_file is None and config.config_file is None:
         out.print(f"Point your config at it with `feeds_file: {target}`.")
     return 0
 
 
 def cmd_feeds_export(args: argparse.Namespace) -> int:
+    from bot.feeds.opml import write_opml
+
     sys.stdout.write(write_opml(_config(args).feeds))
     return 0
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    from bot import clock
+    from bot.cli_views import problems, show_status
+    from bot.config import parse_duration
+    from bot.rulebook.load import load_ruleset
+    from bot.status.health import health_report
+
     config = _config(args)
     since = clock.now() - parse_duration(args.since)
     show_status(_query(config, lambda engine: health_report(engine, since)), clock.now(), args.since)
@@ -227,16 +293,19 @@ def build_parser() -> argparse.ArgumentParser:
         prog="newsbot", description="Media-monitoring alerts from RSS/Atom feeds, matched by rules you edit."
     )
     parser.add_argument("--version", action="version", version=f"newsbot {__version__}")
-    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    _logging_options(parser, top=True)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    def command(name: str, help: str, handler: object) -> argparse.ArgumentParser:
-        sub = commands.add_parser(name, help=help, description=help)
+    def command(
+        name: str, help: str, handler: object, group: argparse._SubParsersAction | None = None
+    ) -> argparse.ArgumentParser:
+        sub = (group or commands).add_parser(name, help=help, description=help)
         sub.set_defaults(handler=handler)
+        _logging_options(sub, top=False)
         return sub
 
     def with_config(sub: argparse.ArgumentParser) -> None:
-        sub.add_argument("-c", "--config", help="config file (default: embedded defaults)")
+        sub.add_argument("-c", "--config", help=f"config file (default: {CONFIG_SEARCH})")
 
     run = command("run", "run the bot: poll feeds on schedule, alert via Telegram or the terminal", cmd_run)
     with_config(run)
@@ -256,16 +325,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     rules = command("rules", "check and test rule files", None)
     rule_commands = rules.add_subparsers(dest="rules_command", required=True, metavar="ACTION")
-    check = rule_commands.add_parser("check", help="validate rule files; problems as file:line: message")
-    check.set_defaults(handler=cmd_rules_check)
-    check.add_argument("directory", nargs="?", default="rules")
-    test = rule_commands.add_parser("test", help="run the examples written in rule files")
-    test.set_defaults(handler=cmd_rules_test)
-    test.add_argument("directory", nargs="?", default="rules")
-    back = rule_commands.add_parser(
-        "backtest", help="what rules (including edited files not yet live) would have alerted on stored entries"
+    check = command("check", "validate rule files; problems as file:line: message", cmd_rules_check, rule_commands)
+    with_config(check)
+    check.add_argument("directory", nargs="?", metavar="DIR", help=RULES_DIR_HELP)
+    test = command("test", "run the examples written in rule files", cmd_rules_test, rule_commands)
+    with_config(test)
+    test.add_argument("directory", nargs="?", metavar="DIR", help=RULES_DIR_HELP)
+    back = command(
+        "backtest",
+        "what rules (including edited files not yet live) would have alerted on stored entries",
+        cmd_rules_backtest,
+        rule_commands,
     )
-    back.set_defaults(handler=cmd_rules_backtest)
     with_config(back)
     back.add_argument("--since", default="7d", type=_period, help="stored entries of this period (default 7d)")
     back.add_argument("--show", type=int, default=10, help="latest matches to list per rule (default 10)")
@@ -273,12 +344,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     feeds = command("feeds", "import or export the feed list as OPML", None)
     feed_commands = feeds.add_subparsers(dest="feeds_command", required=True, metavar="ACTION")
-    opml_in = feed_commands.add_parser("import", help="add the feeds of an OPML file to feeds.yaml")
-    opml_in.set_defaults(handler=cmd_feeds_import)
+    opml_in = command("import", "add the feeds of an OPML file to feeds.yaml", cmd_feeds_import, feed_commands)
     with_config(opml_in)
     opml_in.add_argument("file", metavar="FILE.opml")
-    opml_out = feed_commands.add_parser("export", help="print the configured feeds as OPML")
-    opml_out.set_defaults(handler=cmd_feeds_export)
+    opml_out = command("export", "print the configured feeds as OPML", cmd_feeds_export, feed_commands)
     with_config(opml_out)
 
     stories = command("stories", "stories with their outlets, credits and origin", cmd_stories)
@@ -292,8 +361,28 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _logging_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
+    """-v and --log-format, before the command or after it (a command's own take precedence)."""
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=0 if top else argparse.SUPPRESS,
+        help="-v: newsbot's own debug lines (each feed's poll: fetch, parse, match, alerts, in ms); "
+        "-vv: every library's debug lines too",
+    )
+    parser.add_argument(
+        "--log-format",
+        choices=("text", "json"),
+        default="text" if top else argparse.SUPPRESS,
+        help="text (default: ISO 8601 time, level, message) or json (one object per line, for daemons)",
+    )
+
+
 def _period(text: str) -> str:
     """A --since value, checked where it is read: a bad one is argparse's one-line usage error."""
+    from bot.config import parse_duration
+
     try:
         parse_duration(text)
     except ValueError as error:
@@ -301,18 +390,48 @@ def _period(text: str) -> str:
     return text
 
 
+def _user_error(exc: Exception) -> str | None:
+    """What to tell the user about a problem they can fix; None for anything else (a bug keeps its traceback).
+    Database and Telegram errors can only come from a command that imported their libraries."""
+    from bot.config import ConfigError
+    from bot.feeds.opml import OpmlError
+
+    if isinstance(exc, ConfigError | OpmlError | UsageError):
+        return str(exc)
+    if "sqlalchemy" in sys.modules:
+        from sqlalchemy.exc import DBAPIError
+
+        from bot.store.db import DatabaseError, database_reason
+
+        if isinstance(exc, DatabaseError):
+            return str(exc)
+        if isinstance(exc, DBAPIError):
+            return database_reason(exc)
+    if "telegram" in sys.modules:
+        from telegram.error import InvalidToken
+
+        if isinstance(exc, InvalidToken):
+            return "Telegram refused the bot token; check telegram.token"
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    from bot.logs import setup_logging
+
+    # The daemons log what they do; one-off commands only warnings, unless -v.
+    quiet = args.handler not in (cmd_run, cmd_poll) or getattr(args, "once", False)
+    setup_logging(args.verbose, quiet=quiet, json_lines=args.log_format == "json")
     try:
         return int(args.handler(args))
-    except (ConfigError, DatabaseError, OpmlError, UsageError) as exc:
-        err.print(f"newsbot: {exc}", style="red", markup=False, highlight=False)
-        return 2
-    except DBAPIError as exc:
-        err.print(f"newsbot: {database_reason(exc)}", style="red", markup=False, highlight=False)
-        return 2
-    except InvalidToken:
-        err.print("newsbot: Telegram refused the bot token; check telegram.token", style="red", markup=False)
-        return 2
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:
+        message = _user_error(exc)
+        if message is None:
+            raise
+        from bot.cli_views import err
+
+        for line in message.splitlines():
+            err.print(f"newsbot: {line}", style="red", markup=False, highlight=False)
+        return 2

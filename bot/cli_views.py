@@ -9,19 +9,21 @@ import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn
 from rich.table import Table
 
-from bot.config import human_duration, relative_time
-from bot.deliver.format import story_line
-from bot.deliver.jsonl import dump_line, match_record, story_record
-from bot.ingest.pipeline import FeedPollReport
-from bot.model import Entry, Match, Story
-from bot.rulebook.backtest import RuleHits
-from bot.status.health import HealthReport, Latency
+from bot.counts import plural
+
+# What the views show, and how, is imported by the views that run (start-up time: see cli.py).
+if TYPE_CHECKING:
+    from bot.ingest.pipeline import FeedPollReport
+    from bot.model import Entry, Match, Story
+    from bot.rulebook.backtest import RuleHits
+    from bot.status.health import HealthReport, Latency
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -55,16 +57,13 @@ def show_poll_reports(reports: Sequence[FeedPollReport]) -> int:
         err.print(f"feed {report.feed.url}: {report.outcome.error}", style="red", markup=False, highlight=False)
     raised = [alert for report in reports for alert in report.result.alerts]
     updates = sum(alert.update for alert in raised)
-    err.print(
-        f"{len(reports)} feeds polled, {len(failed)} failed, {len(raised) - updates} new alerts, "
-        f"{updates} stories grew",
-        highlight=False,
-    )
+    new, grew = plural(len(raised) - updates, "new alert"), plural(updates, "story", "stories")
+    err.print(f"{plural(len(reports), 'feed')} polled, {len(failed)} failed, {new}, {grew} grew", highlight=False)
     return 1 if reports and len(failed) == len(reports) else 0
 
 
 def show_backtest(results: Sequence[RuleHits], entries: int, period: str, show: int) -> None:
-    table = Table(title=f"Backtest over {entries} entries stored in the last {period}")
+    table = Table(title=f"Backtest over {plural(entries, 'entry', 'entries')} stored in the last {period}")
     for column in ("rule", "alerts", "file"):
         table.add_column(column)
     for result in results:
@@ -79,6 +78,9 @@ def show_backtest(results: Sequence[RuleHits], entries: int, period: str, show: 
 
 
 def show_stories(stories: Sequence[Story], as_json: bool, period: str) -> None:
+    from bot.deliver.format import story_line
+    from bot.deliver.jsonl import dump_line, story_record
+
     for story in stories:
         if as_json:
             dump_line(story_record(story), sys.stdout)
@@ -93,15 +95,18 @@ def show_stories(stories: Sequence[Story], as_json: bool, period: str) -> None:
             out.print(f"  {when}  {member.outlet}: {member.title}{credits}", highlight=False, markup=False)
             out.print(f"      {member.url}", highlight=False, markup=False)
     if not as_json:
-        err.print(f"{len(stories)} stories in the last {period}", highlight=False)
+        err.print(f"{plural(len(stories), 'story', 'stories')} in the last {period}", highlight=False)
 
 
 def show_matches(name: str, entry: Entry, matches: Sequence[Match], as_json: bool) -> None:
+    from bot.deliver.jsonl import dump_line, match_record
+
     if as_json:
         for match in matches:
             dump_line({"file": name, **match_record(entry, match)}, sys.stdout)
         return
-    out.print(f"[bold]{escape(name)}[/bold]: {len(matches)} rules match", highlight=False)
+    matching = f"{plural(len(matches), 'rule')} {'matches' if len(matches) == 1 else 'match'}"
+    out.print(f"[bold]{escape(name)}[/bold]: {matching}", highlight=False)
     for match in matches:
         out.print(f"  [green]{escape(match.rule_id)}[/green] ({escape(match.rule_title)})", highlight=False)
         for hit in match.clauses:
@@ -110,12 +115,16 @@ def show_matches(name: str, entry: Entry, matches: Sequence[Match], as_json: boo
 
 
 def _latency(latency: Latency | None) -> str:
+    from bot.config import human_duration  # pydantic: only for the commands that read a config
+
     if latency is None:
         return "-"
     return f"{human_duration(latency.p50)} / {human_duration(latency.p95)} (n={latency.count})"
 
 
 def show_status(report: HealthReport, now: datetime, period: str) -> None:
+    from bot.config import relative_time
+
     feeds = Table(title=f"Feeds (latency: publication -> alert, p50 / p95, last {period})")
     for column in ("feed", "last success", "next poll", "items/day", "latency", "error"):
         feeds.add_column(column)

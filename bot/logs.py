@@ -1,22 +1,37 @@
-"""Logging for the daemon: rich output, and secrets (the bot token) never reach a log line."""
+"""Logging: newsbot's own lines on stderr, as text or as one JSON object a line, and never a secret.
+
+Text lines start with an ISO 8601 time; JSON lines (`--log-format json`, for daemons and log shippers) hold
+`ts`, `level`, `logger`, `message` and the record's own fields (a poll's feed, status and milliseconds).
+Other libraries (aiosqlite, httpx, telegram, ...) stay at WARNING unless asked for with `-vv`, so `-v`
+shows what newsbot itself does.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
+import sys
 from collections.abc import Iterable
-
-from rich.console import Console
-from rich.logging import RichHandler
+from datetime import datetime
+from typing import Any
 
 REDACTED = "[token hidden]"
+OWN = "bot"
+"""The logger every newsbot module logs under (`logging.getLogger(__name__)`)."""
+
+_STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
 
 
 class RedactSecrets(logging.Filter):
-    """Replaces every configured secret in a record's final message (httpx logs request URLs with the token)."""
+    """Replaces every configured secret in a record's message, traceback and fields (httpx logs request URLs
+    with the token)."""
 
-    def __init__(self, secrets: Iterable[str]) -> None:
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
         super().__init__()
         self.secrets = [secret for secret in secrets if secret]
+
+    def hide(self, secrets: Iterable[str]) -> None:
+        self.secrets += [secret for secret in secrets if secret and secret not in self.secrets]
 
     def _redact(self, text: str) -> str:
         for secret in self.secrets:
@@ -33,17 +48,70 @@ class RedactSecrets(logging.Filter):
         if record.exc_info and not record.exc_text:
             # Tracebacks carry request URLs too; the formatter uses this text instead of formatting anew.
             record.exc_text = self._redact(logging.Formatter().formatException(record.exc_info))
+        for name, value in fields(record).items():
+            if isinstance(value, str):
+                setattr(record, name, self._redact(value))
         return True
 
 
-def setup_logging(verbose: bool, secrets: Iterable[str] = (), *, quiet: bool = False) -> None:
-    """Root logging to stderr through rich; chatty libraries stay at WARNING unless `verbose`.
+def fields(record: logging.LogRecord) -> dict[str, Any]:
+    """What a log call passed in `extra=`: the record's attributes that logging itself does not set."""
+    return {name: value for name, value in vars(record).items() if name not in _STANDARD}
 
-    `quiet` (one-off commands whose output is the alerts) shows only warnings and errors.
+
+def timestamp(record: logging.LogRecord) -> str:
+    """The record's time in ISO 8601, local time with its offset, to the millisecond."""
+    return datetime.fromtimestamp(record.created).astimezone().isoformat(timespec="milliseconds")
+
+
+class TextFormatter(logging.Formatter):
+    """`2026-02-17T09:12:03.123+01:00 INFO    message`; another library's lines name their logger."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        source = "" if record.name == OWN or record.name.startswith(OWN + ".") else f"[{record.name}] "
+        line = f"{timestamp(record)} {record.levelname:<7} {source}{record.getMessage()}"
+        trace = _traceback(self, record)
+        return f"{line}\n{trace}" if trace else line
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object a line: ts, level, logger, message, the record's fields, and `exc` for a traceback."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, Any] = {
+            "ts": timestamp(record),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        line.update((name, value) for name, value in fields(record).items() if name not in line)
+        trace = _traceback(self, record)
+        if trace:
+            line["exc"] = trace
+        return json.dumps(line, ensure_ascii=False, default=str)
+
+
+def _traceback(formatter: logging.Formatter, record: logging.LogRecord) -> str:
+    if record.exc_info and not record.exc_text:
+        record.exc_text = formatter.formatException(record.exc_info)
+    return record.exc_text or ""
+
+
+_redact = RedactSecrets()
+
+
+def setup_logging(verbosity: int = 0, *, quiet: bool = False, json_lines: bool = False) -> None:
+    """Root logging to stderr. newsbot's own lines at INFO (`quiet`: WARNING, for one-off commands whose output
+    is the result), DEBUG with `verbosity` 1 (-v); everything else at WARNING, DEBUG with `verbosity` 2 (-vv).
     """
-    handler = RichHandler(console=Console(stderr=True), show_path=False, rich_tracebacks=False, markup=False)
-    handler.addFilter(RedactSecrets(secrets))
-    level = logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO
-    logging.basicConfig(level=level, format="%(message)s", handlers=[handler], force=True)
-    for noisy in ("httpx", "httpcore", "apscheduler", "telegram", "aiosqlite", "asyncio", "alembic"):
-        logging.getLogger(noisy).setLevel(logging.DEBUG if verbose else logging.WARNING)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter() if json_lines else TextFormatter())
+    handler.addFilter(_redact)
+    logging.basicConfig(level=logging.DEBUG if verbosity >= 2 else logging.WARNING, handlers=[handler], force=True)
+    own = logging.DEBUG if verbosity >= 1 else logging.WARNING if quiet else logging.INFO
+    logging.getLogger(OWN).setLevel(own)
+
+
+def hide_secrets(secrets: Iterable[str]) -> None:
+    """Never log these (the bot token, Apprise URLs): called once the config that holds them is read."""
+    _redact.hide(secrets)

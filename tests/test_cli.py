@@ -64,7 +64,7 @@ def test_config_error_is_one_sentence_and_exit_2(tmp_path: Path, capsys: pytest.
     config.write_text("feeds:\n  - url: gopher://old\n")
     assert main(["poll", "-c", str(config), "--once"]) == 2
     assert capsys.readouterr().err.strip() == (
-        f"newsbot: {config}: feeds.0.url: 'gopher://old' must start with http://, https:// or file://"
+        f"newsbot: {config}:2: feeds.0.url: 'gopher://old' must start with http://, https:// or file://"
     )
 
 
@@ -85,7 +85,7 @@ def test_feeds_import_writes_feeds_yaml_once_and_export_round_trips(
     assert main(["feeds", "import", "-c", str(config), str(tmp_path / "desk.opml")]) == 0
     captured = capsys.readouterr()
     assert "skipped ftp://old.example/feed" in captured.err
-    assert f"1 feeds added to {tmp_path / 'feeds.yaml'} (1 already there)" in captured.out
+    assert f"1 feed added to {tmp_path / 'feeds.yaml'} (1 already there)" in captured.out
     assert main(["feeds", "import", "-c", str(config), str(tmp_path / "desk.opml")]) == 0
     assert "0 feeds added" in capsys.readouterr().out
     assert main(["feeds", "export", "-c", str(config)]) == 0

@@ -36,7 +36,7 @@ def test_default_after_colon_dash_and_unset_variable_named(monkeypatch: pytest.M
     monkeypatch.delenv("NB_UNSET", raising=False)
     config = parse_config("database: ${NB_UNSET:-sqlite:///x.db}\n", "c.yaml", Path("/srv"))
     assert config.database_url == "sqlite:////srv/x.db"
-    with pytest.raises(ConfigError, match=r"^c\.yaml: feeds\.0\.url: environment variable NB_UNSET is not set$"):
+    with pytest.raises(ConfigError, match=r"^c\.yaml:2: feeds\.0\.url: environment variable NB_UNSET is not set$"):
         parse_config("feeds:\n  - url: ${NB_UNSET}\n", "c.yaml", Path("/srv"))
     assert parse_config("# ${NB_UNSET} in a comment\n", "c.yaml", Path("/srv")).feeds == []
 
@@ -44,12 +44,12 @@ def test_default_after_colon_dash_and_unset_variable_named(monkeypatch: pytest.M
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("feeds:\n  - url: http://a/x\n    every: soon\n", "c.yaml: feeds.0.every: 'soon' is not a duration"),
-        ("feeds:\n  - url: ftp://a/x\n", "c.yaml: feeds.0.url: 'ftp://a/x' must start with http://"),
-        ("feeds:\n  - name: x\n", "c.yaml: feeds.0.url: this key is required"),
-        ("telegram:\n  tokn: x\n", "c.yaml: telegram.tokn: unknown key"),
-        ("database: mysql://x\n", "c.yaml: database: 'mysql://x' is not a SQLite or PostgreSQL URL"),
-        ("polling:\n  min_interval: 3h\n", "c.yaml: polling: min_interval must not be longer than max_interval"),
+        ("feeds:\n  - url: http://a/x\n    every: soon\n", "c.yaml:3: feeds.0.every: 'soon' is not a duration"),
+        ("feeds:\n  - url: ftp://a/x\n", "c.yaml:2: feeds.0.url: 'ftp://a/x' must start with http://"),
+        ("feeds:\n  - name: x\n", "c.yaml:2: feeds.0.url: this key is required"),
+        ("telegram:\n  tokn: x\n", "c.yaml:2: telegram.tokn: unknown key"),
+        ("database: mysql://x\n", "c.yaml:1: database: 'mysql://x' is not a SQLite or PostgreSQL URL"),
+        ("polling:\n  min_interval: 3h\n", "c.yaml:1: polling: min_interval must not be longer than max_interval"),
         ("feeds: [\n", "c.yaml:2: not valid YAML"),
         ("- a\n- b\n", "c.yaml: expected a mapping"),
     ],
@@ -66,7 +66,7 @@ def test_durations_and_feeds_file(tmp_path: Path) -> None:
     config = load_config(tmp_path / "config.yaml")
     assert [f.every for f in config.feeds] == [timedelta(days=1), timedelta(seconds=90), None]
     (tmp_path / "feeds.yaml").write_text("- url: http://a/\n  backlog: -1\n")
-    with pytest.raises(ConfigError, match=r"feeds\.yaml: feeds\.0\.backlog: Input should be greater"):
+    with pytest.raises(ConfigError, match=r"feeds\.yaml:2: feeds\.0\.backlog: Input should be greater"):
         load_config(tmp_path / "config.yaml")
 
 
@@ -81,3 +81,45 @@ async def test_embeddings_switched_on_without_the_model_is_one_clear_error() -> 
     config = parse_config("stories:\n  embeddings: true\n", "c.yaml", Path("/srv"))
     with pytest.raises(ConfigError, match=r"stories\.embeddings is on, but the model is not installed"):
         await StoryDesk.open(config.stories)
+
+
+def test_every_problem_at_once_with_its_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    """All of a file's problems in one go, in the order of their lines; a value holding an unset ${VAR} is
+    reported as that, not also as the URL it fails to be."""
+    monkeypatch.delenv("NB_UNSET", raising=False)
+    text = (
+        "feeds:\n"
+        "  - url: http://a/x\n"
+        "    every: soon\n"
+        "  - name: no url\n"
+        "  - url: ${NB_UNSET}\n"
+        "telegram:\n"
+        "  tokn: x\n"
+        "polling:\n"
+        "  max_items_per_poll: 0\n"
+    )
+    with pytest.raises(ConfigError) as caught:
+        parse_config(text, "c.yaml", Path("/srv"))
+    assert caught.value.problems == (
+        "c.yaml:3: feeds.0.every: 'soon' is not a duration; write it like 30s, 10m, 2h or 1d",
+        "c.yaml:4: feeds.1.url: this key is required",
+        "c.yaml:5: feeds.2.url: environment variable NB_UNSET is not set",
+        "c.yaml:7: telegram.tokn: unknown key (check its spelling against config.example.yaml)",
+        "c.yaml:9: polling.max_items_per_poll: Input should be greater than or equal to 1",
+    )
+
+
+def test_feeds_file_problems_at_once_with_their_lines(tmp_path: Path) -> None:
+    feeds = tmp_path / "feeds.yaml"
+    feeds.write_text("- url: http://a/\n  backlog: -1\n- url: gopher://b/\n- url: http://c/\n  evry: 1h\n")
+    (tmp_path / "config.yaml").write_text("feeds_file: feeds.yaml\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(tmp_path / "config.yaml")
+    assert caught.value.problems == (
+        f"{feeds}:2: feeds.0.backlog: Input should be greater than or equal to 0",
+        f"{feeds}:3: feeds.1.url: 'gopher://b/' must start with http://, https:// or file://",
+        f"{feeds}:5: feeds.2.evry: unknown key (check its spelling against config.example.yaml)",
+    )
+    (tmp_path / "feeds.yaml").write_text("feeds:\n  - url: http://a/\n    backlog: -1\n")
+    with pytest.raises(ConfigError, match=r"feeds\.yaml:3: feeds\.0\.backlog: Input should be greater"):
+        load_config(tmp_path / "config.yaml")

@@ -11,6 +11,7 @@ from telegram.ext import ContextTypes
 from bot import clock
 from bot.chat.runtime import reply, rules_of, runtime_of
 from bot.config import human_duration, relative_time
+from bot.counts import plural
 from bot.deliver.format import fit_message, when
 from bot.status.health import FeedHealth, Latency, health_report
 from bot.store import outbox
@@ -78,4 +79,4 @@ async def reload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     keeps running."""
     ruleset = (await runtime_of(context).rulebook.reload()).ruleset
     problems = "".join(f"\n• {escape(str(e))}" for e in ruleset.errors[:20])
-    await reply(update, f"Reloaded {len(ruleset.rules)} rules, {len(ruleset.errors)} with errors.{problems}")
+    await reply(update, f"Reloaded {plural(len(ruleset.rules), 'rule')}, {len(ruleset.errors)} with errors.{problems}")

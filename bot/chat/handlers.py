@@ -21,6 +21,7 @@ from bot.chat.admin import reload, rules, status
 from bot.chat.runtime import reply, rules_of, runtime_of
 from bot.chat.topics import find_topic, thread_of, topic_arg, unknown_topic
 from bot.config import parse_duration
+from bot.counts import plural
 from bot.deliver.format import headline_of, render_summary, render_why, when
 from bot.deliver.telegram_sender import WHY_PREFIX
 from bot.ingest.views import alert_with_story
@@ -230,7 +231,7 @@ async def recent(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not alerts:
         await reply(update, f"No alerts for <b>{escape(rule.title)}</b> yet.")
         return
-    rendered = render_summary(f"Last {len(alerts)} alerts: {rule.title}", [headline_of(a) for a in alerts])
+    rendered = render_summary(f"Last {plural(len(alerts), 'alert')}: {rule.title}", [headline_of(a) for a in alerts])
     await reply(update, rendered.html)
 
 

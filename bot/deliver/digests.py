@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.counts import plural
 from bot.deliver.folding import fold_into_summary
 from bot.deliver.format import when
 from bot.store.chats import digest_chats, mark_digest_sent
@@ -26,7 +27,7 @@ async def send_digests(engine: AsyncEngine, now: datetime) -> None:
         for thread_id in await held_threads(engine, settings.chat_id):
             folding = await to_fold(engine, settings.chat_id, "held", thread_id)
             if folding.ids:
-                heading = f"Your {settings.digest} digest: {len(folding.ids)} alerts {since}"
+                heading = f"Your {settings.digest} digest: {plural(len(folding.ids), 'alert')} {since}"
                 await fold_into_summary(engine, folding, settings.chat_id, heading, "held")
         async with engine.begin() as conn:
             await mark_digest_sent(conn, settings.chat_id, now)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from html import escape, unescape
 
+from bot.counts import plural
 from bot.deliver.snippet import make_snippet
 from bot.model import Alert, Headline, Story
 
@@ -138,7 +139,7 @@ def fit_message(lines: Sequence[str]) -> str:
     for index, line in enumerate(lines):
         size = visible_length(line) + 1
         if used + size > MAX_MESSAGE - 40:
-            kept.append(escape(f"… and {len(lines) - index} more lines"))
+            kept.append(escape(f"… and {plural(len(lines) - index, 'more line')}"))
             break
         kept.append(line)
         used += size

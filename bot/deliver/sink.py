@@ -8,13 +8,14 @@ rows there), and `flush` runs after that transaction committed (send what was qu
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
-
-from sqlalchemy.ext.asyncio import AsyncConnection
+from typing import TYPE_CHECKING, Protocol
 
 from bot import clock
 from bot.metrics import DELIVERY_LATENCY
 from bot.model import Alert, Notice
+
+if TYPE_CHECKING:  # sinks are handed connections; the CLI imports this module without the database
+    from sqlalchemy.ext.asyncio import AsyncConnection
 
 
 class Sink(Protocol):

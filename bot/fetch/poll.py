@@ -12,6 +12,7 @@ import asyncio
 import multiprocessing
 import os
 import random
+import time
 from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -111,7 +112,8 @@ class PollOutcome:
     """What one poll learned. `entries` is None unless the feed was parsed (then possibly empty, and
     only the entries of new items when the items of the last body could be skipped);
     `notice` is a subscriber-facing sentence when a long outage starts being reported or ends; `skipped`
-    names the items that could not be read (the rest of the feed was)."""
+    names the items that could not be read (the rest of the feed was); `parse_seconds` is the parse's wall
+    time, in a worker process."""
 
     state: FeedState
     status: PollStatus
@@ -122,6 +124,7 @@ class PollOutcome:
     notice: str | None = None
     outage: bool = False
     skipped: tuple[str, ...] = ()
+    parse_seconds: float = 0.0
 
 
 @dataclass
@@ -177,6 +180,7 @@ async def poll_feed(state: FeedState, poller: Poller, *, now: datetime | None = 
     if result.content_hash == state.content_hash:
         return _done(state, poller, now, result, PollStatus.UNCHANGED, **validators)
     assert result.content_hash is not None  # only a 304 has none
+    parse_started = time.perf_counter()
     try:
         changed = await poller.parser.run(
             partial(
@@ -210,7 +214,12 @@ async def poll_feed(state: FeedState, poller: Poller, *, now: datetime | None = 
         items_per_day=rate,
     )
     return replace(
-        outcome, entries=parsed.entries, title=parsed.title or None, link=parsed.link, skipped=parsed.skipped
+        outcome,
+        entries=parsed.entries,
+        title=parsed.title or None,
+        link=parsed.link,
+        skipped=parsed.skipped,
+        parse_seconds=time.perf_counter() - parse_started,
     )
 
 

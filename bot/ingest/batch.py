@@ -38,6 +38,16 @@ from bot.stories.story import member_of, story_of
 
 
 @dataclass(frozen=True, slots=True)
+class StageSeconds:
+    """How long a feed's poll took before storing, for its log line: the fetch and parse (`poll_feed`), the
+    article pages fetched for full text, and reading the new entries (matching, story features, credits)."""
+
+    poll: float = 0.0
+    pages: float = 0.0
+    read: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
 class PolledFeed:
     """One feed's poll, ready to store: its new entries, read, and its new fetch state; `more_to_come` when
     the feed had more new entries than one poll takes (the rest come with the next polls)."""
@@ -48,6 +58,7 @@ class PolledFeed:
     entries: tuple[Analysed, ...]
     notice: Notice | None = None
     more_to_come: bool = False
+    seconds: StageSeconds = StageSeconds()
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot import clock
 from bot.config import ConfigError, StoriesConfig
+from bot.counts import plural
 from bot.metrics import STAGE_SECONDS
 from bot.model import Entry
 from bot.rulebook.book import Rules
@@ -82,7 +83,8 @@ class StoryDesk:
         async with engine.begin() as conn:
             await file_entries(conn, [filing(assignment) for assignment in refiled])
         if refiled:
-            log.info("stories: read %d entries stored before their story features were kept", len(refiled))
+            stored = plural(len(refiled), "entry", "entries")
+            log.info("stories: read %s stored before their story features were kept", stored)
         return len(window)
 
     def _restore(self, window: Sequence[WindowEntry], rules: Rules) -> list[Assignment]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -18,10 +19,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot import clock
 from bot.alerts.policy import may_alert, newest_first
 from bot.config import FeedConfig
+from bot.counts import plural
 from bot.fetch.article import ArticleFetcher
 from bot.fetch.poll import Poller, PollOutcome, PollStatus, more_to_come, poll_feed
 from bot.ingest.analyse import analyse
-from bot.ingest.batch import Ingest, IngestResult, PolledFeed
+from bot.ingest.batch import Ingest, IngestResult, PolledFeed, StageSeconds
 from bot.ingest.desk import StoryDesk
 from bot.ingest.queue import IngestQueue
 from bot.metrics import FEED_ERRORS, POLLS
@@ -128,7 +130,9 @@ class FeedPipeline:
         registered = self.feeds[url]
         feed_id, feed = registered.id, registered.config
         state = await load_state(self.engine, url)
+        started = time.perf_counter()
         outcome = await poll_feed(state, self.poller)
+        polled_at = time.perf_counter()
         POLLS.labels(outcome.status.value).inc()
         if outcome.error:
             FEED_ERRORS.inc()
@@ -143,11 +147,20 @@ class FeedPipeline:
         new = await self._new_entries(feed_id, feed, outcome.entries or [])
         if new.more_to_come:
             outcome = more_to_come(outcome, self.poller)
-            log.info("%s: %d new entries now, the rest in the next polls", state.name, len(new.entries))
+            log.info(
+                "%s: %s now, the rest in the next polls",
+                state.name,
+                plural(len(new.entries), "new entry", "new entries"),
+            )
+        pages_started = time.perf_counter()
         entries = await self._with_full_text(new) if feed.fulltext and new.alertable else new.entries
+        pages_done = time.perf_counter()
         rules = self.rulebook.current
         analysed = await asyncio.to_thread(analyse, rules, self.desk, entries, new.alertable) if entries else []
-        return PolledFeed(feed_id, feed, outcome, tuple(analysed), notice, more_to_come=new.more_to_come)
+        seconds = StageSeconds(polled_at - started, pages_done - pages_started, time.perf_counter() - pages_done)
+        return PolledFeed(
+            feed_id, feed, outcome, tuple(analysed), notice, more_to_come=new.more_to_come, seconds=seconds
+        )
 
     async def poll(self, url: str) -> FeedPollReport:
         """Poll one feed and store what it brought, with the other polls that finish about now; anything
@@ -157,8 +170,7 @@ class FeedPipeline:
             result = await self.queue.submit(polled)
         except Exception as error:
             return self._failure(url, error)
-        if result.new_entries:
-            log.info("%s: %d new entries, %d alerts", polled.outcome.state.name, result.new_entries, len(result.alerts))
+        log_poll(polled, result)
         return FeedPollReport(polled.feed, polled.outcome, result)
 
     async def fetch_isolated(self, url: str) -> PolledFeed | FeedPollReport:
@@ -181,6 +193,8 @@ class FeedPipeline:
             for poll in polls:
                 reports += await self.store([poll])
             return reports
+        for poll, result in zip(polls, results, strict=True):
+            log_poll(poll, result)
         return [FeedPollReport(p.feed, p.outcome, r) for p, r in zip(polls, results, strict=True)]
 
     def _failure(self, url: str, error: BaseException) -> FeedPollReport:
@@ -194,3 +208,48 @@ class FeedPipeline:
         """The scheduler's job: poll, then say when to poll again."""
         report = await self.poll(url)
         return report.outcome.state.next_poll_at or clock.now()
+
+
+def log_poll(polled: PolledFeed, result: IngestResult) -> None:
+    """One line per feed and poll: what was fetched, parsed, new, matched and alerted, with the milliseconds
+    of each stage; at INFO when the poll brought something new, else at DEBUG (`-v`). A failure was logged as
+    a warning already. The numbers are also the record's fields (`--log-format json`)."""
+    outcome, seconds = polled.outcome, polled.seconds
+    if outcome.status is PollStatus.FAILED:
+        return
+    fetch_ms = round((seconds.poll - outcome.parse_seconds) * 1000)
+    fields: dict[str, object] = {
+        "feed": outcome.state.name,
+        "url": outcome.state.url,
+        "status": outcome.status.value,
+        "fetch_ms": fetch_ms,
+    }
+    if outcome.status is PollStatus.NOT_MODIFIED:
+        parts = [f"304 not modified in {fetch_ms} ms"]
+    elif outcome.status is PollStatus.UNCHANGED:
+        parts = [f"fetched in {fetch_ms} ms", "body unchanged, parse skipped"]
+    else:
+        parsed, skipped = len(outcome.entries or ()), len(outcome.skipped)
+        matches = sum(len(analysed.matches) for analysed in polled.entries)
+        parse_ms, pages_ms, read_ms = (round(s * 1000) for s in (outcome.parse_seconds, seconds.pages, seconds.read))
+        parts = [
+            f"fetched in {fetch_ms} ms",
+            f"parsed {plural(parsed, 'entry', 'entries')} in {parse_ms} ms",
+            *([f"{plural(skipped, 'item')} skipped"] if skipped else []),
+            f"{result.new_entries} new",
+            *([f"article pages in {pages_ms} ms"] if pages_ms else []),
+            f"{plural(matches, 'match', 'matches')} in {read_ms} ms",
+            plural(len(result.alerts), "alert"),
+        ]
+        fields.update(
+            parse_ms=parse_ms,
+            parsed=parsed,
+            skipped_items=skipped,
+            new=result.new_entries,
+            pages_ms=pages_ms,
+            read_ms=read_ms,
+            matched=matches,
+            alerted=len(result.alerts),
+        )
+    level = logging.INFO if result.new_entries or result.alerts else logging.DEBUG
+    log.log(level, "%s: %s", outcome.state.name, "; ".join(parts), extra=fields)

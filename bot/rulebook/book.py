@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.counts import plural
 from bot.match.matcher import Matcher
 from bot.match.query import parse_query
 from bot.match.rules import Rule, RuleSet
@@ -62,7 +63,7 @@ class RuleBook:
         ruleset = load_ruleset(directory)
         for error in ruleset.errors:
             log.error("%s", error)
-        log.info("loaded %d rules from %s", len(ruleset.rules), directory)
+        log.info("loaded %s from %s", plural(len(ruleset.rules), "rule"), directory)
         return cls(directory, ruleset)
 
     def install(self, reload: Reload) -> None:
@@ -72,7 +73,8 @@ class RuleBook:
         self.current = Rules(reload.ruleset, reload.matcher, entity_finder(reload.ruleset))
         # The compiled rules live as long as the process: keep the collector from rescanning them.
         gc.freeze()
-        log.info("rules reloaded: %d in force, %d files with problems", len(reload.ruleset.rules), len(reload.errors))
+        in_force, broken = len(reload.ruleset.rules), plural(len(reload.errors), "file")
+        log.info("rules reloaded: %d in force, %s with problems", in_force, broken)
 
     async def reload(self) -> Reload:
         """Read the folder again (for /reload); a file that broke keeps its previous version running."""

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot import __version__
+from bot.counts import plural
 
 STARTER = Path(__file__).parent
 EXAMPLE_CONFIG = STARTER / "config.example.yaml"
@@ -53,7 +54,7 @@ def write_starter(folder: Path, *, force: bool = False) -> list[Path]:
             raise InitError(f"{parent} is a file, not a folder, so nothing was written")
     present = [file.target for file in files if file.target.exists() or file.target.is_symlink()]
     if present and not force:
-        more = f" (and {len(present) - 1} more starter files)" if len(present) > 1 else ""
+        more = f" (and {plural(len(present) - 1, 'more starter file')})" if len(present) > 1 else ""
         raise InitError(f"{present[0]} already exists{more}, so nothing was written; pass --force to overwrite")
     for file in files:
         _write(file)

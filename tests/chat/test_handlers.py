@@ -209,7 +209,7 @@ async def test_why_button_and_recent(front: Front) -> None:
     await front.api.press(1, 1, delivered.message_id, f"why:{alert.id}")
     await front.api.wait_until(lambda: front.api.sent(1)[-1].text.startswith("Why:"))
     assert "troops NEAR/12 send*: sending (body), troops (body)" in front.api.sent(1)[-1].text
-    assert "Last 1 alerts: Troop deployment\n• Kallas on troops — MENAFN" in await front.say(
+    assert "Last 1 alert: Troop deployment\n• Kallas on troops — MENAFN" in await front.say(
         1, 1, "/recent troop-deployment"
     )
     assert "No alert number 12345" in await front.say(1, 1, "/why 12345")
