@@ -1,6 +1,6 @@
 """Issue 13's hostile inputs against the code before the hardening and the current tree, case by case.
 
-    .venv/bin/python bench/hardening.py                      # every case, both trees, about 6 minutes
+    .venv/bin/python bench/hardening.py                      # every case, both trees, about 12 minutes here
     .venv/bin/python bench/hardening.py --only 1a 9          # some cases
     .venv/bin/python bench/hardening.py --baseline 683919c --timeout 30 --memory-gb 3
 
@@ -24,6 +24,7 @@ import argparse
 import importlib
 import json
 import os
+import re
 import resource
 import shutil
 import signal
@@ -182,11 +183,15 @@ def _first_line(text: str, width: int = 110) -> str:
     return line if len(line) <= width else line[: width - 3] + "..."
 
 
+EXCEPTION_LINE = re.compile(r"^[ |+]*((?:\w+\.)*[A-Z]\w*(?:Error|Exception|ExceptionGroup|Exit|Interrupt)\b(?::.*)?)$")
+
+
 def _exception(stderr: str) -> str:
-    """The exception line of the last traceback (its type and the first line of its message): the first line
-    after the traceback's header that is not one of its indented frames."""
+    """The exception of the last traceback, type and first line of its message; in an exception group (its
+    lines drawn with | and +), the last exception inside it."""
     lines = stderr[stderr.rfind("Traceback (most recent call last)") :].splitlines()[1:]
-    return _first_line(next((line for line in lines if line and not line[0].isspace()), "?"))
+    found = [m.group(1) for m in map(EXCEPTION_LINE.match, lines) if m]
+    return _first_line(found[-1] if found else lines[-1] if lines else "?")
 
 
 def _outcome(status: int, stderr: str, timeout: float, timed_out: bool, ended_by: str | None) -> tuple[str, str]:
@@ -568,8 +573,6 @@ def case_big_feed(items: int, timeout: float | None = None) -> Callable[[Lab], P
 
     def plan(lab: Lab) -> Plan:
         config = lab.config(feeds=[lab.feed(f"big-{items}.xml")])
-        argv = [sys.executable, str(Path(__file__).resolve()), "--child", "ingest-lock", "poll", "-c", str(config),
-                "--once", "--json"]  # fmt: skip
 
         def describe(run: Finished) -> str:
             parts = [f"{_count(lab.database)} of {items:,} stored"]
@@ -582,7 +585,7 @@ def case_big_feed(items: int, timeout: float | None = None) -> Callable[[Lab], P
                 parts.append("the ingest lock was never taken")
             return ", ".join(parts)
 
-        return Plan(argv, describe, timeout=timeout)
+        return Plan(lab.child("ingest-lock", "poll", "-c", config, "--once", "--json"), describe, timeout=timeout)
 
     return plan
 

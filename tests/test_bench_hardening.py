@@ -24,6 +24,12 @@ def test_each_outcome_is_named_as_it_happened(tmp_path: Path) -> None:
     assert (kind, outcome) == ("exit", "exit 1: newsbot: bad value")
     kind, outcome, _ = _run(tmp_path, "def f():\n    raise OverflowError('date value out of range\\nmore')\nf()")
     assert (kind, outcome) == ("traceback", "traceback: OverflowError: date value out of range")
+    raised_in_a_group = (
+        "def f():\n    raise ValueError('Port out of range 0-65535')\ntry:\n    f()\nexcept ValueError as e:\n"
+        "    raise ExceptionGroup('unhandled errors in a TaskGroup', [e])"
+    )
+    kind, outcome, _ = _run(tmp_path, raised_in_a_group)
+    assert (kind, outcome) == ("traceback", "traceback: ValueError: Port out of range 0-65535")
     kind, outcome, _ = _run(tmp_path, "import time; time.sleep(30)", timeout=1)
     assert (kind, outcome) == ("timeout", "killed at the 1 s cap")
 
