@@ -44,6 +44,7 @@ from bot.ingest.desk import StoryDesk
 from bot.ingest.pipeline import FeedPipeline, FeedPollReport, RegisteredFeed
 from bot.metrics import serve_metrics
 from bot.model import Notice
+from bot.parse.urls import DropParams
 from bot.rulebook.book import RuleBook
 from bot.store.db import open_database
 from bot.store.feeds import load_states, sync_feeds
@@ -107,7 +108,10 @@ async def _runtime(config: Config, sink: Sink, parse_in_processes: bool) -> Asyn
         limiter = HostLimiter(config.polling.concurrency, config.polling.per_host)
         with ParsePool(processes=parse_in_processes) as parser:
             async with Fetcher(fetch_limits(config), limiter) as fetcher:
-                poller = Poller(fetcher, parser, poll_policy(config), jitter=config.polling.jitter)
+                poller = Poller(
+                    fetcher, parser, poll_policy(config), jitter=config.polling.jitter,
+                    links=DropParams.of(config.links.drop_params),
+                )
                 desk = await StoryDesk.open(config.stories)
                 await desk.restore(engine, rulebook.current)
                 ingest = Ingest(engine, sink, desk)
@@ -162,10 +166,11 @@ async def announce(runtime: Runtime, notice: Notice) -> None:
 
 
 async def follow_rules(runtime: Runtime, stop: asyncio.Event) -> None:
-    """Apply edits of the rule files as they happen; problems an edit brought are announced to the operators."""
+    """Apply edits of the rule files as they happen; problems and likely mistakes an edit brought are announced
+    to the operators."""
     async for reload in runtime.rulebook.follow(stop):
-        if reload.new_errors:
-            problems = "\n".join(str(error) for error in reload.new_errors)
+        if reload.new_errors or reload.new_warnings:
+            problems = "\n".join(str(found) for found in (*reload.new_errors, *reload.new_warnings))
             digest = hashlib.sha256(problems.encode()).hexdigest()[:16]
             await announce(runtime, Notice(f"rules:{digest}", f"A rule edit has problems:\n{problems}"))
 

@@ -21,7 +21,8 @@ if TYPE_CHECKING:
 
     from bot.config import Config
     from bot.deliver.sink import Sink
-    from bot.model import Entry
+    from bot.match.rules import Rule
+    from bot.model import Entry, StoredEntry
 
 T = TypeVar("T")
 
@@ -158,11 +159,12 @@ def cmd_rules_check(args: argparse.Namespace) -> int:
     from bot.rulebook.load import load_ruleset
 
     ruleset = load_ruleset(_rules_dir(args))
-    problems(ruleset.errors)
+    problems(ruleset.findings())
     rules, entities = plural(len(ruleset.rules), "rule"), plural(len(ruleset.gazetteer.entities), "entity", "entities")
-    summary = f"{rules} and {entities} loaded, {plural(len(ruleset.errors), 'problem')}"
-    (err if ruleset.errors else out).print(summary, highlight=False)
-    return 1 if ruleset.errors else 0
+    found = f"{plural(len(ruleset.errors), 'problem')}, {plural(len(ruleset.warnings), 'warning')}"
+    failed = bool(ruleset.errors) or (args.strict and bool(ruleset.warnings))
+    (err if failed or ruleset.warnings else out).print(f"{rules} and {entities} loaded, {found}", highlight=False)
+    return 1 if failed else 0
 
 
 def cmd_rules_test(args: argparse.Namespace) -> int:
@@ -184,9 +186,10 @@ def cmd_rules_backtest(args: argparse.Namespace) -> int:
     from bot import clock
     from bot.cli_views import problems, show_backtest
     from bot.config import parse_duration
-    from bot.rulebook.backtest import backtest, with_rule_files
+    from bot.rulebook.backtest import backtest, draft_changes, with_rule_files
     from bot.rulebook.load import load_ruleset
     from bot.store.entries import entries_since
+    from bot.store.stories import entry_stories
 
     config = _config(args)
     live = load_ruleset(config.rules_dir)
@@ -195,9 +198,15 @@ def cmd_rules_backtest(args: argparse.Namespace) -> int:
     if found:
         return 1
     since = clock.now() - parse_duration(args.since)
-    entries = _query(config, lambda engine: entries_since(engine, since))
-    only = {rule.id for rule in ruleset.rules if rule.path in set(args.files)} if args.files else None
-    show_backtest(backtest(ruleset, entries, only), len(entries), args.since, args.show)
+
+    async def stored(engine: AsyncEngine) -> tuple[list[StoredEntry], dict[int, int]]:
+        return await entries_since(engine, since), await entry_stories(engine, since)
+
+    entries, stories = _query(config, stored)
+    drafts = {rule.id for rule in ruleset.rules if rule.path in set(args.files)} if args.files else None
+    results = backtest(ruleset, entries, stories, drafts)
+    changes = draft_changes(results, backtest(live, entries, stories, drafts)) if drafts else []
+    show_backtest(results, changes, len(entries), args.since, args.show)
     return 0
 
 
@@ -208,10 +217,25 @@ def cmd_stories(args: argparse.Namespace) -> int:
     from bot.ingest.views import recent_stories
 
     config = _config(args)
+    rule = _topic(config, args.topic) if args.topic else None
     since = clock.now() - parse_duration(args.since)
-    stories = _query(config, lambda engine: recent_stories(engine, since, config.stories))
-    show_stories(stories, args.json, args.since)
+    found = _query(config, lambda engine: recent_stories(engine, since, config.stories, rule.id if rule else None))
+    shown = [story for story in found if len(story.outlets) >= args.min_outlets]
+    show_stories(shown, args.json, args.since, topic=rule.title if rule else None, min_outlets=args.min_outlets)
     return 0
+
+
+def _topic(config: Config, wanted: str) -> Rule:
+    """The rule a --topic names, by id or title (any case)."""
+    from bot.rulebook.load import load_ruleset
+
+    rules = load_ruleset(config.rules_dir).rules
+    folded = wanted.strip().casefold()
+    for rule in rules:
+        if folded in (rule.id.casefold(), rule.title.casefold()):
+            return rule
+    known = ", ".join(rule.id for rule in rules) or f"none: {config.rules_dir} has no rules"
+    raise UsageError(f"no topic {wanted!r} (topics by id or title; known: {known})")
 
 
 def _text_entry(path: Path) -> Entry:
@@ -270,8 +294,20 @@ def cmd_feeds_import(args: argparse.Namespace) -> int:
 def cmd_feeds_export(args: argparse.Namespace) -> int:
     from bot.feeds.opml import write_opml
 
-    sys.stdout.write(write_opml(_config(args).feeds))
+    config = _config(args)
+    sys.stdout.write(write_opml(config.feeds, _stored_titles(config)))
     return 0
+
+
+def _stored_titles(config: Config) -> dict[str, str | None]:
+    """The feeds' own titles as last polled, by URL, for feeds without a configured name (no database is
+    created for it)."""
+    from bot.store.db import database_exists
+    from bot.store.feeds import load_states
+
+    if all(feed.name for feed in config.feeds) or not database_exists(config.database_url):
+        return {}
+    return {state.url: state.title for state in _query(config, load_states)}
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -325,9 +361,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     rules = command("rules", "check and test rule files", None)
     rule_commands = rules.add_subparsers(dest="rules_command", required=True, metavar="ACTION")
-    check = command("check", "validate rule files; problems as file:line: message", cmd_rules_check, rule_commands)
+    check = command(
+        "check", "validate rule files: problems and warnings as file:line: message", cmd_rules_check, rule_commands
+    )
     with_config(check)
     check.add_argument("directory", nargs="?", metavar="DIR", help=RULES_DIR_HELP)
+    check.add_argument("--strict", action="store_true", help="fail (exit 1) on warnings too, not only on problems")
     test = command("test", "run the examples written in rule files", cmd_rules_test, rule_commands)
     with_config(test)
     test.add_argument("directory", nargs="?", metavar="DIR", help=RULES_DIR_HELP)
@@ -339,7 +378,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     with_config(back)
     back.add_argument("--since", default="7d", type=_period, help="stored entries of this period (default 7d)")
-    back.add_argument("--show", type=int, default=10, help="latest matches to list per rule (default 10)")
+    back.add_argument("--show", type=int, default=10, help="latest alerts to list per rule (default 10)")
     back.add_argument("files", nargs="*", metavar="RULE_FILE", help="edited rule files to try instead of the live ones")
 
     feeds = command("feeds", "import or export the feed list as OPML", None)
@@ -354,6 +393,10 @@ def build_parser() -> argparse.ArgumentParser:
     with_config(stories)
     stories.add_argument("--since", default="2d", type=_period, help="stories that grew in this period (default 2d)")
     stories.add_argument("--json", action="store_true", help="one JSON object per story per line")
+    stories.add_argument("--topic", help="only stories this topic (rule id or title) matched a member of")
+    stories.add_argument(
+        "--min-outlets", type=_at_least_one, default=1, metavar="N", help="only stories told by N or more outlets"
+    )
 
     status = command("status", "feed health and alert latency", cmd_status)
     with_config(status)
@@ -377,6 +420,17 @@ def _logging_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
         default="text" if top else argparse.SUPPRESS,
         help="text (default: ISO 8601 time, level, message) or json (one object per line, for daemons)",
     )
+
+
+def _at_least_one(text: str) -> int:
+    """A count of at least 1, checked where it is read."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: give 1 or more")
+    return value
 
 
 def _period(text: str) -> str:

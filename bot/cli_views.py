@@ -22,7 +22,7 @@ from bot.counts import plural
 if TYPE_CHECKING:
     from bot.ingest.pipeline import FeedPollReport
     from bot.model import Entry, Match, Story
-    from bot.rulebook.backtest import RuleHits
+    from bot.rulebook.backtest import DraftChange, RuleHits
     from bot.status.health import HealthReport, Latency
 
 out = Console(soft_wrap=True)
@@ -62,22 +62,52 @@ def show_poll_reports(reports: Sequence[FeedPollReport]) -> int:
     return 1 if reports and len(failed) == len(reports) else 0
 
 
-def show_backtest(results: Sequence[RuleHits], entries: int, period: str, show: int) -> None:
-    table = Table(title=f"Backtest over {plural(entries, 'entry', 'entries')} stored in the last {period}")
-    for column in ("rule", "alerts", "file"):
+def show_backtest(
+    results: Sequence[RuleHits], changes: Sequence[DraftChange], entries: int, period: str, show: int
+) -> None:
+    """Per rule its matches and alerts (one per story), the latest alerts with their matched words, and for
+    draft rule files what they would change against the live rule."""
+    stored = plural(entries, "entry", "entries")
+    table = Table(title=f"Backtest over {stored} stored in the last {period} (alerts: one per story)")
+    for column in ("rule", "matches", "alerts", "file"):
         table.add_column(column)
     for result in results:
-        table.add_row(result.rule.id, str(len(result.hits)), result.rule.path)
+        table.add_row(escape(result.rule.id), str(len(result.hits)), str(len(result.alerts)), escape(result.rule.path))
     out.print(table)
     for result in results:
-        for stored, match in result.hits[-show:] if show else ():
-            words = ", ".join(dict.fromkeys(span.text for span in match.spans))
-            entry = stored.entry
+        for hit in result.alerts[-show:] if show else ():
+            words = ", ".join(dict.fromkeys(span.text for span in hit.match.spans))
+            entry = hit.stored.entry
             out.print(f"[green]{escape(result.rule.id)}[/green]  {escape(entry.outlet)}: {escape(entry.title)}")
-            out.print(f"    {stored.entry.url}  [{words}]", markup=False, highlight=False)
+            out.print(f"    {entry.url}  [{words}]", markup=False, highlight=False)
+    for change in changes:
+        _show_change(change, show)
 
 
-def show_stories(stories: Sequence[Story], as_json: bool, period: str) -> None:
+def _show_change(change: DraftChange, show: int) -> None:
+    draft = len(change.draft.alerts)
+    rule_id = change.draft.rule.id
+    if change.live is None:
+        out.print(f"{rule_id}: draft: {plural(draft, 'alert')} (no live rule has this id)", highlight=False)
+    else:
+        live = len(change.live.alerts)
+        difference = f"{abs(draft - live)} {'fewer' if draft < live else 'more'}" if draft != live else "as many"
+        out.print(
+            f"{rule_id}: live: {plural(live, 'alert')}, draft: {plural(draft, 'alert')}; {difference}: "
+            f"{len(change.dropped)} dropped, {len(change.added)} added",
+            markup=False,
+            highlight=False,
+        )
+    for sign, hits in (("-", change.dropped), ("+", change.added)):
+        for hit in hits[-show:] if show else ():
+            entry = hit.stored.entry
+            when = entry.published.strftime("%Y-%m-%d %H:%M") if entry.published else "undated"
+            out.print(f"  {sign} {entry.title}  ({entry.outlet}, {when})  {entry.url}", markup=False, highlight=False)
+
+
+def show_stories(
+    stories: Sequence[Story], as_json: bool, period: str, *, topic: str | None = None, min_outlets: int = 1
+) -> None:
     from bot.deliver.format import story_line
     from bot.deliver.jsonl import dump_line, story_record
 
@@ -95,7 +125,10 @@ def show_stories(stories: Sequence[Story], as_json: bool, period: str) -> None:
             out.print(f"  {when}  {member.outlet}: {member.title}{credits}", highlight=False, markup=False)
             out.print(f"      {member.url}", highlight=False, markup=False)
     if not as_json:
-        err.print(f"{plural(len(stories), 'story', 'stories')} in the last {period}", highlight=False)
+        told = f" told by {min_outlets}+ outlets" if min_outlets > 1 else ""
+        about = f" on {topic}" if topic else ""
+        counted = plural(len(stories), "story", "stories")
+        err.print(f"{counted}{about}{told} in the last {period}", highlight=False, markup=False)
 
 
 def show_matches(name: str, entry: Entry, matches: Sequence[Match], as_json: bool) -> None:

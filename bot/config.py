@@ -215,6 +215,25 @@ class StoriesConfig(_Strict):
     embeddings: bool = False
 
 
+_PARAM = re.compile(r"[a-z0-9_.\-\[\]]+\*?")
+
+
+def _param_name(value: str) -> str:
+    name = value.strip().lower()
+    if not _PARAM.fullmatch(name):
+        raise ValueError(
+            f"{value!r} is not a query parameter name: letters, digits, '_', '-', '.', '[' and ']', "
+            "with an optional '*' at the end for every name that starts so"
+        )
+    return name
+
+
+class LinksConfig(_Strict):
+    """How article links are made canonical: query parameters to drop besides the built-in trackers."""
+
+    drop_params: list[Annotated[str, AfterValidator(_param_name)]] = Field(default_factory=list)
+
+
 class Config(_Strict):
     """The whole config file. Relative paths are resolved against the config file's folder."""
 
@@ -226,6 +245,7 @@ class Config(_Strict):
     telegram: TelegramConfig = TelegramConfig()
     apprise: list[AppriseTarget] = Field(default_factory=list)
     stories: StoriesConfig = StoriesConfig()
+    links: LinksConfig = LinksConfig()
     metrics_port: int | None = Field(default=None, ge=1, le=65535)
     base_dir: Path = Path(".")  # set by the loader, not by the file
     config_file: Path | None = None  # set by the loader, not by the file

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,8 +176,9 @@ class FeedState:
     """What the poller knows of one feed between polls: identity, validators and health.
 
     The store keeps it; fetch reads it to poll politely and returns an updated copy.
-    `every` is the configured interval, or None for adaptive polling. `failing_since` is when the
-    current run of errors began (None while healthy); `newest_entry_at` is the newest publication
+    `name` is the configured name ("" for none) and `title` the feed's own title as last parsed; `outlet` is
+    what users see. `every` is the configured interval, or None for adaptive polling. `failing_since` is when
+    the current run of errors began (None while healthy); `newest_entry_at` is the newest publication
     date seen, so a quiet feed is polled less; `ttl` is the feed's own RSS <ttl>, kept for 304s.
     """
 
@@ -196,3 +198,21 @@ class FeedState:
     failing_since: datetime | None = None
     newest_entry_at: datetime | None = None
     ttl: timedelta | None = None
+    title: str | None = None
+
+    @property
+    def outlet(self) -> str:
+        return outlet_name(self.name, self.title, self.url)
+
+
+def outlet_name(name: str | None, title: str | None, feed_url: str) -> str:
+    """The one name an outlet goes by in alerts, story lines, status and exports: the configured name, else the
+    feed's own title, else the host of the feed's address (`www.` left out)."""
+    for given in (name, title):
+        if given and given.strip():
+            return given.strip()
+    try:
+        host = urlsplit(feed_url).hostname
+    except ValueError:
+        host = None
+    return host.removeprefix("www.") if host else feed_url

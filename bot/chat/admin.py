@@ -78,5 +78,10 @@ async def reload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/reload (bot admins): read the rule files again; a broken file is reported and its previous version
     keeps running."""
     ruleset = (await runtime_of(context).rulebook.reload()).ruleset
-    problems = "".join(f"\n• {escape(str(e))}" for e in ruleset.errors[:20])
-    await reply(update, f"Reloaded {plural(len(ruleset.rules), 'rule')}, {len(ruleset.errors)} with errors.{problems}")
+    found = (*ruleset.errors, *ruleset.warnings)
+    problems = "".join(f"\n• {escape(str(e))}" for e in found[:20])
+    await reply(
+        update,
+        f"Reloaded {plural(len(ruleset.rules), 'rule')}, {len(ruleset.errors)} with errors, "
+        f"{plural(len(ruleset.warnings), 'warning')}.{problems}",
+    )

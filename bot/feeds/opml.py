@@ -8,6 +8,7 @@ Folders are flattened: newsbot has no folders, its rules decide what matters.
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import format_datetime
@@ -16,6 +17,7 @@ from pydantic import ValidationError
 
 from bot import clock
 from bot.config import FeedConfig, format_duration
+from bot.model import outlet_name
 
 NAMESPACE = "https://github.com/newsbot/newsbot/opml"
 _EVERY = f"{{{NAMESPACE}}}every"
@@ -49,7 +51,7 @@ def read_opml(text: str | bytes, source: str) -> OpmlImport:
         if url.startswith("feed://"):
             url = "http://" + url.removeprefix("feed://")
         label = (outline.get("title") or outline.get("text") or "").strip()
-        name = label if label and label != url else None
+        name = label if label and label not in (url, outlet_name(None, None, url)) else None
         raw = {"url": url, "name": name, "every": outline.get(_EVERY)}
         try:
             feed = FeedConfig.model_validate({k: v for k, v in raw.items() if v is not None})
@@ -61,8 +63,15 @@ def read_opml(text: str | bytes, source: str) -> OpmlImport:
     return OpmlImport(feeds=list(feeds.values()), skipped=skipped)
 
 
-def write_opml(feeds: list[FeedConfig], title: str = "newsbot feeds", now: datetime | None = None) -> str:
-    """An OPML 2.0 document of `feeds`, readable by any feed reader and by read_opml."""
+def write_opml(
+    feeds: list[FeedConfig],
+    feed_titles: Mapping[str, str | None] | None = None,
+    title: str = "newsbot feeds",
+    now: datetime | None = None,
+) -> str:
+    """An OPML 2.0 document of `feeds`, readable by any feed reader and by read_opml. Each feed is titled with
+    its outlet name (`outlet_name`: the configured name, else its own title from `feed_titles` by URL, as last
+    polled, else its host); read_opml takes a bare host back as no name, so the feed's title keeps naming it."""
     ET.register_namespace("newsbot", NAMESPACE)
     root = ET.Element("opml", version="2.0")
     head = ET.SubElement(root, "head")
@@ -70,7 +79,7 @@ def write_opml(feeds: list[FeedConfig], title: str = "newsbot feeds", now: datet
     ET.SubElement(head, "dateCreated").text = format_datetime(now or clock.now(), usegmt=True)
     body = ET.SubElement(root, "body")
     for feed in feeds:
-        label = feed.name or feed.url
+        label = outlet_name(feed.name, (feed_titles or {}).get(feed.url), feed.url)
         outline = ET.SubElement(body, "outline", type="rss", text=label, title=label, xmlUrl=feed.url)
         if feed.every is not None:
             outline.set(_EVERY, format_duration(feed.every))

@@ -11,7 +11,7 @@ from dataclasses import replace
 from bot.fetch.http import Fetcher, FetchFailure
 from bot.model import Entry
 from bot.parse.fulltext import Article, extract_article
-from bot.parse.urls import canonical_url
+from bot.parse.urls import BUILT_IN, DropParams, canonical_url
 
 log = logging.getLogger(__name__)
 
@@ -19,8 +19,9 @@ log = logging.getLogger(__name__)
 class ArticleFetcher:
     """Fetches and extracts article pages, at most once per URL (an LRU of the latest `cache_size`)."""
 
-    def __init__(self, fetcher: Fetcher, cache_size: int = 4096) -> None:
+    def __init__(self, fetcher: Fetcher, cache_size: int = 4096, links: DropParams = BUILT_IN) -> None:
         self.fetcher = fetcher
+        self.links = links
         self.cache_size = cache_size
         self._cache: OrderedDict[str, Article | None] = OrderedDict()
 
@@ -51,4 +52,4 @@ class ArticleFetcher:
         found = await self.article(entry.url, entry.feed_url)
         if found is None or len(found.text) <= len(entry.summary):
             return entry
-        return replace(entry, content=found.text, url=canonical_url(entry.url, found.url), guid=entry.key)
+        return replace(entry, content=found.text, url=canonical_url(entry.url, found.url, self.links), guid=entry.key)

@@ -83,7 +83,7 @@ class PollPolicy:
             previous_poll = before.last_polled_at
             newly = previous_poll is None or previous_poll - after.failing_since < threshold
             if failing >= threshold and newly:
-                return f"{after.name} has failed for {human_duration(failing)}: {after.last_error}"
+                return f"{after.outlet} has failed for {human_duration(failing)}: {after.last_error}"
             return None
         was_announced = (
             before.consecutive_errors
@@ -92,7 +92,7 @@ class PollPolicy:
             and before.last_polled_at - before.failing_since >= threshold
         )
         if was_announced and before.failing_since is not None:
-            return f"{after.name} is back after {human_duration(now - before.failing_since)} of errors"
+            return f"{after.outlet} is back after {human_duration(now - before.failing_since)} of errors"
         return None
 
 

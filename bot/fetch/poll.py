@@ -31,6 +31,7 @@ from bot.fetch.policy import OutageDetector, PollPolicy, estimate_items_per_day
 from bot.model import Entry, FeedState
 from bot.parse.feed import FeedParseError, ParsedFeed, parse_feed
 from bot.parse.items import ItemMemory, parse_changed
+from bot.parse.urls import BUILT_IN, DropParams
 
 _Parsed = TypeVar("_Parsed")
 
@@ -133,7 +134,7 @@ class Poller:
 
     `items` remembers, per feed URL, the items of the last body parsed in this process, so a changed
     feed costs a parse of its new items only. It lives in memory: after a restart each feed's next
-    changed body is simply parsed in full once.
+    changed body is simply parsed in full once. `links` are the user's parameters to drop from links.
     """
 
     fetcher: Fetcher
@@ -143,6 +144,7 @@ class Poller:
     jitter: float = 0.1
     rng: random.Random = field(default_factory=random.Random)
     items: dict[str, ItemMemory] = field(default_factory=dict)
+    links: DropParams = BUILT_IN
 
     def memory_for(self, state: FeedState) -> ItemMemory | None:
         """The items seen last time, only if their entries were surely handed on and stored: the
@@ -191,6 +193,7 @@ async def poll_feed(state: FeedState, poller: Poller, *, now: datetime | None = 
                 content_type=result.content_type,
                 content_hash=result.content_hash,
                 memory=poller.memory_for(state),
+                drop=poller.links,
             )
         )
     except FeedParseError as error:

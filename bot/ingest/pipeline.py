@@ -86,7 +86,7 @@ class FeedPipeline:
         self.engine = engine
         self.poller = poller
         self.rulebook = rulebook
-        self.articles = ArticleFetcher(poller.fetcher)
+        self.articles = ArticleFetcher(poller.fetcher, links=poller.links)
         self.ingest = ingest
         self.queue = IngestQueue(ingest)
         self.feeds = feeds
@@ -136,10 +136,10 @@ class FeedPipeline:
         POLLS.labels(outcome.status.value).inc()
         if outcome.error:
             FEED_ERRORS.inc()
-            log.warning("feed %s (%s): %s", state.name, url, outcome.error)
+            log.warning("feed %s (%s): %s", state.outlet, url, outcome.error)
         if outcome.skipped:
             shown = "; ".join(outcome.skipped[:3]) + ("; ..." if len(outcome.skipped) > 3 else "")
-            log.warning("feed %s (%s): %d items skipped: %s", state.name, url, len(outcome.skipped), shown)
+            log.warning("feed %s (%s): %d items skipped: %s", state.outlet, url, len(outcome.skipped), shown)
         notice = None
         if outcome.notice:
             log.warning("%s", outcome.notice)
@@ -149,7 +149,7 @@ class FeedPipeline:
             outcome = more_to_come(outcome, self.poller)
             log.info(
                 "%s: %s now, the rest in the next polls",
-                state.name,
+                state.outlet,
                 plural(len(new.entries), "new entry", "new entries"),
             )
         pages_started = time.perf_counter()
@@ -201,7 +201,7 @@ class FeedPipeline:
         message = describe_error(error)
         log.error("feed %s: %s", url, message, exc_info=log.isEnabledFor(logging.DEBUG))
         feed = self.feeds[url].config
-        state = FeedState(url=url, name=feed.name or url, next_poll_at=clock.now() + RETRY_AFTER_FAILURE)
+        state = FeedState(url=url, name=feed.name or "", next_poll_at=clock.now() + RETRY_AFTER_FAILURE)
         return FeedPollReport(feed, PollOutcome(state, PollStatus.FAILED, error=message), IngestResult(0, ()))
 
     async def poll_and_reschedule(self, url: str) -> datetime:
@@ -219,7 +219,7 @@ def log_poll(polled: PolledFeed, result: IngestResult) -> None:
         return
     fetch_ms = round((seconds.poll - outcome.parse_seconds) * 1000)
     fields: dict[str, object] = {
-        "feed": outcome.state.name,
+        "feed": outcome.state.outlet,
         "url": outcome.state.url,
         "status": outcome.status.value,
         "fetch_ms": fetch_ms,
@@ -252,4 +252,4 @@ def log_poll(polled: PolledFeed, result: IngestResult) -> None:
             alerted=len(result.alerts),
         )
     level = logging.INFO if result.new_entries or result.alerts else logging.DEBUG
-    log.log(level, "%s: %s", outcome.state.name, "; ".join(parts), extra=fields)
+    log.log(level, "%s: %s", outcome.state.outlet, "; ".join(parts), extra=fields)

@@ -36,9 +36,12 @@ async def recent_alerts_with_stories(
     return [await _with_story(engine, stored, settings) for stored in await recent_alerts(engine, rule_id, limit)]
 
 
-async def recent_stories(engine: AsyncEngine, since: datetime, settings: StoriesConfig) -> list[Story]:
-    """Stories that gained a member since `since`, newest first, with all their members."""
+async def recent_stories(
+    engine: AsyncEngine, since: datetime, settings: StoriesConfig, rule_id: str | None = None
+) -> list[Story]:
+    """Stories that gained a member since `since`, newest first, with all their members; with `rule_id`, only
+    those that rule matched a member of."""
     async with engine.connect() as conn:
-        grouped = await recent_story_members(conn, since)
+        grouped = await recent_story_members(conn, since, rule_id)
     stories = [story_of(story_id, members, settings) for story_id, members in grouped.items()]
     return sorted(stories, key=lambda s: max(m.entry_id for m in s.members), reverse=True)

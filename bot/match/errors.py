@@ -27,3 +27,16 @@ class FileProblem(Exception):
         super().__init__(message)
         self.line = line
         self.message = message
+
+
+@dataclass(frozen=True, slots=True)
+class RuleWarning:
+    """A likely mistake in a rule that still loads (`near/5` in lower case, `troops or soldiers`): reported as
+    `file:line: warning: message`; the rule runs as written."""
+
+    path: str
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: warning: {self.message}"

@@ -23,7 +23,8 @@ from dataclasses import dataclass
 from yaml.nodes import Node, ScalarNode
 
 from bot.match.entities import Gazetteer
-from bot.match.errors import FileProblem, RuleError
+from bot.match.errors import FileProblem, RuleError, RuleWarning
+from bot.match.lint import closest_entity, lint_query
 from bot.match.query import EntityRef, Query, QueryError, parse_query, walk
 from bot.match.yamlnodes import (
     compose_mapping,
@@ -82,10 +83,13 @@ class Rule:
     description: str = ""
     examples: tuple[Example, ...] = ()
     score: Score | None = None
+    warnings: tuple[RuleWarning, ...] = ()
 
 
 def parse_rule(path: str, text: str, gazetteer: Gazetteer) -> Rule:
-    """Read one rule file; raise FileProblem at the line of the first problem."""
+    """Read one rule file; raise FileProblem at the line of the first problem. Likely mistakes that still
+    load (see lint.py) come with the rule as its `warnings`."""
+    warnings: list[RuleWarning] = []
     root = compose_mapping(text, "a rule file")
     found = keys(root, _RULE_KEYS, ("id", "title", "query"), "the rule")
     id_node = found["id"][1]
@@ -94,10 +98,10 @@ def parse_rule(path: str, text: str, gazetteer: Gazetteer) -> Rule:
         raise FileProblem(line_of(id_node), f"id {rule_id!r} may hold only letters, digits, '-', '_' and '.'")
     query_node = found["query"][1]
     query_text = text_value(query_node, "query")
-    query = _query(text, query_node, gazetteer, "query")
+    query = _query(_Source(path, text, warnings), query_node, gazetteer, "query")
     description = text_value(found["description"][1], "description") if "description" in found else ""
     examples = _examples(found["examples"][1]) if "examples" in found else ()
-    score = _score(text, found["score"][1], gazetteer) if "score" in found else None
+    score = _score(_Source(path, text, warnings), found["score"][1], gazetteer) if "score" in found else None
     return Rule(
         id=rule_id,
         title=text_value(found["title"][1], "title"),
@@ -108,11 +112,21 @@ def parse_rule(path: str, text: str, gazetteer: Gazetteer) -> Rule:
         description=description,
         examples=examples,
         score=score,
+        warnings=tuple(warnings),
     )
 
 
-def _query(text: str, node: Node, gazetteer: Gazetteer, what: str) -> Query:
-    """Parse a query scalar, pointing errors at the file line (and column) where they occur."""
+@dataclass(frozen=True, slots=True)
+class _Source:
+    """The rule file being read, and the warnings found in it so far."""
+
+    path: str
+    text: str
+    warnings: list[RuleWarning]
+
+
+def _query(source: _Source, node: Node, gazetteer: Gazetteer, what: str) -> Query:
+    """Parse a query scalar, pointing errors and warnings at the file line (and column) where they occur."""
     text_value(node, what)
     assert isinstance(node, ScalarNode)
     value = str(node.value)
@@ -120,11 +134,21 @@ def _query(text: str, node: Node, gazetteer: Gazetteer, what: str) -> Query:
         query = parse_query(value)
         for part in walk(query):
             if isinstance(part, EntityRef) and part.entity_id not in gazetteer:
-                raise QueryError(f"unknown entity @{part.entity_id}", part.source.offset, value)
+                raise QueryError(_unknown_entity(part.entity_id, gazetteer), part.source.offset, value)
     except QueryError as e:
-        line, column = position_in_file(text, node, min(e.offset, len(value.rstrip())))
+        line, column = position_in_file(source.text, node, min(e.offset, len(value.rstrip())))
         raise FileProblem(line, f"{what}: {e.message} (column {column})") from None
+    for lint in lint_query(value):
+        line, column = position_in_file(source.text, node, lint.offset)
+        source.warnings.append(RuleWarning(source.path, line, f"{what}: {lint.message} (column {column})"))
     return query
+
+
+def _unknown_entity(entity_id: str, gazetteer: Gazetteer) -> str:
+    guess = closest_entity(entity_id, gazetteer.entities)
+    if guess:
+        return f"unknown entity @{entity_id}; did you mean @{guess}?"
+    return f"unknown entity @{entity_id} (no file in rules/entities/ has that id)"
 
 
 def _examples(node: Node) -> tuple[Example, ...]:
@@ -152,12 +176,12 @@ def _example_entry(node: Node, key: str) -> Entry:
     )
 
 
-def _score(text: str, node: Node, gazetteer: Gazetteer) -> Score:
+def _score(source: _Source, node: Node, gazetteer: Gazetteer) -> Score:
     found = keys(mapping(node, "score"), ("threshold", "terms"), ("threshold", "terms"), "score")
     terms = []
     for item in sequence(found["terms"][1], "score.terms"):
         term = keys(mapping(item, "each of score.terms"), ("q", "w"), ("q", "w"), "a score term")
-        query = _query(text, term["q"][1], gazetteer, "score term")
+        query = _query(source, term["q"][1], gazetteer, "score term")
         terms.append(ScoreTerm(text_value(term["q"][1], "q"), query, number_value(term["w"][1], "w")))
     return Score(number_value(found["threshold"][1], "threshold"), tuple(terms))
 
@@ -172,3 +196,12 @@ class RuleSet:
 
     def get(self, rule_id: str) -> Rule | None:
         return next((r for r in self.rules if r.id == rule_id), None)
+
+    @property
+    def warnings(self) -> tuple[RuleWarning, ...]:
+        """The likely mistakes of the rules in force, by file and line."""
+        return tuple(sorted((w for rule in self.rules for w in rule.warnings), key=lambda w: (w.path, w.line)))
+
+    def findings(self) -> list[RuleError | RuleWarning]:
+        """Problems and warnings together, by file and line, as `newsbot rules check` shows them."""
+        return sorted([*self.errors, *self.warnings], key=lambda found: (found.path, found.line))

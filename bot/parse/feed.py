@@ -18,13 +18,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 from typing import Any
-from urllib.parse import urlsplit
 
 import feedparser
 
-from bot.model import Entry
+from bot.model import Entry, outlet_name
 from bot.parse.clean import MAX_LINE, clean_entry, clean_text
-from bot.parse.urls import resolve_link
+from bot.parse.urls import BUILT_IN, DropParams, resolve_link
 
 
 class FeedParseError(ValueError):
@@ -52,17 +51,20 @@ class ParsedFeed:
     skipped: tuple[str, ...] = ()
 
 
-def parse_feed(data: bytes, *, feed_url: str, name: str = "", content_type: str | None = None) -> ParsedFeed:
+def parse_feed(
+    data: bytes, *, feed_url: str, name: str = "", content_type: str | None = None, drop: DropParams = BUILT_IN
+) -> ParsedFeed:
     """Parse a feed document fetched from `feed_url`.
 
-    `name` is the configured feed name, used as every entry's outlet (fallback: the feed's title,
-    then the domain). `content_type` is the HTTP header, which tells feedparser the charset and
+    `name` is the configured feed name; every entry's outlet is `outlet_name` of it, the feed's title and
+    `feed_url`; links drop the user's `drop` parameters besides the built-in trackers. `content_type` is the
+    HTTP header, which tells feedparser the charset and
     names an HTML page in the error when that is what the server sent.
     """
     if not data.strip():
         raise FeedParseError("not a feed: the response body is empty")
     if data.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{"):
-        return _parse_json_feed(data, feed_url=feed_url, name=name)
+        return _parse_json_feed(data, feed_url=feed_url, name=name, drop=drop)
     data, content_type = _trust_valid_utf8(data, content_type)
     headers = {"content-type": content_type} if content_type else {}
     # A BytesIO, never bare bytes: feedparser treats a bytes/str argument as a path or URL to open.
@@ -71,9 +73,11 @@ def parse_feed(data: bytes, *, feed_url: str, name: str = "", content_type: str 
     title = clean_text(_text(meta.get("title", ""), meta.get("title_detail")), MAX_LINE)
     link = _line(meta.get("link"))
     language = _line(meta.get("language"))
-    outlet = name or title or _domain(link or feed_url)
+    outlet = outlet_name(name, title, feed_url)
     base = link or feed_url
-    entries, skipped = _each_item(doc.get("entries", []), lambda item: _entry(item, feed_url, outlet, base, language))
+    entries, skipped = _each_item(
+        doc.get("entries", []), lambda item: _entry(item, feed_url, outlet, base, language, drop)
+    )
     if not entries and not skipped and not title and (doc.get("bozo") or not doc.get("version")):
         raise FeedParseError(_unreadable_reason(data, content_type, doc.get("bozo_exception")))
     return ParsedFeed(title, link, _ttl(meta.get("ttl")), language, entries, skipped)
@@ -118,7 +122,9 @@ def _trust_valid_utf8(data: bytes, content_type: str | None) -> tuple[bytes, str
     return _XML_ENCODING.sub(rb"\g<1>utf-8", data, count=1), media
 
 
-def _entry(item: Mapping[str, Any], feed_url: str, outlet: str, base: str, language: str | None) -> Entry:
+def _entry(
+    item: Mapping[str, Any], feed_url: str, outlet: str, base: str, language: str | None, drop: DropParams
+) -> Entry:
     if not isinstance(item, Mapping):
         raise TypeError("not an item")
     summary = _text(item.get("summary", ""), item.get("summary_detail"))
@@ -131,7 +137,7 @@ def _entry(item: Mapping[str, Any], feed_url: str, outlet: str, base: str, langu
     return Entry(
         feed_url=feed_url,
         outlet=outlet,
-        url=resolve_link(base, link),
+        url=resolve_link(base, link, drop),
         title=_text(item.get("title", ""), item.get("title_detail")),
         summary=summary,
         guid=item.get("id") or None,
@@ -168,10 +174,6 @@ def _ttl(value: object) -> timedelta | None:
     return timedelta(minutes=min(int(digits), limit) if len(digits) <= 9 else limit)
 
 
-def _domain(url: str) -> str:
-    return (urlsplit(url).hostname or url).removeprefix("www.")
-
-
 def _unreadable_reason(data: bytes, content_type: str | None, error: object) -> str:
     media = (content_type or "").split(";")[0].strip().lower()
     head = data[:2048].lower()
@@ -185,7 +187,7 @@ def _unreadable_reason(data: bytes, content_type: str | None, error: object) -> 
     return f"not a feed: broken XML at line {error.getLineNumber()} ({message})"
 
 
-def _parse_json_feed(data: bytes, *, feed_url: str, name: str) -> ParsedFeed:
+def _parse_json_feed(data: bytes, *, feed_url: str, name: str, drop: DropParams) -> ParsedFeed:
     """Map a JSON Feed (https://jsonfeed.org, versions 1 and 1.1) onto the same objects."""
     text = data.decode("utf-8-sig", errors="replace")
     try:
@@ -200,9 +202,11 @@ def _parse_json_feed(data: bytes, *, feed_url: str, name: str) -> ParsedFeed:
     title = clean_text(plain_text(_string(doc.get("title"))), MAX_LINE)
     link = _line(doc.get("home_page_url"))
     language = _line(doc.get("language"))
-    outlet = name or title or _domain(link or feed_url)
+    outlet = outlet_name(name, title, feed_url)
     base = link or feed_url
-    entries, skipped = _each_item(doc.get("items"), lambda item: _json_entry(item, feed_url, outlet, base, language))
+    entries, skipped = _each_item(
+        doc.get("items"), lambda item: _json_entry(item, feed_url, outlet, base, language, drop)
+    )
     return ParsedFeed(title, link, None, language, entries, skipped)
 
 
@@ -236,7 +240,9 @@ def _string(value: object) -> str:
     return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else ""
 
 
-def _json_entry(item: dict[str, Any], feed_url: str, outlet: str, base: str, language: str | None) -> Entry:
+def _json_entry(
+    item: dict[str, Any], feed_url: str, outlet: str, base: str, language: str | None, drop: DropParams
+) -> Entry:
     if not isinstance(item, dict):
         raise TypeError("not an object")
     link = _string(item.get("url")) or _string(item.get("external_url"))
@@ -252,7 +258,7 @@ def _json_entry(item: dict[str, Any], feed_url: str, outlet: str, base: str, lan
     return Entry(
         feed_url=feed_url,
         outlet=outlet,
-        url=resolve_link(base, link),
+        url=resolve_link(base, link, drop),
         title=plain_text(_string(item.get("title"))),
         summary=summary,
         guid=_string(item.get("id")) or None,

@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from xml.parsers import expat
 
 from bot.parse.feed import FeedParseError, ParsedFeed, parse_feed
+from bot.parse.urls import BUILT_IN, DropParams
 
 _ROOTS = {"rss": "item", "RDF": "item", "feed": "entry"}
 _PLAIN_ENCODINGS = frozenset({"utf-8", "ascii", "latin-1", "iso8859-1", "cp1252"})
@@ -84,6 +85,7 @@ def parse_changed(
     content_type: str | None,
     content_hash: str,
     memory: ItemMemory | None,
+    drop: DropParams = BUILT_IN,
 ) -> ChangedFeed:
     """Parse a changed body, skipping the items `memory` saw last time when that is safe.
 
@@ -92,10 +94,10 @@ def parse_changed(
     """
     scan = scan_items(data, content_type)
     if scan is not None and memory is not None and memory.context == scan.context and memory.name == name:
-        shortcut = _parse_new_items(data, scan, feed_url, name, content_type, content_hash, memory)
+        shortcut = _parse_new_items(data, scan, feed_url, name, content_type, content_hash, memory, drop)
         if shortcut is not None:
             return shortcut
-    feed = parse_feed(data, feed_url=feed_url, name=name, content_type=content_type)
+    feed = parse_feed(data, feed_url=feed_url, name=name, content_type=content_type, drop=drop)
     published = [e.published for e in feed.entries if e.published is not None]
     remembered = None
     if scan is not None and len(feed.entries) == len(scan.spans):
@@ -112,12 +114,14 @@ def _parse_new_items(
     content_type: str | None,
     content_hash: str,
     memory: ItemMemory,
+    drop: DropParams,
 ) -> ChangedFeed | None:
     digests = scan.digests(data)
     known = memory.known()
     fresh = [d not in known for d in digests]
     try:
-        small = parse_feed(subset_document(data, scan, fresh), feed_url=feed_url, name=name, content_type=content_type)
+        subset = subset_document(data, scan, fresh)
+        small = parse_feed(subset, feed_url=feed_url, name=name, content_type=content_type, drop=drop)
     except FeedParseError:
         return None
     if len(small.entries) != sum(fresh) or (small.title, small.link, small.language) != (

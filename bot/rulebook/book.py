@@ -63,6 +63,8 @@ class RuleBook:
         ruleset = load_ruleset(directory)
         for error in ruleset.errors:
             log.error("%s", error)
+        for warning in ruleset.warnings:
+            log.warning("%s", warning)
         log.info("loaded %s from %s", plural(len(ruleset.rules), "rule"), directory)
         return cls(directory, ruleset)
 
@@ -70,6 +72,8 @@ class RuleBook:
         """Put rules compiled by a reload in force, and report what the reload found wrong."""
         for error in reload.new_errors:
             log.error("%s", error)
+        for warning in reload.new_warnings:
+            log.warning("%s", warning)
         self.current = Rules(reload.ruleset, reload.matcher, entity_finder(reload.ruleset))
         # The compiled rules live as long as the process: keep the collector from rescanning them.
         gc.freeze()

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from watchfiles import Change, awatch
 
-from bot.match.errors import RuleError
+from bot.match.errors import RuleError, RuleWarning
 from bot.match.matcher import Matcher
 from bot.match.rules import RuleSet
 from bot.rulebook.load import load_ruleset
@@ -27,12 +27,14 @@ from bot.rulebook.load import load_ruleset
 
 @dataclass(frozen=True, slots=True)
 class Reload:
-    """The outcome of one reload: the rules now in force, compiled, and what went wrong."""
+    """The outcome of one reload: the rules now in force, compiled, what went wrong, and the likely mistakes
+    the edit brought (rules that load but may not mean what was meant)."""
 
     ruleset: RuleSet
     matcher: Matcher
     changed: tuple[str, ...]
     new_errors: tuple[RuleError, ...]
+    new_warnings: tuple[RuleWarning, ...] = ()
 
     @property
     def errors(self) -> tuple[RuleError, ...]:
@@ -48,7 +50,14 @@ def compile_reload(directory: Path, previous: RuleSet, changed: tuple[str, ...])
     """Load and compile the folder again, keeping last good versions of files that broke."""
     ruleset = load_ruleset(directory, previous, check_examples=True)
     known = set(previous.errors)
-    return Reload(ruleset, Matcher(ruleset), changed, tuple(e for e in ruleset.errors if e not in known))
+    warned = set(previous.warnings)
+    return Reload(
+        ruleset,
+        Matcher(ruleset),
+        changed,
+        tuple(e for e in ruleset.errors if e not in known),
+        tuple(w for w in ruleset.warnings if w not in warned),
+    )
 
 
 async def watch_rules(

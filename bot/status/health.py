@@ -63,7 +63,7 @@ async def health_report(engine: AsyncEngine, since: datetime) -> HealthReport:
         by_topic[delay.rule_id].append(delay.delay)
     report_feeds = tuple(
         FeedHealth(
-            name=feed.state.name,
+            name=feed.state.outlet,
             url=feed.state.url,
             last_success_at=feed.state.last_success_at,
             last_error=feed.state.last_error if feed.state.consecutive_errors else None,
@@ -73,7 +73,7 @@ async def health_report(engine: AsyncEngine, since: datetime) -> HealthReport:
             items_per_day=feed.state.items_per_day,
             latency=latency_of(by_feed.get(feed.id, [])),
         )
-        for feed in rows.feeds
+        for feed in sorted(rows.feeds, key=lambda feed: feed.state.outlet.casefold())
     )
     topics = tuple((rule, latency) for rule in sorted(by_topic) if (latency := latency_of(by_topic[rule])))
     return HealthReport(report_feeds, topics)

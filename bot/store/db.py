@@ -95,6 +95,14 @@ def _upgrade(connection: Connection) -> None:
     command.upgrade(config, "heads")
 
 
+def database_exists(url: str) -> bool:
+    """False only for a SQLite file that is not there yet: read-only commands need not create one."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return True
+    return Path(parsed.database).exists()
+
+
 def create_engine(url: str) -> AsyncEngine:
     """An engine for `url`; a SQLite file's folder is created on first use."""
     engine_url = make_url(async_url(url))

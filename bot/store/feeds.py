@@ -36,19 +36,13 @@ def state_from_row(row: RowMapping) -> FeedState:
         failing_since=row["failing_since"],
         newest_entry_at=row["newest_entry_at"],
         ttl=_seconds(row["ttl_seconds"]),
+        title=row["title"],
     )
 
 
-def feed_name(config: FeedConfig) -> str:
-    """The configured name, else the URL's host, until the feed's own title is known."""
-    if config.name:
-        return config.name
-    host = config.url.split("://", 1)[-1].split("/", 1)[0]
-    return host or config.url
-
-
 async def sync_feeds(engine: AsyncEngine, configured: list[FeedConfig]) -> dict[str, int]:
-    """Make the feeds table know every configured feed (name and interval follow the config).
+    """Make the feeds table know every configured feed (name and interval follow the config; "" for no name,
+    so the feed's own title names it, see `FeedState.outlet`).
 
     Feeds removed from the config keep their rows and entries: nothing stored is lost.
     Returns feed ids by URL.
@@ -57,7 +51,7 @@ async def sync_feeds(engine: AsyncEngine, configured: list[FeedConfig]) -> dict[
         known = {row.url: row.id for row in await conn.execute(sa.select(feeds.c.url, feeds.c.id))}
         for config in configured:
             values = {
-                "name": feed_name(config),
+                "name": (config.name or "").strip(),
                 "every_seconds": config.every.total_seconds() if config.every else None,
             }
             if config.url in known:

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from bot import clock
 from bot.model import Entry, StoredEntry
 from bot.store.entries import credits_from_json, entry_columns, stored_from_row
-from bot.store.tables import entries, feeds, story_merges
+from bot.store.tables import entries, feeds, matches, story_merges
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,7 +155,27 @@ async def window_entries(engine: AsyncEngine, since: datetime) -> list[WindowEnt
     ]
 
 
-async def recent_story_members(conn: AsyncConnection, since: datetime) -> dict[int, list[StoredEntry]]:
-    """The members of the stories that gained a member since `since`."""
+async def recent_story_members(
+    conn: AsyncConnection, since: datetime, rule_id: str | None = None
+) -> dict[int, list[StoredEntry]]:
+    """The members of the stories that gained a member since `since`; with `rule_id`, only stories one of whose
+    members that rule matched."""
     recent = sa.select(entries.c.story_id).where(entries.c.seen_at >= since, entries.c.story_id.is_not(None))
-    return await _members(conn, entries.c.story_id.in_(recent))
+    chosen: sa.ColumnElement[bool] = entries.c.story_id.in_(recent)
+    if rule_id is not None:
+        matched = (
+            sa.select(entries.c.story_id)
+            .join(matches, matches.c.entry_id == entries.c.id)
+            .where(matches.c.rule_id == rule_id, entries.c.story_id.is_not(None))
+        )
+        chosen = sa.and_(chosen, entries.c.story_id.in_(matched))
+    return await _members(conn, chosen)
+
+
+async def entry_stories(engine: AsyncEngine, since: datetime) -> dict[int, int]:
+    """The story of each entry seen since `since`, by entry id (entries not filed yet are left out)."""
+    query = sa.select(entries.c.id, entries.c.story_id).where(
+        entries.c.seen_at >= since, entries.c.story_id.is_not(None)
+    )
+    async with engine.connect() as conn:
+        return {row.id: row.story_id for row in await conn.execute(query)}

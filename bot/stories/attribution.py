@@ -26,7 +26,7 @@ from functools import cache
 import ahocorasick
 
 from bot.model import Credit, Entry
-from bot.stories.agencies import AGENCIES, canonical_outlet, known, looks_like_outlet
+from bot.stories.agencies import AGENCIES, known, looks_like_outlet
 from bot.stories.text import fold
 
 
@@ -329,11 +329,6 @@ def find_credits(text: str) -> tuple[Credit, ...]:
         for credit in _pair(mentions(sentence, patterns), evidence):
             credits.setdefault((credit.source, credit.via), credit)
     return tuple(credits.values())
-
-
-def entry_outlet(entry: Entry) -> str:
-    """The entry's outlet under its table name when known ("menafn.com" -> "MENAFN"), else as the feed gave it."""
-    return canonical_outlet(entry.outlet, entry.url)
 
 
 def entry_credits(entry: Entry) -> tuple[Credit, ...]:

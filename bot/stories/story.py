@@ -7,17 +7,17 @@ from datetime import timedelta
 
 from bot.config import StoriesConfig
 from bot.model import StoredEntry, Story, StoryMember
-from bot.stories.attribution import entry_outlet
+from bot.stories.agencies import canonical_outlet
 from bot.stories.breaking import is_breaking
 
 
 def member_of(stored: StoredEntry) -> StoryMember:
-    """The story member for a stored entry: its outlet under the table's name, and the credits found in its
-    text when it was stored."""
+    """The story member for a stored entry: its outlet as alerts name it (`outlet_name`), and the credits found
+    in its text when it was stored."""
     entry = stored.entry
     return StoryMember(
         entry_id=stored.id,
-        outlet=entry_outlet(entry),
+        outlet=entry.outlet,
         title=entry.title,
         url=entry.url,
         published=entry.published,
@@ -40,8 +40,9 @@ def story_outlets(members: Iterable[StoryMember]) -> tuple[str, ...]:
 def story_origin(members: Sequence[StoryMember]) -> str:
     """Who first reported the event: the outside source credited by most members, else the earliest outlet.
 
-    A member's credit to its own outlet (MENAFN's "(MENAFN)" dateline on MENAFN) says nothing about
-    where the news came from, so it does not count. Among sources credited equally often, one that a
+    A member's credit to its own outlet (MENAFN's "(MENAFN)" dateline on a feed called "MENAFN - Latest
+    News", or on any feed linking to menafn.com) says nothing about where the news came from, so it does not
+    count. Among sources credited equally often, one that a
     member says "reported" the news beats one named only in datelines (the distributor of a text),
     and then the one credited by the earliest member wins.
     """
@@ -53,7 +54,7 @@ def story_origin(members: Sequence[StoryMember]) -> str:
     first_credit: dict[str, int] = {}
     for rank, member in enumerate(ordered):
         for credit in member.credits:
-            if credit.source != member.outlet:
+            if credit.source != canonical_outlet(member.outlet, member.url):
                 votes.setdefault(credit.source, set()).add(member.entry_id)
                 first_credit.setdefault(credit.source, rank)
                 if not credit.dateline:

@@ -57,7 +57,7 @@ def test_broken_files_are_reported_as_file_line_and_the_rest_load() -> None:
         "bad-query.yaml:7: query: unexpected ')': parentheses do not balance (column 14)",
         "missing-title.yaml:1: the rule lacks the required key 'title'",
         "same-id-as-good.yaml:1: duplicate rule id 'good': good.yaml:1 has it, so this file is ignored",
-        "unknown-entity.yaml:5: query: unknown entity @atlantis (column 10)",
+        "unknown-entity.yaml:5: query: unknown entity @atlantis (no file in rules/entities/ has that id) (column 10)",
         "unknown-key.yaml:4: unknown key 'exmples' in the rule (known: id, title, query, description, examples, score)",
         "yaml-syntax.yaml:4: YAML syntax error: expected ',' or ']', but got ':'",
     ]

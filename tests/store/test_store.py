@@ -3,6 +3,7 @@ state survives reopening."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -85,11 +86,17 @@ async def test_feed_state_round_trips_and_first_poll_ends(engine: AsyncEngine) -
         assert await is_first_poll(conn, feed_id)
         await save_state(conn, feed_id, state, title="ERR News in English", polled_ok=True)
         assert not await is_first_poll(conn, feed_id)
-    assert await load_state(engine, FEED.url) == state
+    loaded = await load_state(engine, FEED.url)
+    assert loaded == replace(state, title="ERR News in English")
+    assert loaded.outlet == "ERR News"
     renamed = FeedConfig(url=FEED.url, name="ERR", every=None)
     assert await sync_feeds(engine, [renamed]) == {FEED.url: feed_id}
     reloaded = await load_state(engine, FEED.url)
     assert (reloaded.name, reloaded.every, reloaded.etag) == ("ERR", None, '"abc"')
+    unnamed = FeedConfig(url=FEED.url)
+    await sync_feeds(engine, [unnamed])
+    untitled = await load_state(engine, FEED.url)
+    assert (untitled.name, untitled.outlet) == ("", "ERR News in English")
 
 
 MATCH = Match(

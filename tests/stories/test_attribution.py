@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from bench.attribution import load_cases, predicted
 from bot.model import Entry
 from bot.stories.agencies import canonical_outlet, known
-from bot.stories.attribution import candidate_patterns, entry_credits, entry_outlet, find_credits, mentions, sentences
+from bot.stories.attribution import candidate_patterns, entry_credits, find_credits, mentions, sentences
 from bot.stories.metrics import set_score
 from tests.conftest import SEEDS, corpus_path
 
@@ -75,8 +75,7 @@ def test_entry_credits_read_title_and_body() -> None:
         ("World headlines", "https://menafn.com/1108000001/x", "MENAFN"),
     ],
 )
-def test_entry_outlet_uses_table_names(outlet: str, url: str, expected: str) -> None:
-    assert entry_outlet(Entry(feed_url="f", outlet=outlet, url=url, title="t")) == expected
+def test_canonical_outlet_uses_table_names(outlet: str, url: str, expected: str) -> None:
     assert canonical_outlet(outlet, url) == expected
 
 

@@ -37,7 +37,7 @@ def test_seed_story_names_ria_news_as_origin_and_lists_both_outlets() -> None:
     second = Entry(feed_url="f2", outlet="Canada News Today", url="https://cnt.example/2", title=title,
                    content=body, published=T0 + timedelta(minutes=7))
     story = assemble(1, [_stored(2, second), _stored(1, first)])
-    assert story.outlets == ("MENAFN", "Canada News Today")
+    assert story.outlets == ("menafn.com", "Canada News Today")
     assert story.origin == "RIA News"
     assert story.title == "Estonian PM refuses"
     assert not story.breaking
@@ -52,6 +52,24 @@ def test_seed_origin_does_not_depend_on_what_the_feeds_are_called() -> None:
     story = assemble(7, [_stored(1, first), _stored(2, second)])
     assert story.outlets == ("Feed A", "Feed B")
     assert story.origin == "RIA News"
+
+
+def test_members_keep_the_outlet_name_alerts_use() -> None:
+    """A feed called "BBC World" is "BBC World" in story lines too (the table's "BBC" is only for credits)."""
+    entry = Entry(feed_url="f", outlet="BBC World", url="https://www.bbc.com/news/articles/c1", title="Talks resume",
+                  summary="GENEVA (BBC) - Talks resumed.", published=T0)
+    other = Entry(feed_url="g", outlet="Dawn", url="https://dawn.example/1", title="Talks resume",
+                  summary="Talks resumed, the BBC reported.", published=T0 + timedelta(minutes=5))
+    story = assemble(1, [_stored(1, entry), _stored(2, other)])
+    assert story.outlets == ("BBC World", "Dawn")
+    assert story.origin == "BBC"
+
+
+def test_a_credit_to_the_members_own_outlet_is_no_origin() -> None:
+    """MENAFN's own "(MENAFN)" dateline says nothing about who first reported, whatever its feed is called."""
+    member = StoryMember(1, "MENAFN - Latest News", "t", "https://menafn.com/1", T0,
+                         (Credit("MENAFN", "(MENAFN) ...", dateline=True),))
+    assert story_origin([member]) == "MENAFN - Latest News"
 
 
 def test_dateline_credits_are_marked() -> None:
