@@ -52,6 +52,9 @@ def test_default_after_colon_dash_and_unset_variable_named(monkeypatch: pytest.M
         ("polling:\n  min_interval: 3h\n", "c.yaml:1: polling: min_interval must not be longer than max_interval"),
         ("feeds: [\n", "c.yaml:2: not valid YAML"),
         ("- a\n- b\n", "c.yaml: expected a mapping"),
+        ("links:\n  drop_params: [\"a b\"]\n", "c.yaml:2: links.drop_params.0: 'a b' is not a query parameter name"),
+        ("links:\n  drop_params: [\"*\"]\n", "c.yaml:2: links.drop_params.0: '*' is not a query parameter name"),
+        ("links:\n  drop_params: sr_share\n", "c.yaml:2: links.drop_params: Input should be a valid list"),
     ],
 )
 def test_errors_name_the_key(text: str, message: str) -> None:
@@ -123,3 +126,9 @@ def test_feeds_file_problems_at_once_with_their_lines(tmp_path: Path) -> None:
     (tmp_path / "feeds.yaml").write_text("feeds:\n  - url: http://a/\n    backlog: -1\n")
     with pytest.raises(ConfigError, match=r"feeds\.yaml:3: feeds\.0\.backlog: Input should be greater"):
         load_config(tmp_path / "config.yaml")
+
+
+def test_links_drop_params_are_read_in_lower_case() -> None:
+    config = parse_config("links:\n  drop_params: [SR_share, Campaign_*]\n", "c.yaml", Path("/srv"))
+    assert config.links.drop_params == ["sr_share", "campaign_*"]
+    assert parse_config("", "c.yaml", Path("/srv")).links.drop_params == []

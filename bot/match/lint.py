@@ -50,12 +50,20 @@ def lint_query(text: str) -> list[Lint]:
     """Every likely mistake in a query that parses, in order of position."""
     found: list[Lint] = []
     tokens = _scan(text, found)
-    comma_reported = False
+    comma_reported = quotes_reported = False
     for index, token in enumerate(tokens):
         if token.quoted:
             continue
         between = 0 < index < len(tokens) - 1
-        problem = _token_problem(_without_field(token.text), between)
+        bare = _without_field(token.text)
+        if _other_quotes(bare):
+            if not quotes_reported:
+                quotes_reported = True
+                found.append(
+                    Lint(token.offset, f'{_shown(bare)}: only straight double quotes make a phrase ("ground forces")')
+                )
+            continue
+        problem = _token_problem(bare, between)
         if problem:
             found.append(Lint(token.offset, problem))
         if not comma_reported and index < len(tokens) - 1 and _ends_in_comma(token.text):
@@ -120,11 +128,10 @@ def _token_problem(token: str, between: bool) -> str | None:
     if foreign is not None:
         return f"{_shown(token)} is not an operator here and is read as the words {_words(token)}; write {foreign}"
     if between and lowered in _CONNECTIVES and token != token.upper():
-        return f"{_shown(token)} is the ordinary word {token!r} here, which must appear in the story; " + _CONNECTIVES[
-            lowered
-        ]
-    if token[0] in _OTHER_QUOTES or (token[-1] in _OTHER_QUOTES and token[-1] != "'"):
-        return f"{_shown(token)}: only straight double quotes make a phrase (\"ground forces\")"
+        return (
+            f"{_shown(token)} is the ordinary word {token!r} here, which must appear in the story; "
+            + _CONNECTIVES[lowered]
+        )
     if token[0] == "+":
         return f"{_shown(token)}: '+' means nothing here; terms side by side must all appear anyway"
     if token[0] == "~":
@@ -138,6 +145,11 @@ def _token_problem(token: str, between: bool) -> str | None:
             f"give a wildcard at least {_SHORTEST_STEM} letters before it"
         )
     return None
+
+
+def _other_quotes(token: str) -> bool:
+    """`'ground`, `“ground`, `forces”`: quotes that were meant to make a phrase (`rock'n'roll` is a word)."""
+    return token[0] in _OTHER_QUOTES or (token[-1] in _OTHER_QUOTES and token[-1] != "'")
 
 
 def _without_field(token: str) -> str:

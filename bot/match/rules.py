@@ -137,11 +137,17 @@ def _query(source: _Source, node: Node, gazetteer: Gazetteer, what: str) -> Quer
                 raise QueryError(_unknown_entity(part.entity_id, gazetteer), part.source.offset, value)
     except QueryError as e:
         line, column = position_in_file(source.text, node, min(e.offset, len(value.rstrip())))
-        raise FileProblem(line, f"{what}: {e.message} (column {column})") from None
+        raise FileProblem(line, f"{what}: {e.message} (column {column}){_likely_cause(value, e)}") from None
     for lint in lint_query(value):
         line, column = position_in_file(source.text, node, lint.offset)
         source.warnings.append(RuleWarning(source.path, line, f"{what}: {lint.message} (column {column})"))
     return query
+
+
+def _likely_cause(value: str, error: QueryError) -> str:
+    """A likely mistake just where a query fails (`(deploy* or send*)` beside NEAR), said with the error."""
+    near = [lint for lint in lint_query(value) if error.offset <= lint.offset < error.offset + 80]
+    return f"; {near[0].message}" if near else ""
 
 
 def _unknown_entity(entity_id: str, gazetteer: Gazetteer) -> str:

@@ -67,3 +67,18 @@ def test_intervals_are_written_in_config_notation() -> None:
         "1d",
         "90m",
     ]
+
+
+def test_export_names_each_feed_by_its_outlet_name_and_import_keeps_titles_out_of_names() -> None:
+    """Configured name, else the feed's own title as last polled, else its host: never the URL."""
+    feeds = [
+        FeedConfig(url="https://feeds.bbci.co.uk/news/world/rss.xml", name="BBC World"),
+        FeedConfig(url="https://www.dawn.com/feeds/world"),
+        FeedConfig(url="http://127.0.0.1:8765/wire.xml"),
+    ]
+    titles = {"https://feeds.bbci.co.uk/news/world/rss.xml": "BBC News", "https://www.dawn.com/feeds/world": "Dawn"}
+    text = write_opml(feeds, titles)
+    labels = [(o.get("text"), o.get("title")) for o in ET.fromstring(text).iter("outline")]
+    assert labels == [("BBC World", "BBC World"), ("Dawn", "Dawn"), ("127.0.0.1", "127.0.0.1")]
+    again = read_opml(text, "export.opml")
+    assert [f.name for f in again.feeds] == ["BBC World", "Dawn", None]

@@ -128,3 +128,18 @@ async def test_an_entity_edit_reaches_the_rules_that_use_it(folder: Path, watche
     path.write_text(path.read_text() + "  - Reval\n")
     reload = await watcher.next()
     assert "estonia" in rule_ids(reload, entry)
+
+
+async def test_a_likely_mistake_goes_live_with_a_warning_reported_once(folder: Path, watcher: Watcher) -> None:
+    path = folder / "tanks.yaml"
+    path.write_text("id: tanks\ntitle: Tanks\nquery: >\n  tanks near/3 send*\n")
+    reload = await watcher.next()
+    assert reload.new_errors == ()
+    assert [str(w) for w in reload.new_warnings] == [
+        f"{path}:4: warning: query: 'near/3' is read as the words \"near 3\", not as an operator; "
+        "write NEAR/3 (operators are upper case) (column 9)"
+    ]
+    assert reload.ruleset.get("tanks") is not None
+    (folder / "other.yaml").write_text("id: other\ntitle: Other\nquery: parade\n")
+    later = await watcher.next()
+    assert later.new_warnings == () and len(later.ruleset.warnings) == 1
