@@ -6,13 +6,14 @@
     don"t                    a quote inside a word opens a phrase
     “ground forces”          typographic quotes make no phrase
 
-`lint_query` reads the query text once, left to right (linear, no regular expressions), and returns each
+`lint_query` reads the query text once, left to right (linear, no backtracking), and returns each
 finding with the offset where it starts, so callers can point at the file line and column.
 """
 
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Collection
 from dataclasses import dataclass
 
@@ -44,6 +45,9 @@ _FOREIGN_PROXIMITY = ("w/", "pre/", "/")
 _OTHER_QUOTES = "'‘’“”„‟«»"
 """Quotes that make no phrase: single and typographic ones."""
 _SHORTEST_STEM = 3
+_TOKENS = re.compile(r'"[^"]*"?|[^\s()"]+')
+"""A phrase (to its closing quote, if any) or a run of anything else but spaces and parentheses: each
+character is looked at once, there is nothing to backtrack."""
 
 
 def lint_query(text: str) -> list[Lint]:
@@ -79,28 +83,20 @@ def lint_query(text: str) -> list[Lint]:
 
 
 def _scan(text: str, found: list[Lint]) -> list[_Token]:
-    """The bare tokens of a query; quotes glued to words are reported on the way."""
+    """The tokens of a query (phrases whole); quotes glued to words are reported on the way."""
     tokens: list[_Token] = []
-    i, n = 0, len(text)
-    while i < n:
-        c = text[i]
-        if c.isspace() or c in "()":
-            i += 1
-        elif c == '"':
-            end = text.find('"', i + 1)
-            if end < 0:
-                return tokens  # unclosed: the parser reports it
-            if i > 0 and _is_word_char(text[i - 1]):
-                found.append(Lint(i, _glued_quote(text, i)))
-            elif end + 1 < n and _is_word_char(text[end + 1]):
-                found.append(Lint(end, _glued_quote(text, end)))
-            tokens.append(_Token(i, text[i : end + 1], quoted=True))
-            i = end + 1
-        else:
-            start = i
-            while i < n and not text[i].isspace() and text[i] not in '()"':
-                i += 1
-            tokens.append(_Token(start, text[start:i]))
+    for token in _TOKENS.finditer(text):
+        start, end, value = token.start(), token.end(), token.group()
+        if value[0] != '"':
+            tokens.append(_Token(start, value))
+            continue
+        if len(value) == 1 or value[-1] != '"':
+            break  # unclosed: the parser reports it
+        if start > 0 and _is_word_char(text[start - 1]):
+            found.append(Lint(start, _glued_quote(text, start)))
+        elif end < len(text) and _is_word_char(text[end]):
+            found.append(Lint(end - 1, _glued_quote(text, end - 1)))
+        tokens.append(_Token(start, value, quoted=True))
     return tokens
 
 
@@ -171,6 +167,8 @@ def _operator(lowered: str) -> str:
 
 def _foreign_proximity(lowered: str) -> str | None:
     """NEAR/n for `w/5`, `pre/5`, `/5`, `w/s`, `near5`: proximity as other tools write it."""
+    if "/" not in lowered and not lowered.startswith(("near", "onear")):
+        return None
     for prefix in _FOREIGN_PROXIMITY:
         amount = lowered.removeprefix(prefix)
         if lowered.startswith(prefix) and amount and (amount in ("s", "p") or amount.isdecimal()):
@@ -189,6 +187,8 @@ def _ends_in_comma(token: str) -> bool:
 
 def _joins_words(token: str, symbols: str) -> bool:
     """A symbol standing between two words, as in `troops|soldiers` or `US&Iran`."""
+    if not any(symbol in token for symbol in symbols):
+        return False
     return any(
         c in symbols and 0 < i < len(token) - 1 and _is_word_char(token[i - 1]) and _is_word_char(token[i + 1])
         for i, c in enumerate(token)
