@@ -161,7 +161,8 @@ def cmd_rules_check(args: argparse.Namespace) -> int:
     ruleset = load_ruleset(_rules_dir(args))
     problems(ruleset.findings())
     rules, entities = plural(len(ruleset.rules), "rule"), plural(len(ruleset.gazetteer.entities), "entity", "entities")
-    found = f"{plural(len(ruleset.errors), 'problem')}, {plural(len(ruleset.warnings), 'warning')}"
+    warned = f", {plural(len(ruleset.warnings), 'warning')}" if ruleset.warnings else ""
+    found = plural(len(ruleset.errors), "problem") + warned
     failed = bool(ruleset.errors) or (args.strict and bool(ruleset.warnings))
     (err if failed or ruleset.warnings else out).print(f"{rules} and {entities} loaded, {found}", highlight=False)
     return 1 if failed else 0

@@ -233,4 +233,4 @@ def test_rules_check_warns_at_file_and_line_and_fails_only_when_strict(tmp_path:
     iran.write_text("id: iran-talks\ntitle: Iran talks\nquery: Iran NEAR/5 talks\n")
     clean = newsbot("rules", "check", "--strict", str(rules), cwd=tmp_path)
     assert clean.returncode == 0 and clean.stderr == ""
-    assert clean.stdout.strip() == "7 rules and 4 entities loaded, 0 problems, 0 warnings"
+    assert clean.stdout.strip() == "7 rules and 4 entities loaded, 0 problems"

@@ -35,7 +35,7 @@ def test_deeply_nested_rule_files_are_file_line_errors(tmp_path: Path, capsys: p
         assert any(line.startswith(f"{tmp_path / name}:3: query: the query nests more than 100") for line in lines)
     assert f"{tmp_path / 'brackets.yaml'}:4: lists and mappings nest more than 64 levels deep" in lines
     assert any(line.startswith(f"{tmp_path / 'unclosed.yaml'}:3: query:") for line in lines)
-    assert lines[-1] == "1 rule and 4 entities loaded, 5 problems, 0 warnings"
+    assert lines[-1] == "1 rule and 4 entities loaded, 5 problems"
 
 
 def test_a_second_file_with_a_known_id_never_takes_the_topic(
