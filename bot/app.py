@@ -12,7 +12,7 @@ import contextlib
 import hashlib
 import logging
 import signal
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,7 +24,7 @@ from telegram.error import InvalidToken, NetworkError
 from bot import clock
 from bot.chat.front import build_application
 from bot.chat.runtime import ChatRuntime
-from bot.config import Config
+from bot.config import Config, PollingConfig
 from bot.counts import plural
 from bot.deliver.apprise import AppriseSender, AppriseSink
 from bot.deliver.console import ConsoleSink
@@ -34,8 +34,10 @@ from bot.deliver.runner import running
 from bot.deliver.sink import FanOut, Sink
 from bot.deliver.telegram_sender import OUTBOX_PACE, TelegramSender, outbox_bot
 from bot.deliver.telegram_sink import TelegramSink
+from bot.feeds.register import FeedRoster, register_feeds
+from bot.feeds.watch import watch_config
 from bot.fetch.http import Fetcher, FetchLimits
-from bot.fetch.limits import HostLimiter, stagger
+from bot.fetch.limits import HostLimiter, spread_due
 from bot.fetch.policy import PollPolicy
 from bot.fetch.poll import ParsePool, Poller
 from bot.fetch.schedule import FeedScheduler
@@ -43,17 +45,20 @@ from bot.ingest.batch import Ingest, PolledFeed
 from bot.ingest.desk import StoryDesk
 from bot.ingest.pipeline import FeedPipeline, FeedPollReport, RegisteredFeed
 from bot.metrics import serve_metrics
-from bot.model import Notice
+from bot.model import FeedState, Notice
 from bot.parse.urls import DropParams
 from bot.rulebook.book import RuleBook
-from bot.store.db import open_database
-from bot.store.feeds import load_states, sync_feeds
+from bot.status.schedule import schedule_lines
+from bot.store.db import describe_error, open_database
 from bot.store.single import only_process
 
 log = logging.getLogger(__name__)
 
 RETRY_FIRST, RETRY_MAX = 2.0, 300.0
 """Seconds before retrying an unreachable Bot API: doubling from the first to the most."""
+LIVE_POLLING = frozenset({"min_interval", "max_interval", "jitter", "outage_notice_after", "max_items_per_poll"})
+"""The `polling` keys an edit of the config changes while running; the others (and the sections other than
+`feeds`, `feeds_file` and `polling`) need a restart."""
 
 
 def fetch_limits(config: Config) -> FetchLimits:
@@ -78,13 +83,15 @@ def poll_policy(config: Config) -> PollPolicy:
 
 @dataclass
 class Runtime:
-    """The long-lived parts one process shares: store, rules, the feed pipeline and where alerts go."""
+    """The long-lived parts one process shares: store, rules, the feed pipeline and where alerts go; `config`
+    and `roster` (the configured feeds as stored) follow edits of the config while `run` runs."""
 
     config: Config
     engine: AsyncEngine
     rulebook: RuleBook
     pipeline: FeedPipeline
     sink: Sink
+    roster: FeedRoster
 
 
 @asynccontextmanager
@@ -103,8 +110,8 @@ async def _runtime(config: Config, sink: Sink, parse_in_processes: bool) -> Asyn
     engine = await open_database(config.database_url)
     try:
         rulebook = RuleBook.load(config.rules_dir)
-        feed_ids = await sync_feeds(engine, config.feeds)
-        feeds = {feed.url: RegisteredFeed(feed_ids[feed.url], feed) for feed in config.feeds}
+        roster = await register_feeds(engine, config.feeds, poll_policy(config), clock.now())
+        feeds = {feed.url: RegisteredFeed(roster.ids[feed.url], feed) for feed in config.feeds}
         limiter = HostLimiter(config.polling.concurrency, config.polling.per_host)
         with ParsePool(processes=parse_in_processes) as parser:
             async with Fetcher(fetch_limits(config), limiter) as fetcher:
@@ -119,7 +126,7 @@ async def _runtime(config: Config, sink: Sink, parse_in_processes: bool) -> Asyn
                     engine, poller, rulebook, ingest, feeds, config.polling.concurrency,
                     max_items=config.polling.max_items_per_poll,
                 )
-                yield Runtime(config, engine, rulebook, pipeline, sink)
+                yield Runtime(config, engine, rulebook, pipeline, sink, roster)
     finally:
         await engine.dispose()
 
@@ -140,16 +147,12 @@ async def poll_all_once(runtime: Runtime, on_done: Callable[[], None] | None = N
     return failed + stored
 
 
-async def first_polls(runtime: Runtime) -> list[tuple[str, datetime]]:
-    """When each feed is due: its stored next poll, or now spread over a minute so feeds never start at once."""
+def due_times(states: dict[str, FeedState], urls: Iterable[str]) -> list[tuple[FeedState, datetime]]:
+    """When each of these feeds is due: as planned, those due by now spread so thousands never start at once
+    (a handful start at once)."""
     now = clock.now()
-    configured = {feed.url for feed in runtime.config.feeds}
-    window = runtime.config.polling.min_interval / 2
-    return [
-        (state.url, state.next_poll_at or now + stagger(state.url, window))
-        for state in await load_states(runtime.engine)
-        if state.url in configured
-    ]
+    due = spread_due(((url, states[url].next_poll_at or now) for url in urls), now)
+    return [(states[url], when) for url, when in due]
 
 
 def stop_on_signals(stop: asyncio.Event) -> None:
@@ -175,18 +178,79 @@ async def follow_rules(runtime: Runtime, stop: asyncio.Event) -> None:
             await announce(runtime, Notice(f"rules:{digest}", f"A rule edit has problems:\n{problems}"))
 
 
+def _needs_restart(old: Config, new: Config) -> list[str]:
+    """The keys an edit changed that only a restart applies."""
+    keys = [key for key in Config.model_fields if key not in ("feeds", "feeds_file", "polling")]
+    changed = [key for key in keys if getattr(old, key) != getattr(new, key)]
+    polling = [key for key in PollingConfig.model_fields if key not in LIVE_POLLING]
+    return changed + [f"polling.{key}" for key in polling if getattr(old.polling, key) != getattr(new.polling, key)]
+
+
+async def apply_config(runtime: Runtime, scheduler: FeedScheduler, config: Config) -> None:
+    """Make an edited config count at once: feeds added, removed or changed, and the live polling keys."""
+    old = runtime.config
+    policy = poll_policy(config)
+    roster = await register_feeds(runtime.engine, config.feeds, policy, clock.now())
+    pipeline = runtime.pipeline
+    pipeline.poller.policy, pipeline.poller.jitter = policy, config.polling.jitter
+    pipeline.max_items = config.polling.max_items_per_poll
+    pipeline.feeds = {feed.url: RegisteredFeed(roster.ids[feed.url], feed) for feed in config.feeds}
+    before = {feed.url: feed for feed in old.feeds}
+    removed = [url for url in before if url not in roster.ids]
+    for url in removed:
+        scheduler.remove(url)
+    moved = due_times(roster.states, [url for url in roster.ids if url in roster.replanned])
+    for state, when in moved:
+        scheduler.set_due(state.url, when)
+    runtime.config, runtime.roster = config, roster
+    added = [url for url in roster.ids if url not in before]
+    edited = [feed for feed in config.feeds if feed.url in before and before[feed.url] != feed]
+    log.info(
+        "%s reloaded; feeds polled: %d, added: %d, removed: %d, changed: %d",
+        config.config_file, len(roster.ids), len(added), len(removed), len(edited),
+    )  # fmt: skip
+    for line in schedule_lines(moved, clock.now()):
+        log.info("  %s", line)
+    if restart := _needs_restart(old, config):
+        log.warning("%s: a restart applies the edits of %s", config.config_file, ", ".join(restart))
+
+
+async def follow_config(runtime: Runtime, scheduler: FeedScheduler, stop: asyncio.Event) -> None:
+    """Apply edits of the config and feeds files as they happen; a bad edit is reported (file:line) to the log
+    and the operators, and the running config stays."""
+    async for edit in watch_config(runtime.config, stop_event=stop):
+        if edit.config is None:
+            log.error("%s; the running config stays", edit.error)
+            digest = hashlib.sha256(str(edit.error).encode()).hexdigest()[:16]
+            await announce(runtime, Notice(f"config:{digest}", f"A config edit has problems: {edit.error}"))
+            continue
+        try:
+            await apply_config(runtime, scheduler, edit.config)
+        except Exception as error:  # the database, say: this edit fails, and the next ones are still followed
+            log.error("%s: the edit was not applied: %s", edit.config.config_file, describe_error(error))
+
+
 async def run_scheduler(runtime: Runtime, stop: asyncio.Event) -> None:
-    """Poll every feed on its own schedule, and follow edits of the rule files, until `stop` is set."""
+    """Poll every feed on its own schedule, and follow edits of the config and the rule files, until `stop`
+    is set."""
     scheduler = FeedScheduler(runtime.pipeline.poll_and_reschedule)
-    scheduler.start(await first_polls(runtime))
+    due = due_times(runtime.roster.states, runtime.roster.ids)
+    scheduler.start((state.url, when) for state, when in due)
     rules = asyncio.create_task(follow_rules(runtime, stop), name="rules-watch")
-    feeds = plural(len(runtime.config.feeds), "feed")
-    log.info("polling %s; editing rules/ takes effect at once; stop with Ctrl-C", feeds)
+    edits = asyncio.create_task(follow_config(runtime, scheduler, stop), name="config-watch")
+    files = [path.name for path in (runtime.config.config_file, runtime.config.feeds_file_path) if path]
+    log.info(
+        "polling %s; edits of %s take effect at once; stop with Ctrl-C",
+        plural(len(due), "feed"), ", ".join([*files, runtime.config.rules_dir.name + "/"]),
+    )  # fmt: skip
+    for line in schedule_lines(due, clock.now()):
+        log.info("  %s", line)
     try:
         await stop.wait()
     finally:
         scheduler.shutdown()
         await rules
+        await edits
 
 
 @dataclass(frozen=True)

@@ -157,6 +157,7 @@ def _latency(latency: Latency | None) -> str:
 
 def show_status(report: HealthReport, now: datetime, period: str) -> None:
     from bot.config import relative_time
+    from bot.status.schedule import next_poll
 
     feeds = Table(title=f"Feeds (latency: publication -> alert, p50 / p95, last {period})")
     for column in ("feed", "last success", "next poll", "items/day", "latency", "error"):
@@ -167,7 +168,7 @@ def show_status(report: HealthReport, now: datetime, period: str) -> None:
         feeds.add_row(
             escape(feed.name),
             relative_time(feed.last_success_at, now),
-            relative_time(feed.next_poll_at, now),
+            next_poll(feed.next_poll_at, feed.why, now),
             rate,
             _latency(feed.latency),
             escape(failing),

@@ -6,6 +6,7 @@ Secrets come only from environment variables; the Telegram token is a SecretStr 
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import os
 import re
@@ -25,6 +26,7 @@ from pydantic import (
     Field,
     SecretStr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -42,6 +44,9 @@ _UNIT_SECONDS = {"ms": 0.001, "s": 1, None: 1, "m": 60, "min": 60, "h": 3600, "d
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 MAX_DURATION = timedelta(days=365)
 """Longest duration any key takes: beyond it, arithmetic on dates overflows (and no interval needs it)."""
+EVERY_FLOOR = timedelta(seconds=10)
+"""Shortest `every` for a feed on another machine: more often is no courtesy to its server (and a bare
+`every: 5` is 5 seconds, not minutes). Feeds on this machine (file://, localhost, 127.x) may go lower."""
 
 
 class ConfigError(Exception):
@@ -84,7 +89,9 @@ def format_duration(span: timedelta) -> str:
 
 
 def human_duration(span: timedelta) -> str:
-    """Short human durations for people: 45 min, 6 h, 3 d."""
+    """Short human durations for people: 40 s, 45 min, 6 h, 3 d."""
+    if span < timedelta(minutes=1):
+        return f"{int(span.total_seconds())} s"
     minutes = int(span.total_seconds() // 60)
     if minutes < 60:
         return f"{minutes} min"
@@ -132,8 +139,25 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def on_this_machine(url: str) -> bool:
+    """Whether a feed URL points at this machine: a file, localhost or a loopback address."""
+    if url.startswith("file://"):
+        return True
+    try:
+        host = urlsplit(url).hostname or ""
+    except ValueError:
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 class FeedConfig(_Strict):
-    """One feed to follow. Without `every`, the poller adapts the interval to how often it publishes."""
+    """One feed to follow: polled `every` as written (at least EVERY_FLOOR unless it is on this machine);
+    without it, the poller adapts the interval to how often the feed publishes."""
 
     url: str
     name: str | None = None
@@ -155,6 +179,17 @@ class FeedConfig(_Strict):
             if not parts.hostname:
                 raise ValueError(f"{url!r} has no host name")
         return url
+
+    @field_validator("every")
+    @classmethod
+    def _not_too_often(cls, every: timedelta | None, info: ValidationInfo) -> timedelta | None:
+        url = info.data.get("url")
+        if every is not None and every < EVERY_FLOOR and url is not None and not on_this_machine(url):
+            raise ValueError(
+                f"{format_duration(every)} is too often for a feed on another server: write "
+                f"{format_duration(EVERY_FLOOR)} or more, or leave `every` out to let newsbot adapt the interval"
+            )
+        return every
 
 
 class PollingConfig(_Strict):

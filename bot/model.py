@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 from urllib.parse import urlsplit
 
 
@@ -171,6 +172,21 @@ class Notice:
     text: str
 
 
+class PollReason(StrEnum):
+    """Why a feed's next poll is when it is: decided with the time (fetch/policy.py), stored with it, and
+    shown by `newsbot status`, /status and `run` at start. The values are stored: never rename one."""
+
+    FIRST_POLL = "first_poll"  # a feed not polled yet
+    EVERY = "every"  # the feed's configured fixed interval
+    ADAPTIVE = "adaptive"  # its publishing rate, within polling.min_interval .. max_interval
+    TTL = "ttl"  # the feed's own RSS <ttl> asked for longer (adaptive feeds only)
+    FRESHNESS = "freshness"  # the server's Cache-Control max-age or Expires asked for longer (adaptive feeds only)
+    RETRY_AFTER = "retry_after"  # the server's Retry-After
+    BACKOFF = "backoff"  # errors: the interval doubled per error in a row
+    BACKLOG = "backlog"  # the last poll left new items for the next one (polling.max_items_per_poll)
+    REMOVED = "removed"  # no longer in the config: not polled
+
+
 @dataclass(frozen=True, slots=True)
 class FeedState:
     """What the poller knows of one feed between polls: identity, validators and health.
@@ -180,6 +196,8 @@ class FeedState:
     what users see. `every` is the configured interval, or None for adaptive polling. `failing_since` is when
     the current run of errors began (None while healthy); `newest_entry_at` is the newest publication
     date seen, so a quiet feed is polled less; `ttl` is the feed's own RSS <ttl>, kept for 304s.
+    `next_poll_reason` says why `next_poll_at` is when it is; `schedule_key` names the settings it was
+    planned with (PollPolicy.schedule_key), so an edit of them plans the feed anew.
     """
 
     url: str
@@ -199,6 +217,8 @@ class FeedState:
     newest_entry_at: datetime | None = None
     ttl: timedelta | None = None
     title: str | None = None
+    next_poll_reason: PollReason | None = None
+    schedule_key: str | None = None
 
     @property
     def outlet(self) -> str:

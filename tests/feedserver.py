@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.utils import format_datetime
@@ -61,23 +62,30 @@ def render_rss(title: str, items: list[Item]) -> bytes:
 @dataclass
 class FeedServer:
     """Serves `feeds[path]` as RSS, `raw[path]` as given and `pages[path]` as HTML, each after `delays[path]`
-    seconds; `requests` counts hits per path."""
+    seconds, with the status `statuses[path]` (default 200) and the extra `headers[path]`; `requests` counts
+    hits per path, `times` holds their time.monotonic()."""
 
     feeds: dict[str, list[Item]] = field(default_factory=dict)
     pages: dict[str, str] = field(default_factory=dict)
     raw: dict[str, bytes] = field(default_factory=dict)
     delays: dict[str, float] = field(default_factory=dict)
+    statuses: dict[str, int] = field(default_factory=dict)
+    headers: dict[str, dict[str, str]] = field(default_factory=dict)
     requests: dict[str, int] = field(default_factory=dict)
+    times: dict[str, list[float]] = field(default_factory=dict)
     base_url: str = ""
     _runner: web.AppRunner | None = None
 
     async def _serve(self, request: web.Request) -> web.Response:
         path = request.match_info["path"]
         self.requests[path] = self.requests.get(path, 0) + 1
+        self.times.setdefault(path, []).append(time.monotonic())
         if path in self.delays:
             await asyncio.sleep(self.delays[path])
+        if path in self.statuses:
+            return web.Response(status=self.statuses[path], headers=self.headers.get(path), text="busy")
         if path in self.raw:
-            return web.Response(body=self.raw[path], content_type="application/rss+xml")
+            return web.Response(body=self.raw[path], content_type="application/rss+xml", headers=self.headers.get(path))
         if path in self.pages:
             return web.Response(text=self.pages[path], content_type="text/html")
         if path not in self.feeds:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import ConfigError, load_config, parse_config
+from bot.config import EVERY_FLOOR, ConfigError, load_config, parse_config
 from bot.ingest.desk import StoryDesk
 from bot.starter import EXAMPLE_CONFIG as EXAMPLE
 from bot.stories.embeddings import available
@@ -45,6 +45,10 @@ def test_default_after_colon_dash_and_unset_variable_named(monkeypatch: pytest.M
     ("text", "message"),
     [
         ("feeds:\n  - url: http://a/x\n    every: soon\n", "c.yaml:3: feeds.0.every: 'soon' is not a duration"),
+        (
+            "feeds:\n  - url: https://news.example.org/rss\n    every: 5s\n",
+            "c.yaml:3: feeds.0.every: 5s is too often for a feed on another server: write 10s or more",
+        ),
         ("feeds:\n  - url: ftp://a/x\n", "c.yaml:2: feeds.0.url: 'ftp://a/x' must start with http://"),
         ("feeds:\n  - name: x\n", "c.yaml:2: feeds.0.url: this key is required"),
         ("telegram:\n  tokn: x\n", "c.yaml:2: telegram.tokn: unknown key"),
@@ -71,6 +75,17 @@ def test_durations_and_feeds_file(tmp_path: Path) -> None:
     (tmp_path / "feeds.yaml").write_text("- url: http://a/\n  backlog: -1\n")
     with pytest.raises(ConfigError, match=r"feeds\.yaml:2: feeds\.0\.backlog: Input should be greater"):
         load_config(tmp_path / "config.yaml")
+
+
+def test_every_is_at_least_the_floor_except_for_feeds_on_this_machine() -> None:
+    local = ["http://127.0.0.1:8080/a.xml", "http://localhost/b.xml", "http://[::1]/c.xml", "file:///srv/d.xml"]
+    text = "feeds:\n" + "".join(f"  - url: {url}\n    every: 1s\n" for url in local)
+    text += "  - url: https://news.example.org/rss\n    every: 10s\n"
+    config = parse_config(text, "c.yaml", Path("/srv"))
+    assert [feed.every for feed in config.feeds] == [timedelta(seconds=1)] * 4 + [EVERY_FLOOR]
+    with pytest.raises(ConfigError, match=r"^feeds\.yaml:4: feeds\.1\.every: 9s is too often"):
+        text = "feeds:\n  - url: http://127.0.0.2/x\n  - url: http://10.0.0.1/y\n    every: 9s\n"
+        parse_config(text, "feeds.yaml", Path("/"))
 
 
 def test_missing_file_is_one_sentence(tmp_path: Path) -> None:

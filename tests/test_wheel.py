@@ -148,7 +148,6 @@ async def test_init_then_run_from_the_installed_wheel(installed: Installed, tmp_
     with serve_demo_feeds() as base_url:
         config = yaml.safe_load(config_file.read_text(encoding="utf-8"))
         config["feeds"] = [{"url": f"{base_url}/menafn.xml", "name": "MENAFN", "backlog": 20, "fulltext": False}]
-        config["polling"]["min_interval"] = "2s"  # new feeds start within min_interval / 2, not within a minute
         config_file.write_text(yaml.safe_dump(config), encoding="utf-8")
         async with running_daemon(config_file, [installed.newsbot], cwd=elsewhere) as daemon:
             await until(lambda: "Troop deployment" in "".join(daemon.out), "the installed daemon's first alert", 90)

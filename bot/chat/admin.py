@@ -12,8 +12,9 @@ from bot import clock
 from bot.chat.runtime import reply, rules_of, runtime_of
 from bot.config import human_duration, relative_time
 from bot.counts import plural
-from bot.deliver.format import fit_message, when
+from bot.deliver.format import fit_message
 from bot.status.health import FeedHealth, Latency, health_report
+from bot.status.schedule import next_poll
 from bot.store import outbox
 from bot.store.alerts import alert_counts
 
@@ -27,8 +28,8 @@ def _latency(latency: Latency | None) -> str:
 def _feed_line(feed: FeedHealth, now: datetime, notice_after: timedelta) -> str:
     rate = f", {feed.items_per_day:.0f}/day" if feed.items_per_day is not None else ""
     line = (
-        f"• {escape(feed.name)}: ok {relative_time(feed.last_success_at, now)}, next {when(feed.next_poll_at)}"
-        f"{rate}{_latency(feed.latency)}"
+        f"• {escape(feed.name)}: ok {relative_time(feed.last_success_at, now)}{rate}{_latency(feed.latency)}; "
+        f"next poll {next_poll(feed.next_poll_at, feed.why, now)}"
     )
     if feed.last_error:
         failing = now - (feed.failing_since or now)

@@ -10,12 +10,16 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import random
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+START_SPACING = timedelta(milliseconds=100)
+"""Feeds due at once start this far apart on average ..."""
+START_WINDOW = timedelta(minutes=1)
+"""... within at most this long: a handful start at once, thousands never in one burst."""
 
 
 def host_key(url: str) -> str:
@@ -78,3 +82,12 @@ def stagger(key: str, window: timedelta) -> timedelta:
     (and keep the same spread after a restart)."""
     digest = hashlib.blake2b(key.encode(), digest_size=8).digest()
     return window * (int.from_bytes(digest, "big") / 2**64)
+
+
+def spread_due(due: Iterable[tuple[str, datetime]], now: datetime) -> list[tuple[str, datetime]]:
+    """Each feed's due time, those due by now spread over START_SPACING per such feed (at most
+    START_WINDOW), each at its stable offset (`stagger`)."""
+    due = list(due)
+    late = sum(when <= now for _, when in due)
+    window = min(START_SPACING * late, START_WINDOW)
+    return [(url, now + stagger(url, window) if when <= now else when) for url, when in due]

@@ -1,14 +1,16 @@
-"""When to poll a feed next (pure: no I/O, time is always passed in).
+"""When to poll a feed next, and why (pure: no I/O, time is always passed in).
 
 The rules, in order of authority:
-1. The server: never poll earlier than Retry-After, Cache-Control max-age / Expires or RSS <ttl>
-   asked (hints beyond `max_hint` are capped, so a misconfigured CDN cannot silence a feed for a year).
-2. Errors: back off exponentially from the normal interval up to `max_backoff`; a feed is never
+1. The server's Retry-After: never poll before it. It replaces the error backoff; one shorter than
+   the feed's own interval changes nothing.
+2. Errors: back off exponentially from the feed's interval up to `max_backoff`; a feed is never
    disabled, so it always recovers by itself. When every feed fails at once the network is ours
    to blame, and the OutageDetector keeps that from counting against each feed.
-3. The feed: a configured `every` (never below `min_interval`), else adaptive: about
-   `items_per_poll` new items per poll from the recent publishing rate, slower while the feed is
-   quiet, always within [min_interval, max_interval].
+3. The feed: a configured `every` as written (config.py refuses one below its floor). Without it,
+   adaptive: about `items_per_poll` new items per poll from the recent publishing rate, slower while
+   the feed is quiet, within [min_interval, max_interval]; and an adaptive feed's own RSS <ttl> or
+   the server's Cache-Control max-age / Expires may ask for longer.
+Server hints count up to `max_hint`, so a misconfigured CDN cannot silence a feed for a year.
 """
 
 from __future__ import annotations
@@ -19,9 +21,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.config import human_duration
-from bot.model import FeedState
+from bot.model import FeedState, PollReason
 
 _DAY = timedelta(days=1)
+
+
+@dataclass(frozen=True, slots=True)
+class NextPoll:
+    """When a feed is polled next, and why."""
+
+    at: datetime
+    why: PollReason
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,9 +49,9 @@ class PollPolicy:
     rate_window: timedelta = timedelta(days=7)
 
     def interval(self, state: FeedState, now: datetime) -> timedelta:
-        """The normal interval for this feed, before errors and server hints."""
+        """The feed's normal interval, before errors and server hints: `every` as configured, else adaptive."""
         if state.every is not None:
-            return max(state.every, self.min_interval)
+            return state.every
         if state.items_per_day is None:
             # Nothing known yet: halfway between the bounds on a log scale.
             wanted = self.min_interval * (self.max_interval / self.min_interval) ** 0.5
@@ -55,24 +65,58 @@ class PollPolicy:
             wanted = max(wanted, (now - state.newest_entry_at) * self.quiet_fraction)
         return min(max(wanted, self.min_interval), self.max_interval)
 
-    def next_poll_at(self, state: FeedState, now: datetime, not_before: Sequence[datetime | None] = ()) -> datetime:
-        """When to poll `state` (already updated with this poll's outcome) again.
+    def schedule_key(self, every: timedelta | None) -> str:
+        """The settings a feed's next poll is planned with: when they change, the feed is planned anew."""
+        if every is not None:
+            return f"every {every.total_seconds():g}s"
+        return f"adaptive {self.min_interval.total_seconds():g}s-{self.max_interval.total_seconds():g}s"
 
-        `not_before` holds the server's hints as absolute times (Retry-After, freshness); the feed's
-        own <ttl> comes from `state.ttl`.
+    def next_poll(
+        self,
+        state: FeedState,
+        now: datetime,
+        *,
+        retry_after: datetime | None = None,
+        fresh_until: datetime | None = None,
+    ) -> NextPoll:
+        """When to poll `state` (already updated with this poll's outcome) again, and why.
+
+        `retry_after` and `fresh_until` are the server's hints (Retry-After; Cache-Control max-age or
+        Expires); the feed's own <ttl> comes from `state.ttl`.
         """
-        delay = self.interval(state, now)
+        normal = self.interval(state, now)
+        if state.every is not None:
+            plan = NextPoll(now + normal, PollReason.EVERY)
+        else:
+            plan = NextPoll(now + normal, PollReason.ADAPTIVE)
+            if state.ttl is not None:
+                plan = self._later(plan, now + min(state.ttl, self.max_hint), PollReason.TTL, now)
+            plan = self._later(plan, fresh_until, PollReason.FRESHNESS, now)
+        if retry_after is not None:
+            return self._later(plan, retry_after, PollReason.RETRY_AFTER, now)
         if state.consecutive_errors:
             factor = 2 ** min(state.consecutive_errors - 1, 32)
-            cap = max(self.max_backoff, delay)
-            delay = delay * factor if delay <= cap / factor else cap
-        earliest = now + delay
-        hinted = [t for t in not_before if t is not None]
-        if state.ttl is not None:
-            hinted.append(now + min(state.ttl, self.max_hint))
-        for moment in hinted:
-            earliest = max(earliest, min(moment, now + self.max_hint))
-        return earliest
+            cap = max(self.max_backoff, normal)
+            backoff = normal * factor if normal <= cap / factor else cap
+            plan = self._later(plan, now + backoff, PollReason.BACKOFF, now)
+        return plan
+
+    def replan(self, state: FeedState, now: datetime) -> NextPoll:
+        """The next poll of a feed whose settings changed (PollPolicy.schedule_key): as its last poll would
+        have planned it under them, keeping a Retry-After in force, and never before now. A feed never
+        polled is due now."""
+        if state.last_polled_at is None:
+            return NextPoll(now, PollReason.FIRST_POLL)
+        kept = state.next_poll_at if state.next_poll_reason is PollReason.RETRY_AFTER else None
+        plan = self.next_poll(state, state.last_polled_at, retry_after=kept)
+        return plan if plan.at > now else NextPoll(now, plan.why)
+
+    def _later(self, plan: NextPoll, hint: datetime | None, why: PollReason, now: datetime) -> NextPoll:
+        """`plan`, or the hint (at most `max_hint` away) when it is later."""
+        if hint is None:
+            return plan
+        at = min(hint, now + self.max_hint)
+        return NextPoll(at, why) if at > plan.at else plan
 
     def notice(self, before: FeedState, after: FeedState, now: datetime) -> str | None:
         """A subscriber-facing sentence when a feed crosses `notice_after` of failure or comes back

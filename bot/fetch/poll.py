@@ -24,11 +24,12 @@ from types import TracebackType
 from typing import Any, Generic, TypeVar
 
 from bot import clock
+from bot.fetch.hints import ServerHints
 from bot.fetch.http import FEED_ACCEPT, Fetcher, FetchFailure, FetchResult
 from bot.fetch.lifeline import watch_parent
 from bot.fetch.limits import host_key, jittered
 from bot.fetch.policy import OutageDetector, PollPolicy, estimate_items_per_day
-from bot.model import Entry, FeedState
+from bot.model import Entry, FeedState, PollReason
 from bot.parse.feed import FeedParseError, ParsedFeed, parse_feed
 from bot.parse.items import ItemMemory, parse_changed
 from bot.parse.urls import BUILT_IN, DropParams
@@ -173,7 +174,7 @@ async def poll_feed(state: FeedState, poller: Poller, *, now: datetime | None = 
             poller.outage.record(host, not result.network, now)
         if result.network and poller.outage.active(now):
             return _outage(state, poller, result.message, now)
-        return _failed(state, poller, result.message, now, [result.hints.retry_after, result.hints.fresh_until])
+        return _failed(state, poller, result.message, now, result.hints)
     if host:
         poller.outage.record(host, True, now)
     validators = {"etag": result.etag or state.etag, "last_modified": result.last_modified or state.last_modified}
@@ -198,7 +199,7 @@ async def poll_feed(state: FeedState, poller: Poller, *, now: datetime | None = 
         )
     except FeedParseError as error:
         poller.remember(state.url, None)
-        return _failed(state, poller, str(error), now, [result.hints.fresh_until])
+        return _failed(state, poller, str(error), now, result.hints)
     poller.remember(state.url, changed.memory)
     parsed, published = changed.feed, changed.published
     newest = max([*published, *([state.newest_entry_at] if state.newest_entry_at else [])], default=None)
@@ -228,11 +229,14 @@ async def poll_feed(state: FeedState, poller: Poller, *, now: datetime | None = 
 
 def more_to_come(outcome: PollOutcome, poller: Poller, now: datetime | None = None) -> PollOutcome:
     """A poll whose new items were handed on only in part (polling.max_items_per_poll): forget what would
-    hide the rest next time (validators, body hash, item memory) and poll again after `backlog_retry`."""
+    hide the rest next time (validators, body hash, item memory) and poll again after `backlog_retry`,
+    unless the feed is due sooner anyway."""
     now = now or clock.now()
     poller.remember(outcome.state.url, None)
+    state = replace(outcome.state, etag=None, last_modified=None, content_hash=None)
     due = now + jittered(poller.policy.backlog_retry, poller.jitter, poller.rng)
-    state = replace(outcome.state, etag=None, last_modified=None, content_hash=None, next_poll_at=due)
+    if state.next_poll_at is None or due < state.next_poll_at:
+        state = replace(state, next_poll_at=due, next_poll_reason=PollReason.BACKLOG)
     return replace(outcome, state=state)
 
 
@@ -242,13 +246,11 @@ def _done(
     healthy = replace(
         state, last_polled_at=now, last_success_at=now, consecutive_errors=0, failing_since=None, **changes
     )
-    scheduled = _schedule(healthy, poller, now, [result.hints.fresh_until])
+    scheduled = _schedule(healthy, poller, now, result.hints)
     return PollOutcome(scheduled, status, notice=poller.policy.notice(state, scheduled, now))
 
 
-def _failed(
-    state: FeedState, poller: Poller, message: str, now: datetime, not_before: list[datetime | None]
-) -> PollOutcome:
+def _failed(state: FeedState, poller: Poller, message: str, now: datetime, hints: ServerHints) -> PollOutcome:
     failing = replace(
         state,
         last_polled_at=now,
@@ -257,16 +259,18 @@ def _failed(
         consecutive_errors=state.consecutive_errors + 1,
         failing_since=state.failing_since or now,
     )
-    scheduled = _schedule(failing, poller, now, not_before)
+    scheduled = _schedule(failing, poller, now, hints)
     return PollOutcome(scheduled, PollStatus.FAILED, error=message, notice=poller.policy.notice(state, scheduled, now))
 
 
 def _outage(state: FeedState, poller: Poller, message: str, now: datetime) -> PollOutcome:
     """Our network is down: record the error but leave the feed's error count and backoff alone."""
     noted = replace(state, last_polled_at=now, last_error=message, last_error_at=now)
-    return PollOutcome(_schedule(noted, poller, now, []), PollStatus.FAILED, error=message, outage=True)
+    return PollOutcome(_schedule(noted, poller, now, ServerHints()), PollStatus.FAILED, error=message, outage=True)
 
 
-def _schedule(state: FeedState, poller: Poller, now: datetime, not_before: list[datetime | None]) -> FeedState:
-    due = poller.policy.next_poll_at(state, now, not_before)
-    return replace(state, next_poll_at=now + jittered(due - now, poller.jitter, poller.rng))
+def _schedule(state: FeedState, poller: Poller, now: datetime, hints: ServerHints) -> FeedState:
+    """The state with its next poll and why; jitter spreads every time but a fixed `every`, kept as written."""
+    plan = poller.policy.next_poll(state, now, retry_after=hints.retry_after, fresh_until=hints.fresh_until)
+    due = plan.at if plan.why is PollReason.EVERY else now + jittered(plan.at - now, poller.jitter, poller.rng)
+    return replace(state, next_poll_at=due, next_poll_reason=plan.why)

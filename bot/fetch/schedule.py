@@ -2,6 +2,8 @@
 
 A feed's job is a one-shot date job that re-adds itself when its poll ends, so runs of one feed never
 overlap, and each next time comes from the poll policy (interval, adaptive rate, server hints, backoff).
+Feeds can be added, moved and removed while it runs (an edit of the config); a feed whose poll is running
+then stops, or goes on at the time that poll answers (the poll plans under the settings in force as it ends).
 """
 
 from __future__ import annotations
@@ -27,13 +29,28 @@ class FeedScheduler:
     def __init__(self, poll: PollFeed, scheduler: AsyncIOScheduler | None = None) -> None:
         self.poll = poll
         self.scheduler = scheduler or AsyncIOScheduler(timezone=UTC)
+        self._feeds: set[str] = set()
+        self._running: set[str] = set()
 
     def start(self, first_polls: Iterable[tuple[str, datetime]]) -> None:
         """Schedule each feed's first poll (a past time means now) and start the scheduler."""
         for url, when in first_polls:
-            self._schedule(url, when)
+            self.set_due(url, when)
         if not self.scheduler.running:
             self.scheduler.start()
+
+    def set_due(self, url: str, when: datetime) -> None:
+        """Poll `url` at `when` (a past time means now): a new feed, or one whose settings changed; a feed
+        whose poll is running goes on at the time that poll answers."""
+        self._feeds.add(url)
+        if url not in self._running:
+            self._schedule(url, when)
+
+    def remove(self, url: str) -> None:
+        """Stop polling `url` (a poll running now still ends normally)."""
+        self._feeds.discard(url)
+        if self.scheduler.get_job(url) is not None:
+            self.scheduler.remove_job(url)
 
     def shutdown(self) -> None:
         if self.scheduler.running:
@@ -58,10 +75,14 @@ class FeedScheduler:
         )
 
     async def _run(self, url: str) -> None:
+        self._running.add(url)
         try:
             when = await self.poll(url)
         except Exception:
             # The poll records feed errors itself; reaching here is a bug, and the feed must still go on.
             log.exception("polling %s failed unexpectedly; retrying in 5 minutes", url)
             when = clock.now() + _RETRY_AFTER_BUG
-        self._schedule(url, when)
+        finally:
+            self._running.discard(url)
+        if url in self._feeds:
+            self._schedule(url, when)

@@ -11,7 +11,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -31,7 +31,7 @@ from bot.model import Entry, FeedState, Notice
 from bot.rulebook.book import RuleBook
 from bot.store.db import describe_error
 from bot.store.entries import has_entries, unseen_entries
-from bot.store.feeds import is_first_poll, load_state
+from bot.store.feeds import is_first_poll, load_state, save_schedules
 
 log = logging.getLogger(__name__)
 
@@ -207,7 +207,24 @@ class FeedPipeline:
     async def poll_and_reschedule(self, url: str) -> datetime:
         """The scheduler's job: poll, then say when to poll again."""
         report = await self.poll(url)
-        return report.outcome.state.next_poll_at or clock.now()
+        state = report.outcome.state
+        return await self._edited_meanwhile(state) or state.next_poll_at or clock.now()
+
+    async def _edited_meanwhile(self, polled: FeedState) -> datetime | None:
+        """The next poll of a feed whose settings were edited while it was polled, planned anew under them
+        (the poll planned under those it started with); None when nothing changed."""
+        registered = self.feeds.get(polled.url)
+        policy = self.poller.policy
+        if registered is None or polled.schedule_key is None or polled.last_polled_at is None:
+            return None
+        every = registered.config.every
+        key = policy.schedule_key(every)
+        if polled.schedule_key == key:
+            return None
+        state = replace(polled, every=every, schedule_key=key)
+        plan = policy.replan(state, clock.now())
+        await save_schedules(self.engine, [replace(state, next_poll_at=plan.at, next_poll_reason=plan.why)])
+        return plan.at
 
 
 def log_poll(polled: PolledFeed, result: IngestResult) -> None:

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.status.schedule import why
 from bot.store.health import health_rows
 
 
@@ -30,6 +31,7 @@ class FeedHealth:
     last_error_at: datetime | None
     failing_since: datetime | None
     next_poll_at: datetime | None
+    why: str
     items_per_day: float | None
     latency: Latency | None
 
@@ -70,6 +72,7 @@ async def health_report(engine: AsyncEngine, since: datetime) -> HealthReport:
             last_error_at=feed.state.last_error_at,
             failing_since=feed.state.failing_since,
             next_poll_at=feed.state.next_poll_at,
+            why=why(feed.state),
             items_per_day=feed.state.items_per_day,
             latency=latency_of(by_feed.get(feed.id, [])),
         )

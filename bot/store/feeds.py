@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -10,12 +11,20 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot import clock
 from bot.config import FeedConfig
-from bot.model import FeedState
+from bot.model import FeedState, PollReason
 from bot.store.tables import feeds, inserted_id
 
 
 def _seconds(value: float | None) -> timedelta | None:
     return timedelta(seconds=value) if value is not None else None
+
+
+def _reason(value: str | None) -> PollReason | None:
+    """A stored reason; one this version does not know (written by a newer one) reads as none."""
+    try:
+        return PollReason(value) if value is not None else None
+    except ValueError:
+        return None
 
 
 def state_from_row(row: RowMapping) -> FeedState:
@@ -37,29 +46,35 @@ def state_from_row(row: RowMapping) -> FeedState:
         newest_entry_at=row["newest_entry_at"],
         ttl=_seconds(row["ttl_seconds"]),
         title=row["title"],
+        next_poll_reason=_reason(row["next_poll_reason"]),
+        schedule_key=row["schedule_key"],
     )
 
 
 async def sync_feeds(engine: AsyncEngine, configured: list[FeedConfig]) -> dict[str, int]:
     """Make the feeds table know every configured feed (name and interval follow the config; "" for no name,
-    so the feed's own title names it, see `FeedState.outlet`).
+    so the feed's own title names it, see `FeedState.outlet`). Only rows that change are written, so a restart
+    or an edit of a long feed list is quick.
 
     Feeds removed from the config keep their rows and entries: nothing stored is lost.
     Returns feed ids by URL.
     """
     async with engine.begin() as conn:
-        known = {row.url: row.id for row in await conn.execute(sa.select(feeds.c.url, feeds.c.id))}
+        rows = await conn.execute(sa.select(feeds.c.url, feeds.c.id, feeds.c.name, feeds.c.every_seconds))
+        known = {row.url: row for row in rows}
+        ids = {url: row.id for url, row in known.items()}
         for config in configured:
             values = {
                 "name": (config.name or "").strip(),
                 "every_seconds": config.every.total_seconds() if config.every else None,
             }
-            if config.url in known:
-                await conn.execute(sa.update(feeds).where(feeds.c.url == config.url).values(**values))
-            else:
+            row = known.get(config.url)
+            if row is None:
                 result = await conn.execute(sa.insert(feeds).values(url=config.url, created_at=clock.now(), **values))
-                known[config.url] = inserted_id(result)
-    return {config.url: known[config.url] for config in configured}
+                ids[config.url] = inserted_id(result)
+            elif (row.name, row.every_seconds) != (values["name"], values["every_seconds"]):
+                await conn.execute(sa.update(feeds).where(feeds.c.id == row.id).values(**values))
+    return {config.url: ids[config.url] for config in configured}
 
 
 async def load_state(engine: AsyncEngine, url: str) -> FeedState:
@@ -72,6 +87,28 @@ async def load_states(engine: AsyncEngine) -> list[FeedState]:
     async with engine.connect() as conn:
         rows = (await conn.execute(sa.select(feeds).order_by(feeds.c.id))).mappings().all()
     return [state_from_row(row) for row in rows]
+
+
+async def save_schedules(engine: AsyncEngine, states: Iterable[FeedState]) -> None:
+    """Store feeds' next polls as planned outside a poll (a new feed, an edit of its settings, a removal):
+    the time, why, and the settings it was planned with; all in one statement, also for thousands."""
+    rows = [
+        {"at_url": s.url, "at_time": s.next_poll_at, "at_reason": s.next_poll_reason, "at_key": s.schedule_key}
+        for s in states
+    ]
+    if not rows:
+        return
+    statement = (
+        sa.update(feeds)
+        .where(feeds.c.url == sa.bindparam("at_url"))
+        .values(
+            next_poll_at=sa.bindparam("at_time"),
+            next_poll_reason=sa.bindparam("at_reason"),
+            schedule_key=sa.bindparam("at_key"),
+        )
+    )
+    async with engine.begin() as conn:
+        await conn.execute(statement, rows)
 
 
 async def is_first_poll(conn: AsyncConnection, feed_id: int) -> bool:
@@ -97,6 +134,7 @@ async def save_state(
         "failing_since": state.failing_since,
         "newest_entry_at": state.newest_entry_at,
         "ttl_seconds": state.ttl.total_seconds() if state.ttl else None,
+        "next_poll_reason": state.next_poll_reason,
     }
     if title:
         values["title"] = title

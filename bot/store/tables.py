@@ -78,6 +78,8 @@ feeds = sa.Table(
     sa.Column("failing_since", UTCDateTime),
     sa.Column("newest_entry_at", UTCDateTime),
     sa.Column("ttl_seconds", sa.Float),
+    sa.Column("next_poll_reason", sa.String(32)),
+    sa.Column("schedule_key", sa.Text),
     sa.Column("first_poll_done", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("created_at", UTCDateTime, nullable=False),
 )

@@ -1,4 +1,5 @@
-"""The next-poll policy: intervals, adaptivity, server hints, backoff, outage and notices."""
+"""The next-poll policy: intervals, adaptivity, server hints, backoff, planning anew after an edit, outage and
+notices; each next poll with its reason."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.config import human_duration
-from bot.fetch.policy import OutageDetector, PollPolicy, estimate_items_per_day
-from bot.model import FeedState
+from bot.fetch.policy import NextPoll, OutageDetector, PollPolicy, estimate_items_per_day
+from bot.model import FeedState, PollReason
 
 NOW = datetime(2026, 2, 17, 12, 0, tzinfo=UTC)
 MIN = timedelta(minutes=2)
@@ -21,10 +22,9 @@ def feed(**fields: object) -> FeedState:
     return replace(FeedState(url="https://news.example.com/rss", name="ERR News"), **fields)  # type: ignore[arg-type]
 
 
-def test_fixed_every_is_kept_but_never_below_min_interval() -> None:
-    assert POLICY.next_poll_at(feed(every=timedelta(minutes=15)), NOW) == NOW + timedelta(minutes=15)
-    assert POLICY.next_poll_at(feed(every=timedelta(seconds=10)), NOW) == NOW + MIN
-    assert POLICY.next_poll_at(feed(every=timedelta(hours=12)), NOW) == NOW + timedelta(hours=12)
+def test_fixed_every_is_kept_as_written_below_min_and_above_max_interval() -> None:
+    for every in (timedelta(seconds=15), timedelta(minutes=15), timedelta(hours=12)):
+        assert POLICY.next_poll(feed(every=every), NOW) == NextPoll(NOW + every, PollReason.EVERY)
 
 
 @pytest.mark.parametrize(
@@ -49,26 +49,52 @@ def test_a_quiet_spell_slows_a_busy_feed_down() -> None:
     assert POLICY.interval(replace(busy, newest_entry_at=NOW - timedelta(days=3)), NOW) == MAX
 
 
-def test_server_hints_are_never_undercut_but_absurd_ones_are_capped() -> None:
-    state = feed(every=timedelta(minutes=5))
+def test_ttl_and_cache_lifetime_lengthen_adaptive_polling_only() -> None:
+    adaptive = feed()  # rate unknown: about 15.5 min between the bounds
+    assert POLICY.next_poll(adaptive, NOW).why is PollReason.ADAPTIVE
+    ttl = replace(adaptive, ttl=timedelta(minutes=30))
+    assert POLICY.next_poll(ttl, NOW) == NextPoll(NOW + timedelta(minutes=30), PollReason.TTL)
+    hour = NOW + timedelta(hours=1)
+    assert POLICY.next_poll(ttl, NOW, fresh_until=hour) == NextPoll(hour, PollReason.FRESHNESS)
+    assert POLICY.next_poll(adaptive, NOW, fresh_until=NOW + timedelta(minutes=1)).why is PollReason.ADAPTIVE
+    capped = POLICY.next_poll(adaptive, NOW, fresh_until=NOW + timedelta(days=365))
+    assert capped == NextPoll(NOW + POLICY.max_hint, PollReason.FRESHNESS)
+    fixed = feed(every=timedelta(minutes=5), ttl=timedelta(minutes=30))
+    assert POLICY.next_poll(fixed, NOW, fresh_until=hour) == NextPoll(NOW + timedelta(minutes=5), PollReason.EVERY)
+
+
+def test_retry_after_wins_over_the_interval_and_the_backoff() -> None:
+    state = feed(every=timedelta(minutes=5), consecutive_errors=3)
     retry = NOW + timedelta(hours=3)
-    assert POLICY.next_poll_at(state, NOW, [retry]) == retry
-    assert POLICY.next_poll_at(state, NOW, [NOW + timedelta(minutes=1), None]) == NOW + timedelta(minutes=5)
-    assert POLICY.next_poll_at(replace(state, ttl=timedelta(minutes=30)), NOW) == NOW + timedelta(minutes=30)
-    assert POLICY.next_poll_at(state, NOW, [NOW + timedelta(days=365)]) == NOW + POLICY.max_hint
+    assert POLICY.next_poll(state, NOW, retry_after=retry) == NextPoll(retry, PollReason.RETRY_AFTER)
+    soon = NOW + timedelta(minutes=1)
+    assert POLICY.next_poll(state, NOW, retry_after=soon) == NextPoll(NOW + timedelta(minutes=5), PollReason.EVERY)
+    far = POLICY.next_poll(state, NOW, retry_after=NOW + timedelta(days=365))
+    assert far == NextPoll(NOW + POLICY.max_hint, PollReason.RETRY_AFTER)
+    beyond_max = feed(ttl=timedelta(minutes=30))
+    assert POLICY.next_poll(beyond_max, NOW, retry_after=retry) == NextPoll(retry, PollReason.RETRY_AFTER)
 
 
 def test_errors_back_off_exponentially_and_keep_polling_forever() -> None:
     state = feed(every=timedelta(minutes=10))
-    delays = [POLICY.next_poll_at(replace(state, consecutive_errors=n), NOW) - NOW for n in range(1, 8)]
-    minutes = [d / timedelta(minutes=1) for d in delays]
-    assert minutes == [10, 20, 40, 80, 160, 320, 360]
-    assert POLICY.next_poll_at(replace(state, consecutive_errors=10_000), NOW) == NOW + timedelta(hours=6)
+    plans = [POLICY.next_poll(replace(state, consecutive_errors=n), NOW) for n in range(1, 8)]
+    assert [(p.at - NOW) / timedelta(minutes=1) for p in plans] == [10, 20, 40, 80, 160, 320, 360]
+    assert [p.why for p in plans] == [PollReason.EVERY] + [PollReason.BACKOFF] * 6
+    assert POLICY.next_poll(replace(state, consecutive_errors=10_000), NOW).at == NOW + timedelta(hours=6)
 
 
-def test_backoff_still_respects_retry_after() -> None:
-    state = feed(every=timedelta(minutes=10), consecutive_errors=1)
-    assert POLICY.next_poll_at(state, NOW, [NOW + timedelta(hours=1)]) == NOW + timedelta(hours=1)
+def test_an_edit_of_the_settings_plans_the_next_poll_anew() -> None:
+    assert POLICY.replan(feed(every=timedelta(hours=2)), NOW) == NextPoll(NOW, PollReason.FIRST_POLL)
+    polled = feed(every=timedelta(seconds=30), last_polled_at=NOW - timedelta(seconds=10))
+    stored = replace(polled, next_poll_at=NOW + timedelta(hours=2), next_poll_reason=PollReason.EVERY)
+    assert POLICY.replan(stored, NOW) == NextPoll(NOW + timedelta(seconds=20), PollReason.EVERY)
+    long_ago = replace(stored, last_polled_at=NOW - timedelta(hours=1))
+    assert POLICY.replan(long_ago, NOW) == NextPoll(NOW, PollReason.EVERY)
+    asked = replace(stored, next_poll_reason=PollReason.RETRY_AFTER)
+    assert POLICY.replan(asked, NOW) == NextPoll(NOW + timedelta(hours=2), PollReason.RETRY_AFTER)
+    keys = {POLICY.schedule_key(timedelta(seconds=30)), POLICY.schedule_key(timedelta(minutes=1))}
+    keys |= {POLICY.schedule_key(None), replace(POLICY, max_interval=timedelta(hours=1)).schedule_key(None)}
+    assert len(keys) == 4
 
 
 def test_long_outage_is_announced_once_and_its_end_once() -> None:

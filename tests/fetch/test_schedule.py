@@ -59,3 +59,45 @@ async def test_a_failing_poll_is_retried_later_not_dropped() -> None:
     assert calls == 1
     assert next_run is not None
     assert timedelta(minutes=4) < next_run - clock.now() <= timedelta(minutes=5)
+
+
+async def test_feeds_are_added_moved_and_removed_while_running_without_overlap() -> None:
+    """An edit of the config: a feed removed mid-poll is not polled again, one moved mid-poll goes on at the
+    time its poll answers, never twice at once; a new feed starts."""
+    started: dict[str, int] = {}
+    running: set[str] = set()
+    overlaps: list[str] = []
+    release = asyncio.Event()
+
+    async def poll(url: str) -> datetime:
+        if url in running:
+            overlaps.append(url)
+        running.add(url)
+        started[url] = started.get(url, 0) + 1
+        if url in ("slow", "moved"):
+            await release.wait()
+        running.discard(url)
+        return clock.now() + timedelta(hours=1)
+
+    scheduler = FeedScheduler(poll)
+    scheduler.start([("slow", clock.now()), ("moved", clock.now())])
+    try:
+        while len(started) < 2:
+            await asyncio.sleep(0.01)
+        scheduler.remove("slow")
+        scheduler.set_due("moved", clock.now())
+        scheduler.set_due("new", clock.now())
+        while "new" not in started:
+            await asyncio.sleep(0.01)
+        release.set()
+        await asyncio.sleep(0.1)
+        assert scheduler.next_run("slow") is None
+        moved = scheduler.next_run("moved")
+        assert moved is not None and moved > clock.now() + timedelta(minutes=59)
+        scheduler.set_due("moved", clock.now() - timedelta(seconds=5))
+        while started["moved"] < 2:
+            await asyncio.sleep(0.01)
+    finally:
+        scheduler.shutdown()
+    assert started == {"slow": 1, "moved": 2, "new": 1}
+    assert overlaps == []

@@ -158,5 +158,5 @@ async def test_a_long_outage_is_announced_once(feed_server: FeedServer, tmp_path
         )
     )
     first = await poll_once(config, expect_status=1)
-    assert first == [{"notice": "ERR News has failed for 0 min: HTTP 404"}]
+    assert first == [{"notice": "ERR News has failed for 0 s: HTTP 404"}]
     assert await poll_once(config, expect_status=1) == []
