@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import random
 import sys
 import time
 from collections.abc import Callable, Hashable, Mapping
@@ -31,7 +32,9 @@ from bot.stories.features import body_digest  # noqa: E402
 from bot.stories.index import ClusterConfig, Embedder, StoryIndex  # noqa: E402
 from bot.stories.metrics import Score, bcubed, pairwise  # noqa: E402
 from bot.stories.text import words  # noqa: E402
+from bench.reference.story_index import StoryIndex as ReferenceIndex  # noqa: E402
 from tests.stories.articles import HOLDOUT_YAML, LabelledArticle, load_articles  # noqa: E402
+from tests.stories.snapshot import FETCHED_AT, item_key, load_feeds, load_labels  # noqa: E402
 
 Labels = dict[str, Hashable]
 SEMEVAL = ROOT.parent / "shared" / "corpus" / "pairs" / "semeval2022_task8"
@@ -44,13 +47,13 @@ def cluster(
     """Feed the articles to a StoryIndex in publication order; return (story of, copy group of) per key."""
     index = StoryIndex(config, embedder)
     ids = {a.key: i for i, a in enumerate(articles, start=1)}
-    stories: Labels = {}
     copy_root: dict[int, int] = {}
     for article in articles:
         entry_id = ids[article.key]
         assignment = index.add(entry_id, article.entry)
-        stories[article.key] = assignment.story_id
         copy_root[entry_id] = copy_root.get(assignment.copy_of, entry_id) if assignment.copy_of else entry_id
+    # Stories merge as reports arrive: an article's story is the one it ends in, not the one it opened.
+    stories: Labels = {a.key: index.story_of(ids[a.key]) for a in articles}
     copies: Labels = {a.key: copy_root[ids[a.key]] for a in articles}
     return stories, copies
 
@@ -184,6 +187,107 @@ def semeval_report(folder: Path = SEMEVAL) -> None:
           "decided as labelled (unlabelled pairs of different topics count as different stories)")
 
 
+Feed = tuple[str, list[tuple[str, Entry]]]
+"""A feed's name and its items (key, entry) in the order the feed lists them."""
+EntityIds = Callable[[Entry], frozenset[str]]
+
+
+def shipped_entities() -> EntityIds:
+    """The gazetteer entities of the shipped rules, found as the pipeline finds them."""
+    from bot.rulebook.book import Rules
+    from bot.rulebook.load import load_ruleset
+
+    rules = Rules.compile(load_ruleset(ROOT / "bot" / "starter" / "rules"))
+    return rules.entity_ids
+
+
+def _when(entry: Entry) -> datetime:
+    return entry.published or FETCHED_AT
+
+
+def _canonical(items: list[tuple[str, str, Entry]]) -> list[tuple[str, str, Entry]]:
+    """newsbot's filing order for entries that arrive together: publication time, feed, link."""
+    return sorted(items, key=lambda item: (_when(item[2]), item[0], item[2].url))
+
+
+def _file_newsbot(batches: list[list[tuple[str, str, Entry]]], entities: EntityIds) -> Labels:
+    index = StoryIndex()
+    ids: dict[str, int] = {}
+    for batch in batches:
+        for _, key, entry in _canonical(batch):
+            ids[key] = len(ids) + 1
+            index.add(ids[key], entry, entities(entry), at=FETCHED_AT)
+    return {key: index.story_of(entry_id) for key, entry_id in ids.items()}
+
+
+def _file_reference(feeds: list[Feed], entities: EntityIds) -> Labels:
+    """newsbot 0.1: each poll's items stored as the feed lists them, as the feeds answered."""
+    index = ReferenceIndex()
+    ids: dict[str, int] = {}
+    for _, items in feeds:
+        for key, entry in items:
+            ids[key] = len(ids) + 1
+            index.add(ids[key], entry, entities(entry), at=FETCHED_AT)
+    return {key: index.story_of(entry_id) for key, entry_id in ids.items()}
+
+
+def feed_orders(feeds: list[Feed]) -> dict[str, list[Feed]]:
+    shuffled = list(feeds)
+    random.Random(7).shuffle(shuffled)
+    return {"by name": feeds, "reversed": feeds[::-1], "shuffled": shuffled}
+
+
+def orders_report(label: str, feeds: list[Feed], gold: Mapping[str, Hashable], entities: EntityIds) -> list[Score]:
+    """Stories of every item, scored on the labelled ones, with the feeds answering in three orders; return
+    newsbot's B-cubed scores (one poll cycle filed as one batch) per order."""
+    events = len(set(gold.values()))
+    print(f"{label}: {sum(len(items) for _, items in feeds)} items from {len(feeds)} feeds, "
+          f"{len(gold)} labelled in {events} events")
+    print(f"  {'method':<44}{'order':<10}{'pair P':>8}{'pair R':>8}{'pair F1':>8}{'B3 P':>8}{'B3 R':>8}{'B3 F1':>8}")
+    methods: dict[str, Callable[[list[Feed]], Labels]] = {
+        "newsbot, a poll cycle as one batch": lambda order: _file_newsbot(
+            [[(name, key, entry) for name, items in order for key, entry in items]], entities),
+        "newsbot, feed by feed (answers > 0.2 s apart)": lambda order: _file_newsbot(
+            [[(name, key, entry) for key, entry in items] for name, items in order], entities),
+        "baseline: newsbot 0.1, feed by feed": lambda order: _file_reference(order, entities),
+    }
+    ours: list[Score] = []
+    for method, run in methods.items():
+        partitions = []
+        for order_name, order in feed_orders(feeds).items():
+            stories = run(order)
+            scored = {key: stories[key] for key in gold}
+            pair, b3 = pairwise(scored, gold), bcubed(scored, gold)
+            if method.startswith("newsbot, a poll"):
+                ours.append(b3)
+            partitions.append({frozenset(k for k in stories if stories[k] == s) for s in set(stories.values())})
+            print(f"  {method:<44}{order_name:<10}{pair.precision:>8.3f}{pair.recall:>8.3f}{pair.f1:>8.3f}"
+                  f"{b3.precision:>8.3f}{b3.recall:>8.3f}{b3.f1:>8.3f}")
+        same = all(p == partitions[0] for p in partitions)
+        print(f"  {'':<44}{'':<10}the same stories of all items in the three orders: {'yes' if same else 'NO'}")
+    return ours
+
+
+def snapshot_set() -> tuple[list[Feed], dict[str, Hashable]] | None:
+    """The 24-outlet snapshot (every item, as a desk sees it) and the development set's labels."""
+    if not SNAPSHOT.is_dir():
+        return None
+    feeds: list[Feed] = []
+    for feed in load_feeds():
+        items = {item_key(feed.name, entry): entry for entry in reversed(feed.entries)}
+        feeds.append((feed.name, list(reversed(items.items()))))
+    known = {key for _, items in feeds for key, _ in items}
+    return feeds, {key: event for key, event in load_labels().items() if key in known}
+
+
+def article_set(articles: list[LabelledArticle]) -> tuple[list[Feed], dict[str, Hashable]]:
+    """A labelled set as feeds: one per outlet, newest item first as feeds list them."""
+    by_outlet: dict[str, list[tuple[str, Entry]]] = {}
+    for article in sorted(articles, key=lambda a: _when(a.entry), reverse=True):
+        by_outlet.setdefault(article.entry.outlet, []).append((article.key, article.entry))
+    return sorted(by_outlet.items()), {a.key: a.story for a in articles}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--semeval", action="store_true", help="also score the SemEval-2022 Task 8 pairs")
@@ -199,6 +303,16 @@ def main() -> None:
         print(f"MiniLM embedder loaded in {time.perf_counter() - started:.1f} s")
     report("tuned set (stories.yaml)", load_articles(), embedder)
     report("held-out set (stories_holdout.yaml)", load_articles(HOLDOUT_YAML), embedder)
+    print()
+    entities = shipped_entities()
+    snapshot = snapshot_set()
+    if snapshot is None:
+        print(f"development set: skipped, no snapshot under {SNAPSHOT}")
+    else:
+        orders_report("development set (snapshot_devset.yaml)", *snapshot, entities)
+    orders_report("tuned set (stories.yaml)", *article_set(load_articles()), entities)
+    orders_report("held-out set (stories_holdout.yaml)", *article_set(load_articles(HOLDOUT_YAML)), entities)
+    print("  targets: development set B-cubed F1 >= 0.90 in every order, the same stories in every order")
     if args.feeds:
         feeds_report()
     if args.semeval:

@@ -36,7 +36,7 @@ class FeatureConfig:
     lead_words: int = 80
     title_repeat: int = 2
     name_weight: float = 1.5
-    entity_weight: float = 1.0
+    entity_weight: float = 0.6
     max_features: int = 48
     shingle_size: int = 4
     copy_lead_words: int = 100
