@@ -25,6 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.reference.story_index import StoryIndex as ReferenceIndex  # noqa: E402
 from bot.model import Entry  # noqa: E402
 from bot.parse.feed import FeedParseError, parse_feed  # noqa: E402
 from bot.stories.embeddings import load_minilm  # noqa: E402
@@ -32,7 +33,6 @@ from bot.stories.features import body_digest  # noqa: E402
 from bot.stories.index import ClusterConfig, Embedder, StoryIndex  # noqa: E402
 from bot.stories.metrics import Score, bcubed, pairwise  # noqa: E402
 from bot.stories.text import words  # noqa: E402
-from bench.reference.story_index import StoryIndex as ReferenceIndex  # noqa: E402
 from tests.stories.articles import HOLDOUT_YAML, LabelledArticle, load_articles  # noqa: E402
 from tests.stories.snapshot import FETCHED_AT, item_key, load_feeds, load_labels  # noqa: E402
 
