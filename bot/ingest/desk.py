@@ -77,15 +77,33 @@ class StoryDesk:
 
     async def restore(self, engine: AsyncEngine, rules: Rules) -> int:
         """Rebuild the index from the window's stored entries (off the event loop); entries stored before
-        their features were kept are read again and their features stored. Returns how many were restored."""
-        window = await window_entries(engine, clock.now() - self.settings.window)
-        refiled = await asyncio.to_thread(self._restore, window, rules)
+        their features were kept are read again and their features stored. Returns how many were restored.
+
+        The store reads the next chunk while the previous one is restored: the two overlap on two cores."""
+        chunks: asyncio.Queue[list[WindowEntry] | None] = asyncio.Queue(maxsize=2)
+
+        async def read() -> None:
+            try:
+                async for chunk in window_entries(engine, clock.now() - self.settings.window):
+                    await chunks.put(chunk)
+            finally:
+                await chunks.put(None)
+
+        reader = asyncio.create_task(read())
+        restored, refiled = 0, []
+        try:
+            while (chunk := await chunks.get()) is not None:
+                refiled += await asyncio.to_thread(self._restore, chunk, rules)
+                restored += len(chunk)
+            await reader
+        finally:
+            reader.cancel()
         async with engine.begin() as conn:
             await file_entries(conn, [filing(assignment) for assignment in refiled])
         if refiled:
             stored = plural(len(refiled), "entry", "entries")
             log.info("stories: read %s stored before their story features were kept", stored)
-        return len(window)
+        return restored
 
     def _restore(self, window: Sequence[WindowEntry], rules: Rules) -> list[Assignment]:
         refiled = []

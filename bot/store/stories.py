@@ -6,7 +6,7 @@ back; assembling a Story (outlets, origin, breaking) from them is bot/ingest/vie
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -127,8 +127,9 @@ async def story_members(conn: AsyncConnection, story_ids: Sequence[int]) -> dict
     return await _members(conn, entries.c.story_id.in_(sorted(set(story_ids))))
 
 
-async def window_entries(engine: AsyncEngine, since: datetime) -> list[WindowEntry]:
-    """Entries seen since `since`, in the order they were stored, with what restoring the index needs."""
+async def window_entries(engine: AsyncEngine, since: datetime, chunk: int = 5000) -> AsyncIterator[list[WindowEntry]]:
+    """Entries seen since `since`, in the order they were stored, with what restoring the index needs; in
+    chunks, so a 200,000-entry window is never held twice in memory (rows and index)."""
     query = (
         sa.select(
             entries.c.id, entries.c.url, entries.c.published_at, entries.c.seen_at, entries.c.story_id,
@@ -138,21 +139,21 @@ async def window_entries(engine: AsyncEngine, since: datetime) -> list[WindowEnt
         .order_by(entries.c.id)
     )
     async with engine.connect() as conn:
-        rows = (await conn.execute(query)).all()
-        unread = [row.id for row in rows if row.story_features is None]
-        texts: dict[int, StoredEntry] = {}
-        for start in range(0, len(unread), 500):
-            chunk = unread[start : start + 500]
-            full = sa.select(*entry_columns()).join(feeds, feeds.c.id == entries.c.feed_id)
-            for row in (await conn.execute(full.where(entries.c.id.in_(chunk)))).mappings():
-                texts[row["id"]] = stored_from_row(row)
-    return [
-        WindowEntry(
-            row.id, row.url, row.published_at or row.seen_at, row.story_id, row.story_closed, row.story_features,
-            texts.get(row.id),
-        )
-        for row in rows
-    ]
+        result = await conn.stream(query.execution_options(yield_per=chunk))
+        async for rows in result.partitions(chunk):
+            unread = [row.id for row in rows if row.story_features is None]
+            texts: dict[int, StoredEntry] = {}
+            for start in range(0, len(unread), 500):
+                full = sa.select(*entry_columns()).join(feeds, feeds.c.id == entries.c.feed_id)
+                for row in (await conn.execute(full.where(entries.c.id.in_(unread[start : start + 500])))).mappings():
+                    texts[row["id"]] = stored_from_row(row)
+            yield [
+                WindowEntry(
+                    row.id, row.url, row.published_at or row.seen_at, row.story_id, row.story_closed,
+                    row.story_features, texts.get(row.id),
+                )
+                for row in rows
+            ]
 
 
 async def recent_story_members(

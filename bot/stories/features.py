@@ -80,7 +80,7 @@ class StoryFeatures:
             part.frombytes(data[offset : offset + size])
             offset += size
         text = data[offset:].decode()
-        found = tuple(sys.intern(term) for term in text.split(_SEPARATOR)) if n_terms else ()
+        found = tuple(map(sys.intern, text.split(_SEPARATOR))) if n_terms else ()
         if len(found) != n_terms:
             raise ValueError("story features are damaged: term count does not match")
         return cls(found, weights, lead, digest, vector if n_vector else None)
