@@ -8,16 +8,12 @@ from __future__ import annotations
 
 import ipaddress
 import math
-import os
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-import yaml
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -25,23 +21,16 @@ from pydantic import (
     ConfigDict,
     Field,
     SecretStr,
-    ValidationError,
     ValidationInfo,
     field_validator,
     model_validator,
 )
 
-from bot.yamldepth import TooDeep, check_depth
-from bot.yamlkeys import KeyLines
-
-CONFIG_FILE = "config.yaml"
-CONFIG_ENV = "NEWSBOT_CONFIG"
 DEFAULT_DATABASE = "sqlite:///data/newsbot.db"
 DEFAULT_BOT_API = "https://api.telegram.org/bot"
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|min|h|d|w)?\s*$")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1, None: 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "w": 604800}
-_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 MAX_DURATION = timedelta(days=365)
 """Longest duration any key takes: beyond it, arithmetic on dates overflows (and no interval needs it)."""
 EVERY_FLOOR = timedelta(seconds=10)
@@ -322,168 +311,3 @@ class Config(_Strict):
             if rest and rest != ":memory:":
                 return prefix + str(self.path(Path(rest)).resolve())
         return self.database
-
-
-@dataclass(frozen=True, slots=True)
-class _Problem:
-    """One thing wrong in a config or feeds file: the key path as shown (`feeds.2.every`), the message, and
-    the path of the value in the YAML text when it differs from the key path (a feeds file that is a list)."""
-
-    key: tuple[int | str, ...]
-    message: str
-    path: tuple[int | str, ...] | None = None
-
-
-def substitute_env(value: Any, unset: list[_Problem], where: tuple[int | str, ...] = ()) -> Any:
-    """Replace `${VAR}` and `${VAR:-default}` in every string value (not in comments or keys); a variable that
-    is not set stays as written and is added to `unset`.
-
-    Done after YAML parsing, so an environment value is always plain text, never YAML syntax.
-    """
-    if isinstance(value, dict):
-        return {key: substitute_env(item, unset, (*where, key)) for key, item in value.items()}
-    if isinstance(value, list):
-        return [substitute_env(item, unset, (*where, index)) for index, item in enumerate(value)]
-    if not isinstance(value, str):
-        return value
-
-    def replace(match: re.Match[str]) -> str:
-        name, default = match.group(1), match.group(2)
-        if name in os.environ:
-            return os.environ[name]
-        if default is not None:
-            return default
-        unset.append(_Problem(where, f"environment variable {name} is not set"))
-        return match.group(0)
-
-    return _ENV_REF.sub(replace, value)
-
-
-def _describe(error: Any) -> str:
-    if error["type"] == "extra_forbidden":
-        return "unknown key (check its spelling against config.example.yaml)"
-    if error["type"] == "missing":
-        return "this key is required"
-    return str(error["msg"]).removeprefix("Value error, ")
-
-
-def _key_path(location: Sequence[int | str]) -> str:
-    return ".".join(str(part) for part in location) or "(top level)"
-
-
-def _validation_problems(
-    error: ValidationError, key: tuple[int | str, ...] = (), path: tuple[int | str, ...] = ()
-) -> list[_Problem]:
-    return [_Problem((*key, *found["loc"]), _describe(found), (*path, *found["loc"])) for found in error.errors()]
-
-
-def _config_error(source: object, text: str, problems: Sequence[_Problem]) -> ConfigError:
-    """Every problem as `file:line: key: message`, in the order of their lines."""
-    lines = KeyLines(text)
-    located = [(lines.line(p.key if p.path is None else p.path), p) for p in problems]
-    located.sort(key=lambda found: found[0] or 0)
-    return ConfigError(
-        *(f"{source}{f':{line}' if line else ''}: {_key_path(p.key)}: {p.message}" for line, p in located)
-    )
-
-
-def _yaml_error(source: object, exc: yaml.YAMLError) -> ConfigError:
-    mark = getattr(exc, "problem_mark", None)
-    where = f"{source}:{mark.line + 1}" if mark else str(source)
-    return ConfigError(f"{where}: not valid YAML ({getattr(exc, 'problem', exc)})")
-
-
-def parse_config(text: str, source: str, base_dir: Path) -> Config:
-    """Validate config text; every problem at once, each naming the source, its line and the key path."""
-    try:
-        check_depth(text)
-        loaded = yaml.safe_load(text) or {}
-    except TooDeep as exc:
-        raise ConfigError(f"{source}:{exc.line}: {exc.message}") from None
-    except yaml.YAMLError as exc:
-        raise _yaml_error(source, exc) from None
-    if not isinstance(loaded, dict):
-        raise ConfigError(f"{source}: expected a mapping of keys at the top level")
-    unset: list[_Problem] = []
-    raw = substitute_env(loaded, unset)
-    problems = list(unset)
-    for internal in ("base_dir", "config_file"):
-        if internal in raw:
-            problems.append(_Problem((internal,), "unknown key (check its spelling against config.example.yaml)"))
-    raw.update(base_dir=base_dir, config_file=Path(source))
-    try:
-        config = Config.model_validate(raw)
-    except ValidationError as exc:
-        # A value still holding an unset ${VAR} is reported as that, not as whatever it fails to be.
-        problems += [p for p in _validation_problems(exc) if not any(p.key[: len(u.key)] == u.key for u in unset)]
-    if problems:
-        raise _config_error(source, text, problems)
-    feeds_file = config.feeds_file_path
-    if feeds_file is not None and (config.feeds_file is not None or feeds_file.exists()):
-        extra = load_feeds_file(feeds_file)
-        config = config.model_copy(update={"feeds": config.feeds + extra})
-    return config
-
-
-def load_feeds_file(path: Path) -> list[FeedConfig]:
-    """Read a separate feeds.yaml: a list of feed entries, as under `feeds:` in the config."""
-    try:
-        text = path.read_text(encoding="utf-8")
-        check_depth(text)
-        raw = yaml.safe_load(text) or []
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read the feeds file ({exc.strerror})") from None
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start})") from None
-    except TooDeep as exc:
-        raise ConfigError(f"{path}:{exc.line}: {exc.message}") from None
-    except yaml.YAMLError as exc:
-        raise _yaml_error(path, exc) from None
-    under_key = isinstance(raw, dict)  # `feeds:` as in the config, or a plain list
-    items = raw.get("feeds", []) if isinstance(raw, dict) else raw
-    if not isinstance(items, list):
-        raise ConfigError(f"{path}: expected a list of feeds")
-    feeds, problems = [], []
-    for index, item in enumerate(items):
-        try:
-            feeds.append(FeedConfig.model_validate(item))
-        except ValidationError as exc:
-            problems += _validation_problems(exc, ("feeds", index), ("feeds", index) if under_key else (index,))
-    if problems:
-        raise _config_error(path, text, problems)
-    return feeds
-
-
-def find_config(explicit: Path | None) -> Path | None:
-    """The config file to read: `-c FILE`; else `config.yaml` in the current folder; else the file that
-    $NEWSBOT_CONFIG names. None when there is none of them (the embedded defaults apply)."""
-    if explicit is not None:
-        return explicit
-    here = Path(CONFIG_FILE)
-    if here.is_file():
-        return here
-    named = os.environ.get(CONFIG_ENV, "").strip()
-    if not named:
-        return None
-    path = Path(named).expanduser()
-    if not path.is_file():
-        raise ConfigError(f"{path}: no such config file (${CONFIG_ENV} names it)")
-    return path
-
-
-def where_config_was_sought() -> str:
-    """Where find_config looked, for a message saying that no config file was found."""
-    return f"no -c FILE, no {Path.cwd() / CONFIG_FILE}, and ${CONFIG_ENV} is not set"
-
-
-def load_config(path: Path | None) -> Config:
-    """Load a config file, or the embedded defaults when no file is given."""
-    if path is None:
-        return Config(base_dir=Path.cwd())
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read the config file ({exc.strerror})") from None
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start}); save the config file as UTF-8") from None
-    return parse_config(text, str(path), path.resolve().parent)

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import EVERY_FLOOR, ConfigError, load_config, parse_config
+from bot.config import EVERY_FLOOR, ConfigError
+from bot.config_file import load_config, parse_config
 from bot.ingest.desk import StoryDesk
 from bot.starter import EXAMPLE_CONFIG as EXAMPLE
 from bot.stories.embeddings import available

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import build_parser
-from bot.config import load_config
+from bot.config_file import load_config
 from bot.starter import EXAMPLE_CONFIG
 
 ROOT = Path(__file__).resolve().parents[1]

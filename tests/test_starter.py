@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from bot.cli import main
-from bot.config import load_config
+from bot.config_file import load_config
 from bot.demo.server import FEEDS
 from bot.starter import EXAMPLE_CONFIG, RULES
 

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import yaml
 
-from bot.config import FeedConfig, format_duration, load_feeds_file
+from bot.config import FeedConfig, format_duration
+from bot.config_file import load_feeds_file
 
 
 def feed_record(feed: FeedConfig) -> dict[str, object]:

@@ -15,7 +15,8 @@ from pathlib import Path
 
 from watchfiles import Change, awatch
 
-from bot.config import Config, ConfigError, load_config
+from bot.config import Config, ConfigError
+from bot.config_file import load_config
 
 
 @dataclass(frozen=True, slots=True)
