@@ -55,10 +55,15 @@ def show_poll_reports(reports: Sequence[FeedPollReport]) -> int:
     failed = [r for r in reports if r.outcome.error]
     for report in failed:
         err.print(f"feed {report.feed.url}: {report.outcome.error}", style="red", markup=False, highlight=False)
-    raised = [alert for report in reports for alert in report.result.alerts]
-    updates = sum(alert.update for alert in raised)
-    new, grew = plural(len(raised) - updates, "new alert"), plural(updates, "story", "stories")
-    err.print(f"{plural(len(reports), 'feed')} polled, {len(failed)} failed, {new}, {grew} grew", highlight=False)
+    stories = [story for report in reports for story in report.result.stories]
+    new = [story for story in stories if not story.earlier]
+    alerted = plural(len(new), "new story", "new stories")
+    topics = plural(sum(len(story.fresh) for story in new), "topic alert")
+    err.print(
+        f"{plural(len(reports), 'feed')} polled, {len(failed)} failed, {alerted} alerted ({topics}), "
+        f"{len(stories) - len(new)} updated",
+        highlight=False,
+    )
     return 1 if reports and len(failed) == len(reports) else 0
 
 

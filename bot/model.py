@@ -151,9 +151,50 @@ class Alert:
 
 
 @dataclass(frozen=True, slots=True)
+class StoryAlert:
+    """A story and its topics' alerts as one unit: a reader gets one message per story, naming its topics.
+
+    `fresh` are the alerts this batch raised for the story (one per topic), `earlier` those raised for it
+    before, each with the story as it stands now and marked `update` when it grew; `grown` when the batch
+    brought the story outlets it did not have (new members, or another story merged into it).
+    """
+
+    story: Story | None
+    fresh: tuple[Alert, ...] = ()
+    earlier: tuple[Alert, ...] = ()
+    grown: bool = False
+
+    @property
+    def alerts(self) -> tuple[Alert, ...]:
+        """Every topic's alert for the story, the earliest raised first."""
+        return (*self.earlier, *self.fresh)
+
+    @property
+    def fresh_topics(self) -> frozenset[str]:
+        return frozenset(alert.rule_id for alert in self.fresh)
+
+    @property
+    def changes(self) -> tuple[Alert, ...]:
+        """Per topic, what changed: the fresh alerts, and the earlier ones whose story grew (`update`)."""
+        return (*self.fresh, *(alert for alert in self.earlier if alert.update))
+
+
+@dataclass(frozen=True, slots=True)
+class AlertBatch:
+    """What one stored batch raised, story by story: what crosses from the ingest to the sinks."""
+
+    stories: tuple[StoryAlert, ...] = ()
+
+    @property
+    def alerts(self) -> tuple[Alert, ...]:
+        """Per topic and story (for scripts): fresh alerts, and earlier alerts of grown stories."""
+        return tuple(alert for story in self.stories for alert in story.changes)
+
+
+@dataclass(frozen=True, slots=True)
 class Headline:
-    """What a summary line needs of one alert; kept with each queued message so bursts and digests
-    can be folded without reloading the alerts."""
+    """What a summary line needs of one story message (`topic`: the topics it names, joined); kept with each
+    queued message so bursts and digests can be folded without reloading the alerts."""
 
     title: str
     url: str

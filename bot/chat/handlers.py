@@ -16,6 +16,7 @@ from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, Upd
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
 from bot import clock
+from bot.alerts.messages import Follow, named_topics
 from bot.chat.access import allowed, bot_admins_only, managers_only
 from bot.chat.admin import reload, rules, status
 from bot.chat.runtime import reply, rules_of, runtime_of
@@ -23,11 +24,10 @@ from bot.chat.topics import find_topic, thread_of, topic_arg, unknown_topic
 from bot.config import parse_duration
 from bot.counts import plural
 from bot.deliver.format import headline_of, render_summary, render_why, when
-from bot.deliver.telegram_sender import WHY_PREFIX
-from bot.ingest.views import alert_with_story
+from bot.deliver.telegram_sender import STORY_WHY, WHY_PREFIX
+from bot.ingest.views import alert_with_story, recent_story_alerts, story_with_alerts
 from bot.match.rules import Rule
 from bot.store import chats
-from bot.store.alerts import recent_alerts
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ COMMANDS = (
     ("mute", "Pause alerts: /mute <topic|all> <2h|1d>"),
     ("unmute", "Lift all mutes"),
     ("digest", "Alerts at once or as a digest: /digest off|hourly|daily"),
-    ("recent", "The last 5 alerts of a topic: /recent <topic>"),
+    ("recent", "The last 5 stories of your topics, or of one: /recent [topic]"),
     ("why", "Why an alert was sent: /why <alert number>"),
     ("status", "Feeds, rules and outbox health (bot admins)"),
     ("reload", "Reload the rule files (bot admins)"),
@@ -58,7 +58,10 @@ HELP = (
     "/topics lists the topics with buttons; /subscribe <topic> and /unsubscribe <topic> do the same by name.\n"
     "/mysubs shows what this chat follows; /mute <topic|all> 2h pauses alerts, /unmute resumes them.\n"
     "/digest hourly collects alerts into one message an hour (daily for once a day, off for at once).\n"
-    "/recent <topic> shows its last 5 alerts; the Why? button under an alert (or /why <number>) explains it.\n"
+    "Each story comes once, naming every topic of yours it matched; when more outlets report it, that message "
+    "is updated.\n"
+    "/recent shows the last 5 stories of your topics (/recent <topic>: of one); the Why? button under a story "
+    "explains it.\n"
     "In groups, only administrators can change subscriptions."
 )
 
@@ -222,20 +225,41 @@ async def digest(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await reply(update, f"Alerts will be collected and sent as one {mode} digest.")
 
 
+async def _follows(context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> tuple[Follow, ...]:
+    """The topics this chat follows, in the order it subscribed (the order its messages name them)."""
+    return tuple(Follow(s.rule_id) for s in await chats.subscriptions_of(runtime_of(context).engine, chat_id))
+
+
 async def recent(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/recent <topic>: its last 5 alerts, to catch up on what came before subscribing."""
-    rule = await topic_arg(update, context, "/recent <topic>")
-    if rule is None:
+    """/recent [topic]: the last 5 stories of a topic (without one: of the topics this chat follows), one line
+    per story naming the followed topics it matched, to catch up on what came before."""
+    chat = update.effective_chat
+    assert chat is not None
+    follows = await _follows(context, chat.id)
+    if context.args:
+        rule = await topic_arg(update, context, "/recent [topic]")
+        if rule is None:
+            return
+        wanted, title = [rule.id], rule.title
+        if rule.id not in {f.rule_id for f in follows}:
+            follows = (*follows, Follow(rule.id))
+    elif follows:
+        wanted, title = [f.rule_id for f in follows], "this chat's topics"
+    else:
+        await reply(update, "This chat follows no topics yet. /topics lists them; /recent &lt;topic&gt; shows one.")
         return
-    alerts = [stored.alert for stored in await recent_alerts(runtime_of(context).engine, rule.id, limit=5)]
-    if not alerts:
-        await reply(update, f"No alerts for <b>{escape(rule.title)}</b> yet.")
+    runtime = runtime_of(context)
+    stories = await recent_story_alerts(runtime.engine, wanted, runtime.config.stories, limit=5)
+    if not stories:
+        await reply(update, f"No alerts for <b>{escape(title)}</b> yet.")
         return
-    rendered = render_summary(f"Last {plural(len(alerts), 'alert')}: {rule.title}", [headline_of(a) for a in alerts])
-    await reply(update, rendered.html)
+    lines = [headline_of(named_topics(story.alerts, follows) or story.alerts) for story in stories]
+    await reply(update, render_summary(f"Last {plural(len(lines), 'story', 'stories')}: {title}", lines).html)
 
 
-async def _explain(update: Update, context: ContextTypes.DEFAULT_TYPE, alert_id: str) -> None:
+async def _explain_alert(update: Update, context: ContextTypes.DEFAULT_TYPE, alert_id: str) -> None:
+    """Why an alert was raised (the /why command, and Why? buttons under messages sent before stories
+    named their topics together)."""
     runtime = runtime_of(context)
     alert = None
     if alert_id.isdigit():
@@ -243,7 +267,23 @@ async def _explain(update: Update, context: ContextTypes.DEFAULT_TYPE, alert_id:
     if alert is None:
         await reply(update, f"No alert number {escape(alert_id)}.")
         return
-    await reply(update, render_why(alert).html)
+    await reply(update, render_why(alert.story, [alert]).html)
+
+
+async def _explain_story(update: Update, context: ContextTypes.DEFAULT_TYPE, story_id: str) -> None:
+    """Why a story message was sent: each topic this chat follows that matched it (every topic when the
+    chat follows none of them any more), and all the story's outlets."""
+    chat = update.effective_chat
+    assert chat is not None
+    runtime = runtime_of(context)
+    found = None
+    if story_id.isdigit():
+        found = await story_with_alerts(runtime.engine, int(story_id), runtime.config.stories)
+    if found is None:
+        await reply(update, "That story is no longer stored.")
+        return
+    topics = named_topics(found.alerts, await _follows(context, chat.id)) or found.alerts
+    await reply(update, render_why(found.story, topics).html)
 
 
 async def why(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -252,15 +292,19 @@ async def why(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not args:
         await reply(update, "Usage: /why &lt;alert number&gt;, or press Why? under an alert.")
         return
-    await _explain(update, context, args[0])
+    await _explain_alert(update, context, args[0])
 
 
 async def why_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """The Why? button under an alert."""
+    """The Why? button under a story message (`why:s{story}`), or under an older alert (`why:{alert}`)."""
     query = update.callback_query
     assert query is not None and query.data is not None
     await query.answer()
-    await _explain(update, context, query.data.removeprefix(WHY_PREFIX))
+    data = query.data.removeprefix(WHY_PREFIX)
+    if data.startswith(STORY_WHY):
+        await _explain_story(update, context, data.removeprefix(STORY_WHY))
+    else:
+        await _explain_alert(update, context, data)
 
 
 async def publish_commands(context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -1,7 +1,8 @@
 """Outbound-only channels (Slack, Discord, e-mail, Matrix, ntfy ...) through Apprise URLs, per topic.
 
-Alerts go through the same outbox as Telegram's, keyed per (channel, alert), so a restart neither loses
-nor repeats them. A channel is stored by a hash of its URL, never the URL itself: URLs carry secrets.
+A channel gets one message per story, naming the topics it follows that matched. Messages go through the
+same outbox as Telegram's, keyed per (channel, story), so a restart neither loses nor repeats them. A
+channel is stored by a hash of its URL, never the URL itself: URLs carry secrets.
 """
 
 from __future__ import annotations
@@ -15,10 +16,11 @@ import apprise
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot import clock
+from bot.alerts.messages import channel_topics
 from bot.config import AppriseTarget
-from bot.deliver.format import render_alert
+from bot.deliver.format import render_story
 from bot.deliver.runner import OutboxRunner, backoff, observe_latency
-from bot.model import Alert, Notice
+from bot.model import AlertBatch, Notice
 from bot.store.outbox import NewMessage, Queued, due_targets, enqueue, mark_attempt, mark_failed, mark_sent, retry_later
 
 log = logging.getLogger(__name__)
@@ -29,37 +31,36 @@ def channel_id(url: str) -> str:
     return hashlib.sha256(url.encode()).hexdigest()[:32]
 
 
-def _wants(target: AppriseTarget, rule_id: str) -> bool:
-    """A channel without `topics` gets every topic."""
-    return not target.topics or rule_id in target.topics
-
-
 class AppriseSink:
-    """Queues each alert once per channel that follows its topic."""
+    """Queues one message per channel and story, naming the topics the channel follows (a channel without
+    `topics` follows every topic); bot/alerts/messages.py decides when."""
 
     def __init__(self, targets: Sequence[AppriseTarget]) -> None:
         self.targets = [(channel_id(t.url.get_secret_value()), t) for t in targets]
         self.queued = asyncio.Event()
 
-    async def enqueue(self, conn: AsyncConnection, alerts: Sequence[Alert]) -> None:
+    async def enqueue(self, conn: AsyncConnection, batch: AlertBatch) -> None:
         messages = []
-        for alert in alerts:
-            rendered = render_alert(alert)
-            ident = f"story:{alert.story.id}" if alert.story else f"alert:{alert.id or alert.entry.key}"
+        for story in batch.stories:
             for channel, target in self.targets:
-                if _wants(target, alert.rule_id):
-                    key = f"apprise:{channel}:{alert.rule_id}:{ident}"
-                    messages.append(
-                        NewMessage(
-                            key,
-                            alert.rule_id,
-                            rendered.html,
-                            rendered.plain,
-                            target=channel,
-                            alert_id=alert.id,
-                            published_at=alert.entry.published,
-                        )
+                topics = channel_topics(story, target.topics)
+                if not topics:
+                    continue
+                lead = topics[0]
+                ident = f"story:{story.story.id}" if story.story else f"alert:{lead.id or lead.entry.key}"
+                rendered = render_story(story.story, topics)
+                messages.append(
+                    NewMessage(
+                        f"apprise:{channel}:{ident}",
+                        lead.rule_id,
+                        rendered.html,
+                        rendered.plain,
+                        target=channel,
+                        alert_id=lead.id,
+                        story_id=story.story.id if story.story else None,
+                        published_at=lead.entry.published,
                     )
+                )
         await enqueue(conn, messages)
 
     async def notify(self, conn: AsyncConnection, notice: Notice) -> None:

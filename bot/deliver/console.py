@@ -1,15 +1,20 @@
-"""The terminal sink: alerts printed readably with rich when no Telegram token is configured."""
+"""The terminal sink: one panel per story, naming every topic it matched, when no Telegram token is configured.
+
+A story printed before that grew (or matched another topic) gets one line, not a second panel.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from rich.console import Console
 from rich.panel import Panel
 from rich.text import Text
 
-from bot.deliver.format import story_line
+from bot.deliver.format import lead_of, story_line, topics_line
 from bot.deliver.sink import AfterCommitSink
 from bot.deliver.snippet import Snippet, make_snippet, title_segments
-from bot.model import Alert, Notice, Story
+from bot.model import Alert, Notice, Story, StoryAlert
 from bot.parse.clean import clean_text
 
 
@@ -20,24 +25,23 @@ def _styled(snippet: Snippet, base: str = "") -> Text:
     return text
 
 
-def render_alert(alert: Alert) -> Panel:
-    """One alert as a panel: topic, outlet and time, title, link, story line, snippet."""
-    entry = alert.entry
+def render_story(story: Story | None, topics: Sequence[Alert]) -> Panel:
+    """A story as a panel: its topics, outlet and time, title, link, story line, snippet."""
+    entry, match = lead_of(topics)
     when = entry.published.strftime("%Y-%m-%d %H:%M UTC") if entry.published else "time unknown"
     body = Text()
-    body.append_text(_styled(title_segments(entry, alert.match), base="bold"))
+    body.append_text(_styled(title_segments(entry, match), base="bold"))
     body.append("\n")
     body.append(_shown(entry.url) or "(no link)", style="underline blue")
-    story = alert.story
     line = story_line(story) if story is not None else None
     if line:
         body.append(f"\n{_shown(line)}", style="magenta")
     body.append("\n\n")
-    body.append_text(_styled(make_snippet(entry, alert.match)))
+    body.append_text(_styled(make_snippet(entry, match)))
     breaking = "BREAKING · " if story is not None and story.breaking else ""
     return Panel(
         body,
-        title=Text(_shown(f"{breaking}{alert.rule_title}"), style="bold"),
+        title=Text(_shown(f"{breaking}{topics_line([alert.rule_title for alert in topics])}"), style="bold"),
         subtitle=Text(_shown(f"{entry.outlet} · {when}")),
         title_align="left",
         subtitle_align="right",
@@ -51,16 +55,23 @@ def _shown(text: str) -> str:
     return clean_text(text)
 
 
-def render_update(topic: str, story: Story) -> Text:
-    """A story alerted before has gained an outlet: one line instead of a second alert."""
+def render_update(story: StoryAlert) -> Text:
+    """A story printed before has gained an outlet or a topic: one line instead of a second panel."""
+    lead = story.alerts[0]
+    title = story.story.title if story.story is not None else lead.entry.title
+    changes = []
+    if story.grown and story.story is not None:
+        changes.append(f"now has {story_line(story.story) or story.story.outlets[0]}")
+    if story.fresh:
+        changes.append(f"now also {topics_line([alert.rule_title for alert in story.fresh])}")
     line = Text("  ↳ ", style="magenta")
-    line.append(f"{_shown(topic)}: ", style="bold")
-    line.append(_shown(f"\"{story.title}\" now has {story_line(story) or story.outlets[0]}"))
+    line.append(f"{_shown(topics_line([alert.rule_title for alert in story.alerts]))}: ", style="bold")
+    line.append(_shown(f"\"{title}\" {'; '.join(changes)}"))
     return line
 
 
 class ConsoleSink(AfterCommitSink):
-    """Prints alerts once the transaction that stored them has committed (the demo's and `poll`'s sink)."""
+    """Prints stories once the transaction that stored them has committed (the demo's and `poll`'s sink)."""
 
     name = "console"
 
@@ -71,8 +82,8 @@ class ConsoleSink(AfterCommitSink):
     def emit_notice(self, notice: Notice) -> None:
         self.console.print(Text(f"⚠ {_shown(notice.text)}", style="bold yellow"))
 
-    def emit(self, alert: Alert) -> None:
-        if alert.update and alert.story is not None:
-            self.console.print(render_update(alert.rule_title, alert.story), highlight=False)
+    def emit(self, story: StoryAlert) -> None:
+        if story.earlier:
+            self.console.print(render_update(story), highlight=False)
         else:
-            self.console.print(render_alert(alert))
+            self.console.print(render_story(story.story, story.alerts))

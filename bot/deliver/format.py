@@ -1,4 +1,4 @@
-"""Alerts as Telegram messages: HTML for normal sends, plain text for the fallback, summaries for bursts.
+"""Story messages for Telegram: HTML for normal sends, plain text for the fallback, summaries for bursts.
 
 Pure. Every piece of feed text goes through `html.escape`, so no feed can break or inject markup, and every
 piece has a length cap, so a message never exceeds Telegram's 4096 characters (counted, as Telegram counts
@@ -9,19 +9,20 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from html import escape, unescape
 
 from bot.counts import plural
 from bot.deliver.snippet import make_snippet
-from bot.model import Alert, Headline, Story
+from bot.model import Alert, Entry, Headline, Match, Story
 
 MAX_MESSAGE = 4096
 _TITLE_CAP = 400
 _NAME_CAP = 80
 _URL_CAP = 1500
 _OUTLETS_SHOWN = 12
+_TOPICS_CAP = 400
 BREAKING = "🔴 BREAKING"
 
 
@@ -65,10 +66,25 @@ def story_line(story: Story) -> str | None:
     return f"{len(outlets)} outlets: {shown}{more}; originally {clip(story.origin, _NAME_CAP)}"
 
 
-def headline_of(alert: Alert) -> Headline:
-    """An alert's summary line, its title and outlet cut to length."""
-    entry = alert.entry
-    return Headline(clip(entry.title or entry.url, 200), entry.url, clip(entry.outlet, _NAME_CAP), alert.rule_title)
+def topics_line(titles: Sequence[str]) -> str:
+    """ "Topic: Estonia", or "Topics: Troop deployment, Kaja Kallas, Estonia" for a story that matched several."""
+    names = clip(", ".join(clip(title, _NAME_CAP) for title in titles), _TOPICS_CAP)
+    return f"Topic{'s' if len(titles) > 1 else ''}: {names}"
+
+
+def lead_of(topics: Sequence[Alert]) -> tuple[Entry, Match]:
+    """The article a story message shows (the first named topic's), and the words every named topic
+    matched in it, so the snippet marks them all."""
+    entry = topics[0].entry
+    same = [alert.match for alert in topics if (alert.entry.feed_url, alert.entry.key) == (entry.feed_url, entry.key)]
+    return entry, replace(same[0], clauses=tuple(hit for match in same for hit in match.clauses))
+
+
+def headline_of(topics: Sequence[Alert]) -> Headline:
+    """A story message's summary line: the lead article's title and outlet cut to length, and its topics."""
+    entry = topics[0].entry
+    names = clip(", ".join(alert.rule_title for alert in topics), _TOPICS_CAP)
+    return Headline(clip(entry.title or entry.url, 200), entry.url, clip(entry.outlet, _NAME_CAP), names)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,25 +95,26 @@ class Rendered:
     plain: str
 
 
-def render_alert(alert: Alert) -> Rendered:
-    """Breaking marker, bold linked title, outlet and time, topic, story line, snippet with marked words."""
-    entry = alert.entry
+def render_story(story: Story | None, topics: Sequence[Alert]) -> Rendered:
+    """One message for a story: breaking marker, bold linked title, outlet and time, the topics it matched,
+    story line, snippet with the words every topic matched marked."""
+    entry, match = lead_of(topics)
     title = clip(entry.title or entry.url or "(untitled)", _TITLE_CAP)
     url = _link(entry.url)
     meta = f"{clip(entry.outlet, _NAME_CAP)} · {when(entry.published)}"
-    topic = f"Topic: {clip(alert.rule_title, _NAME_CAP)}"
+    topic = topics_line([alert.rule_title for alert in topics])
     html_lines, plain_lines = [], []
-    if alert.story is not None and alert.story.breaking:
+    if story is not None and story.breaking:
         html_lines.append(f"<b>{BREAKING}</b>")
         plain_lines.append(BREAKING)
     linked = f'<a href="{escape(url)}">{escape(title)}</a>' if url else escape(title)
     html_lines += [f"<b>{linked}</b>", escape(meta), f"<i>{escape(topic)}</i>"]
     plain_lines += [title, *([url] if url and utf16_len(url) <= _URL_CAP else []), meta, topic]
-    line = story_line(alert.story) if alert.story is not None else None
+    line = story_line(story) if story is not None else None
     if line:
         html_lines.append(escape(line))
         plain_lines.append(line)
-    snippet = make_snippet(entry, alert.match)
+    snippet = make_snippet(entry, match)
     if snippet.segments:
         marked = "".join(f"<b>{escape(s.text)}</b>" if s.marked else escape(s.text) for s in snippet.segments)
         html_lines += ["", marked]
@@ -160,20 +177,27 @@ def render_summary(heading: str, headlines: Sequence[Headline]) -> Rendered:
     return _fit((f"<b>{escape(head)}</b>", head), items)
 
 
-def render_why(alert: Alert) -> Rendered:
-    """Why an alert was raised: the rule, each clause as written with the words that satisfied it,
-    and the story's members with their outlets and credits."""
-    rule = clip(alert.rule_title, _NAME_CAP)
-    items = [(f"Rule <code>{escape(clip(alert.rule_id, _NAME_CAP))}</code>", f"Rule {clip(alert.rule_id, _NAME_CAP)}")]
-    for hit in alert.match.clauses:
-        clause = clip(hit.clause, 300)
-        words = clip(", ".join(dict.fromkeys(f"{s.text} ({s.field})" for s in hit.spans)), 300)
-        items.append((f"• <code>{escape(clause)}</code>: <b>{escape(words)}</b>", f"• {clause}: {words}"))
-    if alert.story is not None:
-        origin = clip(alert.story.origin, _NAME_CAP)
+def render_why(story: Story | None, topics: Sequence[Alert]) -> Rendered:
+    """Why a story message was sent: each topic it names with its rule, the clauses as written and the words
+    that satisfied them (and where), then the story's origin and every member with its outlet and credits."""
+    items: list[tuple[str, str]] = []
+    for alert in topics:
+        rule, rule_id = clip(alert.rule_title, _NAME_CAP), clip(alert.rule_id, _NAME_CAP)
+        where = ""
+        if alert.entry.key != topics[0].entry.key:  # matched in another member of the story
+            where = " in " + clip(f"{alert.entry.outlet}: {alert.entry.title}", 200)
+        html = f"<b>{escape(rule)}</b> (rule <code>{escape(rule_id)}</code>){escape(where)}"
+        items.append((html, f"{rule} (rule {rule_id}){where}"))
+        for hit in alert.match.clauses:
+            clause = clip(hit.clause, 300)
+            words = clip(", ".join(dict.fromkeys(f"{s.text} ({s.field})" for s in hit.spans)), 300)
+            items.append((f"• <code>{escape(clause)}</code>: <b>{escape(words)}</b>", f"• {clause}: {words}"))
+    if story is not None:
+        origin = clip(story.origin, _NAME_CAP)
         items.append((f"Story: originally <b>{escape(origin)}</b>", f"Story: originally {origin}"))
-        for member in alert.story.members:
+        for member in story.members:
             credits = "; ".join(c.source + (f" via {c.via}" if c.via else "") for c in member.credits)
             text = clip(f"{member.outlet}: {member.title}" + (f" (credits {credits})" if credits else ""), 250)
             items.append((f"• {escape(text)}", f"• {text}"))
-    return _fit((f"<b>Why: {escape(rule)}</b>", f"Why: {rule}"), items)
+    heading = clip(", ".join(alert.rule_title for alert in topics), _TOPICS_CAP)
+    return _fit((f"<b>Why: {escape(heading)}</b>", f"Why: {heading}"), items)

@@ -7,7 +7,7 @@ import sys
 from typing import Any, TextIO
 
 from bot.deliver.sink import AfterCommitSink
-from bot.model import Alert, Entry, Match, Notice, Story
+from bot.model import Alert, Entry, Match, Notice, Story, StoryAlert
 
 
 def match_record(entry: Entry, match: Match) -> dict[str, Any]:
@@ -55,7 +55,8 @@ def story_record(story: Story) -> dict[str, Any]:
 
 
 def alert_record(alert: Alert) -> dict[str, Any]:
-    """An alert; `update` is true when it was raised before and its story has since gained an outlet."""
+    """An alert of one topic for one story (`story.id` groups a story's topics); `update` is true when it was
+    raised before and its story has since gained an outlet."""
     record = {"alert": alert.id, "update": alert.update, **match_record(alert.entry, alert.match)}
     if alert.story is not None:
         record["story"] = story_record(alert.story)
@@ -68,7 +69,8 @@ def dump_line(record: dict[str, Any], out: TextIO) -> None:
 
 
 class JsonLinesSink(AfterCommitSink):
-    """Writes each alert as one JSON line once the transaction that stored it has committed."""
+    """Writes one JSON line per topic and story once the transaction that stored them has committed: a
+    story that matched three topics is three lines with the same `story.id`, for scripts to group."""
 
     name = "json"
 
@@ -76,8 +78,9 @@ class JsonLinesSink(AfterCommitSink):
         super().__init__()
         self.out = out or sys.stdout
 
-    def emit(self, alert: Alert) -> None:
-        dump_line(alert_record(alert), self.out)
+    def emit(self, story: StoryAlert) -> None:
+        for alert in story.changes:
+            dump_line(alert_record(alert), self.out)
 
     def emit_notice(self, notice: Notice) -> None:
         dump_line({"notice": notice.text}, self.out)

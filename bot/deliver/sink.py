@@ -1,26 +1,26 @@
 """Where alerts go once stored: the terminal, Telegram's outbox, Apprise channels.
 
-A sink works in two steps so that no alert is lost between storing it and sending it:
-`enqueue` runs inside the very transaction that stores the alerts (a durable sink writes its outbox
-rows there), and `flush` runs after that transaction committed (send what was queued, or wake the sender).
+Sinks get a batch's alerts story by story (`AlertBatch`), so each can show one message per story. A sink
+works in two steps so that no alert is lost between storing it and sending it: `enqueue` runs inside the
+very transaction that stores the alerts (a durable sink writes its outbox rows there), and `flush` runs
+after that transaction committed (send what was queued, or wake the sender).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import TYPE_CHECKING, Protocol
 
 from bot import clock
 from bot.metrics import DELIVERY_LATENCY
-from bot.model import Alert, Notice
+from bot.model import AlertBatch, Notice, StoryAlert
 
 if TYPE_CHECKING:  # sinks are handed connections; the CLI imports this module without the database
     from sqlalchemy.ext.asyncio import AsyncConnection
 
 
 class Sink(Protocol):
-    async def enqueue(self, conn: AsyncConnection, alerts: Sequence[Alert]) -> None:
-        """Queue stored alerts, inside the transaction that stored them."""
+    async def enqueue(self, conn: AsyncConnection, batch: AlertBatch) -> None:
+        """Queue a batch's stored alerts, inside the transaction that stored them."""
 
     async def notify(self, conn: AsyncConnection, notice: Notice) -> None:
         """Queue a notice for the operators, inside the caller's transaction."""
@@ -30,16 +30,17 @@ class Sink(Protocol):
 
 
 class AfterCommitSink:
-    """Base of sinks that only show alerts (terminal, JSON lines): hold them until the commit, then emit."""
+    """Base of sinks that only show alerts (terminal, JSON lines): hold them until the commit, then emit
+    each story."""
 
     name = "print"
 
     def __init__(self) -> None:
-        self._queued: list[Alert] = []
+        self._queued: list[StoryAlert] = []
         self._notices: list[Notice] = []
 
-    async def enqueue(self, conn: AsyncConnection, alerts: Sequence[Alert]) -> None:
-        self._queued.extend(alerts)
+    async def enqueue(self, conn: AsyncConnection, batch: AlertBatch) -> None:
+        self._queued.extend(batch.stories)
 
     async def notify(self, conn: AsyncConnection, notice: Notice) -> None:
         self._notices.append(notice)
@@ -49,13 +50,14 @@ class AfterCommitSink:
         for notice in notices:
             self.emit_notice(notice)
         queued, self._queued = self._queued, []
-        for alert in queued:
-            self.emit(alert)
-            if alert.entry.published is not None:
-                latency = clock.now() - alert.entry.published
+        for story in queued:
+            self.emit(story)
+            published = story.fresh[0].entry.published if story.fresh else None
+            if published is not None:
+                latency = clock.now() - published
                 DELIVERY_LATENCY.labels(self.name).observe(max(latency.total_seconds(), 0.0))
 
-    def emit(self, alert: Alert) -> None:
+    def emit(self, story: StoryAlert) -> None:
         raise NotImplementedError
 
     def emit_notice(self, notice: Notice) -> None:
@@ -68,9 +70,9 @@ class FanOut:
     def __init__(self, *sinks: Sink) -> None:
         self.sinks = sinks
 
-    async def enqueue(self, conn: AsyncConnection, alerts: Sequence[Alert]) -> None:
+    async def enqueue(self, conn: AsyncConnection, batch: AlertBatch) -> None:
         for sink in self.sinks:
-            await sink.enqueue(conn, alerts)
+            await sink.enqueue(conn, batch)
 
     async def notify(self, conn: AsyncConnection, notice: Notice) -> None:
         for sink in self.sinks:

@@ -44,13 +44,21 @@ from bot.store.outbox import (
 log = logging.getLogger(__name__)
 
 WHY_PREFIX = "why:"
+STORY_WHY = "s"
+"""A Why? button's data: `why:s{story id}` under a story message, `why:{alert id}` under older messages."""
 OUTBOX_PACE = Pace(global_per_second=25)  # the other 5/s are left to command replies
 _NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
 
-def why_button(alert_id: int) -> InlineKeyboardMarkup:
-    """The inline "Why?" button under each alert; chat/handlers.py answers its callback."""
-    return InlineKeyboardMarkup([[InlineKeyboardButton("Why?", callback_data=f"{WHY_PREFIX}{alert_id}")]])
+def why_button(queued: Queued) -> InlineKeyboardMarkup | None:
+    """The inline "Why?" button under each story message; chat/handlers.py answers its callback."""
+    if queued.story_id is not None:
+        data = f"{WHY_PREFIX}{STORY_WHY}{queued.story_id}"
+    elif queued.alert_id is not None:
+        data = f"{WHY_PREFIX}{queued.alert_id}"
+    else:
+        return None
+    return InlineKeyboardMarkup([[InlineKeyboardButton("Why?", callback_data=data)]])
 
 
 def outbox_bot(settings: TelegramConfig) -> Bot:
@@ -218,7 +226,7 @@ class TelegramSender:
         assert chat_id is not None
         text = queued.plain if plain else queued.html
         mode = None if plain else ParseMode.HTML
-        markup = why_button(queued.alert_id) if queued.alert_id is not None else None
+        markup = why_button(queued)
         if queued.edit_message_id is not None:
             await self.bot.edit_message_text(
                 text,

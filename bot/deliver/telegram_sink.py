@@ -1,30 +1,50 @@
-"""The Telegram sink: alerts rendered and queued in the outbox for the chats that follow their topic.
+"""The Telegram sink: one message per chat and story, rendered and queued in the outbox.
 
 `enqueue` writes the outbox rows inside the transaction that stores the alerts, so an alert is either
-stored and queued or neither; what each chat gets (a new message, an edit, or nothing) is decided by
-bot/alerts/messages.py. Chats count when subscribed, unmuted, active, and in `allowed_chats` when that is
-set (narrowing the list stops chats that subscribed before). Operator notices go to the bot's admins.
+stored and queued or neither. What each chat gets for a story (a new message naming the topics it follows,
+an edit of the message it got, or nothing) is decided by bot/alerts/messages.py from rows the store returns:
+the chats following the story's topics (with mutes) and the messages they got about it before. Chats count
+when subscribed, active, and in `allowed_chats` when that is set (narrowing the list stops chats that
+subscribed before). Operator notices go to the bot's admins.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from html import escape
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot import clock
-from bot.alerts.messages import Action, FirstMessage, plan_message
-from bot.deliver.format import headline_of, render_alert
-from bot.model import Alert, Notice
-from bot.store.chats import know_private_chat, subscribers
-from bot.store.outbox import NewMessage, enqueue, first_story_message
+from bot.alerts.messages import Action, FirstMessage, Follow, MessagePlan, Reader, plan_message
+from bot.deliver.format import headline_of, render_story
+from bot.model import AlertBatch, Notice, StoryAlert
+from bot.store.chats import Follower, followers, know_private_chat
+from bot.store.outbox import NewMessage, StoryMessage, enqueue, rewrite_held, story_messages
 from bot.store.stories import merged_ids
 
 NOTICE = "(notice)"
 """The outbox's topic for operator notices, which no rule id can equal (ids have no parentheses)."""
+
+
+def readers_of(rows: Sequence[Follower]) -> list[Reader]:
+    """The store's subscription rows (by chat, in subscription order) as the policy's readers."""
+    follows: dict[int, list[Follow]] = {}
+    digest: dict[int, bool] = {}
+    for row in rows:
+        follows.setdefault(row.chat_id, []).append(Follow(row.rule_id, row.thread_id, row.muted))
+        digest[row.chat_id] = row.digest != "off"
+    return [Reader(chat_id, tuple(chat_follows), digest[chat_id]) for chat_id, chat_follows in follows.items()]
+
+
+def first_message(sent: Sequence[StoryMessage]) -> FirstMessage | None:
+    """The oldest of the messages a chat got about a story and the stories merged into it."""
+    if not sent:
+        return None
+    first = min(sent, key=lambda message: message.outbox_id)
+    return FirstMessage(first.outbox_id, first.at, held=first.status == "held", folded=first.status == "folded")
 
 
 class TelegramSink:
@@ -52,42 +72,63 @@ class TelegramSink:
             ],
         )
 
-    async def enqueue(self, conn: AsyncConnection, alerts: Sequence[Alert]) -> None:
+    async def enqueue(self, conn: AsyncConnection, batch: AlertBatch) -> None:
+        if not batch.stories:
+            return
         now = clock.now()
+        rules = {alert.rule_id for story in batch.stories for alert in story.alerts}
+        readers = [
+            reader
+            for reader in readers_of(await followers(conn, sorted(rules), now))
+            if not self.allowed_chats or reader.chat_id in self.allowed_chats
+        ]
+        following: dict[str, list[Reader]] = {}
+        for reader in readers:
+            for follow in reader.follows:
+                following.setdefault(follow.rule_id, []).append(reader)
+        merged = await merged_ids(conn, [story.story.id for story in batch.stories if story.story is not None])
+        sent: dict[tuple[int, int], list[StoryMessage]] = {}
+        for message in await story_messages(conn, [story_id for ids in merged.values() for story_id in ids]):
+            sent.setdefault((message.chat_id, message.story_id), []).append(message)
         messages: list[NewMessage] = []
-        for alert in alerts:
-            rendered = render_alert(alert)
-            stories = await merged_ids(conn, alert.story.id) if alert.story is not None else []
-            for subscriber in await subscribers(conn, alert.rule_id, now):
-                if self.allowed_chats and subscriber.chat_id not in self.allowed_chats:
-                    continue
-                first = None
-                if stories and subscriber.digest == "off":
-                    sent = await first_story_message(conn, subscriber.chat_id, alert.rule_id, stories)
-                    first = FirstMessage(sent.outbox_id, sent.at) if sent else None
+        for story in batch.stories:
+            ids = merged.get(story.story.id, []) if story.story is not None else []
+            candidates = {r.chat_id: r for alert in story.alerts for r in following.get(alert.rule_id, [])}
+            for reader in candidates.values():
+                earlier = [message for story_id in ids for message in sent.get((reader.chat_id, story_id), [])]
                 plan = plan_message(
-                    alert, subscriber.chat_id, digest=subscriber.digest != "off", first=first, now=now,
-                    edit_window=self.edit_window,
+                    story, reader, first=first_message(earlier), now=now, edit_window=self.edit_window
                 )
-                if plan.action is Action.NOTHING:
+                if plan is None:
                     continue
-                messages.append(
-                    NewMessage(
-                        key=plan.key,
-                        rule_id=alert.rule_id,
-                        html=rendered.html,
-                        plain=rendered.plain,
-                        headline=headline_of(alert) if plan.action is Action.SEND else None,
-                        chat_id=subscriber.chat_id,
-                        thread_id=subscriber.thread_id if plan.action is Action.SEND else None,
-                        alert_id=alert.id,
-                        story_id=alert.story.id if alert.story else None,
-                        held=plan.held,
-                        edit_of=plan.edit_of,
-                        published_at=alert.entry.published if plan.action is Action.SEND else None,
-                    )
-                )
+                queued = self._message(story, reader, plan)
+                if plan.action is Action.REWRITE:
+                    assert plan.edit_of is not None
+                    await rewrite_held(conn, plan.edit_of, queued)
+                else:
+                    messages.append(queued)
         await enqueue(conn, messages)
+
+    @staticmethod
+    def _message(story: StoryAlert, reader: Reader, plan: MessagePlan) -> NewMessage:
+        rendered = render_story(story.story, plan.topics)
+        lead = plan.topics[0]
+        new = plan.action is not Action.EDIT
+        published: datetime | None = lead.entry.published if new else None
+        return NewMessage(
+            key=plan.key,
+            rule_id=lead.rule_id,
+            html=rendered.html,
+            plain=rendered.plain,
+            headline=headline_of(plan.topics) if new else None,
+            chat_id=reader.chat_id,
+            thread_id=plan.thread_id,
+            alert_id=lead.id,
+            story_id=story.story.id if story.story is not None else None,
+            held=plan.held,
+            edit_of=plan.edit_of if plan.action is Action.EDIT else None,
+            published_at=published,
+        )
 
     async def flush(self) -> None:
         """Ring the sender's bell (`TelegramSender(..., bell=sink.queued)`)."""

@@ -21,14 +21,14 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot import clock
-from bot.alerts.policy import StoryMatch, decide
+from bot.alerts.policy import StoryMatch, decide, group, grown_stories
 from bot.config import FeedConfig
 from bot.deliver.sink import Sink
 from bot.fetch.poll import PollOutcome
 from bot.ingest.analyse import Analysed
 from bot.ingest.desk import StoryDesk, ToFile, filing
 from bot.metrics import ALERTS, NEW_ENTRIES, STAGE_SECONDS
-from bot.model import Alert, Notice, StoredEntry
+from bot.model import Alert, AlertBatch, Notice, StoredEntry, StoryAlert
 from bot.store.alerts import MatchRow, insert_alert, insert_matches, move_alerts, story_alerts
 from bot.store.entries import NewEntry, insert_entries
 from bot.store.feeds import save_state
@@ -63,8 +63,15 @@ class PolledFeed:
 
 @dataclass(frozen=True, slots=True)
 class IngestResult:
+    """One poll's share of a stored batch: its new entries, and the stories it alerted for or grew."""
+
     new_entries: int
-    alerts: tuple[Alert, ...]
+    stories: tuple[StoryAlert, ...]
+
+    @property
+    def alerts(self) -> tuple[Alert, ...]:
+        """Per topic and story: the fresh alerts, and earlier ones whose story grew."""
+        return tuple(alert for story in self.stories for alert in story.changes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,7 +136,7 @@ class Ingest:
                     written = await self._store_stories(conn, new, stored, assignments)
                     alerts_started = time.perf_counter()
                     raised = await self._raise(conn, written)
-                    await self.sink.enqueue(conn, [alert for _, alert in raised])
+                    await self.sink.enqueue(conn, AlertBatch(tuple(story for _, story in raised)))
                     STAGE_SECONDS.labels("alerts").inc(time.perf_counter() - alerts_started)
                     await self._save_polls(conn, polls)
             except BaseException:
@@ -140,12 +147,13 @@ class Ingest:
             STAGE_SECONDS.labels("ingest").inc(time.perf_counter() - started)
         await self.sink.flush()
         NEW_ENTRIES.inc(len(stored))
-        for _, alert in raised:
-            ALERTS.labels(alert.rule_id).inc()
+        for _, story in raised:
+            for alert in story.changes:
+                ALERTS.labels(alert.rule_id).inc()
         return [
             IngestResult(
                 new_entries=sum(1 for n in new if n.poll == index),
-                alerts=tuple(alert for source, alert in raised if source == index),
+                stories=tuple(story for source, story in raised if source == index),
             )
             for index in range(len(polls))
         ]
@@ -176,8 +184,9 @@ class Ingest:
         last_poll = {final[s.id]: n.poll for s, n in zip(stored, new, strict=True)}
         return _Written(touched, before, matched, merged_into, last_poll)
 
-    async def _raise(self, conn: AsyncConnection, written: _Written) -> list[tuple[int, Alert]]:
-        """The batch's new and grown alerts, each with the poll it is counted for."""
+    async def _raise(self, conn: AsyncConnection, written: _Written) -> list[tuple[int, StoryAlert]]:
+        """The batch's alerts story by story (new alerts stored), each story with the poll it is counted for:
+        the poll of its first new alert, else the last poll that added to it."""
         if not written.matched and not written.merged_into:
             return []
         stories = {
@@ -185,14 +194,14 @@ class Ingest:
             for story_id, members in (await story_members(conn, written.touched)).items()
         }
         earlier = await story_alerts(conn, written.touched)
-        found = [match for _, match in written.matched]
-        raised, updates = decide(found, stories, written.outlets_before, earlier, written.merged_into)
+        raised = decide([match for _, match in written.matched], stories, earlier.keys())
         poll_of = {match.entry_id: poll for poll, match in written.matched}
-        alerts = [
-            (poll_of[item.entry_id], await insert_alert(conn, item.alert, item.entry_id, item.match_id))
-            for item in raised
-        ]
-        return alerts + [(written.last_poll.get(a.story.id if a.story else 0, 0), a) for a in updates]
+        stored = [await insert_alert(conn, item.alert, item.entry_id, item.match_id) for item in raised]
+        counted_for: dict[int, int] = dict(written.last_poll)
+        for item, alert in reversed(list(zip(raised, stored, strict=True))):
+            counted_for[alert.story.id if alert.story else 0] = poll_of[item.entry_id]
+        batch = group(stored, stories, earlier, grown_stories(stories, written.outlets_before))
+        return [(counted_for.get(story.story.id if story.story else 0, 0), story) for story in batch.stories]
 
     async def _save_polls(self, conn: AsyncConnection, polls: Sequence[PolledFeed]) -> None:
         for poll in polls:

@@ -3,15 +3,16 @@ assembled as the ingest assembles them for alerts."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.config import StoriesConfig
-from bot.model import Alert, Story
-from bot.store.alerts import StoredAlert, get_alert, recent_alerts
-from bot.store.stories import recent_story_members, story_members
+from bot.model import Alert, Story, StoryAlert
+from bot.store.alerts import StoredAlert, get_alert, recent_alerts, story_alerts
+from bot.store.stories import live_story_id, recent_story_members, story_members
 from bot.stories.story import story_of
 
 
@@ -29,11 +30,41 @@ async def alert_with_story(engine: AsyncEngine, alert_id: int, settings: Stories
     return await _with_story(engine, stored, settings) if stored else None
 
 
-async def recent_alerts_with_stories(
-    engine: AsyncEngine, rule_id: str | None, settings: StoriesConfig, limit: int = 5
-) -> list[Alert]:
-    """The newest alerts, of one rule or of all, each with its story."""
-    return [await _with_story(engine, stored, settings) for stored in await recent_alerts(engine, rule_id, limit)]
+async def _alerted(conn: AsyncConnection, story_ids: Sequence[int], settings: StoriesConfig) -> list[StoryAlert]:
+    """Live stories with every topic's alert raised for them (oldest first), in the order given."""
+    members = await story_members(conn, story_ids)
+    alerts = await story_alerts(conn, story_ids)
+    found = []
+    for story_id in story_ids:
+        if story_id not in members:
+            continue
+        story = story_of(story_id, members[story_id], settings)
+        mine = sorted((a for (_, sid), a in alerts.items() if sid == story_id), key=lambda a: a.id or 0)
+        if mine:
+            found.append(StoryAlert(story, earlier=tuple(replace(alert, story=story) for alert in mine)))
+    return found
+
+
+async def story_with_alerts(engine: AsyncEngine, story_id: int, settings: StoriesConfig) -> StoryAlert | None:
+    """A story (by any id it had: a merged story leads to the one it merged into) as it stands now, with every
+    topic's alert; None when no topic alerted for it."""
+    async with engine.connect() as conn:
+        found = await _alerted(conn, [await live_story_id(conn, story_id)], settings)
+    return found[0] if found else None
+
+
+async def recent_story_alerts(
+    engine: AsyncEngine, rule_ids: Sequence[str], settings: StoriesConfig, limit: int = 5
+) -> list[StoryAlert]:
+    """The last `limit` stories that alerted for any of these topics, newest first, each with every topic's
+    alert. A story has at most one alert per topic (and one more per story merged into it), so reading
+    `limit` times (topics + 1) alerts finds `limit` stories whenever there are that many."""
+    if not rule_ids:
+        return []
+    recent = await recent_alerts(engine, rule_ids, limit=limit * (len(rule_ids) + 1))
+    story_ids = list(dict.fromkeys(stored.story_id for stored in recent if stored.story_id is not None))[:limit]
+    async with engine.connect() as conn:
+        return await _alerted(conn, story_ids, settings)
 
 
 async def recent_stories(

@@ -160,11 +160,13 @@ async def get_alert(engine: AsyncEngine, alert_id: int) -> StoredAlert | None:
         return await _stored(conn, row) if row else None
 
 
-async def recent_alerts(engine: AsyncEngine, rule_id: str | None = None, limit: int = 5) -> list[StoredAlert]:
-    """The newest alerts, of one rule or of all."""
+async def recent_alerts(
+    engine: AsyncEngine, rule_ids: Sequence[str] | None = None, limit: int = 5
+) -> list[StoredAlert]:
+    """The newest alerts, of these rules or of all."""
     query = _alert_query().order_by(alerts.c.created_at.desc(), alerts.c.id.desc()).limit(limit)
-    if rule_id is not None:
-        query = query.where(alerts.c.rule_id == rule_id)
+    if rule_ids is not None:
+        query = query.where(alerts.c.rule_id.in_(sorted(set(rule_ids))))
     async with engine.connect() as conn:
         rows = (await conn.execute(query)).mappings().all()
         return [await _stored(conn, row) for row in rows]

@@ -6,6 +6,7 @@ back if it talks to the bot again.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
@@ -62,13 +63,15 @@ class Subscription:
 
 
 @dataclass(frozen=True, slots=True)
-class Subscriber:
-    """A chat that should get a topic's alerts now, and how: straight away or in its digest."""
+class Follower:
+    """An active chat's subscription to a topic: its forum thread, the chat's digest mode, and whether a
+    mute of the topic (or of all topics) holds at the time asked."""
 
     chat_id: int
+    rule_id: str
     thread_id: int | None
-    is_group: bool
     digest: DigestMode
+    muted: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,31 +130,37 @@ async def unsubscribe(engine: AsyncEngine, chat_id: int, rule_id: str) -> bool:
 
 
 async def subscriptions_of(engine: AsyncEngine, chat_id: int) -> list[Subscription]:
+    """A chat's subscriptions in the order it subscribed (the order its messages name their topics)."""
     query = (
         sa.select(subscriptions.c.chat_id, subscriptions.c.rule_id, subscriptions.c.thread_id)
         .where(subscriptions.c.chat_id == chat_id)
-        .order_by(subscriptions.c.rule_id)
+        .order_by(subscriptions.c.id)
     )
     async with engine.connect() as conn:
         rows = (await conn.execute(query)).all()
     return [Subscription(*row) for row in rows]
 
 
-async def subscribers(conn: AsyncConnection, rule_id: str, now: datetime) -> list[Subscriber]:
-    """Active chats subscribed to a topic and not muted for it (nor for all topics) at `now`."""
+async def followers(conn: AsyncConnection, rule_ids: Sequence[str], now: datetime) -> list[Follower]:
+    """The active chats' subscriptions to these topics, by chat, each chat's in the order it subscribed."""
+    if not rule_ids:
+        return []
     muted = sa.exists().where(
         mutes.c.chat_id == subscriptions.c.chat_id,
-        mutes.c.rule_id.in_([rule_id, ALL_TOPICS]),
+        sa.or_(mutes.c.rule_id == subscriptions.c.rule_id, mutes.c.rule_id == ALL_TOPICS),
         mutes.c.until > now,
     )
     query = (
-        sa.select(subscriptions.c.chat_id, subscriptions.c.thread_id, chats.c.type, chats.c.digest)
+        sa.select(
+            subscriptions.c.chat_id, subscriptions.c.rule_id, subscriptions.c.thread_id, chats.c.digest,
+            muted.label("muted"),
+        )
         .join(chats, chats.c.id == subscriptions.c.chat_id)
-        .where(subscriptions.c.rule_id == rule_id, chats.c.active, ~muted)
-        .order_by(subscriptions.c.chat_id)
+        .where(subscriptions.c.rule_id.in_(sorted(set(rule_ids))), chats.c.active)
+        .order_by(subscriptions.c.chat_id, subscriptions.c.id)
     )
     rows = (await conn.execute(query)).all()
-    return [Subscriber(chat_id, thread_id, kind != "private", digest) for chat_id, thread_id, kind, digest in rows]
+    return [Follower(chat, rule, thread, digest, bool(off)) for chat, rule, thread, digest, off in rows]
 
 
 async def mute(engine: AsyncEngine, chat_id: int, rule_id: str, until: datetime) -> None:

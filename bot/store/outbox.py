@@ -1,7 +1,7 @@
 """The persistent outbox: every message for a chat (or an Apprise channel) is a row before it is sent.
 
-A row's `key` is its idempotency key (one per chat and alert, or per chat, topic and story), so queueing the
-same alert twice is a no-op. The sender marks a row attempted before the call and sent, with Telegram's
+A row's `key` is its idempotency key (one per chat and story, or per edit of a story's message), so queueing
+the same message twice is a no-op. The sender marks a row attempted before the call and sent, with Telegram's
 message id, right after; after a crash, rows not marked sent are sent again, rows marked sent never are.
 One window no client can close remains: Telegram accepted a message and the process died before the
 answer was recorded. The Bot API has no idempotency key, so that one message is sent again (at least once
@@ -53,7 +53,7 @@ outbox = sa.Table(
     sa.Column("error", sa.Text),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Index("ix_outbox_status_chat", "status", "chat_id"),
-    sa.Index("ix_outbox_story", "chat_id", "rule_id", "story_id"),
+    sa.Index("ix_outbox_story_chat", "story_id", "chat_id"),
 )
 
 
@@ -91,6 +91,7 @@ class Queued:
     edit_of: int | None = None
     edit_message_id: int | None = None
     published_at: datetime | None = None
+    story_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,29 +155,43 @@ async def enqueue(conn: AsyncConnection, messages: Sequence[NewMessage]) -> int:
 
 @dataclass(frozen=True, slots=True)
 class StoryMessage:
-    """A message queued for a chat about a story: its outbox id, and when it was sent (else queued)."""
+    """A message queued for a chat about a story (not an edit): its outbox id, when it was sent (else
+    queued), and its status."""
 
+    chat_id: int
+    story_id: int
     outbox_id: int
     at: datetime
+    status: Status
 
 
-async def first_story_message(
-    conn: AsyncConnection, chat_id: int, rule_id: str, story_ids: Sequence[int]
-) -> StoryMessage | None:
-    """The first message a chat got for a topic about a story, or about any story merged into it."""
+async def story_messages(conn: AsyncConnection, story_ids: Sequence[int]) -> list[StoryMessage]:
+    """The messages (not edits) queued for chats about these stories, oldest first."""
+    if not story_ids:
+        return []
+    columns = (outbox.c.chat_id, outbox.c.story_id, outbox.c.id, outbox.c.sent_at, outbox.c.created_at, outbox.c.status)
     query = (
-        sa.select(outbox.c.id, outbox.c.sent_at, outbox.c.created_at)
-        .where(
-            outbox.c.chat_id == chat_id,
-            outbox.c.rule_id == rule_id,
-            outbox.c.story_id.in_(story_ids),
-            outbox.c.edit_of.is_(None),
-        )
+        sa.select(*columns)
+        .where(outbox.c.story_id.in_(sorted(set(story_ids))), outbox.c.chat_id.is_not(None), outbox.c.edit_of.is_(None))
         .order_by(outbox.c.id)
-        .limit(1)
     )
-    row = (await conn.execute(query)).first()
-    return StoryMessage(row[0], row[1] or row[2]) if row else None
+    return [
+        StoryMessage(chat, story, row_id, sent or created, status)
+        for chat, story, row_id, sent, created, status in (await conn.execute(query)).all()
+    ]
+
+
+async def rewrite_held(conn: AsyncConnection, outbox_id: int, message: NewMessage) -> None:
+    """Replace the text and summary line of a message still held for a digest, inside the caller's
+    transaction (a message that went out meanwhile is left as it is)."""
+    await conn.execute(
+        sa.update(outbox)
+        .where(outbox.c.id == outbox_id, outbox.c.status == "held")
+        .values(
+            rule_id=message.rule_id, html=message.html, plain=message.plain, headline=_headline_json(message.headline),
+            alert_id=message.alert_id,
+        )
+    )
 
 
 def _due(now: datetime) -> sa.ColumnElement[bool]:
@@ -220,6 +235,7 @@ def _queued(row: Any, edit_message_id: int | None) -> Queued:
         row["edit_of"],
         edit_message_id,
         row["published_at"],
+        row["story_id"],
     )
 
 

@@ -86,10 +86,19 @@ async def live_story_id(conn: AsyncConnection, story_id: int) -> int:
     return int(merged) if merged is not None else story_id
 
 
-async def merged_ids(conn: AsyncConnection, story_id: int) -> list[int]:
-    """A live story's id and the ids of every story merged into it."""
-    query = sa.select(story_merges.c.story_id).where(story_merges.c.merged_into == story_id)
-    return [story_id, *(await conn.scalars(query))]
+async def merged_ids(conn: AsyncConnection, story_ids: Sequence[int]) -> dict[int, list[int]]:
+    """For each live story, its id and the ids of every story merged into it."""
+    found = {story_id: [story_id] for story_id in story_ids}
+    if not found:
+        return found
+    query = (
+        sa.select(story_merges.c.merged_into, story_merges.c.story_id)
+        .where(story_merges.c.merged_into.in_(sorted(found)))
+        .order_by(story_merges.c.story_id)
+    )
+    for into, merged in await conn.execute(query):
+        found[into].append(merged)
+    return found
 
 
 def _headline_row(row: sa.RowMapping) -> StoredEntry:

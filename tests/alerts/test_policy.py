@@ -1,10 +1,11 @@
-"""Which matches of a filed batch raise an alert, and which grow an earlier one: one alert per topic and story."""
+"""Which matches of a filed batch raise an alert (one per topic and story), and how the batch reaches the
+sinks: story by story, each story with all its topics' alerts."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from bot.alerts.policy import StoryMatch, decide, may_alert
+from bot.alerts.policy import StoryMatch, decide, group, grown_stories, may_alert
 from bot.model import Alert, ClauseHit, Entry, Match, Story, StoryMember
 
 T0 = datetime(2026, 2, 17, 9, tzinfo=UTC)
@@ -28,41 +29,63 @@ def _found(entry_id: int, rule: str, story: int, may: bool = True) -> StoryMatch
     return StoryMatch(entry_id, _entry(entry_id), _match(rule), 100 + entry_id, story, may)
 
 
+def _alert(alert_id: int, rule: str, story: Story) -> Alert:
+    return Alert(rule, rule.title(), _entry(alert_id), _match(rule), id=alert_id, story=story)
+
+
 def test_the_first_match_of_a_topic_raises_its_alert_once_per_story() -> None:
-    raised, updates = decide(
+    raised = decide(
         [_found(1, "troops", 1), _found(2, "troops", 1), _found(3, "kallas", 1), _found(4, "troops", 4)],
         {1: _story(1, "A", "B"), 4: _story(4, "C")},
-        {},
-        {},
-        frozenset(),
+        [("estonia", 1)],
     )
     assert [(r.alert.rule_id, r.entry_id) for r in raised] == [("troops", 1), ("kallas", 3), ("troops", 4)]
-    assert updates == []
-
-
-def test_a_story_with_the_topics_alert_grows_it_only_when_it_gained_an_outlet() -> None:
-    earlier = Alert("troops", "Troops", _entry(1), _match("troops"), id=7, story=_story(1, "A"))
-    stories = {1: _story(1, "A", "B")}
-    raised, updates = decide([_found(2, "troops", 1)], stories, {1: frozenset({"A"})}, {("troops", 1): earlier},
-                             frozenset())
-    assert raised == [] and [(u.id, u.update, u.story) for u in updates] == [(7, True, stories[1])]
-    raised, updates = decide([_found(2, "troops", 1)], stories, {1: frozenset({"A", "B"})},
-                             {("troops", 1): earlier}, frozenset())
-    assert raised == [] and updates == []
-
-
-def test_a_merge_grows_the_alerts_of_the_story_that_absorbed_another() -> None:
-    """No match in the batch, but another story merged in: its outlets are added to the older alert."""
-    earlier = Alert("troops", "Troops", _entry(1), _match("troops"), id=7, story=_story(1, "A"))
-    raised, updates = decide([], {1: _story(1, "A", "B")}, {1: frozenset({"A"})}, {("troops", 1): earlier},
-                             frozenset({1}))
-    assert raised == [] and [u.id for u in updates] == [7]
+    assert decide([_found(2, "troops", 1)], {1: _story(1, "A")}, [("troops", 1)]) == []
 
 
 def test_entries_that_may_not_alert_never_raise_one() -> None:
-    raised, _ = decide([_found(1, "troops", 1, may=False), _found(2, "troops", 1)], {1: _story(1, "A")}, {}, {},
-                       frozenset())
+    raised = decide([_found(1, "troops", 1, may=False), _found(2, "troops", 1)], {1: _story(1, "A")}, [])
     assert [r.entry_id for r in raised] == [2]
+
+
+def test_a_story_grows_only_when_it_gained_an_outlet() -> None:
+    stories = {1: _story(1, "A", "B"), 2: _story(2, "C")}
+    assert grown_stories(stories, {1: frozenset({"A"}), 2: frozenset({"C"})}) == {1}
+    assert grown_stories(stories, {1: frozenset({"A", "B"}), 2: frozenset({"C"})}) == frozenset()
+
+
+def test_a_batch_is_grouped_by_story_with_every_topic() -> None:
+    """Three topics matched one story: one unit with three fresh alerts; another story alone."""
+    seed, other = _story(1, "MENAFN"), _story(4, "ERR")
+    raised = [_alert(10, "troops", seed), _alert(11, "kallas", seed), _alert(12, "sanctions", other),
+              _alert(13, "estonia", seed)]  # fmt: skip
+    (first, second) = group(raised, {1: seed, 4: other}, {}, frozenset()).stories
+    assert first.story == seed and [a.rule_id for a in first.fresh] == ["troops", "kallas", "estonia"]
+    assert first.earlier == () and not first.grown
+    assert second.story == other and [a.rule_id for a in second.alerts] == ["sanctions"]
+
+
+def test_a_grown_story_comes_with_its_earlier_alerts_marked_as_updates() -> None:
+    before, after = _story(1, "MENAFN"), _story(1, "MENAFN", "Rewrite Desk")
+    earlier = {("troops", 1): _alert(7, "troops", before), ("kallas", 1): _alert(8, "kallas", before)}
+    (story,) = group([], {1: after}, earlier, frozenset({1})).stories
+    assert story.grown and story.fresh == ()
+    assert [(a.id, a.update, a.story) for a in story.earlier] == [(7, True, after), (8, True, after)]
+    assert [a.id for a in story.changes] == [7, 8]
+
+
+def test_a_new_topic_for_an_alerted_story_brings_the_earlier_topics_as_context() -> None:
+    story = _story(1, "MENAFN")
+    earlier = {("troops", 1): _alert(7, "troops", story)}
+    (grouped,) = group([_alert(9, "estonia", story)], {1: story}, earlier, frozenset()).stories
+    assert [a.rule_id for a in grouped.alerts] == ["troops", "estonia"]
+    assert grouped.fresh_topics == {"estonia"} and not grouped.earlier[0].update
+    assert [a.id for a in grouped.changes] == [9]
+
+
+def test_a_story_neither_grown_nor_newly_matched_is_left_out() -> None:
+    story = _story(1, "MENAFN")
+    assert group([], {1: story}, {("troops", 1): _alert(7, "troops", story)}, frozenset()).stories == ()
 
 
 def test_a_first_poll_lets_only_its_newest_backlog_alert() -> None:

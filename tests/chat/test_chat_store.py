@@ -12,11 +12,11 @@ from bot.store.chats import (
     chat_settings,
     deactivate,
     digest_chats,
+    followers,
     mute,
     remember_chat,
     set_digest,
     subscribe,
-    subscribers,
     subscriptions_of,
     unmute,
     unsubscribe,
@@ -24,8 +24,9 @@ from bot.store.chats import (
 
 
 async def _subscribers(engine: AsyncEngine, rule: str) -> list[int]:
+    """The chats following `rule` now and not muted for it."""
     async with engine.connect() as conn:
-        return [s.chat_id for s in await subscribers(conn, rule, clock.now())]
+        return [f.chat_id for f in await followers(conn, [rule], clock.now()) if not f.muted]
 
 
 async def test_subscribe_is_idempotent_and_follows_the_thread(engine: AsyncEngine) -> None:
@@ -34,8 +35,8 @@ async def test_subscribe_is_idempotent_and_follows_the_thread(engine: AsyncEngin
     assert not await subscribe(engine, -100, "kallas", 9, user_id=1)
     assert [(s.rule_id, s.thread_id) for s in await subscriptions_of(engine, -100)] == [("kallas", 9)]
     async with engine.connect() as conn:
-        (sub,) = await subscribers(conn, "kallas", clock.now())
-    assert sub.is_group and sub.thread_id == 9 and sub.digest == "off"
+        (sub,) = await followers(conn, ["kallas"], clock.now())
+    assert (sub.chat_id, sub.rule_id, sub.thread_id, sub.digest, sub.muted) == (-100, "kallas", 9, "off", False)
     assert await unsubscribe(engine, -100, "kallas")
     assert not await unsubscribe(engine, -100, "kallas")
     assert await _subscribers(engine, "kallas") == []
@@ -74,3 +75,19 @@ async def test_digest_mode_is_kept(engine: AsyncEngine) -> None:
     settings = await chat_settings(engine, 1, clock.now())
     assert settings is not None and settings.digest == "hourly" and settings.digest_sent_at is not None
     assert await chat_settings(engine, 3, clock.now()) is None
+
+
+async def test_followers_come_by_chat_in_subscription_order_with_their_mutes(engine: AsyncEngine) -> None:
+    for chat in (2, 1):
+        await remember_chat(engine, chat, "private", None)
+        for rule in ("troops", "kallas", "estonia"):
+            await subscribe(engine, chat, rule, None, user_id=chat)
+    await subscribe(engine, 1, "sanctions", None, user_id=1)
+    await mute(engine, 2, "kallas", clock.now() + timedelta(hours=1))
+    async with engine.connect() as conn:
+        found = await followers(conn, ["estonia", "kallas", "troops"], clock.now())
+        assert await followers(conn, [], clock.now()) == []
+    assert [(f.chat_id, f.rule_id, f.muted) for f in found] == [
+        (1, "troops", False), (1, "kallas", False), (1, "estonia", False),
+        (2, "troops", False), (2, "kallas", True), (2, "estonia", False),
+    ]  # fmt: skip

@@ -14,18 +14,21 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram.ext import Application
 
 from bot import clock
+from bot.alerts.policy import group
 from bot.chat.access import NOT_ALLOWED, NOT_BOT_ADMIN, NOT_CHAT_ADMIN
 from bot.chat.front import build_application
 from bot.config import Config, FeedConfig, TelegramConfig
 from bot.deliver.telegram_sender import TelegramSender
 from bot.deliver.telegram_sink import TelegramSink
-from bot.model import Alert, ClauseHit, Entry, FeedState, Match, Span
+from bot.model import Alert, AlertBatch, ClauseHit, Entry, FeedState, Match, Span, Story, StoryMember
 from bot.rulebook.book import RuleBook
 from bot.store.alerts import MatchRow, insert_alert, insert_matches
-from bot.store.chats import chat_settings, subscribers, subscriptions_of
+from bot.store.chats import chat_settings, followers, subscriptions_of
 from bot.store.db import open_database
 from bot.store.entries import add_new_entries
 from bot.store.feeds import save_state, sync_feeds
+from bot.store.outbox import NewMessage, enqueue
+from bot.store.stories import Filing, file_entries
 from tests.e2e.fake_botapi import FakeBotApi, FakeLimits
 
 RULES = Path(__file__).parent / "testdata" / "rules"
@@ -139,8 +142,8 @@ async def test_mute_unmute_and_digest(front: Front) -> None:
     await front.say(1, 1, "/subscribe estonia")
     assert "Muted all topics until" in await front.say(1, 1, "/mute all 2h")
     async with engine.connect() as conn:
-        assert await subscribers(conn, "estonia", clock.now()) == []
-        assert [s.chat_id for s in await subscribers(conn, "estonia", clock.now() + timedelta(hours=3))] == [1]
+        assert [f.muted for f in await followers(conn, ["estonia"], clock.now())] == [True]
+        assert [f.muted for f in await followers(conn, ["estonia"], clock.now() + timedelta(hours=3))] == [False]
     assert "not a duration" in await front.say(1, 1, "/mute estonia soon")
     assert await front.say(1, 1, "/unmute") == "Alerts resume."
     assert "hourly digest" in await front.say(1, 1, "/digest hourly")
@@ -187,32 +190,70 @@ async def test_status_shows_a_long_failing_feed_and_latency(front: Front) -> Non
     assert "⚠ failing for 6 h: HTTP 503" in status
 
 
-async def test_why_button_and_recent(front: Front) -> None:
-    engine = front.runtime.engine
-    front.api.private_chat(1)
-    await front.say(1, 1, "/subscribe troop-deployment")
+async def _seed_story(engine: AsyncEngine) -> AlertBatch:
+    """A stored article, filed as its own story, that matched both topics: estonia first (the matcher's
+    order), then troop-deployment; both alerts stored, as the ingest stores them."""
     feed = FeedConfig(url="http://127.0.0.1:9/feed.xml", name="MENAFN")
     feed_id = (await sync_feeds(engine, [feed]))[feed.url]
     body = "Kallas refused to rule out sending Estonian troops to Ukraine."
     entry = Entry(feed.url, "MENAFN", "https://menafn.test/1", "Kallas on troops", summary=body)
+    estonia = Match("estonia", "Estonia", (ClauseHit("Estonia OR Estonian", (Span("body", 43, 51, "Estonian"),)),))
     spans = (Span("body", 35, 42, "sending"), Span("body", 52, 58, "troops"))
-    match = Match("troop-deployment", "Troop deployment", (ClauseHit("troops NEAR/12 send*", spans),))
-    sender = TelegramSender(front.app.bot, engine)
+    troops = Match("troop-deployment", "Troop deployment", (ClauseHit("troops NEAR/12 send*", spans),))
     async with engine.begin() as conn:
         (stored,) = await add_new_entries(conn, feed_id, [entry])
-        (match_id,) = await insert_matches(conn, [MatchRow(stored.id, match)])
-        alert = await insert_alert(conn, Alert(match.rule_id, match.rule_title, entry, match), stored.id, match_id)
-        await TelegramSink().enqueue(conn, [alert])
-    await sender.drain(timeout=10)
+        await file_entries(conn, [Filing(stored.id, stored.id, None, b"")])
+        member = StoryMember(stored.id, "MENAFN", entry.title, entry.url, None)
+        story = Story(stored.id, entry.title, (member,), "MENAFN")
+        match_ids = await insert_matches(conn, [MatchRow(stored.id, estonia), MatchRow(stored.id, troops)])
+        alerts = [
+            await insert_alert(conn, Alert(m.rule_id, m.rule_title, entry, m, story=story), stored.id, match_id)
+            for m, match_id in zip((estonia, troops), match_ids, strict=True)
+        ]
+    return group(alerts, {story.id: story}, {}, frozenset())
+
+
+async def test_one_message_per_story_its_why_button_and_recent(front: Front) -> None:
+    engine = front.runtime.engine
+    front.api.private_chat(1)
+    await front.say(1, 1, "/subscribe troop-deployment")
+    await front.say(1, 1, "/subscribe estonia")
+    seed = await _seed_story(engine)
+    story_id = seed.stories[0].story.id if seed.stories[0].story else 0
+    async with engine.begin() as conn:
+        await TelegramSink().enqueue(conn, seed)
+    await TelegramSender(front.app.bot, engine).drain(timeout=10)
     delivered = front.api.sent(1)[-1]
-    assert delivered.text.startswith("Kallas on troops") and delivered.callback_data == [f"why:{alert.id}"]
+    assert delivered.text.startswith("Kallas on troops") and "\nTopics: Troop deployment, Estonia\n" in delivered.text
+    assert delivered.callback_data == [f"why:s{story_id}"]
+    await front.api.press(1, 1, delivered.message_id, f"why:s{story_id}")
+    await front.api.wait_until(lambda: front.api.sent(1)[-1].text.startswith("Why:"))
+    why = front.api.sent(1)[-1].text
+    assert why.startswith("Why: Troop deployment, Estonia\nTroop deployment (rule troop-deployment)\n")
+    assert "• troops NEAR/12 send*: sending (body), troops (body)" in why
+    assert "Estonia (rule estonia)\n• Estonia OR Estonian: Estonian (body)" in why
+    assert "• MENAFN: Kallas on troops" in why
+    listed = "Last 1 story: {}\n• Kallas on troops — MENAFN [Troop deployment, Estonia]"
+    assert listed.format("Troop deployment") in await front.say(1, 1, "/recent troop-deployment")
+    assert listed.format("this chat's topics") in await front.say(1, 1, "/recent")
+    assert "No alert number 12345" in await front.say(1, 1, "/why 12345")
+
+
+async def test_why_buttons_of_messages_sent_per_alert_still_answer(front: Front) -> None:
+    """Messages sent before a story named its topics together carry `why:{alert}`."""
+    engine = front.runtime.engine
+    front.api.private_chat(1)
+    await front.say(1, 1, "/subscribe troop-deployment")
+    alert = (await _seed_story(engine)).stories[0].fresh[1]
+    async with engine.begin() as conn:
+        await enqueue(conn, [NewMessage("tg:1:troop-deployment:story:1", alert.rule_id, "<b>Kallas on troops</b>",
+                                        "Kallas on troops", chat_id=1, alert_id=alert.id)])  # fmt: skip
+    await TelegramSender(front.app.bot, engine).drain(timeout=10)
+    delivered = front.api.sent(1)[-1]
+    assert delivered.callback_data == [f"why:{alert.id}"]
     await front.api.press(1, 1, delivered.message_id, f"why:{alert.id}")
     await front.api.wait_until(lambda: front.api.sent(1)[-1].text.startswith("Why:"))
-    assert "troops NEAR/12 send*: sending (body), troops (body)" in front.api.sent(1)[-1].text
-    assert "Last 1 alert: Troop deployment\n• Kallas on troops — MENAFN" in await front.say(
-        1, 1, "/recent troop-deployment"
-    )
-    assert "No alert number 12345" in await front.say(1, 1, "/why 12345")
+    assert front.api.sent(1)[-1].text.startswith("Why: Troop deployment\n")
 
 
 async def test_chats_outside_allowed_chats_are_refused(tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ from bot.deliver.apprise import AppriseSender, AppriseSink
 from bot.store.db import open_database
 from bot.store.outbox import queue_counts
 from tests.conftest import Webhook
-from tests.deliver.factories import make_alert
+from tests.deliver.factories import batch, grown, make_alert, matched_again, story
 
 
 @pytest.fixture
@@ -45,7 +45,7 @@ async def test_topic_channels_get_each_alert_once(webhook: Webhook, engine: Asyn
     sink = AppriseSink(targets)
     for _ in range(2):
         async with engine.begin() as conn:
-            await sink.enqueue(conn, [make_alert(1), make_alert(2)])
+            await sink.enqueue(conn, batch(make_alert(1), make_alert(2)))
         await sink.flush()
     sender = AppriseSender(engine, targets, sink.queued, poll_every=0.1)
     await _run_until(sender, engine, lambda: len(webhook.received) >= 2)
@@ -59,7 +59,33 @@ async def test_failing_channel_is_retried(webhook: Webhook, engine: AsyncEngine)
     targets = [AppriseTarget(url=SecretStr(f"json://127.0.0.1:{webhook.port}/hook"))]
     sink = AppriseSink(targets)
     async with engine.begin() as conn:
-        await sink.enqueue(conn, [make_alert(1)])
+        await sink.enqueue(conn, batch(make_alert(1)))
     sender = AppriseSender(engine, targets, sink.queued, poll_every=0.2)
     await _run_until(sender, engine, lambda: webhook.received)
     assert len(webhook.received) == 1 and webhook.failing == 0
+
+
+async def test_a_channel_gets_one_message_per_story_naming_the_topics_it_follows(
+    webhook: Webhook, engine: AsyncEngine
+) -> None:
+    """Three topics matched the seed story: the channel following two of them gets one message naming both,
+    the channel following every topic one naming all three; neither hears of the story again when it
+    matches another topic or grows."""
+    hook = f"json://127.0.0.1:{webhook.port}/hook"
+    targets = [
+        AppriseTarget(url=SecretStr(f"{hook}?kind=two"), topics=["kallas", "troops"]),
+        AppriseTarget(url=SecretStr(f"{hook}?kind=all")),
+    ]
+    sink = AppriseSink(targets)
+    seed = story(5, "MENAFN")
+    alerts = [make_alert(n, rule, seed, entry=1) for n, rule in enumerate(("estonia", "kallas", "troops"), 1)]
+    async with engine.begin() as conn:
+        await sink.enqueue(conn, batch(*alerts))
+        await sink.enqueue(conn, matched_again(seed, alerts, make_alert(4, "sanctions", seed, entry=1)))
+        await sink.enqueue(conn, grown(story(5, "MENAFN", "ERR"), *alerts))
+    sender = AppriseSender(engine, targets, sink.queued, poll_every=0.1)
+    await _run_until(sender, engine, lambda: len(webhook.received) >= 2)
+    await asyncio.sleep(0.5)
+    topics = sorted(line for m in webhook.received for line in m["message"].splitlines() if line.startswith("Topic"))
+    assert topics == ["Topics: Estonia, Kaja Kallas, Troop deployment", "Topics: Kaja Kallas, Troop deployment"]
+    assert [m["title"] for m in webhook.received] == ["Story number 1"] * 2

@@ -1,4 +1,4 @@
-"""Alert messages: what they show, and that no feed text can break Telegram's HTML or its length cap."""
+"""Story messages: what they show, and that no feed text can break Telegram's HTML or its length cap."""
 
 from __future__ import annotations
 
@@ -7,7 +7,17 @@ from datetime import UTC, datetime
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.deliver.format import MAX_MESSAGE, clip, headline_of, render_alert, render_summary, render_why, utf16_len
+from bot.deliver.format import (
+    MAX_MESSAGE,
+    Rendered,
+    clip,
+    headline_of,
+    render_story,
+    render_summary,
+    render_why,
+    topics_line,
+    utf16_len,
+)
 from bot.model import Alert, ClauseHit, Credit, Entry, Match, Span, Story, StoryMember
 from tests.e2e.tg_html import parse
 
@@ -27,6 +37,10 @@ def _alert(
         "https://feed.test/rss", outlet, url, title, summary=body, published=datetime(2026, 11, 22, 14, 5, tzinfo=UTC)
     )
     return Alert("troop-deployment", "Troop deployment", entry, match, id=1, story=story)
+
+
+def render_alert(alert: Alert) -> Rendered:
+    return render_story(alert.story, [alert])
 
 
 def _story(outlets: list[str], breaking: bool = False) -> Story:
@@ -88,8 +102,8 @@ def test_any_feed_text_gives_valid_html_within_the_limit(
     alert = _alert(title=title, outlet=outlet, body=body, story=_story(outlets) if outlets else None)
     for rendered in (
         render_alert(alert),
-        render_summary("Digest " + title, [headline_of(alert)] * 60),
-        render_why(alert),
+        render_summary("Digest " + title, [headline_of([alert])] * 60),
+        render_why(alert.story, [alert]),
     ):
         assert utf16_len(parse(rendered.html).text) <= MAX_MESSAGE
         assert utf16_len(rendered.plain) <= MAX_MESSAGE
@@ -97,7 +111,7 @@ def test_any_feed_text_gives_valid_html_within_the_limit(
 
 def test_summary_lists_alerts_and_counts_the_rest() -> None:
     alerts = [_alert(title=f"Item {n} " + "x" * 150) for n in range(100)]
-    rendered = render_summary("100 new alerts", [headline_of(a) for a in alerts])
+    rendered = render_summary("100 new alerts", [headline_of([a]) for a in alerts])
     text = parse(rendered.html).text
     assert text.startswith("100 new alerts\n• Item 0 ")
     shown = text.count("• Item ")
@@ -105,10 +119,41 @@ def test_summary_lists_alerts_and_counts_the_rest() -> None:
 
 
 def test_why_names_rule_clauses_words_and_story_members() -> None:
-    text = parse(render_why(_alert(story=_story(["MENAFN", "X"]))).html).text
-    assert "Why: Troop deployment" in text and "troop-deployment" in text
+    alert = _alert(story=_story(["MENAFN", "X"]))
+    text = parse(render_why(alert.story, [alert]).html).text
+    assert "Why: Troop deployment" in text and "Troop deployment (rule troop-deployment)" in text
     assert "troops NEAR/12 send*: sending (body), troops (body)" in text
     assert "X: Title 1 (credits RIA News)" in text and "originally RIA News" in text
+
+
+def _topic(rule: str, title: str, word: str, entry: Entry) -> Alert:
+    start = entry.summary.find(word)
+    match = Match(rule, title, (ClauseHit(f"@{rule}", (Span("body", start, start + len(word), word),)),))
+    return Alert(rule, title, entry, match, id=2)
+
+
+def test_one_message_names_every_topic_and_marks_each_topics_words() -> None:
+    troops = _alert(story=_story(["MENAFN", "X"]))
+    kallas = _topic("kaja-kallas", "Kaja Kallas", "Kallas", troops.entry)
+    elsewhere = Entry("https://feed.test/x", "X", "https://x.test/1", "Estonia weighs troop request", summary="Estonia")
+    estonia = _topic("estonia", "Estonia", "Estonia", elsewhere)
+    rendered = render_story(troops.story, [troops, kallas, estonia])
+    text = parse(rendered.html).text
+    assert "\nTopics: Troop deployment, Kaja Kallas, Estonia\n" in text and "Topic:" not in text
+    assert _entity_texts(rendered.html, "bold")[1:] == ["Kallas", "sending", "troops"]
+    why = parse(render_why(troops.story, [troops, kallas, estonia]).html).text
+    assert why.startswith("Why: Troop deployment, Kaja Kallas, Estonia\n")
+    assert "Kaja Kallas (rule kaja-kallas)\n• @kaja-kallas: Kallas (body)" in why
+    assert "Estonia (rule estonia) in X: Estonia weighs troop request\n• @estonia: Estonia (body)" in why
+    assert "• MENAFN: Title 0" in why and "• X: Title 1" in why
+    line = headline_of([troops, kallas, estonia])
+    assert (line.title, line.topic) == ("Kallas: troops to Ukraine?", "Troop deployment, Kaja Kallas, Estonia")
+
+
+def test_topics_line_reads_singular_for_one_topic() -> None:
+    assert topics_line(["Estonia"]) == "Topic: Estonia"
+    assert topics_line(["Estonia", "Kaja Kallas"]) == "Topics: Estonia, Kaja Kallas"
+    assert utf16_len(topics_line(["x" * 300] * 50)) < 450
 
 
 def test_clip_counts_utf16_units() -> None:

@@ -17,12 +17,13 @@ from bot.store.outbox import (
     due_for_chat,
     enqueue,
     fail_chat,
-    first_story_message,
     fold,
     mark_attempt,
     mark_sent,
     queue_counts,
     retry_later,
+    rewrite_held,
+    story_messages,
     to_fold,
 )
 
@@ -90,12 +91,27 @@ async def test_blocked_chat_fails_its_queue(engine: AsyncEngine) -> None:
     assert await queue_counts(engine) == {"failed": 2}
 
 
-async def test_first_story_message_finds_the_first_alert_of_a_story(engine: AsyncEngine) -> None:
+async def test_story_messages_are_the_first_messages_not_the_edits(engine: AsyncEngine) -> None:
+    await remember_chat(engine, 1, "private", None)
+    await remember_chat(engine, 2, "private", None)
+    async with engine.begin() as conn:
+        await enqueue(conn, [_message(1, story_id=9), _message(3, chat=2, story_id=8, held=True)])
+        (found, held) = await story_messages(conn, [8, 9])
+        assert (found.chat_id, found.story_id, found.status) == (1, 9, "pending")
+        assert (held.chat_id, held.story_id, held.status) == (2, 8, "held")
+        await enqueue(conn, [_message(2, story_id=9, edit_of=found.outbox_id, key="tg:1:edit:9:2")])
+        assert await story_messages(conn, [9]) == [found]
+        assert await story_messages(conn, [7]) == []
+
+
+async def test_a_held_message_is_rewritten_until_it_goes_out(engine: AsyncEngine) -> None:
     await remember_chat(engine, 1, "private", None)
     async with engine.begin() as conn:
-        await enqueue(conn, [_message(1, story_id=9)])
-        found = await first_story_message(conn, 1, "kallas", [9])
-        assert found is not None
-        await enqueue(conn, [_message(2, story_id=9, edit_of=found.outbox_id, key="tg:1:edit:9:2")])
-        assert await first_story_message(conn, 1, "kallas", [9]) == found
-        assert await first_story_message(conn, 1, "kallas", [8]) is None
+        await enqueue(conn, [_message(1, story_id=9, held=True), _message(2, story_id=8)])
+        held, pending = await story_messages(conn, [8, 9])
+        newer = _message(1, html="<b>1, now naming two topics</b>", headline=Headline("T", "u", "ERR", "A, B"))
+        await rewrite_held(conn, held.outbox_id, newer)
+        await rewrite_held(conn, pending.outbox_id, newer)
+    folding = await to_fold(engine, 1, "held", None)
+    assert [h.topic for h in folding.headlines] == ["A, B"]
+    assert [q.html for q in await due_for_chat(engine, 1, clock.now())] == ["<b>2</b>"]

@@ -17,11 +17,13 @@ from bot import clock
 from bot.deliver.digests import send_digests
 from bot.deliver.telegram_sender import TelegramSender
 from bot.deliver.telegram_sink import TelegramSink
-from bot.model import Alert, Notice, Story, StoryMember
-from bot.store.chats import remember_chat, set_digest, subscribe, subscriptions_of
+from bot.model import AlertBatch, Notice
+from bot.store.alerts import move_alerts
+from bot.store.chats import mute, remember_chat, set_digest, subscribe, subscriptions_of
 from bot.store.db import open_database
 from bot.store.outbox import NewMessage, enqueue, queue_counts
-from tests.deliver.factories import make_alert
+from bot.store.stories import merge_stories
+from tests.deliver.factories import batch, grown, make_alert, matched_again, story
 from tests.e2e.fake_botapi import FakeBotApi, FakeLimits
 
 
@@ -59,7 +61,7 @@ def _latency_count() -> float:
     return sample or 0.0
 
 
-async def _queue(engine: AsyncEngine, sender: TelegramSender, alerts: list[Alert]) -> None:
+async def _queue(engine: AsyncEngine, sender: TelegramSender, alerts: AlertBatch) -> None:
     sink = TelegramSink()
     async with engine.begin() as conn:
         await sink.enqueue(conn, alerts)
@@ -73,10 +75,10 @@ async def test_burst_to_200_chats_gets_no_429(api: FakeBotApi, bot: Bot, sqlite_
     api.group(-500, "Newsroom", admins={1})
     await _subscribe(sqlite_engine, api, -500)
     sender = TelegramSender(bot, sqlite_engine)
-    await _queue(sqlite_engine, sender, [make_alert(1)])
+    await _queue(sqlite_engine, sender, batch(make_alert(1)))
     await _subscribe(sqlite_engine, api, 7, rule="kallas")
     await _subscribe(sqlite_engine, api, -500, rule="kallas")
-    await _queue(sqlite_engine, sender, [make_alert(2, rule="kallas"), make_alert(3, rule="kallas")])
+    await _queue(sqlite_engine, sender, batch(make_alert(2, rule="kallas"), make_alert(3, rule="kallas")))
     await sender.drain(timeout=60)
     assert api.rate_limited() == []
     assert all(len(api.sent(chat_id)) == (3 if chat_id == 7 else 1) for chat_id in range(1, 201))
@@ -91,7 +93,7 @@ async def test_429_holds_only_that_chat(api: FakeBotApi, bot: Bot, sqlite_engine
         await _subscribe(sqlite_engine, api, chat_id)
     api.flood(1, seconds=3)
     sender = TelegramSender(bot, sqlite_engine)
-    await _queue(sqlite_engine, sender, [make_alert(n) for n in range(1, 4)])
+    await _queue(sqlite_engine, sender, batch(*(make_alert(n) for n in range(1, 4))))
     await sender.drain(timeout=30)
     assert [r[1] for r in api.rejections] == [429]
     assert [m.text.splitlines()[0] for m in api.sent(1)] == [f"Story number {n}" for n in range(1, 4)]
@@ -106,9 +108,9 @@ async def test_blocked_user_is_deactivated_once(
     api.block(1)
     sender = TelegramSender(bot, sqlite_engine)
     with caplog.at_level(logging.WARNING):
-        await _queue(sqlite_engine, sender, [make_alert(1), make_alert(2)])
+        await _queue(sqlite_engine, sender, batch(make_alert(1), make_alert(2)))
         await sender.drain(timeout=30)
-        await _queue(sqlite_engine, sender, [make_alert(3)])
+        await _queue(sqlite_engine, sender, batch(make_alert(3)))
         await sender.drain(timeout=30)
     assert api.sent(1) == [] and len(api.sent(2)) == 3
     assert sum("paused" in r.getMessage() for r in caplog.records) == 1
@@ -139,7 +141,7 @@ async def test_server_errors_are_retried(api: FakeBotApi, bot: Bot, sqlite_engin
     await _subscribe(sqlite_engine, api, 1)
     api.fail_next(1, status=502)
     sender = TelegramSender(bot, sqlite_engine, poll_every=0.2)
-    await _queue(sqlite_engine, sender, [make_alert(1)])
+    await _queue(sqlite_engine, sender, batch(make_alert(1)))
     await sender.drain(timeout=15)
     assert len(api.sent(1)) == 1
     assert [r[1] for r in api.rejections] == [502]
@@ -148,7 +150,7 @@ async def test_server_errors_are_retried(api: FakeBotApi, bot: Bot, sqlite_engin
 async def test_burst_beyond_pace_is_folded(api: FakeBotApi, bot: Bot, sqlite_engine: AsyncEngine) -> None:
     await _subscribe(sqlite_engine, api, 1)
     sender = TelegramSender(bot, sqlite_engine)
-    await _queue(sqlite_engine, sender, [make_alert(n) for n in range(1, 31)])
+    await _queue(sqlite_engine, sender, batch(*(make_alert(n) for n in range(1, 31))))
     await sender.drain(timeout=20)
     (summary,) = api.sent(1)
     assert summary.text.startswith("30 new alerts")
@@ -159,7 +161,7 @@ async def test_digest_collects_alerts_into_one_message(api: FakeBotApi, bot: Bot
     await _subscribe(sqlite_engine, api, 1)
     await set_digest(sqlite_engine, 1, "hourly")
     sender = TelegramSender(bot, sqlite_engine)
-    await _queue(sqlite_engine, sender, [make_alert(n) for n in range(1, 4)])
+    await _queue(sqlite_engine, sender, batch(*(make_alert(n) for n in range(1, 4))))
     await sender.drain(timeout=10)
     assert api.sent(1) == []
     await send_digests(sqlite_engine, clock.now() + timedelta(minutes=61))
@@ -177,7 +179,7 @@ async def test_forum_subscription_goes_to_its_thread(api: FakeBotApi, bot: Bot, 
     await _subscribe(sqlite_engine, api, -1001, thread_id=42)
     sender = TelegramSender(bot, sqlite_engine)
     delivered_before = _latency_count()
-    await _queue(sqlite_engine, sender, [make_alert(1)])
+    await _queue(sqlite_engine, sender, batch(make_alert(1)))
     await sender.drain(timeout=10)
     assert [m.thread_id for m in api.sent(-1001)] == [42]
     assert _latency_count() == delivered_before + 1
@@ -186,18 +188,110 @@ async def test_forum_subscription_goes_to_its_thread(api: FakeBotApi, bot: Bot, 
 async def test_growing_story_edits_its_message(api: FakeBotApi, bot: Bot, sqlite_engine: AsyncEngine) -> None:
     await _subscribe(sqlite_engine, api, 1)
     sender = TelegramSender(bot, sqlite_engine)
-
-    def story(*outlets: str) -> Story:
-        members = tuple(StoryMember(i, o, "T", f"https://{i}.test", None) for i, o in enumerate(outlets))
-        return Story(5, "T", members, origin="RIA News")
-
-    await _queue(sqlite_engine, sender, [make_alert(1, story=story("MENAFN"))])
+    first = make_alert(1, story=story(5, "MENAFN"))
+    await _queue(sqlite_engine, sender, batch(first))
     await sender.drain(timeout=10)
-    await _queue(sqlite_engine, sender, [make_alert(2, story=story("MENAFN", "Gazeta"))])
-    await sender.drain(timeout=10)
+    for _ in range(2):  # the same growth twice (a retried batch): one edit
+        await _queue(sqlite_engine, sender, grown(story(5, "MENAFN", "Gazeta"), first))
+        await sender.drain(timeout=10)
     (message,) = api.sent(1)
     assert "2 outlets: MENAFN, Gazeta; originally RIA News" in message.text
     assert len(message.edits) == 1
+    assert message.callback_data == ["why:s5"]
+
+
+async def _three_topics(engine: AsyncEngine, api: FakeBotApi, chat_id: int) -> None:
+    for rule in ("troops", "kallas", "estonia"):
+        await _subscribe(engine, api, chat_id, rule=rule)
+
+
+def _seed(story_id: int = 5, *outlets: str) -> AlertBatch:
+    """The seed story: one article that matched three topics (in the matcher's order, not the reader's)."""
+    seed = story(story_id, *(outlets or ("MENAFN",)))
+    return batch(*(make_alert(n, rule, seed, entry=1) for n, rule in enumerate(("estonia", "kallas", "troops"), 1)))
+
+
+async def test_a_story_matching_three_topics_is_one_message_naming_them(
+    api: FakeBotApi, bot: Bot, sqlite_engine: AsyncEngine
+) -> None:
+    await _three_topics(sqlite_engine, api, 1)
+    await _subscribe(sqlite_engine, api, 2, rule="estonia")
+    sender = TelegramSender(bot, sqlite_engine)
+    await _queue(sqlite_engine, sender, _seed())
+    await sender.drain(timeout=10)
+    (message,) = api.sent(1)
+    assert "Topics: Troop deployment, Kaja Kallas, Estonia" in message.text
+    bold = {message.text[e["offset"] : e["offset"] + e["length"]] for e in message.entities if e["type"] == "bold"}
+    assert {"Kallas", "Estonian", "troops"} <= bold  # the words of every topic are marked
+    (single,) = api.sent(2)
+    assert "Topic: Estonia\n" in single.text and "Topics" not in single.text
+    earlier = _seed().stories[0].fresh
+    await _queue(sqlite_engine, sender, grown(story(5, "MENAFN", "Gazeta"), *earlier))
+    await sender.drain(timeout=10)
+    assert [len(m.edits) for m in api.sent(1) + api.sent(2)] == [1, 1]
+    assert "Topics: Troop deployment, Kaja Kallas, Estonia\n2 outlets: MENAFN, Gazeta" in api.sent(1)[0].text
+
+
+async def test_muted_topics_are_left_out_and_all_muted_gets_nothing(
+    api: FakeBotApi, bot: Bot, sqlite_engine: AsyncEngine
+) -> None:
+    await _three_topics(sqlite_engine, api, 1)
+    await _three_topics(sqlite_engine, api, 2)
+    await _three_topics(sqlite_engine, api, 3)
+    later = clock.now() + timedelta(hours=1)
+    await mute(sqlite_engine, 1, "kallas", later)
+    await mute(sqlite_engine, 2, "*", later)
+    for rule in ("troops", "kallas", "estonia"):
+        await mute(sqlite_engine, 3, rule, later)
+    sender = TelegramSender(bot, sqlite_engine)
+    await _queue(sqlite_engine, sender, _seed())
+    await sender.drain(timeout=10)
+    (message,) = api.sent(1)
+    assert "Topics: Troop deployment, Estonia\n" in message.text
+    assert api.sent(2) == [] and api.sent(3) == []
+
+
+async def test_a_digest_lists_a_story_once_with_every_topic(
+    api: FakeBotApi, bot: Bot, sqlite_engine: AsyncEngine
+) -> None:
+    await _three_topics(sqlite_engine, api, 1)
+    await set_digest(sqlite_engine, 1, "hourly")
+    sender = TelegramSender(bot, sqlite_engine)
+    seed = story(5, "MENAFN")
+    troops = make_alert(1, "troops", seed, entry=1)
+    await _queue(sqlite_engine, sender, batch(troops))
+    # Later the story matches two more of the chat's topics: its line in the waiting digest names them.
+    more = [make_alert(2, "kallas", seed, entry=1), make_alert(3, "estonia", seed, entry=1)]
+    await _queue(sqlite_engine, sender, matched_again(seed, [troops], *more))
+    await _queue(sqlite_engine, sender, batch(make_alert(4, "kallas", story(8, "ERR"))))
+    await sender.drain(timeout=10)
+    assert api.sent(1) == []
+    await send_digests(sqlite_engine, clock.now() + timedelta(minutes=61))
+    await sender.drain(timeout=10)
+    (digest,) = api.sent(1)
+    assert digest.text.startswith("Your hourly digest: 2 alerts since")
+    assert "• Story number 1 — MENAFN [Troop deployment, Kaja Kallas, Estonia]" in digest.text
+    assert "• Story number 4 — MENAFN [Kaja Kallas]" in digest.text
+
+
+async def test_a_merge_adds_outlets_to_the_older_message_and_sends_none(
+    api: FakeBotApi, bot: Bot, sqlite_engine: AsyncEngine
+) -> None:
+    await _three_topics(sqlite_engine, api, 1)
+    sender = TelegramSender(bot, sqlite_engine)
+    older, younger = make_alert(1, "troops", story(5, "MENAFN")), make_alert(2, "estonia", story(8, "ERR"), entry=2)
+    await _queue(sqlite_engine, sender, batch(older))
+    await _queue(sqlite_engine, sender, batch(younger))
+    await sender.drain(timeout=10)
+    assert len(api.sent(1)) == 2
+    async with sqlite_engine.begin() as conn:  # the story index merged story 8 into 5
+        await merge_stories(conn, 5, [8])
+        await move_alerts(conn, 5, [8])
+    await _queue(sqlite_engine, sender, grown(story(5, "MENAFN", "ERR"), older, younger))
+    await sender.drain(timeout=10)
+    first, second = api.sent(1)
+    assert len(first.edits) == 1 and second.edits == []
+    assert "Topics: Troop deployment, Estonia\n2 outlets: MENAFN, ERR" in first.text
 
 
 async def test_group_upgraded_to_supergroup_keeps_its_subscriptions(
@@ -207,9 +301,9 @@ async def test_group_upgraded_to_supergroup_keeps_its_subscriptions(
     await _subscribe(sqlite_engine, api, -5)
     api.upgrade(-5, -1005)
     sender = TelegramSender(bot, sqlite_engine)
-    await _queue(sqlite_engine, sender, [make_alert(1)])
+    await _queue(sqlite_engine, sender, batch(make_alert(1)))
     await sender.drain(timeout=15)
-    await _queue(sqlite_engine, sender, [make_alert(2)])
+    await _queue(sqlite_engine, sender, batch(make_alert(2)))
     await sender.drain(timeout=15)
     assert [m.text.splitlines()[0] for m in api.sent(-1005)] == ["Story number 1", "Story number 2"]
     assert [s.rule_id for s in await subscriptions_of(sqlite_engine, -1005)] == ["troops"]
@@ -221,7 +315,7 @@ async def test_chats_no_longer_allowed_get_nothing(api: FakeBotApi, bot: Bot, sq
         await _subscribe(sqlite_engine, api, chat_id)
     sender = TelegramSender(bot, sqlite_engine)
     async with sqlite_engine.begin() as conn:
-        await TelegramSink(allowed_chats=[2]).enqueue(conn, [make_alert(1)])
+        await TelegramSink(allowed_chats=[2]).enqueue(conn, batch(make_alert(1)))
     await sender.drain(timeout=10)
     assert api.sent(1) == [] and len(api.sent(2)) == 1
 

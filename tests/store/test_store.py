@@ -124,8 +124,8 @@ async def test_alerts_are_stored_with_their_match_and_found_by_story(engine: Asy
     loaded = await get_alert(engine, alert.id or 0)
     assert loaded is not None
     assert (loaded.alert.match, loaded.alert.entry, loaded.story_id) == (MATCH, stored.entry, stored.id)
-    assert [a.alert.id for a in await recent_alerts(engine, "troop-deployment")] == [alert.id]
-    assert await recent_alerts(engine, "other-rule") == []
+    assert [a.alert.id for a in await recent_alerts(engine, ["troop-deployment", "estonia"])] == [alert.id]
+    assert await recent_alerts(engine, ["other-rule"]) == []
 
 
 async def test_merged_stories_keep_the_older_alert_and_show_every_member(engine: AsyncEngine) -> None:
@@ -141,7 +141,7 @@ async def test_merged_stories_keep_the_older_alert_and_show_every_member(engine:
         kept = await story_alerts(conn, [first.id])
         assert kept[(MATCH.rule_id, first.id)].id == younger.id  # created first, so it is the story's alert
         assert await live_story_id(conn, second.id) == first.id
-        assert await merged_ids(conn, first.id) == [first.id, second.id]
+        assert await merged_ids(conn, [first.id, 999]) == {first.id: [first.id, second.id], 999: [999]}
     for alert in (younger, older_in_survivor):
         loaded = await alert_with_story(engine, alert.id or 0, StoriesConfig())
         assert loaded is not None and loaded.story is not None
