@@ -20,11 +20,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rich.console import Console
 
-from bot.deliver.console import render_alert as console_alert
-from bot.deliver.format import MAX_MESSAGE, headline_of, render_alert, render_summary, render_why, utf16_len
+from bot.deliver.console import render_story as console_story
+from bot.deliver.console import render_update
+from bot.deliver.format import MAX_MESSAGE, headline_of, render_story, render_summary, render_why, utf16_len
 from bot.deliver.jsonl import alert_record
 from bot.match.query import QueryError, parse_query
-from bot.model import Alert, ClauseHit, Entry, Match, Span, Story, StoryMember
+from bot.model import Alert, ClauseHit, Entry, Match, Span, Story, StoryAlert, StoryMember
 from bot.parse.feed import FeedParseError, parse_feed
 
 MB = 1024 * 1024
@@ -134,38 +135,49 @@ def test_query_parser_refuses_deep_nesting_quickly() -> None:
 
 
 @st.composite
-def alerts(draw: Callable[..., object]) -> Alert:
-    body = draw(st.text(max_size=3000)) + draw(nasty)
-    title = draw(nasty)
-    spans = tuple(
-        Span("body", s, min(len(body), s + n), body[s : s + n])
-        for s, n in draw(st.lists(st.tuples(st.integers(0, max(len(body) - 1, 0)), st.integers(1, 30)), max_size=8))
-    )
-    entry = Entry(
-        feed_url="https://feeds.example/x",
-        outlet=draw(nasty),
-        url=draw(st.sampled_from(["", "https://x.example/a b", "javascript:alert(1)", "https://x.example/\ud800"])),
-        title=title,
-        summary=body,
-        published=datetime(2024, 3, 14, tzinfo=UTC),
-    )
-    match = Match(draw(nasty) or "r", draw(nasty), (ClauseHit(draw(nasty), spans),))
+def stories(draw: Callable[..., object]) -> StoryAlert:
+    """A story that matched one to five topics, each on a hostile entry of its own or on the first one."""
     members = tuple(StoryMember(i, draw(nasty), draw(nasty), "u", None) for i in range(draw(st.integers(1, 15))))
-    story = Story(1, title, members, draw(nasty), breaking=draw(st.booleans()))
-    return Alert(match.rule_id, match.rule_title, entry, match, id=1, story=story)
+    story = Story(1, draw(nasty), members, draw(nasty), breaking=draw(st.booleans()))
+    entries: list[Entry] = []
+    alerts = []
+    for n in range(draw(st.integers(1, 5))):
+        body = draw(st.text(max_size=3000)) + draw(nasty)
+        spans = tuple(
+            Span("body", s, min(len(body), s + k), body[s : s + k])
+            for s, k in draw(st.lists(st.tuples(st.integers(0, max(len(body) - 1, 0)), st.integers(1, 30)),
+                                      max_size=8))
+        )  # fmt: skip
+        own = Entry(
+            feed_url="https://feeds.example/x",
+            outlet=draw(nasty),
+            url=draw(st.sampled_from(["", "https://x.example/a b", "javascript:alert(1)", "https://x.example/\ud800"])),
+            title=draw(nasty),
+            summary=body,
+            published=datetime(2024, 3, 14, tzinfo=UTC),
+            guid=f"g{n}",
+        )
+        entry = entries[0] if entries and draw(st.booleans()) else own
+        entries.append(entry)
+        match = Match(f"{draw(nasty)}-{n}", draw(nasty), (ClauseHit(draw(nasty), spans),))
+        alerts.append(Alert(match.rule_id, match.rule_title, entry, match, id=n, story=story))
+    split = draw(st.integers(0, len(alerts) - 1))
+    return StoryAlert(story, tuple(alerts[split:]), tuple(alerts[:split]), grown=draw(st.booleans()))
 
 
 @settings(FUZZ, max_examples=150)
-@given(alerts())
-def test_renderers_fit_telegram_and_never_raise(alert: Alert) -> None:
+@given(stories())
+def test_renderers_fit_telegram_and_never_raise(story: StoryAlert) -> None:
     with bounded(seconds=2, megabytes=16):
-        rendered = render_alert(alert)
+        rendered = render_story(story.story, story.alerts)
         assert utf16_len(rendered.plain) <= MAX_MESSAGE
-        why = render_why(alert)
+        why = render_why(story.story, story.alerts)
         assert utf16_len(why.plain) <= MAX_MESSAGE
-        summary = render_summary("Digest", [headline_of(alert)] * 50)
+        summary = render_summary("Digest", [headline_of(story.alerts)] * 50)
         assert utf16_len(summary.plain) <= MAX_MESSAGE
-        json.dumps(alert_record(alert))
+        for alert in story.alerts:
+            json.dumps(alert_record(alert))
         console = Console(file=io.StringIO(), width=100)
-        console.print(console_alert(alert))
+        console.print(console_story(story.story, story.alerts))
+        console.print(render_update(story))
         assert "\x1b" not in console.file.getvalue()  # type: ignore[attr-defined]

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -131,11 +134,31 @@ def test_demo_needs_no_rules_folder_where_it_runs(
     monkeypatch.chdir(tmp_path)
     assert main(["demo"]) == 0
     captured = capsys.readouterr()
-    assert "3 feeds polled, 0 failed, 6 new alerts" in captured.err
+    assert "3 feeds polled, 0 failed, 4 new stories alerted (6 topic alerts)" in captured.err
     assert f"rules from {RULES}/" in captured.err
     for title in ("Troop deployment", "Kaja Kallas", "Election results"):
         assert title in captured.out
     assert list(tmp_path.iterdir()) == []
+
+
+def test_demo_prints_one_panel_per_story_naming_its_topics(tmp_path: Path) -> None:
+    """`newsbot demo` as a user runs it: the seed story (MENAFN's article, and Rewrite Desk's rewrite crediting
+    RIA News) matched three topics and is one panel naming them, not one panel per topic."""
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "COLUMNS": "120", "NO_COLOR": "1"}
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "demo"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    panels = [line for line in done.stdout.splitlines() if line.startswith("╭─ ")]
+    assert [p.split(" ─")[0].removeprefix("╭─ ") for p in panels] == [
+        "Topic: Election results",
+        "Topic: Cyber attack on critical infrastructure",
+        "Topics: Estonia, Kaja Kallas, Troop deployment",
+        "Topic: Sanctions and export controls",
+    ]
+    assert done.stdout.count("Estonian PM Kallas declines to rule out sending troops to Ukraine") == 1
+    assert "2 outlets: MENAFN, Rewrite Desk; originally RIA News" in done.stdout
+    assert "3 feeds polled, 0 failed, 4 new stories alerted (6 topic alerts), 0 updated" in done.stderr
 
 
 def test_demo_with_a_missing_rules_folder_is_one_sentence(

@@ -123,7 +123,7 @@ def test_the_installed_newsbot_is_the_wheels_not_the_checkouts(installed: Instal
 
 def test_demo_runs_from_the_installed_wheel(installed: Installed, tmp_path: Path) -> None:
     demo = _ok(_run([installed.newsbot, "demo"], tmp_path))
-    assert "3 feeds polled, 0 failed, 6 new alerts" in demo.stderr
+    assert "3 feeds polled, 0 failed, 4 new stories alerted (6 topic alerts)" in demo.stderr
     assert f"rules from {installed.venv}" in demo.stderr
     for title in ("Troop deployment", "Kaja Kallas", "Election results"):
         assert title in demo.stdout

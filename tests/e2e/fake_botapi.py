@@ -169,6 +169,7 @@ class FakeBotApi:
     async def __aenter__(self) -> FakeBotApi:
         app = web.Application()
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
+        app.router.add_route("*", "/control/{action}", self._control)
         self._runner = web.AppRunner(app, handle_signals=False, handler_cancellation=True)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", self.port)
@@ -289,6 +290,43 @@ class FakeBotApi:
             if time.monotonic() > deadline:
                 raise AssertionError(f"condition not met within {timeout} s; rejections: {self.rejections[-5:]}")
             await asyncio.sleep(0.02)
+
+    # ---- controls over HTTP, for tests that run the fake in its own process (botapi_process.py)
+
+    async def _control(self, request: web.Request) -> web.Response:
+        """`/control/{action}`: the controls above as JSON, for a test in another process."""
+        action = request.match_info["action"]
+        params: Json = await request.json() if request.can_read_body else dict(request.query)
+        if action == "private_chat":
+            self.private_chat(int(params["user_id"]))
+            return web.json_response({})
+        if action == "user_says":
+            said = await self.user_says(int(params["chat_id"]), int(params["user_id"]), str(params["text"]))
+            return web.json_response({"message_id": said.message_id})
+        if action == "press":
+            query = await self.press(
+                int(params["chat_id"]), int(params["user_id"]), int(params["message_id"]), str(params["data"])
+            )
+            return web.json_response({"query_id": query})
+        if action == "sent":
+            return web.json_response([self._shown(m) for m in self.sent(int(params["chat_id"]))])
+        if action == "calls":
+            return web.json_response([method for method, _ in self.calls])
+        if action == "rejections":
+            return web.json_response([list(r) for r in self.rejections])
+        return web.json_response({"error": f"no control {action}"}, status=404)
+
+    @staticmethod
+    def _shown(message: Message) -> Json:
+        return {
+            "message_id": message.message_id,
+            "text": message.text,
+            "html": message.html,
+            "entities": message.entities,
+            "callback_data": message.callback_data,
+            "edits": message.edits,
+            "thread_id": message.thread_id,
+        }
 
     # ---- HTTP
 

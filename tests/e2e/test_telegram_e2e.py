@@ -18,7 +18,6 @@ import sqlite3
 import sys
 from collections import Counter
 from collections.abc import AsyncIterator
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -185,46 +184,5 @@ async def test_subscribe_receive_and_survive_kill_9(api: FakeBotApi, feed_server
             got = Counter(link for link in links(api.sent(reader)) if link in expected)
             assert got == Counter(expected), f"chat {reader}: {got}"
         assert not [r for r in api.rejections if r[1] == 400], api.rejections
-    finally:
-        await daemon.stop()
-
-
-async def test_story_alert_is_edited_as_outlets_join(api: FakeBotApi, feed_server: FeedServer, tmp_path: Path) -> None:
-    feed_server.feeds["menafn.xml"] = []
-    feed_server.feeds["rewrite.xml"] = []
-    config = write_config(tmp_path, api, feed_server)
-    settings = yaml.safe_load(config.read_text())
-    settings["feeds"] = [
-        {"url": feed_server.url("menafn.xml"), "name": "MENAFN", "every": "1s", "fulltext": False},
-        {"url": feed_server.url("rewrite.xml"), "name": "Baltic Rewrite", "every": "1s", "fulltext": False},
-    ]
-    config.write_text(yaml.safe_dump(settings))
-    daemon = Daemon(config, tmp_path / "daemon.log")
-    api.private_chat(1001)
-    await daemon.start()
-    try:
-        await until(
-            lambda: min(feed_server.requests.get(f, 0) for f in ("menafn.xml", "rewrite.xml")) >= 1,
-            "the first poll of both feeds",
-            daemon,
-        )
-        await say(api, daemon, 1001, "/subscribe troop-deployment", "Subscribed")
-        now = clock.now()
-        rewrite, menafn = seed_items((now, now - timedelta(minutes=5)))
-        feed_server.feeds["menafn.xml"] = [menafn]
-
-        def alerts() -> list[Message]:
-            return [m for m in api.sent(1001) if "Topic: Troop deployment" in m.text]
-
-        await until(lambda: len(alerts()) == 1, "the first alert", daemon)
-        feed_server.feeds["rewrite.xml"] = [rewrite]
-        await until(lambda: bool(alerts()[0].edits), "the alert to be edited", daemon)
-        await asyncio.sleep(2)
-        (alert,) = alerts()
-        assert "2 outlets: MENAFN, Baltic Rewrite; originally RIA News" in alert.text, alert.text
-        await api.press(1001, 1001, alert.message_id, alert.callback_data[0])
-        await until(lambda: api.sent(1001)[-1].text.startswith("Why: Troop deployment"), "the Why? answer", daemon)
-        why = api.sent(1001)[-1].text
-        assert "Story: originally RIA News" in why and "• Baltic Rewrite: " in why and "• MENAFN: " in why, why
     finally:
         await daemon.stop()

@@ -64,9 +64,10 @@ async def test_seeds_alert_once_across_polls_and_restarts(
 
     feed_server.feeds["wire.xml"] = seed_items((NOW + timedelta(minutes=1), NOW + timedelta(minutes=2))) + UNRELATED
     alerts = await poll_once(config)
-    # Both seeds tell one event: one alert per rule, whose story holds both articles.
+    # Both seeds tell one event: one object per rule, all of one story (its id groups them), holding both.
     by_rule = {a["rule"]: a for a in alerts}
     assert len(by_rule) == len(alerts)
+    assert len({a["story"]["id"] for a in alerts}) == 1
     assert {"troop-deployment", "kaja-kallas"} <= set(by_rule)
     seeds = {"https://rewrite.example/estonia-leader", "https://menafn.example/kallas-troops"}
     for alert in alerts:
