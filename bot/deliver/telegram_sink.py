@@ -12,15 +12,15 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import timedelta
 from html import escape
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot import clock
 from bot.alerts.messages import Action, FirstMessage, Follow, MessagePlan, Reader, plan_message
-from bot.deliver.format import headline_of, render_story
-from bot.model import AlertBatch, Notice, StoryAlert
+from bot.deliver.format import Rendered, headline_of, render_story
+from bot.model import AlertBatch, Headline, Notice, StoryAlert
 from bot.store.chats import Follower, followers, know_private_chat
 from bot.store.outbox import NewMessage, StoryMessage, enqueue, rewrite_held, story_messages
 from bot.store.stories import merged_ids
@@ -45,6 +45,27 @@ def first_message(sent: Sequence[StoryMessage]) -> FirstMessage | None:
         return None
     first = min(sent, key=lambda message: message.outbox_id)
     return FirstMessage(first.outbox_id, first.at, held=first.status == "held", folded=first.status == "folded")
+
+
+def _message(story: StoryAlert, reader: Reader, plan: MessagePlan, rendered: Rendered, line: Headline) -> NewMessage:
+    """The outbox row for a plan: a new message carries its summary line (for bursts and digests), an edit
+    points at the message it edits."""
+    lead = plan.topics[0]
+    new = plan.action is not Action.EDIT
+    return NewMessage(
+        key=plan.key,
+        rule_id=lead.rule_id,
+        html=rendered.html,
+        plain=rendered.plain,
+        headline=line if new else None,
+        chat_id=reader.chat_id,
+        thread_id=plan.thread_id,
+        alert_id=lead.id,
+        story_id=story.story.id if story.story is not None else None,
+        held=plan.held,
+        edit_of=plan.edit_of if plan.action is Action.EDIT else None,
+        published_at=lead.entry.published if new else None,
+    )
 
 
 class TelegramSink:
@@ -94,6 +115,7 @@ class TelegramSink:
         for story in batch.stories:
             ids = merged.get(story.story.id, []) if story.story is not None else []
             candidates = {r.chat_id: r for alert in story.alerts for r in following.get(alert.rule_id, [])}
+            shown: dict[tuple[str, ...], tuple[Rendered, Headline]] = {}  # chats naming the same topics
             for reader in candidates.values():
                 earlier = [message for story_id in ids for message in sent.get((reader.chat_id, story_id), [])]
                 plan = plan_message(
@@ -101,34 +123,16 @@ class TelegramSink:
                 )
                 if plan is None:
                     continue
-                queued = self._message(story, reader, plan)
+                named = tuple(alert.rule_id for alert in plan.topics)
+                if named not in shown:
+                    shown[named] = (render_story(story.story, plan.topics), headline_of(plan.topics))
+                queued = _message(story, reader, plan, *shown[named])
                 if plan.action is Action.REWRITE:
                     assert plan.edit_of is not None
                     await rewrite_held(conn, plan.edit_of, queued)
                 else:
                     messages.append(queued)
         await enqueue(conn, messages)
-
-    @staticmethod
-    def _message(story: StoryAlert, reader: Reader, plan: MessagePlan) -> NewMessage:
-        rendered = render_story(story.story, plan.topics)
-        lead = plan.topics[0]
-        new = plan.action is not Action.EDIT
-        published: datetime | None = lead.entry.published if new else None
-        return NewMessage(
-            key=plan.key,
-            rule_id=lead.rule_id,
-            html=rendered.html,
-            plain=rendered.plain,
-            headline=headline_of(plan.topics) if new else None,
-            chat_id=reader.chat_id,
-            thread_id=plan.thread_id,
-            alert_id=lead.id,
-            story_id=story.story.id if story.story is not None else None,
-            held=plan.held,
-            edit_of=plan.edit_of if plan.action is Action.EDIT else None,
-            published_at=published,
-        )
 
     async def flush(self) -> None:
         """Ring the sender's bell (`TelegramSender(..., bell=sink.queued)`)."""

@@ -118,10 +118,12 @@ def _headline_json(headline: Headline | None) -> dict[str, str] | None:
     return {"title": headline.title, "url": headline.url, "outlet": headline.outlet, "topic": headline.topic}
 
 
-def _insert_ignoring_duplicates(conn: AsyncConnection, values: list[dict[str, Any]]) -> Any:
-    """INSERT ... ON CONFLICT (key) DO NOTHING, in each dialect's own words."""
+def _insert_ignoring_duplicates(conn: AsyncConnection) -> Any:
+    """INSERT ... ON CONFLICT (key) DO NOTHING RETURNING id, in each dialect's own words. Executed with a list
+    of rows, SQLAlchemy sends them in batches of multi-row INSERTs within each database's parameter limit, and
+    only the rows inserted come back."""
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    return dialect.insert(outbox).values(values).on_conflict_do_nothing(index_elements=["key"])
+    return dialect.insert(outbox).on_conflict_do_nothing(index_elements=["key"]).returning(outbox.c.id)
 
 
 async def enqueue(conn: AsyncConnection, messages: Sequence[NewMessage]) -> int:
@@ -149,8 +151,8 @@ async def enqueue(conn: AsyncConnection, messages: Sequence[NewMessage]) -> int:
         }
         for m in messages
     ]
-    result = await conn.execute(_insert_ignoring_duplicates(conn, values))
-    return max(int(result.rowcount), 0)
+    result = await conn.execute(_insert_ignoring_duplicates(conn), values)
+    return len(result.all())
 
 
 @dataclass(frozen=True, slots=True)

@@ -51,6 +51,16 @@ async def test_same_key_is_queued_once(engine: AsyncEngine) -> None:
     assert await queue_counts(engine) == {"pending": 3}
 
 
+async def test_a_batch_for_thousands_of_chats_is_queued_in_one_call(engine: AsyncEngine) -> None:
+    """One story to 3,000 chats: more rows than one statement may carry parameters for (SQLite: 32,766)."""
+    await remember_chat(engine, 1, "private", None)
+    many = [_message(n, key=f"tg:{n}:story:1") for n in range(3000)]
+    async with engine.begin() as conn:
+        assert await enqueue(conn, many) == 3000
+        assert await enqueue(conn, [*many[:10], _message(1, key="tg:new")]) == 1
+    assert await queue_counts(engine) == {"pending": 3001}
+
+
 async def test_sent_rows_are_never_due_again_and_retries_wait(engine: AsyncEngine) -> None:
     await remember_chat(engine, 1, "private", None)
     async with engine.begin() as conn:
