@@ -1,1 +1,2 @@
-"""The alert policy: when a topic's story raises a new alert, grows an earlier one, or stays silent. Pure."""
+"""The alert policy, pure: when a story raises a topic's alert, and what each reader gets for a story (one
+message naming its topics, an edit of it, or nothing)."""
