@@ -102,7 +102,7 @@ def _alerts(hits: Sequence[Hit]) -> tuple[Hit, ...]:
     """The hits the live alert policy raises an alert for, every entry counting as new."""
     by_entry = {hit.stored.id: hit for hit in hits}
     candidates = [StoryMatch(h.stored.id, h.stored.entry, h.match, 0, h.story_id, may_alert=True) for h in hits]
-    raised, _ = decide(candidates, {}, {}, {}, frozenset())
+    raised = decide(candidates, {}, ())
     return tuple(by_entry[new.entry_id] for new in raised)
 
 
