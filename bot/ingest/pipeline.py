@@ -188,7 +188,8 @@ class FeedPipeline:
         except Exception as error:
             if len(polls) == 1:
                 return [self._failure(polls[0].feed.url, error)]
-            log.warning("storing %d polls together failed; storing them one by one", len(polls))
+            reason = describe_error(error)
+            log.warning("storing %d polls together failed (%s); storing them one by one", len(polls), reason)
             reports = []
             for poll in polls:
                 reports += await self.store([poll])

@@ -15,6 +15,7 @@ import logging
 from dataclasses import dataclass, field
 
 from bot.ingest.batch import Ingest, IngestResult, PolledFeed
+from bot.store.db import describe_error
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +52,8 @@ class IngestQueue:
                 if len(batch) == 1:
                     self._fail(batch[0], error)
                     continue
-                log.warning("storing %d polls together failed; storing them one by one", len(batch))
+                reason = describe_error(error)
+                log.warning("storing %d polls together failed (%s); storing them one by one", len(batch), reason)
                 for waiting in batch:
                     await self._alone(waiting)
                 continue

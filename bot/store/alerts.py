@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot import clock
 from bot.model import Alert, ClauseHit, Match, Span
+from bot.store.db import MAX_PARAMETERS
 from bot.store.entries import entry_columns, entry_from_row
 from bot.store.stories import live_story_id
 from bot.store.tables import alerts, entries, feeds, inserted_id, matches
@@ -76,10 +77,13 @@ async def story_alerts(conn: AsyncConnection, story_ids: Sequence[int]) -> dict[
     """The alerts raised for these (live) stories, by (rule, story), each with its entry and match."""
     if not story_ids:
         return {}
-    query = _alert_query().where(alerts.c.story_id.in_(sorted(set(story_ids))))
-    return {
-        (row["rule_id"], row["alert_story_id"]): _alert_from_row(row) for row in (await conn.execute(query)).mappings()
-    }
+    wanted = sorted(set(story_ids))
+    found: dict[tuple[str, int], Alert] = {}
+    for start in range(0, len(wanted), MAX_PARAMETERS):
+        query = _alert_query().where(alerts.c.story_id.in_(wanted[start : start + MAX_PARAMETERS]))
+        for row in (await conn.execute(query)).mappings():
+            found[(row["rule_id"], row["alert_story_id"])] = _alert_from_row(row)
+    return found
 
 
 async def move_alerts(conn: AsyncConnection, into: int, others: Sequence[int]) -> None:

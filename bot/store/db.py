@@ -20,6 +20,10 @@ class DatabaseError(Exception):
     """The database cannot be opened or migrated; the message says which and why."""
 
 
+MAX_PARAMETERS = 30_000
+"""Values bound in one statement, at most: asyncpg refuses more than 32,767 and SQLite 32,766."""
+
+
 def async_url(url: str) -> str:
     """Swap a plain `sqlite://` or `postgresql://` URL to its asyncio driver."""
     parsed = make_url(url)
