@@ -19,7 +19,7 @@ import yaml
 
 from bot.starter import RULES
 from tests.app.daemon import running_daemon, until
-from tests.e2e.fake_botapi import FakeBotApi
+from tests.e2e.botapi_process import BotApiProcess
 from tests.feedserver import FeedServer
 from tests.fetch.servers import rss
 
@@ -28,8 +28,9 @@ ADMIN = 777
 
 
 @pytest.fixture
-async def api() -> AsyncIterator[FakeBotApi]:
-    async with FakeBotApi(token=TOKEN) as server:
+async def api() -> AsyncIterator[BotApiProcess]:
+    """The fake Telegram in a process of its own: newsbot, Telegram and the test talk only HTTP."""
+    async with BotApiProcess(TOKEN) as server:
         yield server
 
 
@@ -57,7 +58,7 @@ async def newsbot_status(config: Path) -> str:
 
 
 async def test_every_ttl_and_retry_after_as_written_and_status_says_why(
-    feed_server: FeedServer, api: FakeBotApi, tmp_path: Path
+    feed_server: FeedServer, api: BotApiProcess, tmp_path: Path
 ) -> None:
     ttl = rss("Quiet day", ttl=90)
     feed_server.raw["fixed.xml"] = ttl
@@ -81,15 +82,15 @@ async def test_every_ttl_and_retry_after_as_written_and_status_says_why(
         "telegram": {"token": TOKEN, "base_url": api.base_url, "admins": [ADMIN]},
     }
     config.write_text(yaml.safe_dump(settings))
-    api.private_chat(ADMIN)
+    await api.private_chat(ADMIN)
     async with running_daemon(config) as daemon:
         times = feed_server.times
         await until(lambda: polled(tmp_path / "n.db") == 4, "every feed's first poll")
         status = asyncio.create_task(newsbot_status(config))  # meanwhile, the polls go on
-        await until(lambda: any(c[0] == "getupdates" for c in api.calls), "the Telegram front")
+        while "getupdates" not in await api.calls():  # the Telegram front is up
+            await asyncio.sleep(0.1)
         await api.user_says(ADMIN, ADMIN, "/status")
-        await until(lambda: bool(api.sent(ADMIN)), "the /status reply")
-        reply = api.sent(ADMIN)[-1].text
+        reply = (await api.wait_for(ADMIN, bool, "the /status reply"))[-1].text
         assert "next poll in 1 h: the feed's ttl" in reply.split("• Adaptive: ")[1].splitlines()[0], reply
         assert ": the server's Retry-After" in reply.split("• Busy: ")[1].splitlines()[0], reply
         assert ": every 2s as configured" in reply.split("• Fixed: ")[1].splitlines()[0], reply
