@@ -17,7 +17,8 @@ Phases:
 - window: 10,000 new entries read and stored (match, features, credits, story index, store, alerts,
   outbox) into an empty window, then with WINDOWS entries already in it (the window is grown through the
   same path, unmeasured, with publication times spread over the last 47 hours);
-- start-up: a new process opening the runtime (`open_runtime`) on the database with the largest window;
+- start-up: a new process opening the runtime and its pipeline (`open_runtime`, `open_pipeline`) on the
+  database with the largest window;
 - peak RSS of the process (VmHWM), parse workers apart.
 
 Baseline, in the same run: the story index and attribution of newsbot 0.1 (bench/reference/), on the same
@@ -46,6 +47,7 @@ from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -57,6 +59,9 @@ from sqlalchemy.ext.asyncio import create_async_engine  # noqa: E402
 
 from bench.newsgen import Item, NewsGenerator, load_material, rss  # noqa: E402
 from bench.poll import cpu_seconds, peak_memory_mb, reset_peak_memory  # noqa: E402
+
+if TYPE_CHECKING:
+    from bot.ingest.pipeline import FeedPipeline
 
 HOSTS = 50
 CHATS = 20
@@ -211,7 +216,7 @@ async def count_entries(engine: object) -> int:
 
 
 async def one_database(args: argparse.Namespace) -> dict[str, object]:
-    from bot.app import open_runtime, poll_all_once
+    from bot.app import open_pipeline, open_runtime, poll_all_once
     from bot.config import Config, FeedConfig, PollingConfig
     from bot.deliver.telegram_sink import TelegramSink
 
@@ -237,11 +242,12 @@ async def one_database(args: argparse.Namespace) -> dict[str, object]:
             await subscribe_chats(url, topics)
             config = Config(database=url, rules=folder / "rules", feeds=feeds, polling=polling)
             async with open_runtime(config, TelegramSink()) as runtime:
+                pipeline = await open_pipeline(runtime)
                 reset_peak_memory(server.pid)
                 phases = []
                 for name in ("cycle 1", "cycle 2 (unchanged)"):
                     with Clock(server.pid) as clock:
-                        reports = await poll_all_once(runtime)
+                        reports = await poll_all_once(pipeline)
                     new = sum(r.result.new_entries for r in reports)
                     alerts = sum(len(r.result.alerts) for r in reports)
                     phases.append(clock.result(name, new, alerts))
@@ -260,7 +266,7 @@ async def one_database(args: argparse.Namespace) -> dict[str, object]:
 async def window_phases(
     args: argparse.Namespace, url: str, folder: Path, feeds: list[object], server_pid: int
 ) -> dict[str, object]:
-    from bot.app import open_runtime
+    from bot.app import open_pipeline, open_runtime
     from bot.config import Config
     from bot.deliver.telegram_sink import TelegramSink
 
@@ -268,13 +274,14 @@ async def window_phases(
     generator = NewsGenerator(load_material(), 23)
     measured: list[Measured] = []
     async with open_runtime(config, TelegramSink()) as runtime:
+        pipeline = await open_pipeline(runtime)
         in_window = 0
         for target in [0, *args.windows]:
             if target > in_window:
-                await grow(runtime, generator, target - in_window, args)
+                await grow(pipeline, generator, target - in_window, args)
                 in_window = target
             with Clock(server_pid) as clock:
-                alerts = await grow(runtime, generator, args.batch, args)
+                alerts = await grow(pipeline, generator, args.batch, args)
             in_window += args.batch
             measured.append(clock.result(f"window {target}", args.batch, alerts))
             print(f"  [{args.one}] {args.batch:,} into {target}: {clock.wall:.1f} s", file=sys.stderr, flush=True)
@@ -288,19 +295,19 @@ async def window_phases(
 
 async def start_up(url: str, rules: Path) -> dict[str, float]:
     """Open the runtime on a full database (the window restored), in this fresh process: wall, CPU, peak RSS."""
-    from bot.app import open_runtime
+    from bot.app import open_pipeline, open_runtime
     from bot.config import Config
     from bot.deliver.telegram_sink import TelegramSink
 
     wall, cpu = time.monotonic(), time.process_time()
     async with open_runtime(Config(database=url, rules=rules, feeds=[]), TelegramSink()) as runtime:
-        restored = len(runtime.pipeline.desk.index)
+        restored = len((await open_pipeline(runtime)).desk.index)
         wall, cpu = time.monotonic() - wall, time.process_time() - cpu
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {"entries": restored, "wall": wall, "cpu": cpu, "peak_rss_mb": rss}
 
 
-async def grow(runtime: object, generator: NewsGenerator, count: int, args: argparse.Namespace) -> int:
+async def grow(pipeline: FeedPipeline, generator: NewsGenerator, count: int, args: argparse.Namespace) -> int:
     """Read and store COUNT new entries through the ingest, feeds of ITEMS entries, batches of 1,000 entries;
     publication times spread over the last 47 hours. Returns the alerts raised."""
     from bot.fetch.poll import PollOutcome, PollStatus
@@ -309,12 +316,11 @@ async def grow(runtime: object, generator: NewsGenerator, count: int, args: argp
     from bot.model import Entry
     from bot.store.feeds import load_state
 
-    pipeline = runtime.pipeline  # type: ignore[attr-defined]
     rules = pipeline.rulebook.current
     now = datetime.now(UTC)
     # Made as they are stored, a batch at a time: the bench must not hold what the product does not.
     items = generator.items(count, now - timedelta(hours=47), timedelta(hours=46, minutes=50))
-    urls = list(pipeline.feeds)
+    urls = list(pipeline.fetching.feeds)
     alerts = 0
     per_batch = 1000 // args.items
     for start in range(0, count, per_batch * args.items):
@@ -324,14 +330,14 @@ async def grow(runtime: object, generator: NewsGenerator, count: int, args: argp
             if not chunk:
                 break
             url = urls[(start // args.items + k) % len(urls)]
-            feed_id, feed = pipeline.feeds[url].id, pipeline.feeds[url].config
+            feed_id, feed = pipeline.fetching.feeds[url].id, pipeline.fetching.feeds[url].config
             entries = [
                 Entry(feed_url=url, outlet=feed.name, url=f"http://127.0.0.1/a/{item.guid}", title=item.title,
                       summary=item.summary, guid=item.guid, published=item.published)
                 for item in chunk
             ]
             analysed = await asyncio.to_thread(analyse, rules, pipeline.desk, entries, {e.key for e in entries})
-            state = await load_state(pipeline.engine, url)
+            state = await load_state(pipeline.ingest.engine, url)
             polls.append(PolledFeed(feed_id, feed, PollOutcome(state, PollStatus.PARSED, entries), tuple(analysed)))
         reports = await pipeline.store(polls)
         alerts += sum(len(r.result.alerts) for r in reports)

@@ -105,6 +105,7 @@ async def _serve(hosts: int, ports: multiprocessing.Queue[list[int]]) -> None:
     versions: Counter[int] = Counter()
     in_flight = [0] * hosts
     peak = [0] * hosts
+    served = [0]  # feed requests answered or begun, for bench/cluster.py
     port_host: dict[int, int] = {}
 
     def new_item(feed: int, version: int) -> bytes:
@@ -124,6 +125,7 @@ async def _serve(hosts: int, ports: multiprocessing.Queue[list[int]]) -> None:
 
     async def feed(request: web.Request) -> web.StreamResponse:
         host = port_host[request.transport.get_extra_info("sockname")[1]]  # type: ignore[union-attr]
+        served[0] += 1
         in_flight[host] += 1
         peak[host] = max(peak[host], in_flight[host])
         try:
@@ -157,7 +159,7 @@ async def _serve(hosts: int, ports: multiprocessing.Queue[list[int]]) -> None:
         return web.Response(status=504)
 
     async def stats(request: web.Request) -> web.Response:
-        return web.json_response({"peak_per_host": peak})
+        return web.json_response({"peak_per_host": peak, "requests": served[0]})
 
     async def reset(request: web.Request) -> web.Response:
         peak[:] = [0] * hosts

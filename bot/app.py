@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram import Update
@@ -24,6 +25,8 @@ from telegram.error import InvalidToken, NetworkError
 from bot import clock
 from bot.chat.front import build_application
 from bot.chat.runtime import ChatRuntime
+from bot.cluster.claims import ClaimedPolls
+from bot.cluster.member import Held, Member, Role
 from bot.config import Config, PollingConfig
 from bot.counts import plural
 from bot.deliver.apprise import AppriseSender, AppriseSink
@@ -43,13 +46,15 @@ from bot.fetch.poll import ParsePool, Poller
 from bot.fetch.schedule import FeedScheduler
 from bot.ingest.batch import Ingest, PolledFeed
 from bot.ingest.desk import StoryDesk
-from bot.ingest.pipeline import FeedPipeline, FeedPollReport, RegisteredFeed
+from bot.ingest.handover import file_while_held, poll_claimed
+from bot.ingest.pipeline import FeedFetch, FeedPipeline, FeedPollReport, RegisteredFeed
 from bot.metrics import serve_metrics
 from bot.model import FeedState, Notice
 from bot.parse.urls import DropParams
 from bot.rulebook.book import RuleBook
 from bot.status.schedule import schedule_lines
-from bot.store.db import describe_error, open_database
+from bot.store.db import DatabaseError, describe_error, open_database
+from bot.store.locks import Lock, RoleSession
 from bot.store.single import only_process
 
 log = logging.getLogger(__name__)
@@ -83,15 +88,20 @@ def poll_policy(config: Config) -> PollPolicy:
 
 @dataclass
 class Runtime:
-    """The long-lived parts one process shares: store, rules, the feed pipeline and where alerts go; `config`
+    """The long-lived parts one process shares: store, rules, fetching feeds and where alerts go; `config`
     and `roster` (the configured feeds as stored) follow edits of the config while `run` runs."""
 
     config: Config
     engine: AsyncEngine
     rulebook: RuleBook
-    pipeline: FeedPipeline
+    fetch: FeedFetch
     sink: Sink
     roster: FeedRoster
+
+    @property
+    def shared(self) -> bool:
+        """Whether processes may share the database (PostgreSQL), each fetching the feeds it claims."""
+        return self.engine.dialect.name == "postgresql"
 
 
 @asynccontextmanager
@@ -119,31 +129,54 @@ async def _runtime(config: Config, sink: Sink, parse_in_processes: bool) -> Asyn
                     fetcher, parser, poll_policy(config), jitter=config.polling.jitter,
                     links=DropParams.of(config.links.drop_params),
                 )
-                desk = await StoryDesk.open(config.stories)
-                await desk.restore(engine, rulebook.current)
-                ingest = Ingest(engine, sink, desk)
-                pipeline = FeedPipeline(
-                    engine, poller, rulebook, ingest, feeds, config.polling.concurrency,
-                    max_items=config.polling.max_items_per_poll,
+                fetch = FeedFetch(
+                    engine, poller, feeds, config.polling.concurrency, max_items=config.polling.max_items_per_poll
                 )
-                yield Runtime(config, engine, rulebook, pipeline, sink, roster)
+                yield Runtime(config, engine, rulebook, fetch, sink, roster)
     finally:
         await engine.dispose()
 
 
-async def poll_all_once(runtime: Runtime, on_done: Callable[[], None] | None = None) -> list[FeedPollReport]:
+async def open_pipeline(runtime: Runtime) -> FeedPipeline:
+    """The pipeline of a process that files what it fetches itself (SQLite, `poll --once`), with the story
+    index restored from the store."""
+    desk = await StoryDesk.open(runtime.config.stories)
+    await desk.restore(runtime.engine, runtime.rulebook.current)
+    return FeedPipeline(runtime.fetch, runtime.rulebook, Ingest(runtime.engine, runtime.sink, desk))
+
+
+@asynccontextmanager
+async def filing_alone(runtime: Runtime) -> AsyncIterator[None]:
+    """For `poll --once`, which files what it fetches itself: on PostgreSQL, hold the ingest role meanwhile,
+    and refuse to start while another process holds it."""
+    if not runtime.shared:
+        yield
+        return
+    session = await RoleSession.open(runtime.engine, idle_timeout=None)
+    try:
+        if not await session.try_take(Lock.INGEST):
+            raise DatabaseError(
+                "another newsbot (a `run` or `poll` process) holds the ingest role on this database; "
+                "`poll --once` files what it fetches itself, so stop the others first"
+            )
+        yield
+    finally:
+        await session.close()
+
+
+async def poll_all_once(pipeline: FeedPipeline, on_done: Callable[[], None] | None = None) -> list[FeedPollReport]:
     """One poll of every configured feed, concurrently within the fetcher's limits, stored as one batch:
     the cycle's stories do not depend on the order in which the feeds answered."""
 
     async def one(url: str) -> PolledFeed | FeedPollReport:
-        polled = await runtime.pipeline.fetch_isolated(url)
+        polled = await pipeline.fetch_isolated(url)
         if on_done is not None:
             on_done()
         return polled
 
-    fetched = await asyncio.gather(*(one(feed.url) for feed in runtime.config.feeds))
+    fetched = await asyncio.gather(*(one(url) for url in pipeline.fetching.feeds))
     failed = [item for item in fetched if isinstance(item, FeedPollReport)]
-    stored = await runtime.pipeline.store([item for item in fetched if not isinstance(item, FeedPollReport)])
+    stored = await pipeline.store([item for item in fetched if not isinstance(item, FeedPollReport)])
     return failed + stored
 
 
@@ -186,22 +219,24 @@ def _needs_restart(old: Config, new: Config) -> list[str]:
     return changed + [f"polling.{key}" for key in polling if getattr(old.polling, key) != getattr(new.polling, key)]
 
 
-async def apply_config(runtime: Runtime, scheduler: FeedScheduler, config: Config) -> None:
-    """Make an edited config count at once: feeds added, removed or changed, and the live polling keys."""
+async def apply_config(runtime: Runtime, scheduler: FeedScheduler | None, config: Config) -> None:
+    """Make an edited config count at once: feeds added, removed or changed, and the live polling keys. On
+    PostgreSQL (no `scheduler`) the feeds' new next polls are in the database, where the processes claim them."""
     old = runtime.config
     policy = poll_policy(config)
     roster = await register_feeds(runtime.engine, config.feeds, policy, clock.now())
-    pipeline = runtime.pipeline
-    pipeline.poller.policy, pipeline.poller.jitter = policy, config.polling.jitter
-    pipeline.max_items = config.polling.max_items_per_poll
-    pipeline.feeds = {feed.url: RegisteredFeed(roster.ids[feed.url], feed) for feed in config.feeds}
+    fetch = runtime.fetch
+    fetch.poller.policy, fetch.poller.jitter = policy, config.polling.jitter
+    fetch.max_items = config.polling.max_items_per_poll
+    fetch.feeds = {feed.url: RegisteredFeed(roster.ids[feed.url], feed) for feed in config.feeds}
     before = {feed.url: feed for feed in old.feeds}
     removed = [url for url in before if url not in roster.ids]
-    for url in removed:
-        scheduler.remove(url)
     moved = due_times(roster.states, [url for url in roster.ids if url in roster.replanned])
-    for state, when in moved:
-        scheduler.set_due(state.url, when)
+    if scheduler is not None:
+        for url in removed:
+            scheduler.remove(url)
+        for state, when in moved:
+            scheduler.set_due(state.url, when)
     runtime.config, runtime.roster = config, roster
     added = [url for url in roster.ids if url not in before]
     edited = [feed for feed in config.feeds if feed.url in before and before[feed.url] != feed]
@@ -215,7 +250,7 @@ async def apply_config(runtime: Runtime, scheduler: FeedScheduler, config: Confi
         log.warning("%s: a restart applies the edits of %s", config.config_file, ", ".join(restart))
 
 
-async def follow_config(runtime: Runtime, scheduler: FeedScheduler, stop: asyncio.Event) -> None:
+async def follow_config(runtime: Runtime, scheduler: FeedScheduler | None, stop: asyncio.Event) -> None:
     """Apply edits of the config and feeds files as they happen; a bad edit is reported (file:line) to the log
     and the operators, and the running config stays."""
     async for edit in watch_config(runtime.config, stop_event=stop):
@@ -230,10 +265,10 @@ async def follow_config(runtime: Runtime, scheduler: FeedScheduler, stop: asynci
             log.error("%s: the edit was not applied: %s", edit.config.config_file, describe_error(error))
 
 
-async def run_scheduler(runtime: Runtime, stop: asyncio.Event) -> None:
+async def run_scheduler(runtime: Runtime, pipeline: FeedPipeline, stop: asyncio.Event) -> None:
     """Poll every feed on its own schedule, and follow edits of the config and the rule files, until `stop`
     is set."""
-    scheduler = FeedScheduler(runtime.pipeline.poll_and_reschedule)
+    scheduler = FeedScheduler(pipeline.poll_and_reschedule)
     due = due_times(runtime.roster.states, runtime.roster.ids)
     scheduler.start((state.url, when) for state, when in due)
     rules = asyncio.create_task(follow_rules(runtime, stop), name="rules-watch")
@@ -280,8 +315,8 @@ def delivery(config: Config, printer: Sink | None) -> Delivery:
 
 async def poll_once(config: Config, sink: Sink, on_done: Callable[[], None] | None = None) -> list[FeedPollReport]:
     """One poll cycle of every configured feed (`poll --once`, the demo)."""
-    async with open_runtime(config, sink) as runtime:
-        return await poll_all_once(runtime, on_done)
+    async with open_runtime(config, sink) as runtime, filing_alone(runtime):
+        return await poll_all_once(await open_pipeline(runtime), on_done)
 
 
 @asynccontextmanager
@@ -327,22 +362,77 @@ async def keep_front_up(runtime: ChatRuntime, telegram_sink: TelegramSink, stop:
         delay = min(delay * 2, RETRY_MAX)
 
 
+async def deliver(runtime: Runtime, delivery: Delivery, front: bool, ended: asyncio.Event) -> None:
+    """Send the Apprise channels' outbox and, with `front` and a token, Telegram's (and answer its commands),
+    until `ended` is set."""
+    config = runtime.config
+    channels = [AppriseSender(runtime.engine, config.apprise, delivery.apprise.queued)] if config.apprise else []
+    async with running(channels):
+        if front and delivery.telegram is not None:
+            await keep_front_up(runtime, delivery.telegram, ended)
+        else:
+            await ended.wait()
+
+
 async def run_daemon(config: Config, delivery: Delivery, *, front: bool) -> None:
-    """Poll on schedule until SIGINT/SIGTERM; with `front` and a token, run the Telegram front on the same loop."""
+    """Poll on schedule until SIGINT/SIGTERM; with `front` and a token, run the Telegram front on the same loop.
+    On PostgreSQL the process shares the work with the others on the database (`run_member`)."""
     if config.metrics_port is not None:
         serve_metrics(config.metrics_port)
     stop = asyncio.Event()
     stop_on_signals(stop)
     async with open_runtime(config, delivery.sink) as runtime:
-        channels = [AppriseSender(runtime.engine, config.apprise, delivery.apprise.queued)] if config.apprise else []
-        async with running(channels):
-            if not front or delivery.telegram is None:
-                await run_scheduler(runtime, stop)
-                return
-            telegram = asyncio.create_task(keep_front_up(runtime, delivery.telegram, stop), name="telegram")
-            telegram.add_done_callback(lambda _task: stop.set())  # a refused token ends the daemon
-            try:
-                await run_scheduler(runtime, stop)
-            finally:
-                stop.set()
-                await telegram
+        if runtime.shared:
+            await run_member(runtime, delivery, front=front, stop=stop)
+        else:
+            await run_alone(runtime, delivery, front=front, stop=stop)
+
+
+async def run_alone(runtime: Runtime, delivery: Delivery, *, front: bool, stop: asyncio.Event) -> None:
+    """The one process on a SQLite file: it polls every feed, files what they bring, and delivers."""
+    pipeline = await open_pipeline(runtime)
+    delivering = asyncio.create_task(deliver(runtime, delivery, front, stop), name="deliver")
+    delivering.add_done_callback(lambda _task: stop.set())  # a refused token ends the daemon
+    try:
+        await run_scheduler(runtime, pipeline, stop)
+    finally:
+        stop.set()
+        await delivering
+
+
+async def run_member(runtime: Runtime, delivery: Delivery, *, front: bool, stop: asyncio.Event) -> None:
+    """One of the processes on a PostgreSQL database: it polls the due feeds it claims and hands what they
+    bring over; it files all of it while it holds the ingest role, and (with `front`) delivers while it holds
+    the delivery role, each role taken when no other process holds it."""
+    config = runtime.config
+
+    async def ingest(held: Held) -> None:
+        await file_while_held(runtime.engine, runtime.rulebook, runtime.sink, config.stories, held.holder, held.ended)
+
+    async def delivering(held: Held) -> None:
+        await deliver(runtime, delivery, front, held.ended)
+
+    roles = [Role("ingest", Lock.INGEST, ingest)]
+    if front:
+        roles.append(Role("delivery", Lock.DELIVERY, delivering))
+    member = Member(runtime.engine, config.cluster, roles)
+    poll = partial(poll_claimed, runtime.fetch, runtime.sink, member.id, config.cluster.lease)
+    claims = ClaimedPolls(runtime.engine, member.id, config.cluster.lease, config.polling.concurrency, poll)
+    claiming = asyncio.create_task(claims.run(stop), name="claims")
+    rules = asyncio.create_task(follow_rules(runtime, stop), name="rules-watch")
+    edits = asyncio.create_task(follow_config(runtime, None, stop), name="config-watch")
+    states = runtime.roster.states.values()
+    log.info(
+        "polling %s with the other processes on this database (this one is %s); edits of the config and rules "
+        "take effect at once; stop with Ctrl-C", plural(len(states), "feed"), member.id,
+    )  # fmt: skip
+    for line in schedule_lines([(state, state.next_poll_at) for state in states if state.next_poll_at], clock.now()):
+        log.info("  %s", line)
+    try:
+        await member.run(stop)
+    finally:
+        stop.set()
+        await claiming
+        await member.leave()
+        await rules
+        await edits

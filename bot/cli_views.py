@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from bot.model import Entry, Match, Story
     from bot.rulebook.backtest import DraftChange, RuleHits
     from bot.status.health import HealthReport, Latency
+    from bot.status.processes import ProcessReport
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -158,6 +159,30 @@ def _latency(latency: Latency | None) -> str:
     if latency is None:
         return "-"
     return f"{human_duration(latency.p50)} / {human_duration(latency.p95)} (n={latency.count})"
+
+
+def show_processes(report: ProcessReport, now: datetime) -> None:
+    """The processes sharing a PostgreSQL database (nothing on SQLite, where newsbot is one process)."""
+    from bot.config import relative_time
+
+    if not report.processes:
+        return
+    table = Table(title=f"Processes ({report.unfiled} fetched entries wait to be filed)")
+    for column in ("process", "host", "pid", "roles", "polling now", "started", "last heartbeat"):
+        table.add_column(column)
+    for process in report.processes:
+        beat = relative_time(process.heartbeat_at, now, seconds=True)
+        table.add_row(
+            process.id,
+            escape(process.host),
+            str(process.pid),
+            ", ".join(process.roles) or "-",
+            f"{process.polling} feeds",
+            relative_time(process.started_at, now),
+            f"{beat} (stale)" if process.stale else beat,
+            style="red" if process.stale else None,
+        )
+    out.print(table)
 
 
 def show_status(report: HealthReport, now: datetime, period: str) -> None:

@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from bot.deliver.sink import Sink
     from bot.match.rules import Rule
     from bot.model import Entry, StoredEntry
+    from bot.status.health import HealthReport
+    from bot.status.processes import ProcessReport
 
 T = TypeVar("T")
 
@@ -306,14 +308,21 @@ def _stored_titles(config: Config) -> dict[str, str | None]:
 
 def cmd_status(args: argparse.Namespace) -> int:
     from bot import clock
-    from bot.cli_views import problems, show_status
+    from bot.cli_views import problems, show_processes, show_status
     from bot.config import parse_duration
     from bot.rulebook.load import load_ruleset
     from bot.status.health import health_report
+    from bot.status.processes import process_report
 
     config = _config(args)
     since = clock.now() - parse_duration(args.since)
-    show_status(_query(config, lambda engine: health_report(engine, since)), clock.now(), args.since)
+
+    async def reports(engine: AsyncEngine) -> tuple[HealthReport, ProcessReport]:
+        return await health_report(engine, since), await process_report(engine, clock.now(), config.cluster)
+
+    health, processes = _query(config, reports)
+    show_status(health, clock.now(), args.since)
+    show_processes(processes, clock.now())
     problems(load_ruleset(config.rules_dir).errors)
     return 0
 

@@ -89,12 +89,14 @@ def human_duration(span: timedelta) -> str:
     return f"{minutes // (24 * 60)} d"
 
 
-def relative_time(moment: datetime | None, now: datetime) -> str:
-    """ "5 min ago", "in 2 h", or "never" when there is no such moment yet."""
+def relative_time(moment: datetime | None, now: datetime, *, seconds: bool = False) -> str:
+    """ "5 min ago", "in 2 h", or "never" when there is no such moment yet; with `seconds`, moments less than
+    a minute away read "12 s ago" (heartbeats)."""
     if moment is None:
         return "never"
     delta = moment - now
-    text = human_duration(abs(delta))
+    span = abs(delta)
+    text = f"{int(span.total_seconds())} s" if seconds and span < timedelta(minutes=1) else human_duration(span)
     return f"in {text}" if delta > timedelta(0) else f"{text} ago"
 
 
@@ -258,6 +260,30 @@ class LinksConfig(_Strict):
     drop_params: list[Annotated[str, AfterValidator(_param_name)]] = Field(default_factory=list)
 
 
+class ClusterConfig(_Strict):
+    """Several `newsbot run` processes on one PostgreSQL database (unused on SQLite, where newsbot is one
+    process)."""
+
+    heartbeat: PositiveDuration = timedelta(seconds=3)
+    lease: PositiveDuration = timedelta(seconds=60)
+
+    @property
+    def stale_after(self) -> timedelta:
+        """A process silent this long is shown as stale (it has missed three heartbeats)."""
+        return 3 * self.heartbeat
+
+    @property
+    def role_timeout(self) -> timedelta:
+        """The server frees the roles of a process silent this long (a frozen process, a host gone)."""
+        return max(3 * self.heartbeat, timedelta(seconds=10))
+
+    @model_validator(mode="after")
+    def _lease_outlasts_heartbeats(self) -> ClusterConfig:
+        if self.lease < 3 * self.heartbeat:
+            raise ValueError("lease must be at least 3 heartbeats: a live process renews its claims every heartbeat")
+        return self
+
+
 class Config(_Strict):
     """The whole config file. Relative paths are resolved against the config file's folder."""
 
@@ -270,6 +296,7 @@ class Config(_Strict):
     apprise: list[AppriseTarget] = Field(default_factory=list)
     stories: StoriesConfig = StoriesConfig()
     links: LinksConfig = LinksConfig()
+    cluster: ClusterConfig = ClusterConfig()
     metrics_port: int | None = Field(default=None, ge=1, le=65535)
     base_dir: Path = Path(".")  # set by the loader, not by the file
     config_file: Path | None = None  # set by the loader, not by the file

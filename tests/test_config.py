@@ -55,6 +55,7 @@ def test_default_after_colon_dash_and_unset_variable_named(monkeypatch: pytest.M
         ("telegram:\n  tokn: x\n", "c.yaml:2: telegram.tokn: unknown key"),
         ("database: mysql://x\n", "c.yaml:1: database: 'mysql://x' is not a SQLite or PostgreSQL URL"),
         ("polling:\n  min_interval: 3h\n", "c.yaml:1: polling: min_interval must not be longer than max_interval"),
+        ("cluster:\n  heartbeat: 30s\n", "c.yaml:1: cluster: lease must be at least 3 heartbeats"),
         ("feeds: [\n", "c.yaml:2: not valid YAML"),
         ("- a\n- b\n", "c.yaml: expected a mapping"),
         ("links:\n  drop_params: [\"a b\"]\n", "c.yaml:2: links.drop_params.0: 'a b' is not a query parameter name"),

@@ -14,6 +14,7 @@ from bot.config import human_duration, relative_time
 from bot.counts import plural
 from bot.deliver.format import fit_message
 from bot.status.health import FeedHealth, Latency, health_report
+from bot.status.processes import ProcessHealth, process_report
 from bot.status.schedule import next_poll
 from bot.store import outbox
 from bot.store.alerts import alert_counts
@@ -40,7 +41,7 @@ def _feed_line(feed: FeedHealth, now: datetime, notice_after: timedelta) -> str:
 
 async def status(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/status (bot admins): each feed's last success, next poll, rate, latency and ongoing failure;
-    latency per topic; rule-file errors; the outbox backlog."""
+    latency per topic; rule-file errors; the outbox backlog; the processes sharing a PostgreSQL database."""
     runtime = runtime_of(context)
     now = clock.now()
     report = await health_report(runtime.engine, now - timedelta(days=7))
@@ -58,7 +59,21 @@ async def status(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         f"<b>Outbox</b>: {waiting.get('pending', 0)} to send, {waiting.get('held', 0)} held for digests, "
         f"{waiting.get('failed', 0)} failed"
     )
+    processes = await process_report(runtime.engine, now, runtime.config.cluster)
+    if processes.processes:
+        lines.append(f"<b>Processes</b> ({processes.unfiled} fetched entries wait to be filed)")
+        lines += [_process_line(process, now) for process in processes.processes]
     await reply(update, fit_message(lines))
+
+
+def _process_line(process: ProcessHealth, now: datetime) -> str:
+    roles = ", ".join(process.roles) or "no role"
+    beat = relative_time(process.heartbeat_at, now, seconds=True)
+    mark = "⚠ stale, " if process.stale else ""
+    return (
+        f"• <code>{process.id}</code> {escape(process.host)} pid {process.pid}: {roles}, "
+        f"polling {process.polling} feeds; {mark}heartbeat {beat}"
+    )
 
 
 async def rules(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

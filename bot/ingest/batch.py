@@ -3,18 +3,20 @@
 The entries of a batch are filed in one canonical order, whatever order their feeds answered in:
 publication time (undated entries: when seen), then feed URL, then the entry's key. So the same feeds give
 the same stories however their polls interleave, as long as they arrive in one batch (`poll --once` files a
-whole cycle as one batch; the daemon files the polls that finish together, see queue.py).
+whole cycle as one batch; the daemon files the polls that finish together, see queue.py; on PostgreSQL the
+ingest holder files what the processes handed over, see handover.py).
 
 Entries, their stories and credits, matches, alerts, the sinks' queues and every feed's new fetch state
-are written in one transaction: a crash leaves all of a batch's work or none of it, and the next poll
-(same validators, same body hash) redoes what is missing.
+(or the handed-over rows) are written in one transaction: a crash leaves all of a batch's work or none of
+it, and the next poll (same validators, same body hash) or the next holder redoes what is missing.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -75,36 +77,53 @@ class IngestResult:
 
 
 @dataclass(frozen=True, slots=True)
-class _New:
-    """A new entry of the batch, in filing order."""
+class ToIngest:
+    """A new entry to store and file, read already: the poll it is counted for (`source`), its feed, and when
+    it was seen."""
 
-    poll: int
+    source: int
+    feed_id: int
+    feed_url: str
     analysed: Analysed
+    seen_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Filed:
+    """What filing a batch did: new entries per source, and the stories alerted for or grown, each with its
+    source."""
+
+    new_entries: Counter[int]
+    stories: list[tuple[int, StoryAlert]]
 
 
 @dataclass(frozen=True, slots=True)
 class _Written:
     """A batch's stories as stored: the stories that may alert, their outlets before it, its matches (each
-    with the poll it came from), the stories that absorbed others, and the last poll that added to each
-    story."""
+    with the source it came from), the stories that absorbed others, and the last source that added to
+    each story."""
 
     touched: list[int]
     outlets_before: dict[int, frozenset[str]]
     matched: list[tuple[int, StoryMatch]]
     merged_into: frozenset[int]
-    last_poll: dict[int, int]
+    last_source: dict[int, int]
 
 
-def _canonical(polls: Sequence[PolledFeed], seen_at: datetime) -> list[_New]:
-    found = [_New(index, item) for index, poll in enumerate(polls) for item in poll.entries]
-    return sorted(
-        found,
-        key=lambda new: (new.analysed.entry.published or seen_at, polls[new.poll].feed.url, new.analysed.entry.key),
-    )
+def _when(item: ToIngest) -> datetime:
+    return item.analysed.entry.published or item.seen_at
+
+
+def _canonical(items: Sequence[ToIngest]) -> list[ToIngest]:
+    return sorted(items, key=lambda item: (_when(item), item.feed_url, item.analysed.entry.key))
+
+
+First = Callable[[AsyncConnection], Awaitable[None]]
+"""What a batch's transaction does before filing: save the polls' fetch state, or take the handed-over rows."""
 
 
 class Ingest:
-    """Stores what polls brought, files it under stories and raises alerts for entries that match a rule.
+    """Stores new entries, files them under stories and raises alerts for entries that match a rule.
 
     One batch runs at a time: the story index and the one-alert-per-story decision must see every earlier
     entry.
@@ -117,28 +136,44 @@ class Ingest:
         self.lock = asyncio.Lock()
 
     async def __call__(self, polls: Sequence[PolledFeed]) -> list[IngestResult]:
-        """Store a batch; one result per poll, in the order given."""
+        """Store a batch of polls with their fetch states; one result per poll, in the order given."""
+        seen_at = clock.now()
+        items = [
+            ToIngest(index, poll.feed_id, poll.feed.url, analysed, seen_at)
+            for index, poll in enumerate(polls)
+            for analysed in poll.entries
+        ]
+        filed = await self.file(items, lambda conn: self._save_polls(conn, polls))
+        return [
+            IngestResult(
+                new_entries=filed.new_entries[index],
+                stories=tuple(story for source, story in filed.stories if source == index),
+            )
+            for index in range(len(polls))
+        ]
+
+    async def file(self, items: Sequence[ToIngest], first: First) -> Filed:
+        """Store and file `items` in canonical order, in one transaction that begins with `first`."""
         async with self.lock:
             started = time.perf_counter()
-            seen_at = clock.now()
-            new = _canonical(polls, seen_at)
+            new = _canonical(items)
             filed = False
             try:
                 async with self.engine.begin() as conn:
-                    rows = [(polls[n.poll].feed_id, NewEntry(n.analysed.entry, n.analysed.credits)) for n in new]
-                    stored = await insert_entries(conn, rows, seen_at)
+                    await first(conn)
+                    rows = [(n.feed_id, NewEntry(n.analysed.entry, n.analysed.credits, n.seen_at)) for n in new]
+                    stored = await insert_entries(conn, rows)
                     batch = [
-                        ToFile(s.id, s.entry.url, n.analysed.observed, s.entry.published or seen_at)
+                        ToFile(s.id, s.entry.url, n.analysed.observed, _when(n))
                         for s, n in zip(stored, new, strict=True)
                     ]
                     filed = True
-                    assignments = await asyncio.to_thread(self.desk.file, batch, seen_at)
+                    assignments = await asyncio.to_thread(self.desk.file, batch, clock.now())
                     written = await self._store_stories(conn, new, stored, assignments)
                     alerts_started = time.perf_counter()
                     raised = await self._raise(conn, written)
                     await self.sink.enqueue(conn, AlertBatch(tuple(story for _, story in raised)))
                     STAGE_SECONDS.labels("alerts").inc(time.perf_counter() - alerts_started)
-                    await self._save_polls(conn, polls)
             except BaseException:
                 if filed:
                     self.desk.rollback()
@@ -150,16 +185,10 @@ class Ingest:
         for _, story in raised:
             for alert in story.changes:
                 ALERTS.labels(alert.rule_id).inc()
-        return [
-            IngestResult(
-                new_entries=sum(1 for n in new if n.poll == index),
-                stories=tuple(story for source, story in raised if source == index),
-            )
-            for index in range(len(polls))
-        ]
+        return Filed(Counter(n.source for n in new), raised)
 
     async def _store_stories(
-        self, conn: AsyncConnection, new: list[_New], stored: list[StoredEntry], assignments: list[Assignment]
+        self, conn: AsyncConnection, new: list[ToIngest], stored: list[StoredEntry], assignments: list[Assignment]
     ) -> _Written:
         """Write where each entry went (merges included) and why rules matched it. Only the stories that
         may alert (those with a match, and those that absorbed others) are read back, whatever their size."""
@@ -178,15 +207,15 @@ class Ingest:
         found = [(s, n, match) for s, n in zip(stored, new, strict=True) for match in n.analysed.matches]
         match_ids = await insert_matches(conn, [MatchRow(s.id, match) for s, _, match in found])
         matched = [
-            (n.poll, StoryMatch(s.id, s.entry, match, match_id, final[s.id], n.analysed.may_alert))
+            (n.source, StoryMatch(s.id, s.entry, match, match_id, final[s.id], n.analysed.may_alert))
             for (s, n, match), match_id in zip(found, match_ids, strict=True)
         ]
-        last_poll = {final[s.id]: n.poll for s, n in zip(stored, new, strict=True)}
-        return _Written(touched, before, matched, merged_into, last_poll)
+        last_source = {final[s.id]: n.source for s, n in zip(stored, new, strict=True)}
+        return _Written(touched, before, matched, merged_into, last_source)
 
     async def _raise(self, conn: AsyncConnection, written: _Written) -> list[tuple[int, StoryAlert]]:
-        """The batch's alerts story by story (new alerts stored), each story with the poll it is counted for:
-        the poll of its first new alert, else the last poll that added to it."""
+        """The batch's alerts story by story (new alerts stored), each story with the source it is counted for:
+        the source of its first new alert, else the last source that added to it."""
         if not written.matched and not written.merged_into:
             return []
         stories = {
@@ -195,11 +224,11 @@ class Ingest:
         }
         earlier = await story_alerts(conn, written.touched)
         raised = decide([match for _, match in written.matched], stories, earlier.keys())
-        poll_of = {match.entry_id: poll for poll, match in written.matched}
+        source_of = {match.entry_id: source for source, match in written.matched}
         stored = [await insert_alert(conn, item.alert, item.entry_id, item.match_id) for item in raised]
-        counted_for: dict[int, int] = dict(written.last_poll)
+        counted_for: dict[int, int] = dict(written.last_source)
         for item, alert in reversed(list(zip(raised, stored, strict=True))):
-            counted_for[alert.story.id if alert.story else 0] = poll_of[item.entry_id]
+            counted_for[alert.story.id if alert.story else 0] = source_of[item.entry_id]
         batch = group(stored, stories, earlier, grown_stories(stories, written.outlets_before))
         return [(counted_for.get(story.story.id if story.story else 0, 0), story) for story in batch.stories]
 
@@ -208,6 +237,12 @@ class Ingest:
             if poll.notice is not None:
                 await self.sink.notify(conn, poll.notice)
             outcome = poll.outcome
-            # A first poll taken in slices stays a first poll until its last slice.
-            polled_ok = outcome.error is None and not poll.more_to_come
-            await save_state(conn, poll.feed_id, outcome.state, title=outcome.title, polled_ok=polled_ok)
+            await save_state(
+                conn, poll.feed_id, outcome.state, title=outcome.title, polled_ok=polled_ok(outcome, poll.more_to_come)
+            )
+
+
+def polled_ok(outcome: PollOutcome, more_to_come: bool) -> bool:
+    """Whether a poll ends the feed's first-poll grace: a first poll taken in slices stays a first poll until
+    its last slice."""
+    return outcome.error is None and not more_to_come

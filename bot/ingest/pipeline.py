@@ -1,8 +1,8 @@
 """One feed through the pipeline: fetch -> parse -> full text -> read (match, features, credits) -> ingest.
 
 Everything up to the ingest runs per feed and concurrently: fetching, parsing (worker processes), fetching
-article pages, and reading each new entry once (a worker thread). Only filing and storing take turns, in
-batches (bot/ingest/).
+article pages (`FeedFetch`, which every process sharing a PostgreSQL database does), and reading each new
+entry once (a worker thread). Only filing and storing take turns, in batches (bot/ingest/).
 """
 
 from __future__ import annotations
@@ -58,6 +58,22 @@ class NewItems:
 
 
 @dataclass(frozen=True, slots=True)
+class FetchedFeed:
+    """One feed's poll before its entries are read: its new fetch state and its new entries (with the full
+    text of those that may alert), how long it took, `more_to_come` when the feed had more new entries than
+    one poll takes."""
+
+    feed_id: int
+    feed: FeedConfig
+    outcome: PollOutcome
+    entries: tuple[Entry, ...]
+    alertable: frozenset[str]
+    seconds: StageSeconds
+    notice: Notice | None = None
+    more_to_come: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class FeedPollReport:
     """One poll of one feed, for the logs, `poll --once` and /status."""
 
@@ -66,8 +82,8 @@ class FeedPollReport:
     result: IngestResult
 
 
-class FeedPipeline:
-    """Polls configured feeds by URL: the unit the scheduler runs, once per feed at a time.
+class FeedFetch:
+    """Fetches configured feeds by URL, up to their new entries: what every process does with a feed.
 
     At most `max_items` new entries of a feed go on per poll, so a 100,000-item feed is taken in slices
     while the other feeds' polls go on in between.
@@ -77,27 +93,18 @@ class FeedPipeline:
         self,
         engine: AsyncEngine,
         poller: Poller,
-        rulebook: RuleBook,
-        ingest: Ingest,
         feeds: dict[str, RegisteredFeed],
         concurrency: int = 50,
         max_items: int = 200,
     ) -> None:
         self.engine = engine
         self.poller = poller
-        self.rulebook = rulebook
         self.articles = ArticleFetcher(poller.fetcher, links=poller.links)
-        self.ingest = ingest
-        self.queue = IngestQueue(ingest)
         self.feeds = feeds
         self.max_items = max_items
         # Thousands of feeds may be due at once: at most this many are read at a time (their database
         # reads, fetches and parses), the others wait their turn instead of the connection pool's timeout.
         self._slots = asyncio.Semaphore(concurrency)
-
-    @property
-    def desk(self) -> StoryDesk:
-        return self.ingest.desk
 
     async def _new_entries(self, feed_id: int, feed: FeedConfig, items: list[Entry]) -> NewItems:
         """The entries this feed has not had before (at most `max_items`, newest first), and which of them
@@ -121,12 +128,12 @@ class FeedPipeline:
         enriched = {entry.key: full for entry, full in zip(wanted, fetched, strict=True)}
         return [enriched.get(entry.key, entry) for entry in new.entries]
 
-    async def fetch(self, url: str) -> PolledFeed:
-        """Poll one feed and read its new entries: everything but storing."""
+    async def __call__(self, url: str) -> FetchedFeed:
+        """Poll one feed and find its new entries: everything but reading and storing them."""
         async with self._slots:
             return await self._fetch(url)
 
-    async def _fetch(self, url: str) -> PolledFeed:
+    async def _fetch(self, url: str) -> FetchedFeed:
         registered = self.feeds[url]
         feed_id, feed = registered.id, registered.config
         state = await load_state(self.engine, url)
@@ -155,65 +162,14 @@ class FeedPipeline:
         pages_started = time.perf_counter()
         entries = await self._with_full_text(new) if feed.fulltext and new.alertable else new.entries
         pages_done = time.perf_counter()
-        rules = self.rulebook.current
-        analysed = await asyncio.to_thread(analyse, rules, self.desk, entries, new.alertable) if entries else []
-        seconds = StageSeconds(polled_at - started, pages_done - pages_started, time.perf_counter() - pages_done)
-        return PolledFeed(
-            feed_id, feed, outcome, tuple(analysed), notice, more_to_come=new.more_to_come, seconds=seconds
+        seconds = StageSeconds(polled_at - started, pages_done - pages_started)
+        return FetchedFeed(
+            feed_id, feed, outcome, tuple(entries), frozenset(new.alertable), seconds, notice, new.more_to_come
         )
 
-    async def poll(self, url: str) -> FeedPollReport:
-        """Poll one feed and store what it brought, with the other polls that finish about now; anything
-        unexpected (a bug, a database error) is this feed's failure in one sentence, not every feed's."""
-        try:
-            polled = await self.fetch(url)
-            result = await self.queue.submit(polled)
-        except Exception as error:
-            return self._failure(url, error)
-        log_poll(polled, result)
-        return FeedPollReport(polled.feed, polled.outcome, result)
-
-    async def fetch_isolated(self, url: str) -> PolledFeed | FeedPollReport:
-        """`fetch`, or this feed's failure as a report (see `poll`)."""
-        try:
-            return await self.fetch(url)
-        except Exception as error:
-            return self._failure(url, error)
-
-    async def store(self, polls: Sequence[PolledFeed]) -> list[FeedPollReport]:
-        """Store polls as one batch (one poll cycle of `poll --once`: one canonical order for all of it);
-        if the batch fails, each poll is stored on its own, so a failure is only its own feed's."""
-        try:
-            results = await self.ingest(polls)
-        except Exception as error:
-            if len(polls) == 1:
-                return [self._failure(polls[0].feed.url, error)]
-            reason = describe_error(error)
-            log.warning("storing %d polls together failed (%s); storing them one by one", len(polls), reason)
-            reports = []
-            for poll in polls:
-                reports += await self.store([poll])
-            return reports
-        for poll, result in zip(polls, results, strict=True):
-            log_poll(poll, result)
-        return [FeedPollReport(p.feed, p.outcome, r) for p, r in zip(polls, results, strict=True)]
-
-    def _failure(self, url: str, error: BaseException) -> FeedPollReport:
-        message = describe_error(error)
-        log.error("feed %s: %s", url, message, exc_info=log.isEnabledFor(logging.DEBUG))
-        feed = self.feeds[url].config
-        state = FeedState(url=url, name=feed.name or "", next_poll_at=clock.now() + RETRY_AFTER_FAILURE)
-        return FeedPollReport(feed, PollOutcome(state, PollStatus.FAILED, error=message), IngestResult(0, ()))
-
-    async def poll_and_reschedule(self, url: str) -> datetime:
-        """The scheduler's job: poll, then say when to poll again."""
-        report = await self.poll(url)
-        state = report.outcome.state
-        return await self._edited_meanwhile(state) or state.next_poll_at or clock.now()
-
-    async def _edited_meanwhile(self, polled: FeedState) -> datetime | None:
+    async def edited_meanwhile(self, polled: FeedState) -> datetime | None:
         """The next poll of a feed whose settings were edited while it was polled, planned anew under them
-        (the poll planned under those it started with); None when nothing changed."""
+        and stored (the poll planned under those it started with); None when nothing changed."""
         registered = self.feeds.get(polled.url)
         policy = self.poller.policy
         if registered is None or polled.schedule_key is None or polled.last_polled_at is None:
@@ -226,6 +182,86 @@ class FeedPipeline:
         plan = policy.replan(state, clock.now())
         await save_schedules(self.engine, [replace(state, next_poll_at=plan.at, next_poll_reason=plan.why)])
         return plan.at
+
+    def failure(self, url: str, error: BaseException) -> FeedPollReport:
+        """A poll that failed unexpectedly (a bug, a database error), in one sentence; retried later."""
+        message = describe_error(error)
+        log.error("feed %s: %s", url, message, exc_info=log.isEnabledFor(logging.DEBUG))
+        feed = self.feeds[url].config
+        state = FeedState(url=url, name=feed.name or "", next_poll_at=clock.now() + RETRY_AFTER_FAILURE)
+        return FeedPollReport(feed, PollOutcome(state, PollStatus.FAILED, error=message), IngestResult(0, ()))
+
+
+class FeedPipeline:
+    """One process's way for a feed: fetch, read its new entries, store them with the polls that finish
+    about now. The unit the scheduler runs, once per feed at a time."""
+
+    def __init__(self, fetch: FeedFetch, rulebook: RuleBook, ingest: Ingest) -> None:
+        self.fetching = fetch
+        self.rulebook = rulebook
+        self.ingest = ingest
+        self.queue = IngestQueue(ingest)
+
+    @property
+    def desk(self) -> StoryDesk:
+        return self.ingest.desk
+
+    async def fetch(self, url: str) -> PolledFeed:
+        """Poll one feed and read its new entries: everything but storing."""
+        fetched = await self.fetching(url)
+        entries = list(fetched.entries)
+        rules = self.rulebook.current
+        started = time.perf_counter()
+        analysed = (
+            await asyncio.to_thread(analyse, rules, self.desk, entries, fetched.alertable) if entries else []
+        )
+        seconds = replace(fetched.seconds, read=time.perf_counter() - started)
+        return PolledFeed(
+            fetched.feed_id, fetched.feed, fetched.outcome, tuple(analysed), fetched.notice, fetched.more_to_come,
+            seconds,
+        )  # fmt: skip
+
+    async def poll(self, url: str) -> FeedPollReport:
+        """Poll one feed and store what it brought, with the other polls that finish about now; anything
+        unexpected (a bug, a database error) is this feed's failure in one sentence, not every feed's."""
+        try:
+            polled = await self.fetch(url)
+            result = await self.queue.submit(polled)
+        except Exception as error:
+            return self.fetching.failure(url, error)
+        log_poll(polled, result)
+        return FeedPollReport(polled.feed, polled.outcome, result)
+
+    async def fetch_isolated(self, url: str) -> PolledFeed | FeedPollReport:
+        """`fetch`, or this feed's failure as a report (see `poll`)."""
+        try:
+            return await self.fetch(url)
+        except Exception as error:
+            return self.fetching.failure(url, error)
+
+    async def store(self, polls: Sequence[PolledFeed]) -> list[FeedPollReport]:
+        """Store polls as one batch (one poll cycle of `poll --once`: one canonical order for all of it);
+        if the batch fails, each poll is stored on its own, so a failure is only its own feed's."""
+        try:
+            results = await self.ingest(polls)
+        except Exception as error:
+            if len(polls) == 1:
+                return [self.fetching.failure(polls[0].feed.url, error)]
+            reason = describe_error(error)
+            log.warning("storing %d polls together failed (%s); storing them one by one", len(polls), reason)
+            reports = []
+            for poll in polls:
+                reports += await self.store([poll])
+            return reports
+        for poll, result in zip(polls, results, strict=True):
+            log_poll(poll, result)
+        return [FeedPollReport(p.feed, p.outcome, r) for p, r in zip(polls, results, strict=True)]
+
+    async def poll_and_reschedule(self, url: str) -> datetime:
+        """The scheduler's job: poll, then say when to poll again."""
+        report = await self.poll(url)
+        state = report.outcome.state
+        return await self.fetching.edited_meanwhile(state) or state.next_poll_at or clock.now()
 
 
 def log_poll(polled: PolledFeed, result: IngestResult) -> None:

@@ -12,6 +12,8 @@ from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from bot.store.locks import Lock, take_turn
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 _ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
 
@@ -122,10 +124,12 @@ def create_engine(url: str) -> AsyncEngine:
 
 
 async def open_database(url: str) -> AsyncEngine:
-    """Connect and apply pending migrations; nothing stored is touched except by a migration."""
+    """Connect and apply pending migrations; nothing stored is touched except by a migration. Processes
+    starting together on one PostgreSQL database migrate it in turn (the later ones find nothing to do)."""
     engine = create_engine(url)
     try:
         async with engine.begin() as connection:
+            await take_turn(connection, Lock.SETUP)
             await connection.run_sync(_upgrade)
     except Exception as exc:
         await engine.dispose()

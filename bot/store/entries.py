@@ -14,15 +14,17 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot import clock
 from bot.model import Credit, Entry, StoredEntry
-from bot.store.tables import entries, feeds
+from bot.store.tables import entries, feeds, unfiled
 
 
 @dataclass(frozen=True, slots=True)
 class NewEntry:
-    """An entry to store, with the credits found in its text (found once, before storing)."""
+    """An entry to store, with the credits found in its text (found once, before storing) and, when it was
+    fetched before this batch (by another process), when it was seen."""
 
     entry: Entry
     credits: tuple[Credit, ...] = ()
+    seen_at: datetime | None = None
 
 
 def credits_to_json(credits: Sequence[Credit]) -> list[dict[str, Any]]:
@@ -67,17 +69,26 @@ _BATCH = 500
 
 
 async def _known_hashes(conn: AsyncConnection, feed_id: int, hashes: list[str]) -> set[str]:
+    """Which of these keys the feed has had: stored, or handed over and waiting to be filed."""
     known: set[str] = set()
     for first in range(0, len(hashes), _BATCH):
         batch = hashes[first : first + _BATCH]
-        query = sa.select(entries.c.key_hash).where(entries.c.feed_id == feed_id, entries.c.key_hash.in_(batch))
+        query = sa.union(
+            *(
+                sa.select(table.c.key_hash).where(table.c.feed_id == feed_id, table.c.key_hash.in_(batch))
+                for table in (entries, unfiled)
+            )
+        )
         known.update(await conn.scalars(query))
     return known
 
 
 async def has_entries(conn: AsyncConnection, feed_id: int) -> bool:
-    """Whether anything of this feed is stored yet."""
-    return await conn.scalar(sa.select(entries.c.id).where(entries.c.feed_id == feed_id).limit(1)) is not None
+    """Whether anything of this feed is stored yet, or waits to be filed."""
+    for table in (entries, unfiled):
+        if await conn.scalar(sa.select(table.c.id).where(table.c.feed_id == feed_id).limit(1)) is not None:
+            return True
+    return False
 
 
 async def unseen_entries(conn: AsyncConnection, feed_id: int, items: Sequence[Entry]) -> list[Entry]:
@@ -91,8 +102,8 @@ async def unseen_entries(conn: AsyncConnection, feed_id: int, items: Sequence[En
     return [item for digest, item in by_hash.items() if digest not in known]
 
 
-def _row(feed_id: int, item: NewEntry, seen_at: datetime) -> dict[str, Any]:
-    entry = item.entry
+def entry_values(feed_id: int, entry: Entry, seen_at: datetime) -> dict[str, Any]:
+    """An entry as the columns `entries` and `unfiled` share."""
     return {
         "feed_id": feed_id,
         "key_hash": key_hash(entry),
@@ -107,15 +118,18 @@ def _row(feed_id: int, item: NewEntry, seen_at: datetime) -> dict[str, Any]:
         "language": entry.language,
         "author": entry.author,
         "seen_at": seen_at,
-        "credits": credits_to_json(item.credits),
     }
+
+
+def _row(feed_id: int, item: NewEntry, seen_at: datetime) -> dict[str, Any]:
+    return {**entry_values(feed_id, item.entry, item.seen_at or seen_at), "credits": credits_to_json(item.credits)}
 
 
 async def insert_entries(
     conn: AsyncConnection, items: Sequence[tuple[int, NewEntry]], seen_at: datetime | None = None
 ) -> list[StoredEntry]:
-    """Insert (feed id, entry) pairs in the given order, in one statement; ids follow that order.
-    The caller has made sure they are new (`unseen_entries` inside the same transaction)."""
+    """Insert (feed id, entry) pairs in the given order, in one statement; ids follow that order; an entry
+    without its own `seen_at` was seen at `seen_at` (default now). The caller has made sure they are new."""
     if not items:
         return []
     seen_at = seen_at or clock.now()

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from bot import clock
 from bot.config import FeedConfig
 from bot.model import FeedState, PollReason
+from bot.store.locks import Lock, take_turn
 from bot.store.tables import feeds, inserted_id
 
 
@@ -57,14 +58,18 @@ async def sync_feeds(engine: AsyncEngine, configured: list[FeedConfig]) -> dict[
     or an edit of a long feed list is quick.
 
     Feeds removed from the config keep their rows and entries: nothing stored is lost.
-    Returns feed ids by URL.
+    Returns feed ids by URL. Processes starting together on one database take turns, and rows are written in
+    id order, as every statement that locks several feeds does (store/claims.py): none waits for another
+    in a circle.
     """
     async with engine.begin() as conn:
+        await take_turn(conn, Lock.SETUP)
         rows = await conn.execute(sa.select(feeds.c.url, feeds.c.id, feeds.c.name, feeds.c.every_seconds))
         known = {row.url: row for row in rows}
         ids = {url: row.id for url, row in known.items()}
+        changed: dict[int, dict[str, object]] = {}
         for config in configured:
-            values = {
+            values: dict[str, object] = {
                 "name": (config.name or "").strip(),
                 "every_seconds": config.every.total_seconds() if config.every else None,
             }
@@ -73,7 +78,9 @@ async def sync_feeds(engine: AsyncEngine, configured: list[FeedConfig]) -> dict[
                 result = await conn.execute(sa.insert(feeds).values(url=config.url, created_at=clock.now(), **values))
                 ids[config.url] = inserted_id(result)
             elif (row.name, row.every_seconds) != (values["name"], values["every_seconds"]):
-                await conn.execute(sa.update(feeds).where(feeds.c.id == row.id).values(**values))
+                changed[row.id] = values
+        for feed_id in sorted(changed):
+            await conn.execute(sa.update(feeds).where(feeds.c.id == feed_id).values(**changed[feed_id]))
     return {config.url: ids[config.url] for config in configured}
 
 
@@ -117,10 +124,18 @@ async def is_first_poll(conn: AsyncConnection, feed_id: int) -> bool:
 
 
 async def save_state(
-    conn: AsyncConnection, feed_id: int, state: FeedState, *, title: str | None, polled_ok: bool
-) -> None:
-    """Store the poller's new view of a feed; a successful poll also ends the first-poll grace."""
-    values = {
+    conn: AsyncConnection,
+    feed_id: int,
+    state: FeedState,
+    *,
+    title: str | None,
+    polled_ok: bool,
+    owner: str | None = None,
+) -> bool:
+    """Store the poller's new view of a feed, which ends any claim on it; a successful poll also ends the
+    first-poll grace. With `owner`, only while that process still holds the feed's claim: False (nothing
+    written) when the claim ran out and another process took the feed."""
+    values: dict[str, object] = {
         "etag": state.etag,
         "last_modified": state.last_modified,
         "content_hash": state.content_hash,
@@ -135,9 +150,15 @@ async def save_state(
         "newest_entry_at": state.newest_entry_at,
         "ttl_seconds": state.ttl.total_seconds() if state.ttl else None,
         "next_poll_reason": state.next_poll_reason,
+        "claimed_by": None,
+        "claim_expires": None,
     }
     if title:
         values["title"] = title
     if polled_ok:
         values["first_poll_done"] = True
-    await conn.execute(sa.update(feeds).where(feeds.c.id == feed_id).values(**values))
+    query = sa.update(feeds).where(feeds.c.id == feed_id)
+    if owner is not None:
+        query = query.where(feeds.c.claimed_by == owner)
+    result = await conn.execute(query.values(**values))
+    return bool(result.rowcount)

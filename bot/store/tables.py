@@ -6,6 +6,9 @@ others' ids at it, so alerts and messages of a merged story still find their sto
 what the story index needs to restore it (`story_features`, `story_closed` when it opened a story that
 nothing may join) and the credits found in its text.
 An alert belongs to one (rule, story): outlets that join later edit it.
+On PostgreSQL, the process polling a feed holds a claim on its row (`claimed_by`, until `claim_expires`;
+see bot/store/claims.py), and hands the entries it fetched over as `unfiled` rows, which the one process
+holding the ingest role files (bot/store/unfiled.py).
 
 Other modules of bot/store/ add their tables to the same `metadata`; every table is created by an Alembic
 migration in bot/store/migrations/versions, and a test checks the two agree.
@@ -82,25 +85,36 @@ feeds = sa.Table(
     sa.Column("schedule_key", sa.Text),
     sa.Column("first_poll_done", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("claimed_by", sa.String(64)),
+    sa.Column("claim_expires", UTCDateTime),
+    sa.Index("ix_feeds_next_poll_at", "next_poll_at"),
 )
+
+
+def _entry_columns() -> list[sa.Column[Any]]:
+    """An entry as fetched: the columns `entries` and `unfiled` share (each table gets its own copies)."""
+    return [
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("feed_id", sa.Integer, sa.ForeignKey("feeds.id", ondelete="CASCADE"), nullable=False),
+        sa.Column("key_hash", sa.String(64), nullable=False),
+        sa.Column("key", sa.Text, nullable=False),
+        sa.Column("guid", sa.Text),
+        sa.Column("url", sa.Text, nullable=False),
+        sa.Column("outlet", sa.Text, nullable=False),
+        sa.Column("title", sa.Text, nullable=False),
+        sa.Column("summary", sa.Text, nullable=False),
+        sa.Column("content", sa.Text, nullable=False, server_default=""),
+        sa.Column("published_at", UTCDateTime),
+        sa.Column("language", sa.Text),
+        sa.Column("author", sa.Text),
+        sa.Column("seen_at", UTCDateTime, nullable=False),
+    ]
+
 
 entries = sa.Table(
     "entries",
     metadata,
-    sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("feed_id", sa.Integer, sa.ForeignKey("feeds.id", ondelete="CASCADE"), nullable=False),
-    sa.Column("key_hash", sa.String(64), nullable=False),
-    sa.Column("key", sa.Text, nullable=False),
-    sa.Column("guid", sa.Text),
-    sa.Column("url", sa.Text, nullable=False),
-    sa.Column("outlet", sa.Text, nullable=False),
-    sa.Column("title", sa.Text, nullable=False),
-    sa.Column("summary", sa.Text, nullable=False),
-    sa.Column("content", sa.Text, nullable=False, server_default=""),
-    sa.Column("published_at", UTCDateTime),
-    sa.Column("language", sa.Text),
-    sa.Column("author", sa.Text),
-    sa.Column("seen_at", UTCDateTime, nullable=False),
+    *_entry_columns(),
     sa.Column("story_id", sa.Integer),
     sa.Column("copy_of", sa.Integer),
     sa.Column("story_features", sa.LargeBinary),
@@ -146,4 +160,12 @@ alerts = sa.Table(
     sa.UniqueConstraint("rule_id", "entry_id", name="uq_alerts_rule_entry"),
     sa.UniqueConstraint("rule_id", "story_id", name="uq_alerts_rule_story"),
     sa.Index("ix_alerts_rule_created", "rule_id", "created_at"),
+)
+
+unfiled = sa.Table(
+    "unfiled",
+    metadata,
+    *_entry_columns(),
+    sa.Column("may_alert", sa.Boolean, nullable=False),
+    sa.UniqueConstraint("feed_id", "key_hash", name="uq_unfiled_feed_key"),
 )

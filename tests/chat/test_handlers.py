@@ -28,6 +28,7 @@ from bot.store.db import open_database
 from bot.store.entries import add_new_entries
 from bot.store.feeds import save_state, sync_feeds
 from bot.store.outbox import NewMessage, enqueue
+from bot.store.processes import ProcessRow, beat
 from bot.store.stories import Filing, file_entries
 from tests.e2e.fake_botapi import FakeBotApi, FakeLimits
 
@@ -188,6 +189,18 @@ async def test_status_shows_a_long_failing_feed_and_latency(front: Front) -> Non
     status = await front.say(ADMIN, ADMIN, "/status")
     assert "ERR News: ok 7 h ago" in status and "48/day" in status
     assert "⚠ failing for 6 h: HTTP 503" in status
+
+
+async def test_status_shows_the_processes_sharing_the_database(front: Front) -> None:
+    front.api.private_chat(ADMIN)
+    now = clock.now()
+    async with front.runtime.engine.begin() as conn:
+        await beat(conn, ProcessRow("a1b2c3", "desk-1", 4242, ("delivery", "ingest"), now - timedelta(hours=1), now))
+        await beat(conn, ProcessRow("d4e5f6", "desk-2", 4343, (), now - timedelta(hours=1), now - timedelta(minutes=2)))
+    status = await front.say(ADMIN, ADMIN, "/status")
+    assert "Processes (0 fetched entries wait to be filed)" in status
+    assert "a1b2c3 desk-1 pid 4242: delivery, ingest, polling 0 feeds; heartbeat 0 s ago" in status
+    assert "d4e5f6 desk-2 pid 4343: no role, polling 0 feeds; ⚠ stale, heartbeat 2 min ago" in status
 
 
 async def _seed_story(engine: AsyncEngine) -> AlertBatch:

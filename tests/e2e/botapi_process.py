@@ -94,6 +94,13 @@ class BotApiProcess:
     async def rejections(self) -> list[list[Any]]:
         return list(await self._call("rejections"))
 
+    async def hold_sends(self) -> None:
+        """sendMessage calls hang unanswered and unrecorded until `release_sends` (FakeBotApi.hold_sends)."""
+        await self._call("hold_sends")
+
+    async def release_sends(self) -> None:
+        await self._call("release_sends")
+
     async def wait_for(
         self, chat_id: int, condition: Callable[[list[Sent]], bool], what: str, timeout: float = 30
     ) -> list[Sent]:

@@ -314,6 +314,12 @@ class FakeBotApi:
             return web.json_response([method for method, _ in self.calls])
         if action == "rejections":
             return web.json_response([list(r) for r in self.rejections])
+        if action == "hold_sends":
+            self.hold_sends()
+            return web.json_response({})
+        if action == "release_sends":
+            self.release_sends()
+            return web.json_response({})
         return web.json_response({"error": f"no control {action}"}, status=404)
 
     @staticmethod

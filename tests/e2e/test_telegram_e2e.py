@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import random
 import re
 import shutil
 import sqlite3
@@ -25,28 +24,12 @@ import yaml
 
 from bot import clock
 from bot.starter import RULES
+from tests.e2e.burst import BURST_RULE, burst_items
 from tests.e2e.fake_botapi import FakeBotApi, Message
-from tests.feedserver import FeedServer, Item, seed_items
+from tests.feedserver import FeedServer, seed_items
 
 READERS = range(1001, 1011)
 MARKABLE = r"troops|soldiers|ground forces|military personnel|deploy|send|sent|dispatch"
-BURST_RULE = "id: zephyrine\ntitle: Zephyrine\nquery: zephyrine\n"
-
-
-def burst_items(count: int) -> list[Item]:
-    """Unrelated made-up stories that share only the word the burst rule looks for."""
-    pick = random.Random(7)
-    now = clock.now()
-
-    def word() -> str:
-        return "".join(pick.choice("bcdfghklmnprstvz") + pick.choice("aeiou") for _ in range(4))
-
-    items = []
-    for n in range(count):
-        title = " ".join(word().capitalize() for _ in range(5)) + " zephyrine"
-        body = " ".join(word() for _ in range(60)) + " zephyrine " + " ".join(word() for _ in range(30))
-        items.append(Item(f"burst-{n}", title, f"https://burst.example/{n}", body, now))
-    return items
 
 
 class Daemon:

@@ -1,0 +1,1 @@
+"""Several `newsbot run` processes on one PostgreSQL database: feed claims, roles, heartbeats."""

@@ -1,0 +1,52 @@
+"""The processes sharing a PostgreSQL database, for `newsbot status` and /status: their roles, their last
+heartbeat (a process silent for three heartbeats is stale: dead, or cut off), the feeds each is polling,
+and how many handed-over entries wait for the ingest holder."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.config import ClusterConfig
+from bot.store.claims import claims_by_owner
+from bot.store.processes import list_processes
+from bot.store.unfiled import unfiled_count
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessHealth:
+    id: str
+    host: str
+    pid: int
+    roles: tuple[str, ...]
+    started_at: datetime
+    heartbeat_at: datetime
+    polling: int
+    stale: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessReport:
+    processes: tuple[ProcessHealth, ...]
+    unfiled: int
+
+
+async def process_report(engine: AsyncEngine, now: datetime, settings: ClusterConfig) -> ProcessReport:
+    """Every recorded process, oldest first (none on SQLite, where newsbot is one process)."""
+    claims = await claims_by_owner(engine)
+    processes = tuple(
+        ProcessHealth(
+            row.id,
+            row.host,
+            row.pid,
+            row.roles,
+            row.started_at,
+            row.heartbeat_at,
+            polling=claims.get(row.id, 0),
+            stale=now - row.heartbeat_at > settings.stale_after,
+        )
+        for row in await list_processes(engine)
+    )
+    return ProcessReport(processes, await unfiled_count(engine))

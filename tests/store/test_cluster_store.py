@@ -1,0 +1,148 @@
+"""The store's side of several processes on one database: each due feed is claimed once, a claim ends when
+its poll is saved and runs out when its process dies; a role is held by one session and freed with it;
+entries handed over count as seen and are taken once; processes are recorded and forgotten."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot import clock
+from bot.config import FeedConfig
+from bot.model import Entry, FeedState
+from bot.store.claims import claim_due, release_claims, renew_claims, schedule_unscheduled
+from bot.store.entries import NewEntry, has_entries, insert_entries, unseen_entries
+from bot.store.feeds import save_state, sync_feeds
+from bot.store.locks import Lock, LostRole, RoleSession, file_in_turn
+from bot.store.processes import ProcessRow, beat, forget_stale, leave, list_processes
+from bot.store.unfiled import filed_already, hand_over_entries, take_unfiled, unfiled_batch, unfiled_count
+
+FEEDS = [FeedConfig(url=f"http://127.0.0.1:1/{n}.xml", name=f"Feed {n}") for n in range(10)]
+LEASE = timedelta(seconds=30)
+
+
+def _state(feed: FeedConfig, next_poll_at: datetime) -> FeedState:
+    return FeedState(url=feed.url, name=feed.name or feed.url, next_poll_at=next_poll_at)
+
+
+async def test_processes_claiming_at_once_take_each_due_feed_once(pg_engine: AsyncEngine) -> None:
+    ids = await sync_feeds(pg_engine, FEEDS)
+    now = clock.now()
+    batches = await asyncio.gather(*(claim_due(pg_engine, f"p{n}", now, LEASE, 4) for n in range(3)))
+    claimed = [claim.feed_id for batch in batches for claim in batch]
+    assert sorted(claimed) == sorted(ids.values())
+    assert await claim_due(pg_engine, "late", now, LEASE, 10) == []
+
+
+async def test_a_claim_ends_with_its_saved_poll_and_runs_out_when_its_process_dies(pg_engine: AsyncEngine) -> None:
+    feed = FEEDS[0]
+    (feed_id,) = (await sync_feeds(pg_engine, [feed])).values()
+    now = clock.now()
+    assert [c.feed_id for c in await claim_due(pg_engine, "a", now, LEASE, 5)] == [feed_id]
+    next_poll = now + timedelta(minutes=5)
+    async with pg_engine.begin() as conn:
+        assert not await save_state(conn, feed_id, _state(feed, next_poll), title=None, polled_ok=True, owner="b")
+        assert await save_state(conn, feed_id, _state(feed, next_poll), title=None, polled_ok=True, owner="a")
+    assert await claim_due(pg_engine, "b", now, LEASE, 5) == [], "not due before its next poll"
+    due = next_poll + timedelta(seconds=1)
+    assert [c.feed_id for c in await claim_due(pg_engine, "b", due, LEASE, 5)] == [feed_id]
+    assert await claim_due(pg_engine, "c", due + LEASE / 2, LEASE, 5) == [], "b's claim holds for its lease"
+    # b dies: its claim runs out, c polls the feed, and b's late save finds the feed no longer its own.
+    later = due + LEASE + timedelta(seconds=1)
+    assert [c.feed_id for c in await claim_due(pg_engine, "c", later, LEASE, 5)] == [feed_id]
+    async with pg_engine.begin() as conn:
+        assert not await save_state(conn, feed_id, _state(feed, later), title=None, polled_ok=True, owner="b")
+    # A live process renews its claims; a process that stops hands them back at once.
+    async with pg_engine.begin() as conn:
+        await renew_claims(conn, "c", later + 10 * LEASE)
+    assert await claim_due(pg_engine, "d", later + 5 * LEASE, LEASE, 5) == []
+    await release_claims(pg_engine, "c")
+    assert [c.feed_id for c in await claim_due(pg_engine, "d", later, LEASE, 5)] == [feed_id]
+
+
+async def test_feeds_the_config_dropped_are_kept_but_never_claimed(pg_engine: AsyncEngine) -> None:
+    await sync_feeds(pg_engine, FEEDS)
+    kept = await sync_feeds(pg_engine, FEEDS[:2])
+    claimed = await claim_due(pg_engine, "a", clock.now(), LEASE, 10)
+    assert sorted(c.feed_id for c in claimed) == sorted(kept.values())
+
+
+async def test_first_poll_times_are_set_once(pg_engine: AsyncEngine) -> None:
+    ids = await sync_feeds(pg_engine, FEEDS[:1])
+    now = clock.now()
+    await schedule_unscheduled(pg_engine, [(ids[FEEDS[0].url], now + timedelta(minutes=1))])
+    await schedule_unscheduled(pg_engine, [(ids[FEEDS[0].url], now)])
+    assert await claim_due(pg_engine, "a", now + timedelta(seconds=30), LEASE, 10) == []
+    assert len(await claim_due(pg_engine, "a", now + timedelta(minutes=1), LEASE, 10)) == 1
+
+
+async def test_a_role_is_held_by_one_session_and_freed_with_it(pg_engine: AsyncEngine) -> None:
+    first = await RoleSession.open(pg_engine, None)
+    second = await RoleSession.open(pg_engine, None)
+    try:
+        assert await first.try_take(Lock.INGEST)
+        assert not await second.try_take(Lock.INGEST)
+        assert await second.try_take(Lock.DELIVERY)
+        async with pg_engine.begin() as conn:
+            await file_in_turn(conn, first.pid)
+        with pytest.raises(LostRole):
+            async with pg_engine.begin() as conn:
+                await file_in_turn(conn, second.pid)
+        await first.close()
+        assert await second.try_take(Lock.INGEST)
+    finally:
+        await second.close()
+
+
+async def test_a_silent_session_loses_its_roles(pg_engine: AsyncEngine) -> None:
+    silent = await RoleSession.open(pg_engine, timedelta(seconds=1))
+    other = await RoleSession.open(pg_engine, None)
+    try:
+        assert await silent.try_take(Lock.INGEST)
+        await asyncio.sleep(2)
+        assert await other.try_take(Lock.INGEST), "the server ended the silent session and freed its role"
+    finally:
+        await silent.close()
+        await other.close()
+
+
+async def test_processes_are_recorded_with_their_roles_and_forgotten(engine: AsyncEngine) -> None:
+    start = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+    async with engine.begin() as conn:
+        await beat(conn, ProcessRow("a", "host-1", 11, (), start, start))
+        await beat(conn, ProcessRow("b", "host-2", 22, ("ingest",), start, start))
+        await beat(conn, ProcessRow("a", "host-1", 11, ("delivery",), start, start + timedelta(minutes=20)))
+    rows = {row.id: row for row in await list_processes(engine)}
+    assert rows["a"].roles == ("delivery",) and rows["a"].heartbeat_at == start + timedelta(minutes=20)
+    assert rows["b"] == ProcessRow("b", "host-2", 22, ("ingest",), start, start)
+    async with engine.begin() as conn:
+        await forget_stale(conn, start + timedelta(minutes=10))
+    assert [row.id for row in await list_processes(engine)] == ["a"]
+    await leave(engine, "a")
+    assert await list_processes(engine) == []
+
+
+async def test_handed_over_entries_count_as_seen_and_are_taken_once(engine: AsyncEngine) -> None:
+    feed = FEEDS[0]
+    (feed_id,) = (await sync_feeds(engine, [feed])).values()
+    first, second, third = (
+        Entry(feed_url=feed.url, outlet="Feed 0", url=f"https://news.example/{n}", title=f"Story {n}", guid=f"g{n}")
+        for n in range(3)
+    )
+    seen = clock.now()
+    async with engine.begin() as conn:
+        await hand_over_entries(conn, feed_id, [first, second], {first.key}, seen)
+        await hand_over_entries(conn, feed_id, [first], {first.key}, seen)
+        assert await unseen_entries(conn, feed_id, [first, second, third]) == [third]
+        assert await has_entries(conn, feed_id)
+    waiting = await unfiled_batch(engine, 10)
+    assert [(row.entry, row.may_alert) for row in waiting] == [(first, True), (second, False)]
+    async with engine.begin() as conn:
+        assert await filed_already(conn, waiting) == set()
+        await insert_entries(conn, [(feed_id, NewEntry(second))])  # `poll --once` stored it meanwhile
+        assert await filed_already(conn, waiting) == {waiting[1].id}
+        await take_unfiled(conn, [row.id for row in waiting])
+    assert await unfiled_count(engine) == 0
