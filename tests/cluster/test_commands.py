@@ -14,9 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot import clock
 from bot.config import FeedConfig
+from bot.feeds.register import register_feeds
+from bot.fetch.policy import PollPolicy
 from bot.starter import RULES
 from bot.store.claims import claim_due
-from bot.store.feeds import sync_feeds
 from bot.store.locks import Lock, RoleSession
 from bot.store.processes import ProcessRow, beat
 
@@ -42,8 +43,8 @@ async def test_status_shows_processes_roles_claims_and_stale_heartbeats(
     pg_url: str, pg_engine: AsyncEngine, tmp_path: Path
 ) -> None:
     feeds = [FeedConfig(url=f"http://127.0.0.1:9/{n}.xml", name=f"Outlet {n}") for n in range(3)]
-    await sync_feeds(pg_engine, feeds)
     now = clock.now()
+    await register_feeds(pg_engine, feeds, PollPolicy(), now)
     async with pg_engine.begin() as conn:
         await beat(conn, ProcessRow("live0000aaaa", "desk-1", 4242, ("ingest",), now - timedelta(hours=2), now))
         await beat(conn, ProcessRow("dead0000bbbb", "desk-2", 4343, ("delivery",), now, now - timedelta(seconds=30)))

@@ -12,8 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot import clock
 from bot.config import FeedConfig
+from bot.feeds.register import register_feeds
+from bot.fetch.policy import PollPolicy
 from bot.model import Entry, FeedState
-from bot.store.claims import claim_due, release_claims, renew_claims, schedule_unscheduled
+from bot.store.claims import claim_due, release_claims, renew_claims
 from bot.store.entries import NewEntry, has_entries, insert_entries, unseen_entries
 from bot.store.feeds import save_state, sync_feeds
 from bot.store.locks import Lock, LostRole, RoleSession, file_in_turn
@@ -28,9 +30,14 @@ def _state(feed: FeedConfig, next_poll_at: datetime) -> FeedState:
     return FeedState(url=feed.url, name=feed.name or feed.url, next_poll_at=next_poll_at)
 
 
+async def registered(engine: AsyncEngine, feeds: list[FeedConfig], now: datetime) -> dict[str, int]:
+    """The feeds known to the store, each planned as new feeds are: due at `now`."""
+    return (await register_feeds(engine, feeds, PollPolicy(), now)).ids
+
+
 async def test_processes_claiming_at_once_take_each_due_feed_once(pg_engine: AsyncEngine) -> None:
-    ids = await sync_feeds(pg_engine, FEEDS)
     now = clock.now()
+    ids = await registered(pg_engine, FEEDS, now)
     batches = await asyncio.gather(*(claim_due(pg_engine, f"p{n}", now, LEASE, 4) for n in range(3)))
     claimed = [claim.feed_id for batch in batches for claim in batch]
     assert sorted(claimed) == sorted(ids.values())
@@ -39,8 +46,8 @@ async def test_processes_claiming_at_once_take_each_due_feed_once(pg_engine: Asy
 
 async def test_a_claim_ends_with_its_saved_poll_and_runs_out_when_its_process_dies(pg_engine: AsyncEngine) -> None:
     feed = FEEDS[0]
-    (feed_id,) = (await sync_feeds(pg_engine, [feed])).values()
     now = clock.now()
+    (feed_id,) = (await registered(pg_engine, [feed], now)).values()
     assert [c.feed_id for c in await claim_due(pg_engine, "a", now, LEASE, 5)] == [feed_id]
     next_poll = now + timedelta(minutes=5)
     async with pg_engine.begin() as conn:
@@ -64,19 +71,11 @@ async def test_a_claim_ends_with_its_saved_poll_and_runs_out_when_its_process_di
 
 
 async def test_feeds_the_config_dropped_are_kept_but_never_claimed(pg_engine: AsyncEngine) -> None:
-    await sync_feeds(pg_engine, FEEDS)
-    kept = await sync_feeds(pg_engine, FEEDS[:2])
-    claimed = await claim_due(pg_engine, "a", clock.now(), LEASE, 10)
-    assert sorted(c.feed_id for c in claimed) == sorted(kept.values())
-
-
-async def test_first_poll_times_are_set_once(pg_engine: AsyncEngine) -> None:
-    ids = await sync_feeds(pg_engine, FEEDS[:1])
     now = clock.now()
-    await schedule_unscheduled(pg_engine, [(ids[FEEDS[0].url], now + timedelta(minutes=1))])
-    await schedule_unscheduled(pg_engine, [(ids[FEEDS[0].url], now)])
-    assert await claim_due(pg_engine, "a", now + timedelta(seconds=30), LEASE, 10) == []
-    assert len(await claim_due(pg_engine, "a", now + timedelta(minutes=1), LEASE, 10)) == 1
+    await registered(pg_engine, FEEDS, now)
+    kept = await registered(pg_engine, FEEDS[:2], now)
+    claimed = await claim_due(pg_engine, "a", now, LEASE, 10)
+    assert sorted(c.feed_id for c in claimed) == sorted(kept.values())
 
 
 async def test_a_role_is_held_by_one_session_and_freed_with_it(pg_engine: AsyncEngine) -> None:
