@@ -15,6 +15,7 @@ import yaml
 
 from bot.model import Entry
 from bot.parse.feed import FeedParseError, parse_feed
+from bot.parse.urls import canonical_url
 
 DEVSET_YAML = Path(__file__).parent / "testdata" / "snapshot_devset.yaml"
 SNAPSHOT = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "feeds" / "news_snapshot_2026-02-17"
@@ -47,11 +48,12 @@ def item_key(feed: str, entry: Entry) -> str:
 
 
 def load_labels(path: Path = DEVSET_YAML) -> dict[str, str]:
-    """Event id per labelled item key (feed name and link)."""
+    """Event id per labelled item key (feed name and link). The links were written as the parser gave them
+    then; they are canonicalised as the parser does now (tracking parameters it has learnt to drop since)."""
     labels = {}
     for event in yaml.safe_load(path.read_text(encoding="utf-8")):
         for item in event["items"]:
-            labels[f"{item['feed']} {item['link']}"] = event["event"]
+            labels[f"{item['feed']} {canonical_url(item['link'])}"] = event["event"]
     return labels
 
 
