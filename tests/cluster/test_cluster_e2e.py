@@ -20,7 +20,6 @@ import json
 import os
 import random
 import shutil
-import sys
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -38,6 +37,7 @@ from bot.store.outbox import outbox
 from bot.store.processes import ProcessRow, list_processes
 from tests.e2e.botapi_process import BotApiProcess, Sent
 from tests.e2e.burst import BURST_RULE, burst_items
+from tests.e2e.daemon import DaemonProcess
 from tests.feedserver import FeedServer, Item
 
 FEEDS = 300
@@ -53,42 +53,12 @@ READY = {"ingest": "ingest role: story index rebuilt", "delivery": "Telegram fro
 pytestmark = pytest.mark.timeout(600)
 
 
-class Node:
-    """One `newsbot run` process; its output goes to a file (appended across restarts)."""
+class Node(DaemonProcess):
+    """One `newsbot run` process of the cluster, by name; its log is appended across restarts."""
 
     def __init__(self, name: str, config: Path, folder: Path) -> None:
+        super().__init__(config, folder / f"{name}.log", TOKEN)
         self.name = name
-        self.config = config
-        self.log = folder / f"{name}.log"
-        self.process: asyncio.subprocess.Process | None = None
-
-    @property
-    def pid(self) -> int:
-        assert self.process is not None
-        return self.process.pid
-
-    async def start(self) -> None:
-        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "COLUMNS": "200", "TELEGRAM_BOT_TOKEN": TOKEN}
-        with self.log.open("ab") as out:
-            self.process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "bot", "run", "-c", str(self.config), stdout=out, stderr=out, env=env
-            )
-
-    async def kill(self) -> None:
-        assert self.process is not None
-        self.process.kill()
-        await self.process.wait()
-
-    async def stop(self) -> None:
-        if self.process is not None and self.process.returncode is None:
-            self.process.terminate()
-            try:
-                await asyncio.wait_for(self.process.wait(), 30)
-            except TimeoutError:
-                await self.kill()
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace") if self.log.exists() else ""
 
 
 class Cluster:

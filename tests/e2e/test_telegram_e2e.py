@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import re
 import shutil
 import sqlite3
-import sys
 from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -25,43 +23,12 @@ import yaml
 from bot import clock
 from bot.starter import RULES
 from tests.e2e.burst import BURST_RULE, burst_items
+from tests.e2e.daemon import DaemonProcess
 from tests.e2e.fake_botapi import FakeBotApi, Message
 from tests.feedserver import FeedServer, seed_items
 
 READERS = range(1001, 1011)
 MARKABLE = r"troops|soldiers|ground forces|military personnel|deploy|send|sent|dispatch"
-
-
-class Daemon:
-    """One `newsbot run` process; its output goes to a file so a full pipe can never stall it."""
-
-    def __init__(self, config: Path, log: Path) -> None:
-        self.config = config
-        self.log = log
-        self.process: asyncio.subprocess.Process | None = None
-
-    async def start(self) -> None:
-        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "COLUMNS": "200", "TELEGRAM_BOT_TOKEN": TOKEN}
-        with self.log.open("ab") as out:
-            self.process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "bot", "run", "-c", str(self.config), stdout=out, stderr=out, env=env
-            )
-
-    async def kill(self) -> None:
-        assert self.process is not None
-        self.process.kill()
-        await self.process.wait()
-
-    async def stop(self) -> None:
-        if self.process is not None and self.process.returncode is None:
-            self.process.terminate()
-            try:
-                await asyncio.wait_for(self.process.wait(), 20)
-            except TimeoutError:
-                await self.kill()
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
 
 
 TOKEN = "424242:E2E-token"
@@ -89,7 +56,7 @@ def write_config(tmp_path: Path, api: FakeBotApi, feed_server: FeedServer) -> Pa
     return config
 
 
-async def until(condition: object, what: str, daemon: Daemon, timeout: float = 30) -> None:
+async def until(condition: object, what: str, daemon: DaemonProcess, timeout: float = 30) -> None:
     deadline = asyncio.get_running_loop().time() + timeout
     while not condition():  # type: ignore[operator]
         if asyncio.get_running_loop().time() > deadline:
@@ -108,7 +75,7 @@ def links(messages: list[Message]) -> list[str]:
     return [str(e["url"]) for m in messages for e in m.entities if e["type"] == "text_link"]
 
 
-async def say(api: FakeBotApi, daemon: Daemon, user: int, text: str, expect: str) -> None:
+async def say(api: FakeBotApi, daemon: DaemonProcess, user: int, text: str, expect: str) -> None:
     before = len(api.sent(user))
     await api.user_says(user, user, text)
     await until(lambda: len(api.sent(user)) > before, f"a reply to {text}", daemon)
@@ -117,7 +84,7 @@ async def say(api: FakeBotApi, daemon: Daemon, user: int, text: str, expect: str
 
 async def test_subscribe_receive_and_survive_kill_9(api: FakeBotApi, feed_server: FeedServer, tmp_path: Path) -> None:
     feed_server.feeds["wire.xml"] = []
-    daemon = Daemon(write_config(tmp_path, api, feed_server), tmp_path / "daemon.log")
+    daemon = DaemonProcess(write_config(tmp_path, api, feed_server), tmp_path / "daemon.log", TOKEN)
     for reader in READERS:
         api.private_chat(reader)
     await daemon.start()

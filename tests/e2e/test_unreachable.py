@@ -7,8 +7,9 @@ import socket
 from pathlib import Path
 
 from bot import clock
+from tests.e2e.daemon import DaemonProcess
 from tests.e2e.fake_botapi import FakeBotApi
-from tests.e2e.test_telegram_e2e import TOKEN, Daemon, say, until, write_config
+from tests.e2e.test_telegram_e2e import TOKEN, say, until, write_config
 from tests.feedserver import FeedServer, seed_items
 
 
@@ -20,7 +21,7 @@ async def test_run_polls_while_telegram_is_unreachable_and_delivers_once_it_is_u
         port = probe.getsockname()[1]
     api = FakeBotApi(token=TOKEN, port=port)  # not started yet: nothing listens on the port
     feed_server.feeds["wire.xml"] = []
-    daemon = Daemon(write_config(tmp_path, api, feed_server), tmp_path / "daemon.log")
+    daemon = DaemonProcess(write_config(tmp_path, api, feed_server), tmp_path / "daemon.log", TOKEN)
     await daemon.start()
     try:
         await until(lambda: "Telegram is unreachable" in daemon.output(), "the retry notice", daemon)
