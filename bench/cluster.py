@@ -1,6 +1,6 @@
 """Fetch throughput of 1, 2 and 3 `newsbot run` processes sharing one PostgreSQL database, against one server.
 
-Run: .venv/bin/python bench/cluster.py [--feeds 3000] [--hosts 50] [--processes 1 2 3] [--window 30]
+Run: .venv/bin/python bench/cluster.py [--feeds 1000] [--hosts 50] [--processes 1 2 3] [--window 30]
      [--pg-url postgresql://postgres@127.0.0.1:5432/test]
 
 The feed server is bench/poll.py's, in a process of its own (aiohttp on 127.0.0.1, one port per virtual
@@ -174,7 +174,7 @@ async def run(args: argparse.Namespace, ports: list[int]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--feeds", type=int, default=3000)
+    parser.add_argument("--feeds", type=int, default=1000)
     parser.add_argument("--hosts", type=int, default=50)
     parser.add_argument("--processes", type=int, nargs="+", default=[1, 2, 3])
     parser.add_argument("--window", type=float, default=30.0)
