@@ -170,17 +170,18 @@ def show_processes(report: ProcessReport, now: datetime) -> None:
     table = Table(title=f"Processes ({report.unfiled} fetched entries wait to be filed)")
     for column in ("process", "host", "pid", "roles", "polling now", "started", "last heartbeat"):
         table.add_column(column)
-    for process in report.processes:
+    for health in report.processes:
+        process = health.process
         beat = relative_time(process.heartbeat_at, now, seconds=True)
         table.add_row(
             process.id,
             escape(process.host),
             str(process.pid),
             ", ".join(process.roles) or "-",
-            f"{process.polling} feeds",
+            f"{health.polling} feeds",
             relative_time(process.started_at, now),
-            f"{beat} (stale)" if process.stale else beat,
-            style="red" if process.stale else None,
+            f"{beat} (stale)" if health.stale else beat,
+            style="red" if health.stale else None,
         )
     out.print(table)
 

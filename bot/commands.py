@@ -69,7 +69,8 @@ def _no_config_file(config: Config) -> None:
 def cmd_run(args: argparse.Namespace) -> int:
     import asyncio
 
-    from bot.app import delivery, run_daemon
+    from bot.app import delivery
+    from bot.daemon import run_daemon
 
     config = _config(args)
     _no_config_file(config)
@@ -91,7 +92,8 @@ def _poll_once(config: Config, sink: Sink, show_progress: bool) -> int:
 def cmd_poll(args: argparse.Namespace) -> int:
     import asyncio
 
-    from bot.app import delivery, print_sink, run_daemon
+    from bot.app import delivery, print_sink
+    from bot.daemon import run_daemon
 
     config = _config(args)
     _no_config_file(config)

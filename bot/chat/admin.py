@@ -66,13 +66,14 @@ async def status(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await reply(update, fit_message(lines))
 
 
-def _process_line(process: ProcessHealth, now: datetime) -> str:
+def _process_line(health: ProcessHealth, now: datetime) -> str:
+    process = health.process
     roles = ", ".join(process.roles) or "no role"
     beat = relative_time(process.heartbeat_at, now, seconds=True)
-    mark = "⚠ stale, " if process.stale else ""
+    mark = "⚠ stale, " if health.stale else ""
     return (
         f"• <code>{process.id}</code> {escape(process.host)} pid {process.pid}: {roles}, "
-        f"polling {process.polling} feeds; {mark}heartbeat {beat}"
+        f"polling {health.polling} feeds; {mark}heartbeat {beat}"
     )
 
 

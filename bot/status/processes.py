@@ -11,18 +11,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import ClusterConfig
 from bot.store.claims import claims_by_owner
-from bot.store.processes import list_processes
+from bot.store.processes import ProcessRow, list_processes
 from bot.store.unfiled import unfiled_count
 
 
 @dataclass(frozen=True, slots=True)
 class ProcessHealth:
-    id: str
-    host: str
-    pid: int
-    roles: tuple[str, ...]
-    started_at: datetime
-    heartbeat_at: datetime
+    """A process as recorded, with the feeds it is polling now and whether it has gone silent."""
+
+    process: ProcessRow
     polling: int
     stale: bool
 
@@ -38,14 +35,7 @@ async def process_report(engine: AsyncEngine, now: datetime, settings: ClusterCo
     claims = await claims_by_owner(engine)
     processes = tuple(
         ProcessHealth(
-            row.id,
-            row.host,
-            row.pid,
-            row.roles,
-            row.started_at,
-            row.heartbeat_at,
-            polling=claims.get(row.id, 0),
-            stale=now - row.heartbeat_at > settings.stale_after,
+            row, polling=claims.get(row.id, 0), stale=now - row.heartbeat_at > settings.stale_after
         )
         for row in await list_processes(engine)
     )
