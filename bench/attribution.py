@@ -65,9 +65,32 @@ def _row(label: str, cases: list[Case]) -> tuple[Score, Score]:
     return ours, naive
 
 
+def speed() -> None:
+    """Credits per entry over the real snapshot's items (all of them), newsbot against 0.1's patterns."""
+    import time
+
+    from bench.reference.attribution import entry_credits as reference_credits
+    from bot.stories.attribution import entry_credits
+    from tests.stories.snapshot import SNAPSHOT, load_feeds
+
+    entries = [entry for feed in load_feeds() for entry in feed.entries] if SNAPSHOT.is_dir() else []
+    if not entries:
+        print(f"speed: skipped, no snapshot under {SNAPSHOT}")
+        return
+    timed = {}
+    for name, credits in (("newsbot", entry_credits), ("0.1", reference_credits)):
+        started = time.process_time()
+        for entry in entries:
+            credits(entry)
+        timed[name] = 1000 * (time.process_time() - started) / len(entries)
+    print(f"speed over the snapshot's {len(entries)} items: {timed['newsbot']:.2f} ms per entry, 0.1 "
+          f"{timed['0.1']:.2f} ms ({timed['0.1'] / timed['newsbot']:.0f}x); target <= 1 ms")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--misses", action="store_true", help="print the sentences scored wrong")
+    parser.add_argument("--speed", action="store_true", help="also time credits over the corpus snapshot")
     args = parser.parse_args()
     cases = load_cases()
     print(f"attribution: {len(cases)} sentences ({sum(c.lang != 'en' for c in cases)} not in English), "
@@ -78,6 +101,8 @@ def main() -> None:
     ours, naive = _row("all", cases)
     print(f"F1 ratio vs baseline (any agency name anywhere): {ours.f1 / naive.f1:.2f}x   "
           "targets: P >= 0.95, R >= 0.90")
+    if args.speed:
+        speed()
     if args.misses:
         for case in cases:
             got = predicted(case.text)
