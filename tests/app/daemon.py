@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
 import signal
 import sys
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -29,6 +30,14 @@ def daemon_config(folder: Path, feed_url: str, rules: Path = RULES, **extra: Any
     path.write_text(yaml.safe_dump(config))
     return path
 
+
+
+def editable_rules_config(folder: Path, feed_url: str) -> tuple[Path, Path]:
+    """A config polling one feed with a copy of the starter rules in `folder`, to edit while it runs; returns
+    the config and the rules folder."""
+    rules = folder / "rules"
+    shutil.copytree(RULES, rules)
+    return daemon_config(folder, feed_url, rules), rules
 
 @dataclass
 class Daemon:

@@ -3,11 +3,10 @@ is reported as file:line while the rule's previous version keeps alerting."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 from bot import clock
-from tests.app.daemon import RULES, daemon_config, running_daemon, until
+from tests.app.daemon import editable_rules_config, running_daemon, until
 from tests.feedserver import FeedServer, Item
 
 WATER = 'id: water-supply\ntitle: Water supply attacks\nquery: >\n  ("water utility" OR reservoir*) NEAR/8 hack*\n'
@@ -23,10 +22,8 @@ def _item(n: int, title: str) -> Item:
 async def test_rule_edits_apply_live_and_bad_edits_keep_the_old_version(
     feed_server: FeedServer, tmp_path: Path
 ) -> None:
-    rules = tmp_path / "rules"
-    shutil.copytree(RULES, rules)
     feed_server.feeds["wire.xml"] = []
-    config = daemon_config(tmp_path, feed_server.url("wire.xml"), rules)
+    config, rules = editable_rules_config(tmp_path, feed_server.url("wire.xml"))
     async with running_daemon(config) as daemon:
         out, logs = daemon.out, daemon.logs
         await until(lambda: feed_server.requests.get("wire.xml", 0) >= 1, "the first poll")

@@ -3,20 +3,17 @@ operators, while the edited rule goes live as written."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
-from tests.app.daemon import RULES, daemon_config, running_daemon, until
+from tests.app.daemon import editable_rules_config, running_daemon, until
 from tests.feedserver import FeedServer
 
 
 async def test_a_rule_edit_with_a_likely_mistake_is_reported_as_a_warning(
     feed_server: FeedServer, tmp_path: Path
 ) -> None:
-    rules = tmp_path / "rules"
-    shutil.copytree(RULES, rules)
     feed_server.feeds["wire.xml"] = []
-    config = daemon_config(tmp_path, feed_server.url("wire.xml"), rules)
+    config, rules = editable_rules_config(tmp_path, feed_server.url("wire.xml"))
     async with running_daemon(config) as daemon:
         await until(lambda: feed_server.requests.get("wire.xml", 0) >= 1, "the first poll")
         path = rules / "iran-talks.yaml"
