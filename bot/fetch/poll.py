@@ -30,7 +30,7 @@ from bot.fetch.lifeline import watch_parent
 from bot.fetch.limits import host_key, jittered
 from bot.fetch.policy import OutageDetector, PollPolicy, estimate_items_per_day
 from bot.model import Entry, FeedState, PollReason
-from bot.parse.feed import FeedParseError, ParsedFeed, parse_feed
+from bot.parse.feed import FeedParseError
 from bot.parse.items import ItemMemory, parse_changed
 from bot.parse.urls import BUILT_IN, DropParams
 
@@ -59,10 +59,6 @@ class ParsePool:
                 self.workers, mp_context=context, initializer=watch_parent, initargs=(os.getpid(),)
             )
         return ThreadPoolExecutor(self.workers, thread_name_prefix="parse")
-
-    async def parse(self, body: bytes, *, feed_url: str, name: str, content_type: str | None) -> ParsedFeed:
-        """parse_feed off the event loop; raises FeedParseError with the reason."""
-        return await self.run(partial(parse_feed, body, feed_url=feed_url, name=name, content_type=content_type))
 
     async def run(self, parse: Callable[[], _Parsed]) -> _Parsed:
         """Any picklable parse call (a partial of a module-level function) off the event loop;

@@ -6,6 +6,7 @@ import random
 import socket
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,7 @@ from bot.fetch.limits import HostLimiter
 from bot.fetch.policy import OutageDetector, PollPolicy
 from bot.fetch.poll import ParsePool, Poller, PollStatus, poll_feed
 from bot.model import FeedState
-from bot.parse.feed import FeedParseError
+from bot.parse.feed import FeedParseError, parse_feed
 from tests.fetch.servers import Serve, app_with, reply, rss
 
 NOW = datetime(2024, 1, 10, 12, 0, tzinfo=UTC)
@@ -168,8 +169,9 @@ async def test_parsing_in_worker_processes(serve: Serve) -> None:
         async with Fetcher() as fetcher:
             poller = Poller(fetcher, pool)
             outcome = await poll_feed(FeedState(url=f"{base}/rss", name="Wire"), poller)
+            not_a_feed = partial(parse_feed, b"<html>nope</html>", feed_url=f"{base}/x", name="", content_type=None)
             with pytest.raises(FeedParseError, match="not a feed: got text/html"):
-                await pool.parse(b"<html>nope</html>", feed_url=f"{base}/x", name="", content_type=None)
+                await pool.run(not_a_feed)
     assert outcome.entries is not None and outcome.entries[0].title == "From a worker process"
 
 
