@@ -80,24 +80,27 @@ async def pg_url() -> AsyncIterator[str]:
         yield url
 
 
-@pytest.fixture
-async def pg_engine(pg_url: str) -> AsyncIterator[AsyncEngine]:
-    """A migrated PostgreSQL engine."""
-    engine = await open_database(pg_url)
+@asynccontextmanager
+async def _migrated(url: str) -> AsyncIterator[AsyncEngine]:
+    engine = await open_database(url)
     try:
         yield engine
     finally:
         await engine.dispose()
+
+
+@pytest.fixture
+async def pg_engine(pg_url: str) -> AsyncIterator[AsyncEngine]:
+    """A migrated PostgreSQL engine."""
+    async with _migrated(pg_url) as engine:
+        yield engine
 
 
 @pytest.fixture
 async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
     """A migrated database engine on SQLite and on PostgreSQL."""
-    engine = await open_database(database_url)
-    try:
+    async with _migrated(database_url) as engine:
         yield engine
-    finally:
-        await engine.dispose()
 
 
 @pytest.fixture
