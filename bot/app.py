@@ -37,6 +37,7 @@ from bot.rulebook.book import RuleBook
 from bot.store.db import DatabaseError, open_database
 from bot.store.locks import Lock, RoleSession
 from bot.store.single import only_process
+from bot.trends.spike_check import SpikeCheck
 
 log = logging.getLogger(__name__)
 
@@ -112,12 +113,18 @@ async def _runtime(config: Config, sink: Sink, parse_in_processes: bool) -> Asyn
         await engine.dispose()
 
 
+def spike_check(runtime: Runtime) -> SpikeCheck:
+    """What runs after each filed batch: the spike check of the topics it matched."""
+    return SpikeCheck(runtime.engine, runtime.sink, runtime.config.spikes, runtime.config.stories)
+
+
 async def open_pipeline(runtime: Runtime) -> FeedPipeline:
     """The pipeline of a process that files what it fetches itself (SQLite, `poll --once`), with the story
     index restored from the store."""
     desk = await StoryDesk.open(runtime.config.stories)
     await desk.restore(runtime.engine, runtime.rulebook.current)
-    return FeedPipeline(runtime.fetch, runtime.rulebook, Ingest(runtime.engine, runtime.sink, desk))
+    ingest = Ingest(runtime.engine, runtime.sink, desk, after=spike_check(runtime))
+    return FeedPipeline(runtime.fetch, runtime.rulebook, ingest)
 
 
 @asynccontextmanager

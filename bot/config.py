@@ -241,6 +241,18 @@ class StoriesConfig(_Strict):
     embeddings: bool = False
 
 
+class SpikesConfig(_Strict):
+    """When a topic's volume is a spike (bot/alerts/spikes.py): its stories in the last hour against the same
+    hour of the previous `baseline_days` days."""
+
+    enabled: bool = True
+    min_stories: int = Field(default=5, ge=1, le=100_000)
+    min_ratio: float = Field(default=3.0, ge=1.0, le=1000.0)
+    p_value: float = Field(default=0.001, gt=0.0, lt=1.0)
+    baseline_days: int = Field(default=14, ge=1, le=60)
+    cooldown: PositiveDuration = timedelta(hours=6)
+
+
 _PARAM = re.compile(r"[a-z0-9_.\-\[\]]+\*?")
 
 
@@ -295,6 +307,7 @@ class Config(_Strict):
     telegram: TelegramConfig = TelegramConfig()
     apprise: list[AppriseTarget] = Field(default_factory=list)
     stories: StoriesConfig = StoriesConfig()
+    spikes: SpikesConfig = SpikesConfig()
     links: LinksConfig = LinksConfig()
     cluster: ClusterConfig = ClusterConfig()
     metrics_port: int | None = Field(default=None, ge=1, le=65535)

@@ -17,7 +17,7 @@ from telegram import Update
 from telegram.error import InvalidToken, NetworkError
 
 from bot import clock
-from bot.app import Delivery, Runtime, due_times, open_pipeline, open_runtime, poll_policy
+from bot.app import Delivery, Runtime, due_times, open_pipeline, open_runtime, poll_policy, spike_check
 from bot.chat.front import build_application
 from bot.chat.runtime import ChatRuntime
 from bot.cluster.claims import ClaimedPolls
@@ -237,7 +237,10 @@ async def run_member(runtime: Runtime, delivery: Delivery, *, front: bool, stop:
     config = runtime.config
 
     async def ingest(held: Held) -> None:
-        await file_while_held(runtime.engine, runtime.rulebook, runtime.sink, config.stories, held.holder, held.ended)
+        await file_while_held(
+            runtime.engine, runtime.rulebook, runtime.sink, config.stories, held.holder, held.ended,
+            after=spike_check(runtime),
+        )  # fmt: skip
 
     async def delivering(held: Held) -> None:
         await deliver(runtime, delivery, front, held.ended)

@@ -192,6 +192,34 @@ class AlertBatch:
 
 
 @dataclass(frozen=True, slots=True)
+class SpikeAlert:
+    """A topic's volume spiked: `count` stories in the hour before `at`, where the same hour of earlier days
+    had `usual` on average (None: no history to compare). `number` counts the topic's surges (1, 2, ...): one
+    message per surge, edited while it grows (`grown`); `story` is the hour's most told story."""
+
+    rule_id: str
+    rule_title: str
+    number: int
+    count: int
+    usual: float | None
+    started_at: datetime
+    at: datetime
+    grown: bool = False
+    story: Story | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Surge:
+    """A topic's latest surge (one spike episode, bot/alerts/spikes.py) as stored: its number, when it opened
+    and last fired, and the peak count it was told with."""
+
+    number: int
+    started_at: datetime
+    fired_at: datetime
+    peak: int
+
+
+@dataclass(frozen=True, slots=True)
 class Headline:
     """What a summary line needs of one story message (`topic`: the topics it names, joined); kept with each
     queued message so bursts and digests can be folded without reloading the alerts."""

@@ -1,6 +1,7 @@
 """Outbound-only channels (Slack, Discord, e-mail, Matrix, ntfy ...) through Apprise URLs, per topic.
 
-A channel gets one message per story, naming the topics it follows that matched. Messages go through the
+A channel gets one message per story, naming the topics it follows that matched, and one per surge of a topic's
+volume it follows (it cannot be edited: the surge's first count). Messages go through the
 same outbox as Telegram's, keyed per (channel, story), so a restart neither loses nor repeats them. A
 channel is stored by a hash of its URL, never the URL itself: URLs carry secrets.
 """
@@ -17,10 +18,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot import clock
 from bot.alerts.messages import channel_topics
+from bot.alerts.spikes import channel_spike_key
 from bot.config import AppriseTarget
 from bot.deliver.format import render_story
 from bot.deliver.runner import OutboxRunner, backoff, observe_latency
-from bot.model import AlertBatch, Notice
+from bot.deliver.spike_text import render_spike
+from bot.model import AlertBatch, Notice, SpikeAlert
 from bot.store.outbox import NewMessage, Queued, due_targets, enqueue, mark_attempt, mark_failed, mark_sent, retry_later
 
 log = logging.getLogger(__name__)
@@ -65,6 +68,24 @@ class AppriseSink:
 
     async def notify(self, conn: AsyncConnection, notice: Notice) -> None:
         """Apprise channels follow topics only; operator notices go to Telegram admins and the log."""
+
+    async def spike(self, conn: AsyncConnection, spike: SpikeAlert) -> None:
+        """A new surge, to each channel following its topic (a surge that grew: nothing, as a channel's message
+        cannot be edited)."""
+        if spike.grown:
+            return
+        rendered = render_spike(spike)
+        await enqueue(
+            conn,
+            [
+                NewMessage(
+                    channel_spike_key(channel, spike.rule_id, spike.number), spike.rule_id, rendered.html,
+                    rendered.plain, target=channel,
+                )
+                for channel, target in self.targets
+                if not target.topics or spike.rule_id in target.topics
+            ],
+        )
 
     async def flush(self) -> None:
         self.queued.set()

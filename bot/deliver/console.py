@@ -1,6 +1,7 @@
 """The terminal sink: one panel per story, naming every topic it matched, when no Telegram token is configured.
 
-A story printed before that grew (or matched another topic) gets one line, not a second panel.
+A story printed before that grew (or matched another topic) gets one line, not a second panel; so does a
+topic's surge that grew after its spike panel.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from rich.text import Text
 from bot.deliver.format import lead_of, story_line, topics_line
 from bot.deliver.sink import AfterCommitSink
 from bot.deliver.snippet import Snippet, make_snippet, title_segments
-from bot.model import Alert, Notice, Story, StoryAlert
+from bot.deliver.spike_text import render_spike, spike_headline
+from bot.model import Alert, Notice, SpikeAlert, Story, StoryAlert
 from bot.parse.clean import clean_text
 
 
@@ -81,6 +83,13 @@ class ConsoleSink(AfterCommitSink):
 
     def emit_notice(self, notice: Notice) -> None:
         self.console.print(Text(f"⚠ {_shown(notice.text)}", style="bold yellow"))
+
+    def emit_spike(self, spike: SpikeAlert) -> None:
+        if spike.grown:
+            self.console.print(Text(f"  ↳ {_shown(spike_headline(spike))}", style="bold red"), highlight=False)
+            return
+        title, _, body = render_spike(spike).plain.partition("\n")
+        self.console.print(Panel(Text(_shown(body)), title=Text(_shown(title), style="bold red"), title_align="left"))
 
     def emit(self, story: StoryAlert) -> None:
         if story.earlier:

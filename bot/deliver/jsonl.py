@@ -7,7 +7,8 @@ import sys
 from typing import Any, TextIO
 
 from bot.deliver.sink import AfterCommitSink
-from bot.model import Alert, Entry, Match, Notice, Story, StoryAlert
+from bot.deliver.spike_text import spike_record
+from bot.model import Alert, Entry, Match, Notice, SpikeAlert, Story, StoryAlert
 
 
 def match_record(entry: Entry, match: Match) -> dict[str, Any]:
@@ -70,7 +71,8 @@ def dump_line(record: dict[str, Any], out: TextIO) -> None:
 
 class JsonLinesSink(AfterCommitSink):
     """Writes one JSON line per topic and story once the transaction that stored them has committed: a
-    story that matched three topics is three lines with the same `story.id`, for scripts to group."""
+    story that matched three topics is three lines with the same `story.id`, for scripts to group; a spike is
+    one line with a `spike` key (the topic)."""
 
     name = "json"
 
@@ -84,3 +86,6 @@ class JsonLinesSink(AfterCommitSink):
 
     def emit_notice(self, notice: Notice) -> None:
         dump_line({"notice": notice.text}, self.out)
+
+    def emit_spike(self, spike: SpikeAlert) -> None:
+        dump_line(spike_record(spike), self.out)

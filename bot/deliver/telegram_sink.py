@@ -1,11 +1,14 @@
-"""The Telegram sink: one message per chat and story, rendered and queued in the outbox.
+"""The Telegram sink: one message per chat and story, and one per chat and surge of a topic's volume,
+rendered and queued in the outbox.
 
 `enqueue` writes the outbox rows inside the transaction that stores the alerts, so an alert is either
 stored and queued or neither. What each chat gets for a story (a new message naming the topics it follows,
 an edit of the message it got, or nothing) is decided by bot/alerts/messages.py from rows the store returns:
 the chats following the story's topics (with mutes) and the messages they got about it before. Chats count
 when subscribed, active, and in `allowed_chats` when that is set (narrowing the list stops chats that
-subscribed before). Operator notices go to the bot's admins.
+subscribed before). Operator notices go to the bot's admins. A topic's spike goes to the chats following
+it that take spike messages (/spikes on, the default) and have not muted it: a new message per surge, an
+edit per new peak (bot/alerts/spikes.py decides).
 """
 
 from __future__ import annotations
@@ -19,10 +22,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot import clock
 from bot.alerts.messages import Action, FirstMessage, Follow, MessagePlan, Reader, plan_message
+from bot.alerts.spikes import plan_spike_message, spike_key
 from bot.deliver.format import Rendered, headline_of, render_story
-from bot.model import AlertBatch, Headline, Notice, StoryAlert
+from bot.deliver.spike_text import render_spike
+from bot.model import AlertBatch, Headline, Notice, SpikeAlert, StoryAlert
 from bot.store.chats import Follower, followers, know_private_chat
-from bot.store.outbox import NewMessage, StoryMessage, enqueue, rewrite_held, story_messages
+from bot.store.outbox import NewMessage, StoryMessage, enqueue, keyed_messages, rewrite_held, story_messages
 from bot.store.stories import merged_ids
 
 NOTICE = "(notice)"
@@ -132,6 +137,33 @@ class TelegramSink:
                     await rewrite_held(conn, plan.edit_of, queued)
                 else:
                     messages.append(queued)
+        await enqueue(conn, messages)
+
+    async def spike(self, conn: AsyncConnection, spike: SpikeAlert) -> None:
+        now = clock.now()
+        readers = [
+            follower
+            for follower in await followers(conn, [spike.rule_id], now)
+            if follower.spikes and not follower.muted
+            and (not self.allowed_chats or follower.chat_id in self.allowed_chats)
+        ]
+        keys = {reader.chat_id: spike_key(reader.chat_id, spike.rule_id, spike.number) for reader in readers}
+        got = await keyed_messages(conn, list(keys.values()))
+        rendered = render_spike(spike)
+        messages = []
+        for reader in readers:
+            sent = got.get(keys[reader.chat_id])
+            first = FirstMessage(sent.outbox_id, sent.at) if sent is not None else None
+            plan = plan_spike_message(spike, reader.chat_id, first=first, now=now, edit_window=self.edit_window)
+            if plan is None:
+                continue
+            new = plan.action is Action.SEND
+            messages.append(
+                NewMessage(
+                    key=plan.key, rule_id=spike.rule_id, html=rendered.html, plain=rendered.plain,
+                    chat_id=reader.chat_id, thread_id=reader.thread_id if new else None, edit_of=plan.edit_of,
+                )
+            )  # fmt: skip
         await enqueue(conn, messages)
 
     async def flush(self) -> None:

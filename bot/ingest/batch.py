@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -35,6 +35,7 @@ from bot.store.alerts import MatchRow, insert_alert, insert_matches, move_alerts
 from bot.store.entries import NewEntry, insert_entries
 from bot.store.feeds import save_state
 from bot.store.stories import file_entries, merge_stories, story_members
+from bot.store.volume import refresh_volume
 from bot.stories.index import Assignment
 from bot.stories.story import member_of, story_of
 
@@ -100,14 +101,15 @@ class Filed:
 @dataclass(frozen=True, slots=True)
 class _Written:
     """A batch's stories as stored: the stories that may alert, their outlets before it, its matches (each
-    with the source it came from), the stories that absorbed others, and the last source that added to
-    each story."""
+    with the source it came from), the stories that absorbed others, the last source that added to each
+    story, and every story it changed (new members, merged into another or absorbing one)."""
 
     touched: list[int]
     outlets_before: dict[int, frozenset[str]]
     matched: list[tuple[int, StoryMatch]]
     merged_into: frozenset[int]
     last_source: dict[int, int]
+    changed: frozenset[int]
 
 
 def _when(item: ToIngest) -> datetime:
@@ -120,6 +122,9 @@ def _canonical(items: Sequence[ToIngest]) -> list[ToIngest]:
 
 First = Callable[[AsyncConnection], Awaitable[None]]
 """What a batch's transaction does before filing: save the polls' fetch state, or take the handed-over rows."""
+AfterFiling = Callable[[Mapping[str, str]], Awaitable[None]]
+"""What runs once a batch is committed, with the topics that matched it, by id with their titles (the spike
+check, bot/trends/spike_check.py)."""
 
 
 class Ingest:
@@ -129,10 +134,11 @@ class Ingest:
     entry.
     """
 
-    def __init__(self, engine: AsyncEngine, sink: Sink, desk: StoryDesk) -> None:
+    def __init__(self, engine: AsyncEngine, sink: Sink, desk: StoryDesk, after: AfterFiling | None = None) -> None:
         self.engine = engine
         self.sink = sink
         self.desk = desk
+        self.after = after
         self.lock = asyncio.Lock()
 
     async def __call__(self, polls: Sequence[PolledFeed]) -> list[IngestResult]:
@@ -170,6 +176,7 @@ class Ingest:
                     filed = True
                     assignments = await asyncio.to_thread(self.desk.file, batch, clock.now())
                     written = await self._store_stories(conn, new, stored, assignments)
+                    await refresh_volume(conn, written.changed)
                     alerts_started = time.perf_counter()
                     raised = await self._raise(conn, written)
                     await self.sink.enqueue(conn, AlertBatch(tuple(story for _, story in raised)))
@@ -181,6 +188,8 @@ class Ingest:
             self.desk.commit()
             STAGE_SECONDS.labels("ingest").inc(time.perf_counter() - started)
         await self.sink.flush()
+        if self.after is not None and written.matched:
+            await self.after({match.match.rule_id: match.match.rule_title for _, match in written.matched})
         NEW_ENTRIES.inc(len(stored))
         for _, story in raised:
             for alert in story.changes:
@@ -211,7 +220,8 @@ class Ingest:
             for (s, n, match), match_id in zip(found, match_ids, strict=True)
         ]
         last_source = {final[s.id]: n.source for s, n in zip(stored, new, strict=True)}
-        return _Written(touched, before, matched, merged_into, last_source)
+        changed = frozenset(final.values()) | {merged for a in assignments for merged in a.merged}
+        return _Written(touched, before, matched, merged_into, last_source, changed)
 
     async def _raise(self, conn: AsyncConnection, written: _Written) -> list[tuple[int, StoryAlert]]:
         """The batch's alerts story by story (new alerts stored), each story with the source it is counted for:

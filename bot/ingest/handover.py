@@ -26,7 +26,7 @@ from bot.config import StoriesConfig
 from bot.counts import plural
 from bot.deliver.sink import Sink
 from bot.ingest.analyse import analyse
-from bot.ingest.batch import Ingest, ToIngest, polled_ok
+from bot.ingest.batch import AfterFiling, Ingest, ToIngest, polled_ok
 from bot.ingest.desk import StoryDesk
 from bot.ingest.pipeline import FeedFetch, FetchedFeed
 from bot.rulebook.book import RuleBook
@@ -86,12 +86,14 @@ async def poll_claimed(fetch: FeedFetch, sink: Sink, owner: str, lease: timedelt
 
 
 async def file_while_held(
-    engine: AsyncEngine, rulebook: RuleBook, sink: Sink, stories: StoriesConfig, holder: int, ended: asyncio.Event
+    engine: AsyncEngine, rulebook: RuleBook, sink: Sink, stories: StoriesConfig, holder: int, ended: asyncio.Event,
+    after: AfterFiling | None = None,
 ) -> None:
-    """The ingest role's work, until `ended`: rebuild the story index, then file. If the rebuild fails (the
-    database went away) the role is given up, and taken again by whichever process can."""
+    """The ingest role's work, until `ended`: rebuild the story index, then file (each batch followed by
+    `after`, the spike check). If the rebuild fails (the database went away) the role is given up, and taken
+    again by whichever process can."""
     try:
-        filer = await Filer.open(engine, rulebook, sink, stories, holder)
+        filer = await Filer.open(engine, rulebook, sink, stories, holder, after)
     except Exception as error:
         log.warning("taking up the ingest role failed (%s); giving it up", describe_error(error))
         return
@@ -111,7 +113,8 @@ class Filer:
 
     @classmethod
     async def open(
-        cls, engine: AsyncEngine, rulebook: RuleBook, sink: Sink, stories: StoriesConfig, holder: int
+        cls, engine: AsyncEngine, rulebook: RuleBook, sink: Sink, stories: StoriesConfig, holder: int,
+        after: AfterFiling | None = None,
     ) -> Filer:
         """A filer for the session `holder` that just took the ingest role: once the previous holder's last
         filing has ended, the story index is rebuilt from the store."""
@@ -123,7 +126,7 @@ class Filer:
             "ingest role: story index rebuilt from %d stored entries in %.1f s; filing handed-over entries",
             restored, time.perf_counter() - started,
         )  # fmt: skip
-        return cls(Ingest(engine, sink, desk), rulebook, holder)
+        return cls(Ingest(engine, sink, desk, after), rulebook, holder)
 
     async def run(self, ended: asyncio.Event) -> None:
         """File what waits, then wait a moment, until `ended` is set or another process holds the role; a pass

@@ -1,4 +1,4 @@
-"""Chats that use the bot: their subscriptions (with forum thread), mutes and digest mode.
+"""Chats that use the bot: their subscriptions (with forum thread), mutes, digest mode and spike messages.
 
 A chat that blocks or kicks the bot is marked inactive rather than forgotten, so its subscriptions come
 back if it talks to the bot again.
@@ -31,6 +31,7 @@ chats = sa.Table(
     sa.Column("digest_sent_at", UTCDateTime),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("deactivated_at", UTCDateTime),
+    sa.Column("spikes", sa.Boolean, nullable=False, server_default=sa.true()),
 )
 
 subscriptions = sa.Table(
@@ -64,14 +65,15 @@ class Subscription:
 
 @dataclass(frozen=True, slots=True)
 class Follower:
-    """An active chat's subscription to a topic: its forum thread, the chat's digest mode, and whether a
-    mute of the topic (or of all topics) holds at the time asked."""
+    """An active chat's subscription to a topic: its forum thread, the chat's digest mode, whether a mute of
+    the topic (or of all topics) holds at the time asked, and whether the chat takes spike messages."""
 
     chat_id: int
     rule_id: str
     thread_id: int | None
     digest: DigestMode
     muted: bool
+    spikes: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +84,7 @@ class ChatSettings:
     digest: DigestMode
     digest_sent_at: datetime | None
     mutes: tuple[tuple[str, datetime], ...]
+    spikes: bool = True
 
 
 async def remember_chat(engine: AsyncEngine, chat_id: int, chat_type: str, title: str | None) -> None:
@@ -153,14 +156,14 @@ async def followers(conn: AsyncConnection, rule_ids: Sequence[str], now: datetim
     query = (
         sa.select(
             subscriptions.c.chat_id, subscriptions.c.rule_id, subscriptions.c.thread_id, chats.c.digest,
-            muted.label("muted"),
+            muted.label("muted"), chats.c.spikes,
         )
         .join(chats, chats.c.id == subscriptions.c.chat_id)
         .where(subscriptions.c.rule_id.in_(sorted(set(rule_ids))), chats.c.active)
         .order_by(subscriptions.c.chat_id, subscriptions.c.id)
     )
     rows = (await conn.execute(query)).all()
-    return [Follower(chat, rule, thread, digest, bool(off)) for chat, rule, thread, digest, off in rows]
+    return [Follower(chat, rule, thread, digest, bool(off), bool(on)) for chat, rule, thread, digest, off, on in rows]
 
 
 async def mute(engine: AsyncEngine, chat_id: int, rule_id: str, until: datetime) -> None:
@@ -182,6 +185,12 @@ async def set_digest(engine: AsyncEngine, chat_id: int, mode: DigestMode) -> Non
         await conn.execute(
             sa.update(chats).where(chats.c.id == chat_id).values(digest=mode, digest_sent_at=clock.now())
         )
+
+
+async def set_spikes(engine: AsyncEngine, chat_id: int, on: bool) -> None:
+    """Whether the chat gets spike messages about the topics it follows (/spikes on|off)."""
+    async with engine.begin() as conn:
+        await conn.execute(sa.update(chats).where(chats.c.id == chat_id).values(spikes=on))
 
 
 async def deactivate(engine: AsyncEngine, chat_id: int) -> bool:
@@ -214,6 +223,7 @@ async def chat_settings(engine: AsyncEngine, chat_id: int, now: datetime) -> Cha
         row["digest"],
         row["digest_sent_at"],
         tuple((rule, until) for rule, until in muted),
+        row["spikes"],
     )
 
 

@@ -183,6 +183,27 @@ async def story_messages(conn: AsyncConnection, story_ids: Sequence[int]) -> lis
     ]
 
 
+@dataclass(frozen=True, slots=True)
+class KeyedMessage:
+    """A message queued under a known key (not an edit): its outbox id, and when it was sent (else queued)."""
+
+    outbox_id: int
+    at: datetime
+
+
+async def keyed_messages(conn: AsyncConnection, keys: Sequence[str]) -> dict[str, KeyedMessage]:
+    """The messages queued under these keys, by key."""
+    found: dict[str, KeyedMessage] = {}
+    wanted = sorted(set(keys))
+    for start in range(0, len(wanted), 1000):
+        query = sa.select(outbox.c.key, outbox.c.id, outbox.c.sent_at, outbox.c.created_at).where(
+            outbox.c.key.in_(wanted[start : start + 1000])
+        )
+        for key, row_id, sent, created in await conn.execute(query):
+            found[key] = KeyedMessage(row_id, sent or created)
+    return found
+
+
 async def rewrite_held(conn: AsyncConnection, outbox_id: int, message: NewMessage) -> None:
     """Replace the text and summary line of a message still held for a digest, inside the caller's
     transaction (a message that went out meanwhile is left as it is)."""

@@ -2,7 +2,7 @@
 schema test see all of them through one `metadata`."""
 
 # Importing these modules adds their tables to `metadata`.
-from bot.store import chats, outbox, processes  # noqa: F401
+from bot.store import chats, outbox, processes, surges, volume  # noqa: F401
 from bot.store.tables import metadata
 
 __all__ = ["metadata"]
