@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import replace
+from datetime import timedelta
 from enum import Enum
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -36,6 +38,7 @@ from bot.store.outbox import (
     mark_failed,
     mark_sent,
     move_queue,
+    original_of,
     queue_counts,
     retry_later,
     to_fold,
@@ -47,6 +50,8 @@ WHY_PREFIX = "why:"
 STORY_WHY = "s"
 """A Why? button's data: `why:s{story id}` under a story message, `why:{alert id}` under older messages."""
 OUTBOX_PACE = Pace(global_per_second=25)  # the other 5/s are left to command replies
+EDIT_WAITS = timedelta(seconds=5)
+"""An edit whose message has not gone out yet waits this long, or until that message's next attempt."""
 _NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
 
@@ -175,11 +180,27 @@ class TelegramSender:
         chat_id = queued.chat_id
         assert chat_id is not None
         if queued.edit_of is not None and queued.edit_message_id is None:
-            await mark_failed(self.engine, queued.id, "the message to edit was never sent on its own")
-            return _Next.GO_ON
+            ready = await self._edited_message(queued)
+            if ready is None:
+                return _Next.GO_ON
+            queued = ready
         await mark_attempt(self.engine, queued.id)
         await self.pacer.wait_turn(chat_id, is_group)
         return await self._attempt(queued, chat_id, plain=False)
+
+    async def _edited_message(self, queued: Queued) -> Queued | None:
+        """An edit read before its message went out (both were due together): with that message's id now, or
+        None when it must wait for the message (retried later) or never can be made (marked failed)."""
+        assert queued.edit_of is not None
+        original = await original_of(self.engine, queued.edit_of)
+        if original is not None and original.message_id is not None:
+            return replace(queued, edit_message_id=original.message_id)
+        if original is not None and original.status == "pending":
+            at = max(clock.now() + EDIT_WAITS, original.next_attempt_at or clock.now())
+            await retry_later(self.engine, queued.id, at, "waiting for the message it edits to go out")
+        else:
+            await mark_failed(self.engine, queued.id, "the message to edit was never sent on its own")
+        return None
 
     async def _attempt(self, queued: Queued, chat_id: int, *, plain: bool) -> _Next:
         """One call, and what its answer means for the row, the chat and the worker."""

@@ -276,6 +276,24 @@ async def due_for_chat(engine: AsyncEngine, chat_id: int, now: datetime) -> list
     return [_queued(row, row["original_message_id"]) for row in rows]
 
 
+@dataclass(frozen=True, slots=True)
+class Original:
+    """The message an edit replaces, as it stands now: its status, Telegram's id for it once sent, and when
+    it is tried again if it waits."""
+
+    status: Status
+    message_id: int | None
+    next_attempt_at: datetime | None
+
+
+async def original_of(engine: AsyncEngine, outbox_id: int) -> Original | None:
+    """The row an edit points at, read now (it may have been sent since the edit was read)."""
+    query = sa.select(outbox.c.status, outbox.c.message_id, outbox.c.next_attempt_at).where(outbox.c.id == outbox_id)
+    async with engine.connect() as conn:
+        row = (await conn.execute(query)).first()
+    return Original(row[0], row[1], row[2]) if row is not None else None
+
+
 async def mark_attempt(engine: AsyncEngine, outbox_id: int) -> None:
     async with engine.begin() as conn:
         await conn.execute(

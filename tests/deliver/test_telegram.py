@@ -17,9 +17,9 @@ from bot import clock
 from bot.deliver.digests import send_digests
 from bot.deliver.telegram_sender import TelegramSender
 from bot.deliver.telegram_sink import TelegramSink
-from bot.model import AlertBatch, Notice
+from bot.model import AlertBatch, Notice, SpikeAlert
 from bot.store.alerts import move_alerts
-from bot.store.chats import mute, remember_chat, set_digest, subscribe, subscriptions_of
+from bot.store.chats import mute, remember_chat, set_digest, set_spikes, subscribe, subscriptions_of
 from bot.store.db import open_database
 from bot.store.outbox import NewMessage, enqueue, queue_counts
 from bot.store.stories import merge_stories
@@ -198,6 +198,47 @@ async def test_growing_story_edits_its_message(api: FakeBotApi, bot: Bot, sqlite
     assert "2 outlets: MENAFN, Gazeta; originally RIA News" in message.text
     assert len(message.edits) == 1
     assert message.callback_data == ["why:s5"]
+
+
+async def test_an_edit_queued_before_its_message_went_out_waits_for_it(
+    api: FakeBotApi, bot: Bot, sqlite_engine: AsyncEngine
+) -> None:
+    await _subscribe(sqlite_engine, api, 1)
+    sender = TelegramSender(bot, sqlite_engine)
+    first = make_alert(1, story=story(5, "MENAFN"))
+    await _queue(sqlite_engine, sender, batch(first))
+    await _queue(sqlite_engine, sender, grown(story(5, "MENAFN", "Gazeta"), first))  # both due in one pass
+    await sender.drain(timeout=10)
+    (message,) = api.sent(1)
+    assert "2 outlets: MENAFN, Gazeta" in message.text and len(message.edits) == 1
+    assert (await queue_counts(sqlite_engine)).get("failed") is None
+
+
+async def test_a_spike_is_one_message_per_surge_and_an_edit_per_peak(
+    api: FakeBotApi, bot: Bot, sqlite_engine: AsyncEngine
+) -> None:
+    for chat in (1, 2, 3):
+        await _subscribe(sqlite_engine, api, chat)
+    await set_spikes(sqlite_engine, 2, False)
+    await mute(sqlite_engine, 3, "troops", clock.now() + timedelta(hours=1))
+    sender = TelegramSender(bot, sqlite_engine)
+    sink = TelegramSink()
+    now = clock.now()
+    for count, grew in ((14, False), (14, False), (17, True), (17, True), (21, True)):  # repeats: one each
+        spike = SpikeAlert("troops", "Troops <b>&", 1, count, 2.0, now, now, grew, story(5, "MENAFN", "Gazeta"))
+        async with sqlite_engine.begin() as conn:
+            await sink.spike(conn, spike)
+    sender.wake()
+    await sender.drain(timeout=15)
+    (message,) = api.sent(1)
+    assert message.text.startswith("📈 Troops <b>&: 21 stories in the last hour, usually 2 (10x)\n"), message.text
+    assert "\nMost told: " in message.text and "2 outlets: MENAFN, Gazeta; originally RIA News" in message.text
+    assert [edit.split("\n")[0].split(": ", 1)[1] for edit in message.edits] == [
+        "14 stories in the last hour, usually 2 (7x)",
+        "17 stories in the last hour, usually 2 (8x)",
+    ]
+    assert message.callback_data == []
+    assert api.sent(2) == [] and api.sent(3) == []
 
 
 async def _three_topics(engine: AsyncEngine, api: FakeBotApi, chat_id: int) -> None:
