@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 from bot import __version__
 from bot.commands import (
@@ -26,6 +27,7 @@ from bot.commands import (
     cmd_run,
     cmd_status,
     cmd_stories,
+    cmd_trend,
 )
 
 CONFIG_SEARCH = "./config.yaml, else the file $NEWSBOT_CONFIG names, else built-in defaults"
@@ -56,7 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     poll = command("poll", "poll the feeds and print new alerts (also queued for Telegram; `run` sends them)", cmd_poll)
     with_config(poll)
     poll.add_argument("--once", action="store_true", help="one poll cycle, then exit")
-    poll.add_argument("--json", action="store_true", help="one JSON object per alert per line")
+    poll.add_argument("--json", action="store_true", help="one JSON object per alert (and per spike) per line")
     demo = command("demo", "poll the bundled demo feeds with the shipped rules and print the alerts", cmd_demo)
     demo.add_argument("--rules", help="rules folder (default: the starter rules that `newsbot init` writes)")
     init = command("init", "write a starter config.yaml and rules/ into a folder", cmd_init)
@@ -106,6 +108,19 @@ def build_parser() -> argparse.ArgumentParser:
         "--min-outlets", type=_at_least_one, default=1, metavar="N", help="only stories told by N or more outlets"
     )
 
+    trend = command(
+        "trend", "a topic's stories per hour or day with their usual count and spikes, as a chart", cmd_trend
+    )
+    with_config(trend)
+    trend.add_argument("topics", nargs="+", metavar="TOPIC", help="rule id or title; several share one chart")
+    trend.add_argument(
+        "--since", default="14d", type=_period, help="the period (default 14d; up to 3d per hour, longer per day)"
+    )
+    trend.add_argument(
+        "--until", type=_moment, metavar="TIME", help="the period ends then (ISO 8601, UTC unless it says; default now)"
+    )
+    trend.add_argument("--png", metavar="FILE", help="write the chart to FILE as a PNG instead of printing it")
+
     status = command("status", "feed health and alert latency", cmd_status)
     with_config(status)
     status.add_argument("--since", default="7d", type=_period, help="latency over this period (default 7d)")
@@ -150,6 +165,16 @@ def _period(text: str) -> str:
     except ValueError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
     return text
+
+
+def _moment(text: str) -> datetime:
+    """An --until value: an ISO 8601 date or time, in UTC unless it names its offset."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        example = "write it like 2024-03-15 or 2024-03-15T12:00"
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date or time; {example}") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _user_error(exc: Exception) -> str | None:

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from bot.rulebook.backtest import DraftChange, RuleHits
     from bot.status.health import HealthReport, Latency
     from bot.status.processes import ProcessReport
+    from bot.trends.series import Trend
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -212,3 +213,38 @@ def show_status(report: HealthReport, now: datetime, period: str) -> None:
     for rule_id, latency in report.topics:
         topics.add_row(escape(rule_id), _latency(latency))
     out.print(topics)
+
+
+_BAR_WIDTH = 40
+
+
+def show_trend(trend: Trend, period: str) -> None:
+    """Per topic, one row per hour or day: the stories as a bar and a number, the usual count, the spikes."""
+    from rich.text import Text
+
+    from bot.trends.chart import period_words, plain
+
+    hourly = trend.step.total_seconds() <= 3600
+    for topic in trend.topics:
+        title = plain(topic.title, 90)
+        if topic.total == 0:
+            out.print(f"{title}: no stories in {period}.", markup=False, highlight=False)
+            continue
+        table = Table(title=Text(f"{title}: {period_words(trend)}"), title_justify="left")
+        for column, justify in (("hour" if hourly else "day", "left"), ("stories", "right"), ("", "left"),
+                                ("usual", "right"), ("", "left")):  # fmt: skip
+            table.add_column(column, justify=justify)  # type: ignore[arg-type]
+        top = max(topic.counts)
+        for start, count, usual, spike in zip(trend.starts, topic.counts, topic.usual, topic.spikes, strict=True):
+            bar = "█" * round(count / top * _BAR_WIDTH) if top else ""
+            table.add_row(
+                start.strftime("%d %b %H:%M" if hourly else "%a %d %b"), str(count),
+                Text(bar, style="red" if spike else "blue"), "-" if usual is None else f"{usual:.1f}",
+                Text("▲ spike", style="bold red") if spike else "",
+            )  # fmt: skip
+        out.print(table)
+        spikes = plural(sum(topic.spikes), "spike")
+        out.print(
+            f"{plural(topic.total, 'story', 'stories')}, {spikes}; usual: the same hours of the earlier days",
+            markup=False, highlight=False,
+        )  # fmt: skip

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
@@ -225,15 +225,51 @@ def cmd_stories(args: argparse.Namespace) -> int:
 
 def _topic(config: Config, wanted: str) -> Rule:
     """The rule a --topic names, by id or title (any case)."""
+    (rule,) = _topics(config, [wanted])
+    return rule
+
+
+def _topics(config: Config, names: Sequence[str]) -> list[Rule]:
+    """The rules these names name, by id or title (any case), in their order."""
     from bot.rulebook.load import load_ruleset
 
     rules = load_ruleset(config.rules_dir).rules
-    folded = wanted.strip().casefold()
-    for rule in rules:
-        if folded in (rule.id.casefold(), rule.title.casefold()):
-            return rule
-    known = ", ".join(rule.id for rule in rules) or f"none: {config.rules_dir} has no rules"
-    raise UsageError(f"no topic {wanted!r} (topics by id or title; known: {known})")
+    found = []
+    for wanted in names:
+        folded = wanted.strip().casefold()
+        rule = next((rule for rule in rules if folded in (rule.id.casefold(), rule.title.casefold())), None)
+        if rule is None:
+            known = ", ".join(rule.id for rule in rules) or f"none: {config.rules_dir} has no rules"
+            raise UsageError(f"no topic {wanted!r} (topics by id or title; known: {known})")
+        found.append(rule)
+    return found
+
+
+def cmd_trend(args: argparse.Namespace) -> int:
+    from bot import clock
+    from bot.cli_views import out, show_trend
+    from bot.config import parse_duration
+    from bot.trends.series import load_trend
+
+    config = _config(args)
+    topics = {rule.id: rule.title for rule in _topics(config, args.topics)}
+    period = parse_duration(args.since)
+    until = args.until or clock.now()
+    trend = _query(config, lambda engine: load_trend(engine, topics, period, until, config.spikes))
+    period_text = f"the {args.since} before {until:%Y-%m-%d %H:%M} UTC" if args.until else f"the last {args.since}"
+    if args.png is None:
+        show_trend(trend, period_text)
+        return 0
+    from bot.trends.chart import render_png
+
+    target = Path(args.png)
+    try:
+        target.write_bytes(render_png(trend, ", ".join(topics.values())))
+    except OSError as exc:
+        raise UsageError(f"{target}: cannot write the chart ({exc.strerror})") from None
+    shown = plural(sum(topic.total for topic in trend.topics), "story", "stories")
+    out.print(f"Wrote {target}: {shown} in {period_text}.", markup=False, highlight=False)
+    return 0
 
 
 def _text_entry(path: Path) -> Entry:

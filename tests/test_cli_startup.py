@@ -16,7 +16,9 @@ import pytest
 from bot.starter import RULES
 
 ROOT = Path(__file__).resolve().parents[1]
-HEAVY = ("sqlalchemy", "telegram", "datasketch", "scipy", "apprise", "trafilatura", "httpx", "feedparser")
+HEAVY = (
+    "sqlalchemy", "telegram", "datasketch", "scipy", "apprise", "trafilatura", "httpx", "feedparser", "matplotlib",
+)  # fmt: skip
 
 
 def imported_modules(*arguments: str, cwd: Path) -> set[str]:
@@ -45,10 +47,11 @@ def heavy_among(modules: set[str]) -> list[str]:
         ("-c", "import bot.cli"),
         ("-m", "bot", "--help"),
         ("-m", "bot", "rules", "--help"),
+        ("-m", "bot", "trend", "--help"),
         ("-m", "bot", "rules", "check", str(RULES)),
         ("-m", "bot", "rules", "test", str(RULES)),
     ],
-    ids=["import bot.cli", "--help", "rules --help", "rules check", "rules test"],
+    ids=["import bot.cli", "--help", "rules --help", "trend --help", "rules check", "rules test"],
 )
 def test_the_command_line_imports_no_heavy_library(arguments: tuple[str, ...], tmp_path: Path) -> None:
     modules = imported_modules(*arguments, cwd=tmp_path)

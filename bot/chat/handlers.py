@@ -21,6 +21,7 @@ from bot.chat.access import allowed, bot_admins_only, managers_only
 from bot.chat.admin import reload, rules, status
 from bot.chat.runtime import reply, rules_of, runtime_of
 from bot.chat.topics import find_topic, thread_of, topic_arg, unknown_topic
+from bot.chat.trends import spikes, trend
 from bot.config import parse_duration
 from bot.counts import plural
 from bot.deliver.format import headline_of, render_summary, render_why, when
@@ -46,6 +47,8 @@ COMMANDS = (
     ("unmute", "Lift all mutes"),
     ("digest", "Alerts at once or as a digest: /digest off|hourly|daily"),
     ("recent", "The last 5 stories of your topics, or of one: /recent [topic]"),
+    ("trend", "A chart of a topic's stories per hour or day: /trend [topic] [period]"),
+    ("spikes", "A message when a topic suddenly grows: /spikes on|off"),
     ("why", "Why an alert was sent: /why <alert number>"),
     ("status", "Feeds, rules and outbox health (bot admins)"),
     ("reload", "Reload the rule files (bot admins)"),
@@ -62,6 +65,9 @@ HELP = (
     "is updated.\n"
     "/recent shows the last 5 stories of your topics (/recent <topic>: of one); the Why? button under a story "
     "explains it.\n"
+    "/trend draws your topics' stories per day over 14 days, with their usual count and spikes (/trend <topic> 3d: "
+    "one topic, per hour). When a topic you follow suddenly grows, one message says so and is updated while it "
+    "grows; /spikes off stops those messages.\n"
     "In groups, only administrators can change subscriptions."
 )
 
@@ -167,6 +173,7 @@ async def mysubs(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             name = "all topics" if rule_id == chats.ALL_TOPICS else titles.get(rule_id, rule_id)
             lines.append(f"Muted: {escape(name)} until {when(until)}")
         lines.append(f"Digest: {settings.digest}")
+        lines.append(f"Spike messages: {'on' if settings.spikes else 'off'} (/spikes on|off)")
     await reply(update, "\n".join(lines))
 
 
@@ -314,8 +321,13 @@ async def publish_commands(context: ContextTypes.DEFAULT_TYPE) -> None:
 
 def register(application: Application) -> None:
     """Add every command and button handler; publish the command list once the bot runs."""
-    plain = {"start": start, "help": start, "topics": topics, "mysubs": mysubs, "recent": recent, "why": why}
-    managed = {"subscribe": subscribe, "unsubscribe": unsubscribe, "mute": mute, "unmute": unmute, "digest": digest}
+    plain = {
+        "start": start, "help": start, "topics": topics, "mysubs": mysubs, "recent": recent, "why": why, "trend": trend,
+    }  # fmt: skip
+    managed = {
+        "subscribe": subscribe, "unsubscribe": unsubscribe, "mute": mute, "unmute": unmute, "digest": digest,
+        "spikes": spikes,
+    }  # fmt: skip
     admin = {"status": status, "reload": reload, "rules": rules}
     for name, handler in plain.items():
         application.add_handler(CommandHandler(name, allowed(handler)))

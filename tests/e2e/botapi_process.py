@@ -35,6 +35,8 @@ class Sent:
     callback_data: list[str]
     edits: list[str]
     thread_id: int | None
+    photo: str | None = None
+    """A photo message's PNG, base64 (its caption is `text`)."""
 
 
 class BotApiProcess:

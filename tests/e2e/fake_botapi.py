@@ -4,6 +4,8 @@ It speaks the real Bot API JSON (`{"ok": ..., "result": ...}`, error_code/descri
 parameters as a query string, form data or JSON like Telegram does, and refuses what Telegram refuses:
 HTML outside Telegram's subset, texts over 4096 characters, unknown chats and messages, callback data
 that no button carries, and messages beyond the rate limits (429 with `parameters.retry_after`).
+sendPhoto takes a multipart upload as Telegram does, and only a whole, valid PNG (png.py) with a caption
+of at most 1,024 characters.
 Tests drive simulated users (commands in private chats, groups and forum threads; button presses),
 make a chat block the bot (403) or the server fail transiently (5xx), and read what each chat received.
 """
@@ -11,6 +13,7 @@ make a chat block the bot (403) or the server fail transiently (5xx), and read w
 from __future__ import annotations
 
 import asyncio
+import base64
 import itertools
 import json
 import math
@@ -23,9 +26,11 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.e2e.png import BadImage, check_png
 from tests.e2e.tg_html import ParseError, parse, utf16_len
 
 MAX_TEXT = 4096
+MAX_CAPTION = 1024
 Json = dict[str, Any]
 
 
@@ -93,7 +98,8 @@ class Chat:
 
 @dataclass
 class Message:
-    """A message in a chat as the fake keeps it; `edits` holds earlier texts of an edited bot message."""
+    """A message in a chat as the fake keeps it; `edits` holds earlier texts of an edited bot message. A photo
+message keeps the PNG uploaded (`photo`) and its caption as `text`."""
 
     message_id: int
     chat: Chat
@@ -106,6 +112,7 @@ class Message:
     thread_id: int | None = None
     edits: list[str] = field(default_factory=list)
     accepted_at: float = field(default_factory=time.monotonic)
+    photo: bytes | None = None
 
     def to_json(self) -> Json:
         data: Json = {
@@ -113,9 +120,21 @@ class Message:
             "date": self.date,
             "chat": self.chat.to_json(),
             "from": self.sender.to_json(),
-            "text": self.text,
         }
-        if self.entities:
+        if self.photo is not None:
+            size = check_png(self.photo)
+            unique = f"png{self.chat.id}_{self.message_id}"
+            data["photo"] = [
+                {"file_id": f"photo-{unique}", "file_unique_id": unique, "width": size.width, "height": size.height,
+                 "file_size": len(self.photo)}
+            ]  # fmt: skip
+            if self.text:
+                data["caption"] = self.text
+            if self.entities:
+                data["caption_entities"] = self.entities
+        else:
+            data["text"] = self.text
+        if self.entities and self.photo is None:
             data["entities"] = self.entities
         if self.reply_markup:
             data["reply_markup"] = self.reply_markup
@@ -332,6 +351,7 @@ class FakeBotApi:
             "callback_data": message.callback_data,
             "edits": message.edits,
             "thread_id": message.thread_id,
+            "photo": base64.b64encode(message.photo).decode() if message.photo is not None else None,
         }
 
     # ---- HTTP
@@ -354,11 +374,13 @@ class FakeBotApi:
 
     @staticmethod
     async def _params(request: web.Request) -> Json:
+        """Query, JSON, urlencoded or multipart parameters; an uploaded file arrives as its bytes."""
         params: Json = dict(request.query)
         if request.content_type == "application/json":
             params.update(await request.json())
         elif request.can_read_body:
-            params.update({k: v for k, v in (await request.post()).items() if isinstance(v, str)})
+            for key, value in (await request.post()).items():
+                params[key] = value if isinstance(value, str) else value.file.read()
         return params
 
     @staticmethod
@@ -426,8 +448,10 @@ class FakeBotApi:
             self._updates.append({"update_id": next(self._update_ids), **update})
             self._new_update.notify_all()
 
-    def _render(self, params: Json) -> tuple[str, str | None, list[Json]]:
-        text = params.get("text")
+    def _render(
+        self, params: Json, *, field: str = "text", limit: int = MAX_TEXT
+    ) -> tuple[str, str | None, list[Json]]:
+        text = params.get(field)
         if not text:
             raise ApiError(400, "Bad Request: message text is empty")
         mode = params.get("parse_mode")
@@ -443,8 +467,8 @@ class FakeBotApi:
             raise ApiError(400, f"Bad Request: unsupported parse_mode {mode}")
         if not plain.strip():
             raise ApiError(400, "Bad Request: message text is empty")
-        if utf16_len(plain) > MAX_TEXT:
-            raise ApiError(400, "Bad Request: message is too long")
+        if utf16_len(plain) > limit:
+            raise ApiError(400, f"Bad Request: message {'caption ' if field == 'caption' else ''}is too long")
         return plain, html, entities
 
     def _markup(self, params: Json) -> Json | None:
@@ -570,6 +594,31 @@ class FakeBotApi:
         message = self._store(
             chat, self.bot, plain, html=html, entities=entities, reply_markup=markup, thread_id=thread_id
         )
+        return message.to_json()
+
+    async def _api_sendphoto(self, params: Json) -> Json:
+        """A photo uploaded as multipart form data (a file id or URL from an earlier upload is not kept here):
+        only a valid PNG, with an optional caption of at most 1,024 characters."""
+        chat = self._chat(params)
+        photo = params.get("photo")
+        if not isinstance(photo, bytes):
+            raise ApiError(400, "Bad Request: wrong file identifier/HTTP URL specified")
+        try:
+            check_png(photo)
+        except BadImage as bad:
+            raise ApiError(400, f"Bad Request: {bad}") from None
+        plain, html, entities = "", None, []
+        if params.get("caption"):
+            plain, html, entities = self._render(params, field="caption", limit=MAX_CAPTION)
+        markup = self._markup(params)
+        thread_id = self._int(params, "message_thread_id", required=False)
+        if thread_id is not None and (not chat.is_forum or thread_id not in chat.threads):
+            raise ApiError(400, "Bad Request: message thread not found")
+        self._check_delivery(chat, counts_for_chat=True)
+        message = self._store(
+            chat, self.bot, plain, html=html, entities=entities, reply_markup=markup, thread_id=thread_id
+        )
+        message.photo = photo
         return message.to_json()
 
     async def _api_editmessagetext(self, params: Json) -> Json:
