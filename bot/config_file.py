@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
+from yaml.nodes import Node
 
 from bot.config import Config, ConfigError, FeedConfig
-from bot.yamldepth import TooDeep, check_depth
 from bot.yamlkeys import KeyLines
+from bot.yamlread import YamlProblem, compose, plain_values
 
 CONFIG_FILE = "config.yaml"
 CONFIG_ENV = "NEWSBOT_CONFIG"
@@ -78,9 +78,9 @@ def _validation_problems(
     return [_Problem((*key, *found["loc"]), _describe(found), (*path, *found["loc"])) for found in error.errors()]
 
 
-def _config_error(source: object, text: str, problems: Sequence[_Problem]) -> ConfigError:
+def _config_error(source: object, root: Node | None, problems: Sequence[_Problem]) -> ConfigError:
     """Every problem as `file:line: key: message`, in the order of their lines."""
-    lines = KeyLines(text)
+    lines = KeyLines(root)
     located = [(lines.line(p.key if p.path is None else p.path), p) for p in problems]
     located.sort(key=lambda found: found[0] or 0)
     return ConfigError(
@@ -88,21 +88,20 @@ def _config_error(source: object, text: str, problems: Sequence[_Problem]) -> Co
     )
 
 
-def _yaml_error(source: object, exc: yaml.YAMLError) -> ConfigError:
-    mark = getattr(exc, "problem_mark", None)
-    where = f"{source}:{mark.line + 1}" if mark else str(source)
-    return ConfigError(f"{where}: not valid YAML ({getattr(exc, 'problem', exc)})")
+def _read_yaml(source: object, text: str) -> tuple[Node | None, Any]:
+    """The composed document and its plain values; a YAML mistake, a hostile nesting or a "billion laughs"
+    is one ConfigError at the line of its cause, as rule files have them (bot/yamlread.py)."""
+    try:
+        root = compose(text)
+        return root, plain_values(root)
+    except YamlProblem as exc:
+        raise ConfigError(f"{source}:{exc.line}: {exc.message}") from None
 
 
 def parse_config(text: str, source: str, base_dir: Path) -> Config:
     """Validate config text; every problem at once, each naming the source, its line and the key path."""
-    try:
-        check_depth(text)
-        loaded = yaml.safe_load(text) or {}
-    except TooDeep as exc:
-        raise ConfigError(f"{source}:{exc.line}: {exc.message}") from None
-    except yaml.YAMLError as exc:
-        raise _yaml_error(source, exc) from None
+    root, loaded = _read_yaml(source, text)
+    loaded = {} if loaded is None else loaded
     if not isinstance(loaded, dict):
         raise ConfigError(f"{source}: expected a mapping of keys at the top level")
     unset: list[_Problem] = []
@@ -118,7 +117,7 @@ def parse_config(text: str, source: str, base_dir: Path) -> Config:
         # A value still holding an unset ${VAR} is reported as that, not as whatever it fails to be.
         problems += [p for p in _validation_problems(exc) if not any(p.key[: len(u.key)] == u.key for u in unset)]
     if problems:
-        raise _config_error(source, text, problems)
+        raise _config_error(source, root, problems)
     feeds_file = config.feeds_file_path
     if feeds_file is not None and (config.feeds_file is not None or feeds_file.exists()):
         extra = load_feeds_file(feeds_file)
@@ -130,16 +129,12 @@ def load_feeds_file(path: Path) -> list[FeedConfig]:
     """Read a separate feeds.yaml: a list of feed entries, as under `feeds:` in the config."""
     try:
         text = path.read_text(encoding="utf-8")
-        check_depth(text)
-        raw = yaml.safe_load(text) or []
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read the feeds file ({exc.strerror})") from None
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start})") from None
-    except TooDeep as exc:
-        raise ConfigError(f"{path}:{exc.line}: {exc.message}") from None
-    except yaml.YAMLError as exc:
-        raise _yaml_error(path, exc) from None
+    root, raw = _read_yaml(path, text)
+    raw = [] if raw is None else raw
     under_key = isinstance(raw, dict)  # `feeds:` as in the config, or a plain list
     items = raw.get("feeds", []) if isinstance(raw, dict) else raw
     if not isinstance(items, list):
@@ -151,7 +146,7 @@ def load_feeds_file(path: Path) -> list[FeedConfig]:
         except ValidationError as exc:
             problems += _validation_problems(exc, ("feeds", index), ("feeds", index) if under_key else (index,))
     if problems:
-        raise _config_error(path, text, problems)
+        raise _config_error(path, root, problems)
     return feeds
 
 

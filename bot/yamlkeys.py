@@ -1,25 +1,21 @@
 """Where a key path (`feeds.2.every`) sits in a YAML text, so a complaint about a value can name its line.
 
-The loaders read YAML into plain values and validate those; only when something is wrong is the text
-composed again into PyYAML's nodes, which keep their marks.
+The loaders compose YAML into PyYAML's nodes once (bot/yamlread.py), validate the plain values made from
+them, and look the lines of what is wrong up in the same nodes, which keep their marks.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 
 class KeyLines:
-    """The lines of the key paths of one YAML text."""
+    """The lines of the key paths of one composed YAML document."""
 
-    def __init__(self, text: str) -> None:
-        try:
-            self.root: Node | None = yaml.compose(text, Loader=yaml.SafeLoader)
-        except yaml.YAMLError:
-            self.root = None
+    def __init__(self, root: Node | None) -> None:
+        self.root = root
 
     def line(self, path: Sequence[str | int]) -> int | None:
         """1-based line of the deepest part of `path` the text has: a mapping key's line, a list item's line.

@@ -56,7 +56,7 @@ def test_default_after_colon_dash_and_unset_variable_named(monkeypatch: pytest.M
         ("database: mysql://x\n", "c.yaml:1: database: 'mysql://x' is not a SQLite or PostgreSQL URL"),
         ("polling:\n  min_interval: 3h\n", "c.yaml:1: polling: min_interval must not be longer than max_interval"),
         ("cluster:\n  heartbeat: 30s\n", "c.yaml:1: cluster: lease must be at least 3 heartbeats"),
-        ("feeds: [\n", "c.yaml:2: not valid YAML"),
+        ("feeds: [\n", "c.yaml:1: the '[' at line 1 column 8 is never closed"),
         ("- a\n- b\n", "c.yaml: expected a mapping"),
         ("links:\n  drop_params: [\"a b\"]\n", "c.yaml:2: links.drop_params.0: 'a b' is not a query parameter name"),
         ("links:\n  drop_params: [\"*\"]\n", "c.yaml:2: links.drop_params.0: '*' is not a query parameter name"),

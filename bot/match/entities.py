@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from yaml.nodes import Node
 
-from bot.match.errors import FileProblem
+from bot.match.errors import FileProblem, shown
 from bot.match.text import WILDCARDS, pattern_words
 from bot.match.yamlnodes import compose_mapping, keys, line_of, sequence, text_value
 
@@ -57,10 +57,12 @@ def parse_entity(path: str, text: str) -> Entity:
     found = keys(root, _KEYS, ("id", "type", "names"), "the entity")
     entity_id = text_value(found["id"][1], "id").casefold()
     if any(c.isspace() for c in entity_id):
-        raise FileProblem(line_of(found["id"][1]), f"entity id {entity_id!r} must not contain spaces")
+        raise FileProblem(line_of(found["id"][1]), f"entity id {shown(entity_id)} must not contain spaces")
     kind = text_value(found["type"][1], "type")
     if kind not in ENTITY_TYPES:
-        raise FileProblem(line_of(found["type"][1]), f"type must be one of {', '.join(ENTITY_TYPES)}, not {kind!r}")
+        raise FileProblem(
+            line_of(found["type"][1]), f"type must be one of {', '.join(ENTITY_TYPES)}, not {shown(kind)}"
+        )
     names = _names(found["names"][1], "names")
     if not names:
         raise FileProblem(line_of(found["names"][1]), "names must list at least one name")
@@ -83,6 +85,6 @@ def _names(node: Node, what: str) -> list[tuple[str, tuple[str, ...]]]:
         name = text_value(item, f"each of {what}")
         words = pattern_words(name)
         if not words or any(all(c in WILDCARDS for c in w) for w in words):
-            raise FileProblem(line_of(item), f"{what}: {name!r} has no letters or digits to search for")
+            raise FileProblem(line_of(item), f"{what}: {shown(name)} has no letters or digits to search for")
         result.append((name, words))
     return result

@@ -20,6 +20,15 @@ class RuleError:
         return f"{self.path}:{self.line}: {self.message}"
 
 
+SHOWN = 40
+"""Characters of a file's text an error may quote: enough to recognise a key or value, never a file's contents."""
+
+
+def shown(text: str) -> str:
+    """Text from a file as an error quotes it: in quotes, cut to SHOWN characters."""
+    return repr(text if len(text) <= SHOWN else text[: SHOWN - 3] + "...")
+
+
 class FileProblem(Exception):
     """Raised while reading one file; the loader turns it into a RuleError and skips the file."""
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from yaml.nodes import Node, ScalarNode
 
 from bot.match.entities import Gazetteer
-from bot.match.errors import FileProblem, RuleError, RuleWarning
+from bot.match.errors import FileProblem, RuleError, RuleWarning, shown
 from bot.match.lint import closest_entity, lint_query
 from bot.match.query import EntityRef, Query, QueryError, parse_query, walk
 from bot.match.yamlnodes import (
@@ -95,7 +95,7 @@ def parse_rule(path: str, text: str, gazetteer: Gazetteer) -> Rule:
     id_node = found["id"][1]
     rule_id = text_value(id_node, "id")
     if not _ID.fullmatch(rule_id):
-        raise FileProblem(line_of(id_node), f"id {rule_id!r} may hold only letters, digits, '-', '_' and '.'")
+        raise FileProblem(line_of(id_node), f"id {shown(rule_id)} may hold only letters, digits, '-', '_' and '.'")
     query_node = found["query"][1]
     query_text = text_value(query_node, "query")
     query = _query(_Source(path, text, warnings), query_node, gazetteer, "query")

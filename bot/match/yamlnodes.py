@@ -1,17 +1,17 @@
 """Reading hand-written YAML with line numbers, so every complaint can name the line at fault.
 
-PyYAML's composed nodes keep their marks; plain `safe_load` would throw them away.
+PyYAML's composed nodes keep their marks; plain `safe_load` would throw them away. bot/yamlread.py composes
+them (once, with libyaml where present) under the nesting and alias limits.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from bot.match.errors import FileProblem
-from bot.yamldepth import TooDeep, check_depth
+from bot.match.errors import FileProblem, shown
+from bot.yamlread import YamlProblem, compose
 
 
 def line_of(node: Node) -> int:
@@ -19,19 +19,11 @@ def line_of(node: Node) -> int:
 
 
 def compose_mapping(text: str, what: str) -> MappingNode:
-    """The file's top-level mapping; a YAML syntax error becomes a FileProblem at its line."""
+    """The file's top-level mapping; a YAML mistake becomes a FileProblem at the line of its cause."""
     try:
-        check_depth(text)
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-    except TooDeep as e:
+        node = compose(text)
+    except YamlProblem as e:
         raise FileProblem(e.line, e.message) from None
-    except yaml.MarkedYAMLError as e:
-        mark = e.problem_mark or e.context_mark
-        line = int(mark.line) + 1 if mark is not None else 1
-        raise FileProblem(line, f"YAML syntax error: {e.problem or e.context}") from None
-    except yaml.reader.ReaderError as e:
-        line = text.count("\n", 0, e.position) + 1
-        raise FileProblem(line, f"YAML cannot hold character {e.character!r} unescaped") from None
     if not isinstance(node, MappingNode):
         raise FileProblem(line_of(node) if node is not None else 1, f"{what} must be a mapping of keys")
     return node
@@ -48,9 +40,9 @@ def keys(
             raise FileProblem(line_of(key), f"{what}: keys must be plain words")
         name = str(key.value)
         if name not in allowed:
-            raise FileProblem(line_of(key), f"unknown key {name!r} in {what} (known: {', '.join(allowed)})")
+            raise FileProblem(line_of(key), f"unknown key {shown(name)} in {what} (known: {', '.join(allowed)})")
         if name in found:
-            raise FileProblem(line_of(key), f"key {name!r} appears twice in {what}")
+            raise FileProblem(line_of(key), f"key {shown(name)} appears twice in {what}")
         found[name] = (key, value)
     for name in required:
         if name not in found:

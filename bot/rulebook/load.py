@@ -7,6 +7,7 @@ what a hot reload needs: a typo in one rule must not silence it, nor any other.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -35,12 +36,12 @@ def load_ruleset(directory: str | Path, previous: RuleSet | None = None, *, chec
 
 def _load(folder: Path, previous: RuleSet | None, check_examples: bool) -> RuleSet:
     errors: list[RuleError] = []
-    gazetteer = _load_entities(folder / "entities", previous, errors)
+    gazetteer = _load_entities(folder, previous, errors)
     entity_errors = list(errors)
     loaded: list[Rule] = []
     broken: list[str] = []
     for path in _yaml_files(folder):
-        rule = _load_rule(path, gazetteer, errors)
+        rule = _load_rule(path, folder, gazetteer, errors)
         if rule is not None and check_examples:
             rule = _with_passing_examples(rule, gazetteer, errors)
         if rule is None:
@@ -56,12 +57,29 @@ def _load(folder: Path, previous: RuleSet | None, check_examples: bool) -> RuleS
 
 
 def _yaml_files(folder: Path) -> list[Path]:
+    """The folder's `*.yaml` and `*.yml` files (not following links: see _read), by name."""
     if not folder.is_dir():
         return []
-    return sorted(p for p in folder.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+    with os.scandir(folder) as entries:
+        found = [Path(e.path) for e in entries if e.name.endswith((".yaml", ".yml")) and e.is_file()]
+    return sorted(found)
 
 
-def _read(path: Path) -> str:
+def outside(path: Path, root: Path) -> Path | None:
+    """Where a link out of the rules folder leads (None for a file inside it): rule and entity files are read only
+    from inside the folder, so a link to /etc/shadow never lands its first line in an error message."""
+    if not path.is_symlink() and not path.parent.is_symlink():
+        return None
+    target = path.resolve()
+    return None if target.is_relative_to(root.resolve()) else target
+
+
+def _read(path: Path, root: Path) -> str:
+    target = outside(path, root)
+    if target is not None:
+        raise FileProblem(
+            0, f"a link to {target}, outside the rules folder: rule and entity files are read only from inside it"
+        )
     try:
         return path.read_text(encoding="utf-8")
     except UnicodeDecodeError as e:
@@ -70,11 +88,11 @@ def _read(path: Path) -> str:
         raise FileProblem(1, f"cannot read the file: {e.strerror}") from None
 
 
-def _load_entities(folder: Path, previous: RuleSet | None, errors: list[RuleError]) -> Gazetteer:
+def _load_entities(root: Path, previous: RuleSet | None, errors: list[RuleError]) -> Gazetteer:
     entities: dict[str, Entity] = {}
-    for path in _yaml_files(folder):
+    for path in _yaml_files(root / "entities"):
         try:
-            entity = parse_entity(str(path), _read(path))
+            entity = parse_entity(str(path), _read(path, root))
         except FileProblem as e:
             old = [x for x in previous.gazetteer.entities.values() if x.path == str(path)] if previous else []
             errors.append(RuleError(str(path), e.line, e.message + (KEPT if old else "")))
@@ -88,9 +106,9 @@ def _load_entities(folder: Path, previous: RuleSet | None, errors: list[RuleErro
     return Gazetteer(entities)
 
 
-def _load_rule(path: Path, gazetteer: Gazetteer, errors: list[RuleError]) -> Rule | None:
+def _load_rule(path: Path, root: Path, gazetteer: Gazetteer, errors: list[RuleError]) -> Rule | None:
     try:
-        return parse_rule(str(path), _read(path), gazetteer)
+        return parse_rule(str(path), _read(path, root), gazetteer)
     except FileProblem as e:
         errors.append(RuleError(str(path), e.line, e.message))
         return None

@@ -59,7 +59,7 @@ def test_broken_files_are_reported_as_file_line_and_the_rest_load() -> None:
         "same-id-as-good.yaml:1: duplicate rule id 'good': good.yaml:1 has it, so this file is ignored",
         "unknown-entity.yaml:5: query: unknown entity @atlantis (no file in rules/entities/ has that id) (column 10)",
         "unknown-key.yaml:4: unknown key 'exmples' in the rule (known: id, title, query, description, examples, score)",
-        "yaml-syntax.yaml:4: YAML syntax error: expected ',' or ']', but got ':'",
+        "yaml-syntax.yaml:3: the '[' at line 3 column 8 is never closed (line 4 column 9 should hold ',' or ']')",
     ]
     assert [r.id for r in ruleset.rules] == ["failing-example", "good"]
     matches = Matcher(ruleset).match(Entry(feed_url="", outlet="", url="", title="", summary="Reval port"))
@@ -117,7 +117,7 @@ def test_a_broken_entity_file_keeps_its_previous_entity(rules_dir: Path) -> None
     write(rules_dir / "entities" / "estonia.yaml", "id: estonia\ntype: place\nnames: [Estonia\n")
     second = load_ruleset(rules_dir, previous=first)
     assert len(second.errors) == 1
-    assert str(second.errors[0]).startswith(f"{rules_dir}/entities/estonia.yaml:4: YAML syntax error")
+    assert str(second.errors[0]).startswith(f"{rules_dir}/entities/estonia.yaml:3: the '[' at line 3 column 8 is never")
     assert str(second.errors[0]).endswith("; the previous version keeps running")
     assert second.gazetteer.get("estonia") == first.gazetteer.get("estonia")
     assert second.get("estonia") is not None
