@@ -51,7 +51,8 @@ class Sample:
 @dataclass(frozen=True, slots=True)
 class Verdict:
     """The test of one sample: the count, the usual count (None: no history), the Poisson upper tail at the
-    smoothed rate, and whether it is a spike."""
+    smoothed rate (1.0 where the count is below the minimum or the ratio, and the tail was not taken), and
+    whether it is a spike."""
 
     count: int
     usual: float | None
@@ -88,10 +89,10 @@ def judge(sample: Sample, settings: SpikesConfig) -> Verdict:
     usual = sample.usual
     if usual is None:
         return Verdict(sample.count, None, 1.0, False)
-    rate = (sum(sample.baseline) + 1) / (len(sample.baseline) + 1)
-    p = poisson_tail(sample.count, rate)
-    spike = sample.count >= settings.min_stories and sample.count >= settings.min_ratio * usual and p < settings.p_value
-    return Verdict(sample.count, usual, p, spike)
+    if sample.count < settings.min_stories or sample.count < settings.min_ratio * usual:
+        return Verdict(sample.count, usual, 1.0, False)  # the tail is not needed (most hours of a chart)
+    p = poisson_tail(sample.count, (sum(sample.baseline) + 1) / (len(sample.baseline) + 1))
+    return Verdict(sample.count, usual, p, p < settings.p_value)
 
 
 def sample_at(times: Iterable[datetime], now: datetime, history_start: datetime | None, days: int) -> Sample:

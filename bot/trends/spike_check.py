@@ -37,6 +37,9 @@ class SpikeCheck:
         self.sink = sink
         self.settings = settings
         self.stories = stories
+        self._first_hours: dict[str, int] = {}
+        """Where each topic's history starts, once known: it moves only when a backlog brings older stories,
+        and then a later start only leaves out days (the baseline stays one the topic had)."""
 
     async def __call__(self, topics: Mapping[str, str]) -> None:
         if not self.settings.enabled or not topics:
@@ -62,7 +65,9 @@ class SpikeCheck:
         hours = {hour for end in ends for hour in (hour_of(end - HOUR), hour_of(end))}
         rule_ids = sorted(topics)
         times = await story_times(conn, rule_ids, hours)
-        firsts = await first_hours(conn, rule_ids)
+        unknown = [rule_id for rule_id in rule_ids if rule_id not in self._first_hours]
+        self._first_hours.update(await first_hours(conn, unknown))
+        firsts = self._first_hours
         surges = await last_surges(conn, rule_ids)
         spikes = []
         for rule_id in rule_ids:
