@@ -89,3 +89,24 @@ async def test_a_channel_gets_one_message_per_story_naming_the_topics_it_follows
     topics = sorted(line for m in webhook.received for line in m["message"].splitlines() if line.startswith("Topic"))
     assert topics == ["Topics: Estonia, Kaja Kallas, Troop deployment", "Topics: Kaja Kallas, Troop deployment"]
     assert [m["title"] for m in webhook.received] == ["Story number 1"] * 2
+
+
+async def test_a_surge_is_one_message_per_channel_following_its_topic(webhook: Webhook, engine: AsyncEngine) -> None:
+    from bot import clock
+    from bot.model import SpikeAlert
+
+    url = SecretStr(f"json://127.0.0.1:{webhook.port}/hook")
+    other = AppriseTarget(url=SecretStr("json://127.0.0.1:9/x"), topics=["other"])
+    targets = [AppriseTarget(url=url, topics=["troops"]), other]
+    sink = AppriseSink(targets)
+    now = clock.now()
+    for count, grew in ((14, False), (14, False), (17, True)):  # repeated, then grown: one message
+        async with engine.begin() as conn:
+            await sink.spike(conn, SpikeAlert("troops", "Troops", 2, count, 2.0, now, now, grew, story(5, "MENAFN")))
+        await sink.flush()
+    sender = AppriseSender(engine, targets, sink.queued, poll_every=0.1)
+    await _run_until(sender, engine, lambda: len(webhook.received) >= 1)
+    await asyncio.sleep(0.3)
+    (message,) = webhook.received
+    assert message["title"] == "📈 Troops: 14 stories in the last hour, usually 2 (7x)"
+    assert "Most told: " in message["message"] and await queue_counts(engine) == {}

@@ -4,6 +4,7 @@ and edited as it grows, to the chats that follow the topic and take spike messag
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 from collections.abc import Iterator
@@ -134,3 +135,22 @@ async def test_a_steady_feed_polled_for_hours_raises_no_spike(
                 feed_server.feeds["wire.xml"] = harbour_items(f"next{step}", [now.at])
                 await poll_all_once(pipeline)
     assert _spikes(out) == []
+
+
+async def test_two_checks_of_one_burst_at_once_queue_one_message(engine: Any) -> None:
+    """Two processes' checks of the same topic at the same time (a role handed over mid-batch, a retried
+    check): the surge row is written by one of them, and the other queues nothing."""
+    from bot.config import StoriesConfig
+    from bot.trends.spike_check import SpikeCheck
+    from tests.trends.items import store_stories
+
+    now = clock.now()
+    await store_stories(engine, "harbour", [now - timedelta(days=day, minutes=20) for day in range(1, 15)])
+    await store_stories(engine, "harbour", [now - timedelta(minutes=m) for m in range(1, 9)], start=1)
+    await chats.remember_chat(engine, FOLLOWS, "private", None)
+    await chats.subscribe(engine, FOLLOWS, "harbour", None, FOLLOWS)
+    checks = [SpikeCheck(engine, TelegramSink(), SpikesConfig(), StoriesConfig()) for _ in range(2)]
+    for _ in range(2):
+        await asyncio.gather(*(check({"harbour": "Harbour"}) for check in checks), return_exceptions=True)
+    (message,) = await _spike_rows(engine)
+    assert message.chat_id == FOLLOWS and "8 stories in the last hour" in message.plain
