@@ -76,10 +76,12 @@ def child_ingest_lock(args: list[str]) -> int:
     (so a run killed at the time cap still tells how long it had held the lock)."""
     import asyncio
 
-    try:  # the current layout
-        module = importlib.import_module("bot.ingest.batch")
-    except ModuleNotFoundError:  # before the move: bot/pipeline.py
-        module = importlib.import_module("bot.pipeline")
+    for name in ("bot.ingest.filing", "bot.ingest.batch", "bot.pipeline"):  # the layouts, newest first
+        try:
+            module = importlib.import_module(name)
+            break
+        except ModuleNotFoundError:
+            continue
     longest = [0.0]
 
     class TimedLock(asyncio.Lock):
@@ -97,13 +99,14 @@ def child_ingest_lock(args: list[str]) -> int:
             _report(held_since=None, longest_hold_s=longest[0])
             super().release()
 
-    original = module.Ingest.__init__
+    filing = getattr(module, "Filing", None) or module.Ingest  # the class that takes the lock, by layout
+    original = filing.__init__
 
     def init(self: Any, *a: Any, **k: Any) -> None:
         original(self, *a, **k)
         self.lock = TimedLock()
 
-    module.Ingest.__init__ = init
+    filing.__init__ = init
     return child_cli(args)
 
 

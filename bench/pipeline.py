@@ -5,8 +5,8 @@ Run: .venv/bin/python bench/pipeline.py [--feeds 2000] [--items 10] [--windows 1
 
 Each database runs in a process of its own (so its peak memory is its own), through newsbot's own parts:
 the rules are 1,000 generated rule files (bench/match.py's generator: OR groups, NEAR, phrases, entities,
-NOT, fields) loaded by the RuleBook; 20 chats follow 50 topics each, so alerts are queued in the Telegram
-outbox (no sender runs: the bench ends at the queue). Items are news-like (bench/newsgen.py: real
+NOT, fields) loaded by the RuleBook; 20 chats follow 50 topics each, so alerts are told and queued in the
+Telegram outbox (no sender runs: the bench ends at the queue). Items are news-like (bench/newsgen.py: real
 headlines and sentences of the corpus snapshot, recombined into events that one to eight outlets report).
 
 Phases:
@@ -14,11 +14,12 @@ Phases:
   127.0.0.1 (50 ports as 50 hosts), every item may alert; entries/s end to end, CPU (this process and its
   parse workers, never the server's), ms per entry per stage;
 - cycle 2: the same feeds again, unchanged (the server answers 304): wall and CPU against cycle 1;
-- window: 10,000 new entries read and stored (match, features, credits, story index, store, alerts,
-  outbox) into an empty window, then with WINDOWS entries already in it (the window is grown through the
-  same path, unmeasured, with publication times spread over the last 47 hours);
-- start-up: a new process opening the runtime and its pipeline (`open_runtime`, `open_pipeline`) on the
-  database with the largest window;
+- window: 10,000 new entries, stored unfiled as polls leave them, filed by the ingest role (match,
+  features, credits, story index, store, alerts) into an empty window, then with WINDOWS entries already
+  in it (the window is grown through the same path, unmeasured, with publication times spread over the
+  last 47 hours);
+- start-up: a new process opening the runtime and restoring the story window, as a process taking the
+  ingest role does (`open_runtime`, `Pipeline.open_filing`), on the database with the largest window;
 - peak RSS of the process (VmHWM), parse workers apart.
 
 Baseline, in the same run: the story index and attribution of newsbot 0.1 (bench/reference/), on the same
@@ -61,7 +62,9 @@ from bench.newsgen import Item, NewsGenerator, load_material, rss  # noqa: E402
 from bench.poll import cpu_seconds, peak_memory_mb, reset_peak_memory  # noqa: E402
 
 if TYPE_CHECKING:
-    from bot.ingest.pipeline import FeedPipeline
+    from bot.cluster.member import Held
+    from bot.ingest.filing import Filing
+    from bot.ingest.pipeline import Pipeline
 
 HOSTS = 50
 CHATS = 20
@@ -216,7 +219,7 @@ async def count_entries(engine: object) -> int:
 
 
 async def one_database(args: argparse.Namespace) -> dict[str, object]:
-    from bot.app import open_pipeline, open_runtime, poll_all_once
+    from bot.app import open_runtime
     from bot.config import Config, FeedConfig, PollingConfig
     from bot.deliver.telegram_sink import TelegramSink
 
@@ -242,14 +245,13 @@ async def one_database(args: argparse.Namespace) -> dict[str, object]:
             await subscribe_chats(url, topics)
             config = Config(database=url, rules=folder / "rules", feeds=feeds, polling=polling)
             async with open_runtime(config, TelegramSink()) as runtime:
-                pipeline = await open_pipeline(runtime)
                 reset_peak_memory(server.pid)
                 phases = []
                 for name in ("cycle 1", "cycle 2 (unchanged)"):
                     with Clock(server.pid) as clock:
-                        reports = await poll_all_once(pipeline)
-                    new = sum(r.result.new_entries for r in reports)
-                    alerts = sum(len(r.result.alerts) for r in reports)
+                        reports = await runtime.pipeline.poll_once()
+                    new = sum(r.new_entries for r in reports)
+                    alerts = sum(len(story.changes) for r in reports for story in r.stories)
                     phases.append(clock.result(name, new, alerts))
                     print(f"  [{args.one}] {name}: {new} entries in {clock.wall:.1f} s", file=sys.stderr, flush=True)
                 results["cycles"] = [asdict(p) for p in phases]
@@ -266,22 +268,24 @@ async def one_database(args: argparse.Namespace) -> dict[str, object]:
 async def window_phases(
     args: argparse.Namespace, url: str, folder: Path, feeds: list[object], server_pid: int
 ) -> dict[str, object]:
-    from bot.app import open_pipeline, open_runtime
+    from bot.app import open_runtime
+    from bot.cluster.member import INGEST, holding
     from bot.config import Config
     from bot.deliver.telegram_sink import TelegramSink
 
     config = Config(database=url, rules=folder / "rules", feeds=feeds[: args.feeds])
     generator = NewsGenerator(load_material(), 23)
     measured: list[Measured] = []
-    async with open_runtime(config, TelegramSink()) as runtime:
-        pipeline = await open_pipeline(runtime)
+    async with open_runtime(config, TelegramSink()) as runtime, holding(runtime.engine, [INGEST]) as (held,):
+        pipeline = runtime.pipeline
+        filing = await pipeline.open_filing()
         in_window = 0
         for target in [0, *args.windows]:
             if target > in_window:
-                await grow(pipeline, generator, target - in_window, args)
+                await grow(pipeline, filing, held, generator, target - in_window, args)
                 in_window = target
             with Clock(server_pid) as clock:
-                alerts = await grow(pipeline, generator, args.batch, args)
+                alerts = await grow(pipeline, filing, held, generator, args.batch, args)
             in_window += args.batch
             measured.append(clock.result(f"window {target}", args.batch, alerts))
             print(f"  [{args.one}] {args.batch:,} into {target}: {clock.wall:.1f} s", file=sys.stderr, flush=True)
@@ -295,52 +299,49 @@ async def window_phases(
 
 async def start_up(url: str, rules: Path) -> dict[str, float]:
     """Open the runtime on a full database (the window restored), in this fresh process: wall, CPU, peak RSS."""
-    from bot.app import open_pipeline, open_runtime
+    from bot.app import open_runtime
     from bot.config import Config
     from bot.deliver.telegram_sink import TelegramSink
 
     wall, cpu = time.monotonic(), time.process_time()
     async with open_runtime(Config(database=url, rules=rules, feeds=[]), TelegramSink()) as runtime:
-        restored = len((await open_pipeline(runtime)).desk.index)
+        restored = len((await runtime.pipeline.open_filing()).window.index)
         wall, cpu = time.monotonic() - wall, time.process_time() - cpu
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {"entries": restored, "wall": wall, "cpu": cpu, "peak_rss_mb": rss}
 
 
-async def grow(pipeline: FeedPipeline, generator: NewsGenerator, count: int, args: argparse.Namespace) -> int:
-    """Read and store COUNT new entries through the ingest, feeds of ITEMS entries, batches of 1,000 entries;
-    publication times spread over the last 47 hours. Returns the alerts raised."""
-    from bot.fetch.poll import PollOutcome, PollStatus
-    from bot.ingest.analyse import analyse
-    from bot.ingest.batch import PolledFeed
+async def grow(
+    pipeline: Pipeline, filing: Filing, held: Held, generator: NewsGenerator, count: int, args: argparse.Namespace
+) -> int:
+    """COUNT new entries the way polls leave them (stored unfiled, feeds of ITEMS entries), filed by the ingest
+    role as the daemon files them, 1,000 at a time; publication times spread over the last 47 hours. Returns
+    the alerts raised."""
+    from bot import clock
     from bot.model import Entry
-    from bot.store.feeds import load_state
+    from bot.store.unfiled import hand_over_entries
 
-    rules = pipeline.rulebook.current
     now = datetime.now(UTC)
     # Made as they are stored, a batch at a time: the bench must not hold what the product does not.
     items = generator.items(count, now - timedelta(hours=47), timedelta(hours=46, minutes=50))
-    urls = list(pipeline.fetching.feeds)
+    feeds = list(pipeline.fetch.feeds.values())
     alerts = 0
     per_batch = 1000 // args.items
     for start in range(0, count, per_batch * args.items):
-        polls = []
-        for k in range(per_batch):
-            chunk = list(itertools.islice(items, args.items))
-            if not chunk:
-                break
-            url = urls[(start // args.items + k) % len(urls)]
-            feed_id, feed = pipeline.fetching.feeds[url].id, pipeline.fetching.feeds[url].config
-            entries = [
-                Entry(feed_url=url, outlet=feed.name, url=f"http://127.0.0.1/a/{item.guid}", title=item.title,
-                      summary=item.summary, guid=item.guid, published=item.published)
-                for item in chunk
-            ]
-            analysed = await asyncio.to_thread(analyse, rules, pipeline.desk, entries, {e.key for e in entries})
-            state = await load_state(pipeline.ingest.engine, url)
-            polls.append(PolledFeed(feed_id, feed, PollOutcome(state, PollStatus.PARSED, entries), tuple(analysed)))
-        reports = await pipeline.store(polls)
-        alerts += sum(len(r.result.alerts) for r in reports)
+        async with pipeline.engine.begin() as conn:
+            for k in range(per_batch):
+                chunk = list(itertools.islice(items, args.items))
+                if not chunk:
+                    break
+                feed = feeds[(start // args.items + k) % len(feeds)]
+                entries = [
+                    Entry(feed_url=feed.config.url, outlet=feed.config.name or "", url=f"http://127.0.0.1/a/{i.guid}",
+                          title=i.title, summary=i.summary, guid=i.guid, published=i.published)
+                    for i in chunk
+                ]
+                await hand_over_entries(conn, feed.id, entries, {e.key for e in entries}, clock.now())
+        while (filed := await pipeline.file_waiting(filing, held)).taken:
+            alerts += sum(len(story.changes) for _, story in filed.stories)
     return alerts
 
 

@@ -38,7 +38,8 @@ from aiohttp import web  # noqa: E402
 
 from bot.fetch.http import USER_AGENT, Fetcher, FetchLimits  # noqa: E402
 from bot.fetch.limits import HostLimiter  # noqa: E402
-from bot.fetch.poll import ParsePool, Poller, poll_feed  # noqa: E402
+from bot.fetch.parse_pool import ParsePool  # noqa: E402
+from bot.fetch.poll import Poller, poll_feed  # noqa: E402
 from bot.model import FeedState  # noqa: E402
 from bot.parse.feed import FeedParseError  # noqa: E402
 from bot.parse.items import scan_items  # noqa: E402

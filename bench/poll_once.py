@@ -1,11 +1,16 @@
-"""The real `newsbot poll --once` over FEEDS local news-like feeds, as a user would run it.
+"""The real `newsbot poll --once` over FEEDS local news-like feeds, as a user would run it: a first cycle that
+stores every entry, then cycles over the same feeds unchanged (304s), which is what a desk's poller does
+most of its life.
 
-Run: .venv/bin/python bench/poll_once.py [--feeds 2000] [--items 10] [--rules 1000] [--database sqlite|postgresql]
+Run: .venv/bin/python bench/poll_once.py [--feeds 2000] [--items 10] [--rules 1000] [--cycles 2]
+         [--database sqlite postgresql] [--tree DIR ...]
 
-Starts bench/pipeline.py's feed server (its own process, 50 ports as 50 hosts), writes a config with the
-feeds and 1,000 generated rules and 20 chats following 50 topics each, then runs `newsbot poll --once` as a
-subprocess and samples, every few seconds, how many entries the database holds and the poller's resident
-memory: the pace a user sees. Prints the samples and entries/s overall.
+Starts bench/pipeline.py's feed server (its own process, 50 ports as 50 hosts; ETags, so an unchanged feed
+answers 304), writes a config with the feeds, 1,000 generated rules and 20 chats following 50 topics each,
+then runs `newsbot poll --once` as a subprocess CYCLES times per database, sampling every few seconds how
+many entries the database holds and the poller's resident memory. CPU is the poll process's and its parse
+workers' (the feed server is not counted). With --tree, each cycle also runs with the newsbot of another
+checkout (the baseline, in the same run, on a database of its own).
 """
 
 from __future__ import annotations
@@ -14,10 +19,12 @@ import argparse
 import asyncio
 import multiprocessing
 import os
+import resource
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -62,7 +69,42 @@ async def entries_stored(url: str) -> int:
         await engine.dispose()
 
 
-async def run(args: argparse.Namespace) -> None:
+@dataclass(frozen=True)
+class Cycle:
+    tree: str
+    database: str
+    cycle: int
+    wall: float
+    cpu: float
+    entries: int
+    peak_mb: float
+    status: int
+
+
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+async def one_cycle(
+    args: argparse.Namespace, tree: Path, config: Path, url: str, log: Path
+) -> tuple[float, float, float, int]:
+    """One `newsbot poll --once` of `tree`: wall, CPU (the process tree), sampled peak RSS, exit status."""
+    env = {k: v for k, v in os.environ.items() if k != "TELEGRAM_BOT_TOKEN"}
+    cpu, started, peak = children_cpu(), time.perf_counter(), 0.0
+    with log.open("a") as out:
+        process = subprocess.Popen([sys.executable, "-m", "bot", "poll", "-c", str(config), "--once"],
+                                   stdout=subprocess.DEVNULL, stderr=out, env=env, cwd=tree)
+    while process.poll() is None:
+        await asyncio.sleep(args.every)
+        peak = max(peak, rss_mb(process.pid))
+        if args.verbose:
+            stored, elapsed = await entries_stored(url), time.perf_counter() - started
+            print(f"    {elapsed:>6.0f} s {stored:>9,} entries {stored / elapsed:>6.0f}/s {peak:>6.0f} MB", flush=True)
+    return time.perf_counter() - started, children_cpu() - cpu, peak, int(process.returncode or 0)
+
+
+async def run(args: argparse.Namespace) -> list[Cycle]:
     folder = Path(tempfile.mkdtemp(prefix="newsbot-poll-once-"))
     topics = write_rules(folder / "rules", args.rules)
     spawn = multiprocessing.get_context("spawn")
@@ -70,35 +112,44 @@ async def run(args: argparse.Namespace) -> None:
     server = spawn.Process(target=serve, args=(args.feeds, args.items, 11, ports_queue), daemon=True)
     server.start()
     ports = ports_queue.get(timeout=300)
+    feeds = [{"url": f"http://127.0.0.1:{ports[n % HOSTS]}/feed/{n}", "name": f"Outlet {n}",
+              "fulltext": False, "backlog": args.items} for n in range(args.feeds)]
+    cycles: list[Cycle] = []
     try:
-        async with fresh_database(args.database, args.pg_url, folder) as database:
-            url = str(database)
-            await subscribe_chats(url, topics)
-            feeds = [{"url": f"http://127.0.0.1:{ports[n % HOSTS]}/feed/{n}", "name": f"Outlet {n}",
-                      "fulltext": False, "backlog": args.items} for n in range(args.feeds)]
-            config = {"database": url, "rules": str(folder / "rules"), "feeds": feeds,
-                      "polling": {"concurrency": 100, "per_host": 4}}
-            path = folder / "config.yaml"
-            path.write_text(yaml.safe_dump(config), encoding="utf-8")
-            started = time.perf_counter()
-            env = {k: v for k, v in os.environ.items() if k != "TELEGRAM_BOT_TOKEN"}
-            with (folder / "poll.log").open("w") as log:
-                process = subprocess.Popen([sys.executable, "-m", "bot", "poll", "-c", str(path), "--once"],
-                                           stdout=subprocess.DEVNULL, stderr=log, env=env)
-            print(f"{'s':>6}{'entries':>9}{'entries/s':>11}{'RSS MB':>8}")
-            peak = 0.0
-            while process.poll() is None:
-                await asyncio.sleep(args.every)
-                stored, memory = await entries_stored(url), rss_mb(process.pid)
-                peak = max(peak, memory)
-                elapsed = time.perf_counter() - started
-                print(f"{elapsed:>6.0f}{stored:>9,}{stored / elapsed:>11.0f}{memory:>8.0f}", flush=True)
-            elapsed = time.perf_counter() - started
-            stored = await entries_stored(url)
-            print(f"exit {process.returncode}: {stored:,} entries in {elapsed:.1f} s = {stored / elapsed:.0f} "
-                  f"entries/s, peak RSS sampled {peak:.0f} MB (log: {folder / 'poll.log'})")
+        for database in args.database:
+            for tree in [ROOT, *args.tree]:
+                place = folder / f"{database}-{tree.name}"
+                place.mkdir()
+                async with fresh_database(database, args.pg_url, place) as made:
+                    url = str(made)
+                    await subscribe_chats(url, topics)
+                    config = place / "config.yaml"
+                    settings = {"database": url, "rules": str(folder / "rules"), "feeds": feeds,
+                                "polling": {"concurrency": 100, "per_host": 4}}
+                    config.write_text(yaml.safe_dump(settings), encoding="utf-8")
+                    for n in range(1, args.cycles + 1):
+                        wall, cpu, peak, status = await one_cycle(args, tree, config, url, place / "poll.log")
+                        cycles.append(Cycle(str(tree), database, n, wall, cpu, await entries_stored(url), peak, status))
+                        print(f"  {tree.name} {database} cycle {n}: {wall:.1f} s, {cpu:.1f} s CPU", file=sys.stderr,
+                              flush=True)
     finally:
         server.kill()
+    return cycles
+
+
+def report(args: argparse.Namespace, cycles: list[Cycle]) -> None:
+    print(f"`newsbot poll --once` over {args.feeds:,} feeds x {args.items} items, {args.rules:,} rules "
+          f"(load average at the end: {os.getloadavg()[0]:.1f})")
+    print("| tree | database | cycle | wall s | CPU s | entries | CPU vs cycle 1 | ms CPU per feed | peak MB | exit |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    first: dict[tuple[str, str], Cycle] = {}
+    for cycle in cycles:
+        key = (cycle.tree, cycle.database)
+        base = first.setdefault(key, cycle)
+        ratio = f"{cycle.cpu / base.cpu:.3f}x" if cycle is not base and base.cpu else ""
+        per_feed = 1000 * cycle.cpu / args.feeds
+        print(f"| {Path(cycle.tree).name} | {cycle.database} | {cycle.cycle} | {cycle.wall:.1f} | {cycle.cpu:.1f} | "
+              f"{cycle.entries:,} | {ratio} | {per_feed:.2f} | {cycle.peak_mb:.0f} | {cycle.status} |")
 
 
 def main() -> None:
@@ -106,11 +157,16 @@ def main() -> None:
     parser.add_argument("--feeds", type=int, default=2000)
     parser.add_argument("--items", type=int, default=10)
     parser.add_argument("--rules", type=int, default=1000)
-    parser.add_argument("--every", type=float, default=5.0, help="seconds between samples")
-    parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument("--cycles", type=int, default=2, help="the first stores every entry, the rest are 304s")
+    parser.add_argument("--every", type=float, default=2.0, help="seconds between samples")
+    parser.add_argument("--database", nargs="+", choices=("sqlite", "postgresql"), default=["sqlite"])
+    parser.add_argument("--tree", nargs="*", type=Path, default=[], help="other newsbot checkouts (baselines)")
+    parser.add_argument("--verbose", action="store_true", help="print the samples of each cycle")
     parser.add_argument("--pg-url", default=os.environ.get("NEWSBOT_TEST_PG_URL",
                                                           "postgresql://postgres@127.0.0.1:5432/test"))
-    asyncio.run(run(parser.parse_args()))
+    args = parser.parse_args()
+    args.tree = [tree.resolve() for tree in args.tree]
+    report(args, asyncio.run(run(args)))
 
 
 if __name__ == "__main__":

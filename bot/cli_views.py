@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from bot.model import Entry, Match, Story
     from bot.rulebook.backtest import DraftChange, RuleHits
     from bot.status.health import HealthReport, Latency
-    from bot.status.processes import ProcessReport
+    from bot.status.members import ProcessReport
     from bot.trends.series import Trend
 
 out = Console(soft_wrap=True)
@@ -54,10 +54,10 @@ def poll_progress(feeds: int, show: bool) -> Iterator[Callable[[], None]]:
 
 def show_poll_reports(reports: Sequence[FeedPollReport]) -> int:
     """Failed feeds and the cycle's totals; the exit status (1 when every feed failed)."""
-    failed = [r for r in reports if r.outcome.error]
+    failed = [r for r in reports if r.error]
     for report in failed:
-        err.print(f"feed {report.feed.url}: {report.outcome.error}", style="red", markup=False, highlight=False)
-    stories = [story for report in reports for story in report.result.stories]
+        err.print(f"feed {report.feed_url}: {report.error}", style="red", markup=False, highlight=False)
+    stories = [story for report in reports for story in report.stories]
     new = [story for story in stories if not story.earlier]
     alerted = plural(len(new), "new story", "new stories")
     topics = plural(sum(len(story.fresh) for story in new), "topic alert")
@@ -163,12 +163,13 @@ def _latency(latency: Latency | None) -> str:
 
 
 def show_processes(report: ProcessReport, now: datetime) -> None:
-    """The processes sharing a PostgreSQL database (nothing on SQLite, where newsbot is one process)."""
+    """The processes sharing the database (on SQLite the one `run`), and the work waiting between them."""
     from bot.config import relative_time
+    from bot.status.members import work_waiting
 
     if not report.processes:
         return
-    table = Table(title=f"Processes ({report.unfiled} fetched entries wait to be filed)")
+    table = Table(title=f"Processes ({work_waiting(report)})")
     for column in ("process", "host", "pid", "roles", "polling now", "started", "last heartbeat"):
         table.add_column(column)
     for health in report.processes:

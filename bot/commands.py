@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from bot.match.rules import Rule
     from bot.model import Entry, StoredEntry
     from bot.status.health import HealthReport
-    from bot.status.processes import ProcessReport
+    from bot.status.members import ProcessReport
 
 T = TypeVar("T")
 
@@ -212,7 +212,7 @@ def cmd_stories(args: argparse.Namespace) -> int:
     from bot import clock
     from bot.cli_views import show_stories
     from bot.config import parse_duration
-    from bot.ingest.views import recent_stories
+    from bot.status.story_views import recent_stories
 
     config = _config(args)
     rule = _topic(config, args.topic) if args.topic else None
@@ -350,7 +350,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     from bot.config import parse_duration
     from bot.rulebook.load import load_ruleset
     from bot.status.health import health_report
-    from bot.status.processes import process_report
+    from bot.status.members import process_report
 
     config = _config(args)
     since = clock.now() - parse_duration(args.since)

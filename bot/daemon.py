@@ -1,5 +1,12 @@
-"""The daemon (`newsbot run`): the feed scheduler, following edits of the rules and the config, the Telegram
-front kept up through outages, and, on PostgreSQL, this process's part among the others (claims and roles).
+"""The daemon (`newsbot run`, and `poll` without `--once`): this process's part of the pipeline, kept going
+until SIGINT or SIGTERM.
+
+APScheduler runs the periodic jobs: claiming due feeds (each claimed feed is polled at once), and the
+heartbeat, which takes the roles no process holds (on SQLite this process holds both at once). A role held
+runs its work: `ingest` files what the polls stored, `delivery` tells the readers and sends (the outbox
+senders and, with a token, the Telegram front, kept up through outages). Edits of the rules and the config
+are followed as they happen. A stop lets in-flight polls finish for a few seconds, ends the roles' work
+(the batch in hand, the message in hand), hands the claims back and says so.
 """
 
 from __future__ import annotations
@@ -9,19 +16,21 @@ import contextlib
 import hashlib
 import logging
 import signal
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from functools import partial
+from datetime import UTC, timedelta
 
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.interval import IntervalTrigger
 from telegram import Update
 from telegram.error import InvalidToken, NetworkError
 
 from bot import clock
-from bot.app import Delivery, Runtime, due_times, open_pipeline, open_runtime, poll_policy, spike_check
+from bot.app import Delivery, Runtime, open_runtime, poll_policy, registered
 from bot.chat.front import build_application
 from bot.chat.runtime import ChatRuntime
-from bot.cluster.claims import ClaimedPolls
-from bot.cluster.member import Held, Member, Role
+from bot.cluster.due_feeds import CLAIM_EVERY, DueFeeds
+from bot.cluster.member import DELIVERY, INGEST, Held, Member, Role
 from bot.config import Config, PollingConfig
 from bot.counts import plural
 from bot.deliver.apprise import AppriseSender
@@ -29,16 +38,12 @@ from bot.deliver.pacing import Pacer
 from bot.deliver.runner import running
 from bot.deliver.telegram_sender import OUTBOX_PACE, TelegramSender, outbox_bot
 from bot.deliver.telegram_sink import TelegramSink
+from bot.feeds.config_watch import watch_config
 from bot.feeds.register import register_feeds
-from bot.feeds.watch import watch_config
-from bot.fetch.schedule import FeedScheduler
-from bot.ingest.handover import file_while_held, poll_claimed
-from bot.ingest.pipeline import FeedPipeline, RegisteredFeed
 from bot.metrics import serve_metrics
 from bot.model import Notice
 from bot.status.schedule import schedule_lines
 from bot.store.db import describe_error
-from bot.store.locks import Lock
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +58,42 @@ def stop_on_signals(stop: asyncio.Event) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
+
+
+class Jobs:
+    """This process's periodic jobs on APScheduler. A run that would overlap the one before it is skipped
+    quietly; a stop waits for a run in flight to end before the scheduler shuts down (APScheduler would
+    cancel it, and log the cancellation as the job's failure)."""
+
+    def __init__(self) -> None:
+        self.scheduler = AsyncIOScheduler(timezone=UTC)
+        self._running: dict[str, asyncio.Task[object]] = {}
+
+    def every(self, interval: timedelta, name: str, job: Callable[[], Awaitable[object]]) -> None:
+        async def run() -> None:
+            task = asyncio.current_task()
+            if name in self._running or task is None:
+                return
+            self._running[name] = task
+            try:
+                await job()
+            finally:
+                del self._running[name]
+
+        # Two instances: the second returns at once while the first runs (APScheduler would warn of a skip).
+        self.scheduler.add_job(
+            run, IntervalTrigger(seconds=interval.total_seconds(), timezone=UTC), id=name, name=name,
+            next_run_time=clock.now(), max_instances=2, coalesce=True, misfire_grace_time=None,
+        )  # fmt: skip
+
+    def start(self) -> None:
+        self.scheduler.start()
+
+    async def stop(self) -> None:
+        if self.scheduler.running:
+            self.scheduler.pause()
+            await asyncio.gather(*self._running.values(), return_exceptions=True)
+            self.scheduler.shutdown(wait=False)
 
 
 async def announce(runtime: Runtime, notice: Notice) -> None:
@@ -80,24 +121,19 @@ def _needs_restart(old: Config, new: Config) -> list[str]:
     return changed + [f"polling.{key}" for key in polling if getattr(old.polling, key) != getattr(new.polling, key)]
 
 
-async def apply_config(runtime: Runtime, scheduler: FeedScheduler | None, config: Config) -> None:
-    """Make an edited config count at once: feeds added, removed or changed, and the live polling keys. On
-    PostgreSQL (no `scheduler`) the feeds' new next polls are in the database, where the processes claim them."""
+async def apply_config(runtime: Runtime, config: Config) -> None:
+    """Make an edited config count at once: feeds added, removed or changed, and the live polling keys. The
+    feeds' new next polls are stored (feeds/register.py), where the claims take them."""
     old = runtime.config
     policy = poll_policy(config)
     roster = await register_feeds(runtime.engine, config.feeds, policy, clock.now())
     fetch = runtime.fetch
-    fetch.poller.policy, fetch.poller.jitter = policy, config.polling.jitter
+    fetch.poller.policy = policy
     fetch.max_items = config.polling.max_items_per_poll
-    fetch.feeds = {feed.url: RegisteredFeed(roster.ids[feed.url], feed) for feed in config.feeds}
+    fetch.feeds = registered(config, roster)
     before = {feed.url: feed for feed in old.feeds}
     removed = [url for url in before if url not in roster.ids]
-    moved = due_times(roster.states, [url for url in roster.ids if url in roster.replanned])
-    if scheduler is not None:
-        for url in removed:
-            scheduler.remove(url)
-        for state, when in moved:
-            scheduler.set_due(state.url, when)
+    moved = [(roster.states[url], roster.states[url].next_poll_at) for url in roster.ids if url in roster.replanned]
     runtime.config, runtime.roster = config, roster
     added = [url for url in roster.ids if url not in before]
     edited = [feed for feed in config.feeds if feed.url in before and before[feed.url] != feed]
@@ -105,13 +141,13 @@ async def apply_config(runtime: Runtime, scheduler: FeedScheduler | None, config
         "%s reloaded; feeds polled: %d, added: %d, removed: %d, changed: %d",
         config.config_file, len(roster.ids), len(added), len(removed), len(edited),
     )  # fmt: skip
-    for line in schedule_lines(moved, clock.now()):
+    for line in schedule_lines([(state, at) for state, at in moved if at is not None], clock.now()):
         log.info("  %s", line)
     if restart := _needs_restart(old, config):
         log.warning("%s: a restart applies the edits of %s", config.config_file, ", ".join(restart))
 
 
-async def follow_config(runtime: Runtime, scheduler: FeedScheduler | None, stop: asyncio.Event) -> None:
+async def follow_config(runtime: Runtime, stop: asyncio.Event) -> None:
     """Apply edits of the config and feeds files as they happen; a bad edit is reported (file:line) to the log
     and the operators, and the running config stays."""
     async for edit in watch_config(runtime.config, stop_event=stop):
@@ -121,32 +157,9 @@ async def follow_config(runtime: Runtime, scheduler: FeedScheduler | None, stop:
             await announce(runtime, Notice(f"config:{digest}", f"A config edit has problems: {edit.error}"))
             continue
         try:
-            await apply_config(runtime, scheduler, edit.config)
+            await apply_config(runtime, edit.config)
         except Exception as error:  # the database, say: this edit fails, and the next ones are still followed
             log.error("%s: the edit was not applied: %s", edit.config.config_file, describe_error(error))
-
-
-async def run_scheduler(runtime: Runtime, pipeline: FeedPipeline, stop: asyncio.Event) -> None:
-    """Poll every feed on its own schedule, and follow edits of the config and the rule files, until `stop`
-    is set."""
-    scheduler = FeedScheduler(pipeline.poll_and_reschedule)
-    due = due_times(runtime.roster.states, runtime.roster.ids)
-    scheduler.start((state.url, when) for state, when in due)
-    rules = asyncio.create_task(follow_rules(runtime, stop), name="rules-watch")
-    edits = asyncio.create_task(follow_config(runtime, scheduler, stop), name="config-watch")
-    files = [path.name for path in (runtime.config.config_file, runtime.config.feeds_file_path) if path]
-    log.info(
-        "polling %s; edits of %s take effect at once; stop with Ctrl-C",
-        plural(len(due), "feed"), ", ".join([*files, runtime.config.rules_dir.name + "/"]),
-    )  # fmt: skip
-    for line in schedule_lines(due, clock.now()):
-        log.info("  %s", line)
-    try:
-        await stop.wait()
-    finally:
-        scheduler.shutdown()
-        await rules
-        await edits
 
 
 @asynccontextmanager
@@ -192,7 +205,7 @@ async def keep_front_up(runtime: ChatRuntime, telegram_sink: TelegramSink, stop:
         delay = min(delay * 2, RETRY_MAX)
 
 
-async def deliver(runtime: Runtime, delivery: Delivery, front: bool, ended: asyncio.Event) -> None:
+async def send(runtime: Runtime, delivery: Delivery, front: bool, ended: asyncio.Event) -> None:
     """Send the Apprise channels' outbox and, with `front` and a token, Telegram's (and answer its commands),
     until `ended` is set."""
     config = runtime.config
@@ -205,67 +218,64 @@ async def deliver(runtime: Runtime, delivery: Delivery, front: bool, ended: asyn
 
 
 async def run_daemon(config: Config, delivery: Delivery, *, front: bool) -> None:
-    """Poll on schedule until SIGINT/SIGTERM; with `front` and a token, run the Telegram front on the same loop.
-    On PostgreSQL the process shares the work with the others on the database (`run_member`)."""
+    """Run this process's part until SIGINT/SIGTERM; with `front` and a token, the Telegram front too (else
+    a process on PostgreSQL with a token leaves the delivery role to one that has it)."""
     if config.metrics_port is not None:
         serve_metrics(config.metrics_port)
     stop = asyncio.Event()
     stop_on_signals(stop)
     async with open_runtime(config, delivery.sink) as runtime:
-        if runtime.shared:
-            await run_member(runtime, delivery, front=front, stop=stop)
-        else:
-            await run_alone(runtime, delivery, front=front, stop=stop)
+        await run_process(runtime, delivery, front=front, stop=stop)
 
 
-async def run_alone(runtime: Runtime, delivery: Delivery, *, front: bool, stop: asyncio.Event) -> None:
-    """The one process on a SQLite file: it polls every feed, files what they bring, and delivers."""
-    pipeline = await open_pipeline(runtime)
-    delivering = asyncio.create_task(deliver(runtime, delivery, front, stop), name="deliver")
-    delivering.add_done_callback(lambda _task: stop.set())  # a refused token ends the daemon
-    try:
-        await run_scheduler(runtime, pipeline, stop)
-    finally:
-        stop.set()
-        await delivering
-
-
-async def run_member(runtime: Runtime, delivery: Delivery, *, front: bool, stop: asyncio.Event) -> None:
-    """One of the processes on a PostgreSQL database: it polls the due feeds it claims and hands what they
-    bring over; it files all of it while it holds the ingest role, and (with `front`) delivers while it holds
-    the delivery role, each role taken when no other process holds it."""
-    config = runtime.config
+async def run_process(runtime: Runtime, delivery: Delivery, *, front: bool, stop: asyncio.Event) -> None:
+    """Claim and poll due feeds, take the roles free, follow edits, until `stop`; then stop cleanly."""
+    config, pipeline = runtime.config, runtime.pipeline
 
     async def ingest(held: Held) -> None:
-        await file_while_held(
-            runtime.engine, runtime.rulebook, runtime.sink, config.stories, held.holder, held.ended,
-            after=spike_check(runtime),
-        )  # fmt: skip
+        await pipeline.file_while_held(held)
 
     async def delivering(held: Held) -> None:
-        await deliver(runtime, delivery, front, held.ended)
+        await asyncio.gather(pipeline.tell_while_held(held), send(runtime, delivery, front, held.ended))
 
-    roles = [Role("ingest", Lock.INGEST, ingest)]
-    if front:
-        roles.append(Role("delivery", Lock.DELIVERY, delivering))
-    member = Member(runtime.engine, config.cluster, roles)
-    poll = partial(poll_claimed, runtime.fetch, runtime.sink, member.id, config.cluster.lease)
-    claims = ClaimedPolls(runtime.engine, member.id, config.cluster.lease, config.polling.concurrency, poll)
-    claiming = asyncio.create_task(claims.run(stop), name="claims")
+    roles = [Role(INGEST, ingest)]
+    if front or not runtime.shared or not config.telegram.enabled:
+        roles.append(Role(DELIVERY, delivering))
+    due = DueFeeds(runtime.engine, pipeline.owner, config.cluster.lease, config.polling.concurrency, pipeline.poll)
+    member = Member(runtime.engine, config.cluster, roles, pipeline.owner, due.polling)
+    jobs = Jobs()
+    jobs.every(config.cluster.heartbeat, "heartbeat", member.beat)
+    jobs.every(CLAIM_EVERY, "claim due feeds", due.claim)
     rules = asyncio.create_task(follow_rules(runtime, stop), name="rules-watch")
-    edits = asyncio.create_task(follow_config(runtime, None, stop), name="config-watch")
-    states = runtime.roster.states.values()
-    log.info(
-        "polling %s with the other processes on this database (this one is %s); edits of the config and rules "
-        "take effect at once; stop with Ctrl-C", plural(len(states), "feed"), member.id,
-    )  # fmt: skip
-    for line in schedule_lines([(state, state.next_poll_at) for state in states if state.next_poll_at], clock.now()):
-        log.info("  %s", line)
+    edits = asyncio.create_task(follow_config(runtime, stop), name="config-watch")
+    _say_started(runtime, member.id)
+    jobs.start()
+    ended = asyncio.create_task(member.stop.wait())
     try:
-        await member.run(stop)
+        await asyncio.wait([asyncio.create_task(stop.wait()), ended], return_when=asyncio.FIRST_COMPLETED)
     finally:
         stop.set()
-        await claiming
+        ended.cancel()
+        await jobs.stop()
+        await due.stop()
+        await member.end()
         await member.leave()
         await rules
         await edits
+    if member.failed is not None:
+        raise member.failed
+    log.info("stopped")
+
+
+def _say_started(runtime: Runtime, process_id: str) -> None:
+    """Say what this process polls, where edits count, and when each feed is next due and why."""
+    states = list(runtime.roster.states.values())
+    files = [path.name for path in (runtime.config.config_file, runtime.config.feeds_file_path) if path]
+    others = f" with the other processes on this database (this one is {process_id})" if runtime.shared else ""
+    log.info(
+        "polling %s%s; edits of %s take effect at once; stop with Ctrl-C",
+        plural(len(states), "feed"), others, ", ".join([*files, runtime.config.rules_dir.name + "/"]),
+    )  # fmt: skip
+    planned = [(state, state.next_poll_at or clock.now()) for state in states]
+    for line in schedule_lines(planned, clock.now()):
+        log.info("  %s", line)

@@ -26,6 +26,8 @@ from bot import clock
 from bot.starter import RULES
 from tests.feedserver import Item, render_rss, seed_items
 
+pytestmark = pytest.mark.e2e
+
 KALLAS = "Estonian PM Kallas declines to rule out sending troops to Ukraine"
 NARVA = "Dutch soldiers sent to Narva"
 PORT = "Ransomware hits the port's cargo systems"

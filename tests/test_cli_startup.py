@@ -15,6 +15,8 @@ import pytest
 
 from bot.starter import RULES
 
+pytestmark = pytest.mark.e2e
+
 ROOT = Path(__file__).resolve().parents[1]
 HEAVY = (
     "sqlalchemy", "telegram", "datasketch", "scipy", "apprise", "trafilatura", "httpx", "feedparser", "matplotlib",

@@ -9,7 +9,7 @@ import pytest
 
 from bot.config import EVERY_FLOOR, ConfigError
 from bot.config_file import load_config, parse_config
-from bot.ingest.desk import StoryDesk
+from bot.ingest.story_window import StoryWindow
 from bot.starter import EXAMPLE_CONFIG as EXAMPLE
 from bot.stories.embeddings import available
 
@@ -100,7 +100,7 @@ async def test_embeddings_switched_on_without_the_model_is_one_clear_error() -> 
         pytest.skip("the embeddings extra is installed here")
     config = parse_config("stories:\n  embeddings: true\n", "c.yaml", Path("/srv"))
     with pytest.raises(ConfigError, match=r"stories\.embeddings is on, but the model is not installed"):
-        await StoryDesk.open(config.stories)
+        await StoryWindow.open(config.stories)
 
 
 def test_every_problem_at_once_with_its_line(monkeypatch: pytest.MonkeyPatch) -> None:

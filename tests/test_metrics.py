@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 
 from bot import clock
-from bot.app import open_pipeline, open_runtime
+from bot.app import open_runtime
 from bot.config import Config, FeedConfig
 from bot.deliver.jsonl import JsonLinesSink
 from bot.metrics import serve_metrics
@@ -39,9 +39,8 @@ async def test_metrics_count_polls_entries_and_alerts(feed_server: FeedServer, t
     config = Config(database=f"sqlite:///{tmp_path / 'n.db'}", rules=RULES, feeds=[feed], base_dir=tmp_path)
     with (tmp_path / "out.jsonl").open("w") as out:
         async with open_runtime(config, JsonLinesSink(out), parse_in_processes=False) as runtime:
-            pipeline = await open_pipeline(runtime)
-            await pipeline.poll(feed.url)
-            await pipeline.poll(feed.url)
+            await runtime.pipeline.poll_once()
+            await runtime.pipeline.poll_once()
     async with httpx.AsyncClient() as client:
         after = (await client.get(metrics_url)).text
     parsed = 'newsbot_polls_total{status="parsed"}'

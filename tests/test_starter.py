@@ -16,6 +16,8 @@ from bot.config_file import load_config
 from bot.demo.server import FEEDS
 from bot.starter import EXAMPLE_CONFIG, RULES
 
+pytestmark = pytest.mark.e2e
+
 STARTER_RULES = sorted(path.relative_to(RULES) for path in RULES.rglob("*.yaml"))
 
 

@@ -26,7 +26,7 @@ from tests.app.daemon import running_daemon, until
 ROOT = Path(__file__).resolve().parents[1]
 SETUP_SECONDS = 900  # build, then install the dependencies: minutes on a cold cache and a busy machine
 COMMAND_SECONDS = 180
-pytestmark = pytest.mark.timeout(SETUP_SECONDS + 2 * COMMAND_SECONDS)
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(SETUP_SECONDS + 2 * COMMAND_SECONDS)]
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from bot.config import human_duration, relative_time
 from bot.counts import plural
 from bot.deliver.format import fit_message
 from bot.status.health import FeedHealth, Latency, health_report
-from bot.status.processes import ProcessHealth, process_report
+from bot.status.members import ProcessHealth, process_report, work_waiting
 from bot.status.schedule import next_poll
 from bot.store import outbox
 from bot.store.alerts import alert_counts
@@ -61,7 +61,7 @@ async def status(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     )
     processes = await process_report(runtime.engine, now, runtime.config.cluster)
     if processes.processes:
-        lines.append(f"<b>Processes</b> ({processes.unfiled} fetched entries wait to be filed)")
+        lines.append(f"<b>Processes</b> ({work_waiting(processes)})")
         lines += [_process_line(process, now) for process in processes.processes]
     await reply(update, fit_message(lines))
 

@@ -26,8 +26,8 @@ from bot.config import parse_duration
 from bot.counts import plural
 from bot.deliver.format import headline_of, render_summary, render_why, when
 from bot.deliver.telegram_sender import STORY_WHY, WHY_PREFIX
-from bot.ingest.views import alert_with_story, recent_story_alerts, story_with_alerts
 from bot.match.rules import Rule
+from bot.status.story_views import alert_with_story, recent_story_alerts, story_with_alerts
 from bot.store import chats
 
 log = logging.getLogger(__name__)

@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import FeedConfig
-from bot.fetch.policy import PollPolicy
+from bot.fetch.poll_policy import PollPolicy
 from bot.model import FeedState, PollReason
 from bot.store.feeds import load_states, save_schedules, sync_feeds
 

@@ -1,25 +1,18 @@
-"""Politeness: a global cap on requests in flight, a per-host cap, and jitter.
+"""Politeness: a global cap on requests in flight and a per-host cap.
 
 A bulk import of 500 feeds from one publisher must never turn into 500 simultaneous requests to
-its server (that is how feed readers get banned), and a thousand jobs due at the same second
-should spread out instead of arriving as a burst.
+its server (that is how feed readers get banned), and a thousand feeds due at the same second never
+start more than `concurrency` polls at once.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import random
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
-START_SPACING = timedelta(milliseconds=100)
-"""Feeds due at once start this far apart on average ..."""
-START_WINDOW = timedelta(minutes=1)
-"""... within at most this long: a handful start at once, thousands never in one burst."""
 
 
 def host_key(url: str) -> str:
@@ -70,24 +63,3 @@ class HostLimiter:
             self._users[key] -= 1
             if not self._users[key]:
                 del self._users[key], self._hosts[key]
-
-
-def jittered(interval: timedelta, fraction: float, rng: random.Random | None = None) -> timedelta:
-    """`interval` stretched by a random 0..fraction of itself: later, never earlier, than asked."""
-    return interval * (1 + (rng or random).uniform(0, fraction))
-
-
-def stagger(key: str, window: timedelta) -> timedelta:
-    """A stable offset in [0, window) for one feed, so feeds added together start spread out
-    (and keep the same spread after a restart)."""
-    digest = hashlib.blake2b(key.encode(), digest_size=8).digest()
-    return window * (int.from_bytes(digest, "big") / 2**64)
-
-
-def spread_due(due: Iterable[tuple[str, datetime]], now: datetime) -> list[tuple[str, datetime]]:
-    """Each feed's due time, those due by now spread over START_SPACING per such feed (at most
-    START_WINDOW), each at its stable offset (`stagger`)."""
-    due = list(due)
-    late = sum(when <= now for _, when in due)
-    window = min(START_SPACING * late, START_WINDOW)
-    return [(url, now + stagger(url, window) if when <= now else when) for url, when in due]

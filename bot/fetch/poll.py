@@ -8,94 +8,23 @@ with its next poll time; errors are recorded on the feed and never raised.
 
 from __future__ import annotations
 
-import asyncio
-import multiprocessing
-import os
-import random
 import time
-from collections.abc import Callable
-from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 from functools import partial
-from types import TracebackType
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 from bot import clock
 from bot.fetch.hints import ServerHints
 from bot.fetch.http import FEED_ACCEPT, Fetcher, FetchFailure, FetchResult
-from bot.fetch.lifeline import watch_parent
-from bot.fetch.limits import host_key, jittered
-from bot.fetch.policy import OutageDetector, PollPolicy, estimate_items_per_day
-from bot.model import Entry, FeedState, PollReason
+from bot.fetch.limits import host_key
+from bot.fetch.parse_pool import ParsePool
+from bot.fetch.poll_policy import NextPoll, OutageDetector, PollPolicy, estimate_items_per_day
+from bot.model import Entry, FeedState
 from bot.parse.feed import FeedParseError
 from bot.parse.items import ItemMemory, parse_changed
 from bot.parse.urls import BUILT_IN, DropParams
-
-_Parsed = TypeVar("_Parsed")
-
-
-class ParsePool:
-    """Runs parse_feed in worker processes (or threads, where processes are unwanted).
-
-    Processes start through forkserver: forking a process that runs an event loop and threads is
-    unsafe. As with any such pool, a script using it needs the `if __name__ == "__main__":` guard
-    (`python -m bot` and the `newsbot` script are fine). A worker that dies (out of memory on a
-    monstrous feed) fails that one feed and the pool is rebuilt for the others. Workers end when newsbot
-    does, even after a kill -9 (lifeline.py).
-    """
-
-    def __init__(self, workers: int | None = None, *, processes: bool = True) -> None:
-        self.workers = workers
-        self.processes = processes
-        self._executor = self._start()
-
-    def _start(self) -> Executor:
-        if self.processes:
-            context = multiprocessing.get_context("forkserver")
-            return ProcessPoolExecutor(
-                self.workers, mp_context=context, initializer=watch_parent, initargs=(os.getpid(),)
-            )
-        return ThreadPoolExecutor(self.workers, thread_name_prefix="parse")
-
-    async def run(self, parse: Callable[[], _Parsed]) -> _Parsed:
-        """Any picklable parse call (a partial of a module-level function) off the event loop;
-        raises FeedParseError with the reason, also for a parser bug or a dead worker."""
-        loop = asyncio.get_running_loop()
-        try:
-            return await loop.run_in_executor(self._executor, _Contained(parse))
-        except BrokenProcessPool as error:
-            self._executor.shutdown(wait=False, cancel_futures=False)
-            self._executor = self._start()
-            raise FeedParseError("the parse worker process died on this feed") from error
-
-    def close(self) -> None:
-        self._executor.shutdown(wait=True, cancel_futures=True)
-
-    def __enter__(self) -> ParsePool:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
-
-
-@dataclass(frozen=True, slots=True)
-class _Contained(Generic[_Parsed]):
-    """A picklable parse call that turns parser bugs into a per-feed error."""
-
-    parse: Callable[[], _Parsed]
-
-    def __call__(self) -> _Parsed:
-        try:
-            return self.parse()
-        except FeedParseError:
-            raise
-        except Exception as error:  # feedparser has odd corners; one feed's bug must not kill the poll
-            raise FeedParseError(f"the parser failed on this feed ({type(error).__name__}: {error})") from None
 
 
 class PollStatus(StrEnum):
@@ -138,8 +67,6 @@ class Poller:
     parser: ParsePool
     policy: PollPolicy = field(default_factory=PollPolicy)
     outage: OutageDetector = field(default_factory=OutageDetector)
-    jitter: float = 0.1
-    rng: random.Random = field(default_factory=random.Random)
     items: dict[str, ItemMemory] = field(default_factory=dict)
     links: DropParams = BUILT_IN
 
@@ -225,15 +152,14 @@ async def poll_feed(state: FeedState, poller: Poller, *, now: datetime | None = 
 
 def more_to_come(outcome: PollOutcome, poller: Poller, now: datetime | None = None) -> PollOutcome:
     """A poll whose new items were handed on only in part (polling.max_items_per_poll): forget what would
-    hide the rest next time (validators, body hash, item memory) and poll again after `backlog_retry`,
-    unless the feed is due sooner anyway."""
+    hide the rest next time (validators, body hash, item memory); the policy plans the next poll."""
     now = now or clock.now()
     poller.remember(outcome.state.url, None)
     state = replace(outcome.state, etag=None, last_modified=None, content_hash=None)
-    due = now + jittered(poller.policy.backlog_retry, poller.jitter, poller.rng)
-    if state.next_poll_at is None or due < state.next_poll_at:
-        state = replace(state, next_poll_at=due, next_poll_reason=PollReason.BACKLOG)
-    return replace(outcome, state=state)
+    at, why = state.next_poll_at, state.next_poll_reason
+    planned = NextPoll(at, why) if at is not None and why is not None else None
+    plan = poller.policy.more_to_come(planned, now)
+    return replace(outcome, state=replace(state, next_poll_at=plan.at, next_poll_reason=plan.why))
 
 
 def _done(
@@ -259,6 +185,12 @@ def _failed(state: FeedState, poller: Poller, message: str, now: datetime, hints
     return PollOutcome(scheduled, PollStatus.FAILED, error=message, notice=poller.policy.notice(state, scheduled, now))
 
 
+def failed_poll(state: FeedState, poller: Poller, message: str, now: datetime | None = None) -> PollOutcome:
+    """A poll that failed for a reason of ours (the database, a bug): counted as one more error of the
+    feed, so it backs off from its own interval like any failing feed."""
+    return _failed(state, poller, message, now or clock.now(), ServerHints())
+
+
 def _outage(state: FeedState, poller: Poller, message: str, now: datetime) -> PollOutcome:
     """Our network is down: record the error but leave the feed's error count and backoff alone."""
     noted = replace(state, last_polled_at=now, last_error=message, last_error_at=now)
@@ -266,7 +198,6 @@ def _outage(state: FeedState, poller: Poller, message: str, now: datetime) -> Po
 
 
 def _schedule(state: FeedState, poller: Poller, now: datetime, hints: ServerHints) -> FeedState:
-    """The state with its next poll and why; jitter spreads every time but a fixed `every`, kept as written."""
+    """The state with its next poll and why, as the policy plans it."""
     plan = poller.policy.next_poll(state, now, retry_after=hints.retry_after, fresh_until=hints.fresh_until)
-    due = plan.at if plan.why is PollReason.EVERY else now + jittered(plan.at - now, poller.jitter, poller.rng)
-    return replace(state, next_poll_at=due, next_poll_reason=plan.why)
+    return replace(state, next_poll_at=plan.at, next_poll_reason=plan.why)

@@ -1,277 +1,349 @@
-"""One feed through the pipeline: fetch -> parse -> full text -> read (match, features, credits) -> ingest.
+"""The way of every entry, in every mode and on either database: from a due feed to a sent message.
 
-Everything up to the ingest runs per feed and concurrently: fetching, parsing (worker processes), fetching
-article pages (`FeedFetch`, which every process sharing a PostgreSQL database does), and reading each new
-entry once (a worker thread). Only filing and storing take turns, in batches (bot/ingest/).
+    poll   any process, for each feed it claimed (cluster/due_feeds.py): fetch and parse it (fetch/), keep
+           its new entries (new_entries.py), store them unfiled with the feed's new state and the poll's
+           notice, in one transaction that only a process still holding the feed's claim may commit
+    file   the ingest role: read each waiting entry once (reading.py: rules, story features, credits), file
+           the batch in canonical order under stories and raise alerts (filing.py), in one transaction that
+           only the role's holder may commit
+    tell   the delivery role: each story that alerted or grew, to every sink (telling.py): per chat a new
+           message, an edit or nothing, queued in the outbox; the terminal prints
+    send   the delivery role: the senders drain the outbox (deliver/), started by the daemon
+
+SQLite is one process holding both roles; `poll --once` is one cycle of the same way (every feed polled,
+then everything waiting filed and told); on PostgreSQL the processes share the feeds through claims and
+the roles through locks (cluster/). Within a process each step rings the next one's bell; across processes
+a role's loop also looks for waiting work every moment.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot import clock
-from bot.alerts.policy import may_alert, newest_first
-from bot.config import FeedConfig
+from bot.cluster.member import DELIVERY, INGEST, Held, holding
+from bot.config import StoriesConfig
 from bot.counts import plural
-from bot.fetch.article import ArticleFetcher
-from bot.fetch.poll import Poller, PollOutcome, PollStatus, more_to_come, poll_feed
-from bot.ingest.analyse import analyse
-from bot.ingest.batch import Ingest, IngestResult, PolledFeed, StageSeconds
-from bot.ingest.desk import StoryDesk
-from bot.ingest.queue import IngestQueue
-from bot.metrics import FEED_ERRORS, POLLS
-from bot.model import Entry, FeedState, Notice
-from bot.rulebook.book import RuleBook
+from bot.deliver.sink import Sink
+from bot.fetch.poll import PollStatus, failed_poll
+from bot.ingest.filing import Filed, Filing, ReadRow
+from bot.ingest.new_entries import FeedFetch, FetchedFeed
+from bot.ingest.reading import read_entries
+from bot.ingest.state_saves import StateSaves
+from bot.ingest.story_window import StoryWindow
+from bot.ingest.telling import tell_waiting
+from bot.model import StoryAlert
+from bot.rulebook.book import RuleBook, Rules
+from bot.store.claims import Claim, claim_feeds, drop_claim
 from bot.store.db import describe_error
-from bot.store.entries import has_entries, unseen_entries
-from bot.store.feeds import is_first_poll, load_state, save_schedules
+from bot.store.feeds import PolledState, save_states
+from bot.store.locks import Lock, LostRole, wait_for_step
+from bot.store.unfiled import Unfiled, filed_already, hand_over_entries, take_unfiled, unfiled_batch
 
 log = logging.getLogger(__name__)
 
-RETRY_AFTER_FAILURE = timedelta(minutes=5)
-"""When a feed whose poll failed unexpectedly (say, the database was locked) is polled again."""
+FILE_AT_ONCE = 2000
+"""Waiting entries filed in one transaction, at most."""
+SETTLE = 0.2
+"""Seconds the filer waits after a bell, so polls that finish together are filed together."""
+LOOK_EVERY = 0.5
+"""Seconds between looks for waiting work from other processes."""
+BACKOFF_MAX = 30.0
+"""Seconds a failing role loop waits at most before trying again (doubling from LOOK_EVERY)."""
 
 
-@dataclass(frozen=True, slots=True)
-class RegisteredFeed:
-    """A configured feed and the id the store knows it by."""
-
-    id: int
-    config: FeedConfig
+AfterFiling = Callable[[Mapping[str, str]], Awaitable[None]]
+"""Called once a batch is filed, with the topics that matched it, by id with their titles."""
 
 
-@dataclass(frozen=True, slots=True)
-class NewItems:
-    """What of a poll's entries goes on: the unseen ones (at most `max_items`, newest first), the keys of
-    those that may alert, and whether more are left for the next polls."""
-
-    entries: list[Entry]
-    alertable: set[str]
-    more_to_come: bool
-
-
-@dataclass(frozen=True, slots=True)
-class FetchedFeed:
-    """One feed's poll before its entries are read: its new fetch state and its new entries (with the full
-    text of those that may alert), how long it took, `more_to_come` when the feed had more new entries than
-    one poll takes."""
-
-    feed_id: int
-    feed: FeedConfig
-    outcome: PollOutcome
-    entries: tuple[Entry, ...]
-    alertable: frozenset[str]
-    seconds: StageSeconds
-    notice: Notice | None = None
-    more_to_come: bool = False
+class LostClaim(Exception):
+    """The poll took longer than its claim, and another process polls the feed now."""
 
 
 @dataclass(frozen=True, slots=True)
 class FeedPollReport:
-    """One poll of one feed, for the logs, `poll --once` and /status."""
+    """One poll of one feed, for `poll --once`: its error if it failed, its new entries and how many of them
+    were held back from alerting (a first poll alerts on the newest `backlog` only), and, once filed, the
+    stories it alerted for or grew."""
 
-    feed: FeedConfig
-    outcome: PollOutcome
-    result: IngestResult
+    feed_url: str
+    error: str | None = None
+    new_entries: int = 0
+    held_back: int = 0
+    stories: tuple[StoryAlert, ...] = ()
 
 
-class FeedFetch:
-    """Fetches configured feeds by URL, up to their new entries: what every process does with a feed.
+@dataclass
+class Pipeline:
+    """One process's part of the way (see the module's docstring)."""
 
-    At most `max_items` new entries of a feed go on per poll, so a 100,000-item feed is taken in slices
-    while the other feeds' polls go on in between.
-    """
+    engine: AsyncEngine
+    fetch: FeedFetch
+    rulebook: RuleBook
+    sink: Sink
+    stories: StoriesConfig
+    owner: str
+    lease: timedelta
+    after_filing: AfterFiling | None = None
+    """What runs once a batch is filed, with the topics that matched it (the spike check, bot/trends/)."""
+    quiet: StateSaves = field(init=False)
+    waiting: asyncio.Event = field(default_factory=asyncio.Event)
+    """Rung when entries were stored unfiled: the filer looks at once."""
+    filed: asyncio.Event = field(default_factory=asyncio.Event)
+    """Rung when filed stories wait to be told."""
 
-    def __init__(
-        self,
-        engine: AsyncEngine,
-        poller: Poller,
-        feeds: dict[str, RegisteredFeed],
-        concurrency: int = 50,
-        max_items: int = 200,
-    ) -> None:
-        self.engine = engine
-        self.poller = poller
-        self.articles = ArticleFetcher(poller.fetcher, links=poller.links)
-        self.feeds = feeds
-        self.max_items = max_items
-        # Thousands of feeds may be due at once: at most this many are read at a time (their database
-        # reads, fetches and parses), the others wait their turn instead of the connection pool's timeout.
-        self._slots = asyncio.Semaphore(concurrency)
+    def __post_init__(self) -> None:
+        self.quiet = StateSaves(self.engine, self.owner)
 
-    async def _new_entries(self, feed_id: int, feed: FeedConfig, items: list[Entry]) -> NewItems:
-        """The entries this feed has not had before (at most `max_items`, newest first), and which of them
-        may alert: on a first poll only the newest `backlog`, and a first poll cut in slices keeps its backlog
-        for its first slice (later slices find entries stored already and alert on none)."""
-        async with self.engine.connect() as conn:
-            unseen = await unseen_entries(conn, feed_id, items)
-            first_poll = await is_first_poll(conn, feed_id)
-            continued = first_poll and await has_entries(conn, feed_id)
-        more = len(unseen) > self.max_items
-        if more:
-            unseen = newest_first(unseen)[: self.max_items]
-        wanted = may_alert(unseen, 0 if continued else feed.backlog, first_poll)
-        return NewItems(unseen, {entry.key for entry in wanted}, more)
+    # -- poll: any process, each feed it claimed ------------------------------------------------------
 
-    async def _with_full_text(self, new: NewItems) -> list[Entry]:
-        """The new entries, those that may alert enriched with their article's main text (a new feed never
-        sets off a burst of page fetches)."""
-        wanted = [entry for entry in new.entries if entry.key in new.alertable]
-        fetched = await asyncio.gather(*(self.articles.enrich(entry) for entry in wanted))
-        enriched = {entry.key: full for entry, full in zip(wanted, fetched, strict=True)}
-        return [enriched.get(entry.key, entry) for entry in new.entries]
+    async def poll(self, claim: Claim) -> FeedPollReport:
+        """Poll a feed this process claimed and store what it brought for filing; a poll that fails
+        unexpectedly (a bug, the database) is this feed's failure in one sentence, never another feed's."""
+        if claim.url not in self.fetch.feeds:
+            log.warning(
+                "feed %s is in the database's feed list but not in this process's config (processes must share "
+                "one config); leaving it to the others", claim.url,
+            )  # fmt: skip
+            await drop_claim(self.engine, claim.feed_id, self.owner, clock.now() + self.lease)
+            return FeedPollReport(claim.url, "not in this process's config")
+        try:
+            fetched = await self.fetch(claim)
+            await self._store_unfiled(fetched)
+        except LostClaim as lost:
+            log.warning("%s", lost)
+            return FeedPollReport(claim.url, str(lost))
+        except Exception as error:
+            return await self._failed(claim, error)
+        log_poll(fetched)
+        if fetched.entries:
+            self.waiting.set()
+        new = len(fetched.entries)
+        return FeedPollReport(claim.url, fetched.outcome.error, new, new - len(fetched.alertable))
 
-    async def __call__(self, url: str) -> FetchedFeed:
-        """Poll one feed and find its new entries: everything but reading and storing them."""
-        async with self._slots:
-            return await self._fetch(url)
+    async def _store_unfiled(self, fetched: FetchedFeed) -> None:
+        """The poll's new entries, the feed's new state and the poll's notice, in one transaction (a quiet poll
+        with the other quiet polls ending about now); LostClaim (nothing stored) when another process took the
+        feed meanwhile."""
+        outcome = fetched.outcome
+        polled = PolledState(fetched.feed_id, outcome.state, outcome.title, fetched.polled_ok)
+        if not fetched.entries and fetched.notice is None:
+            saved = await self.quiet.save(polled)
+        else:
+            async with self.engine.begin() as conn:
+                saved = fetched.feed_id in await save_states(conn, [polled], self.owner)
+                if saved:
+                    await hand_over_entries(conn, fetched.feed_id, fetched.entries, fetched.alertable, clock.now())
+                    if fetched.notice is not None:
+                        await self.sink.notify(conn, fetched.notice)
+            await self.sink.flush()
+        if not saved:
+            url = fetched.feed.url
+            raise LostClaim(f"feed {url}: its claim ran out and another process polls it; this poll is dropped")
 
-    async def _fetch(self, url: str) -> FetchedFeed:
-        registered = self.feeds[url]
-        feed_id, feed = registered.id, registered.config
-        state = await load_state(self.engine, url)
-        started = time.perf_counter()
-        outcome = await poll_feed(state, self.poller)
-        polled_at = time.perf_counter()
-        POLLS.labels(outcome.status.value).inc()
-        if outcome.error:
-            FEED_ERRORS.inc()
-            log.warning("feed %s (%s): %s", state.outlet, url, outcome.error)
-        if outcome.skipped:
-            shown = "; ".join(outcome.skipped[:3]) + ("; ..." if len(outcome.skipped) > 3 else "")
-            log.warning("feed %s (%s): %d items skipped: %s", state.outlet, url, len(outcome.skipped), shown)
-        notice = None
-        if outcome.notice:
-            log.warning("%s", outcome.notice)
-            notice = Notice(f"feed:{url}:{outcome.state.last_polled_at}", outcome.notice)
-        new = await self._new_entries(feed_id, feed, outcome.entries or [])
-        if new.more_to_come:
-            outcome = more_to_come(outcome, self.poller)
-            log.info(
-                "%s: %s now, the rest in the next polls",
-                state.outlet,
-                plural(len(new.entries), "new entry", "new entries"),
-            )
-        pages_started = time.perf_counter()
-        entries = await self._with_full_text(new) if feed.fulltext and new.alertable else new.entries
-        pages_done = time.perf_counter()
-        seconds = StageSeconds(polled_at - started, pages_done - pages_started)
-        return FetchedFeed(
-            feed_id, feed, outcome, tuple(entries), frozenset(new.alertable), seconds, notice, new.more_to_come
-        )
-
-    async def edited_meanwhile(self, polled: FeedState) -> datetime | None:
-        """The next poll of a feed whose settings were edited while it was polled, planned anew under them
-        and stored (the poll planned under those it started with); None when nothing changed."""
-        registered = self.feeds.get(polled.url)
-        policy = self.poller.policy
-        if registered is None or polled.schedule_key is None or polled.last_polled_at is None:
-            return None
-        every = registered.config.every
-        key = policy.schedule_key(every)
-        if polled.schedule_key == key:
-            return None
-        state = replace(polled, every=every, schedule_key=key)
-        plan = policy.replan(state, clock.now())
-        await save_schedules(self.engine, [replace(state, next_poll_at=plan.at, next_poll_reason=plan.why)])
-        return plan.at
-
-    def failure(self, url: str, error: BaseException) -> FeedPollReport:
-        """A poll that failed unexpectedly (a bug, a database error), in one sentence; retried later."""
+    async def _failed(self, claim: Claim, error: Exception) -> FeedPollReport:
+        """Record an unexpected failure as the feed's error, so it backs off from its own interval like any
+        failing feed; if even that cannot be stored, the claim runs out and the feed is due again."""
         message = describe_error(error)
-        log.error("feed %s: %s", url, message, exc_info=log.isEnabledFor(logging.DEBUG))
-        feed = self.feeds[url].config
-        state = FeedState(url=url, name=feed.name or "", next_poll_at=clock.now() + RETRY_AFTER_FAILURE)
-        return FeedPollReport(feed, PollOutcome(state, PollStatus.FAILED, error=message), IngestResult(0, ()))
+        log.error("feed %s: %s", claim.url, message, exc_info=log.isEnabledFor(logging.DEBUG))
+        try:
+            state = failed_poll(claim.state, self.fetch.poller, message).state
+            async with self.engine.begin() as conn:
+                await save_states(conn, [PolledState(claim.feed_id, state)], self.owner)
+        except Exception as again:
+            log.warning("feed %s: its failure could not be stored either (%s)", claim.url, describe_error(again))
+        return FeedPollReport(claim.url, message)
 
+    # -- file: the ingest role ------------------------------------------------------------------------
 
-class FeedPipeline:
-    """One process's way for a feed: fetch, read its new entries, store them with the polls that finish
-    about now. The unit the scheduler runs, once per feed at a time."""
-
-    def __init__(self, fetch: FeedFetch, rulebook: RuleBook, ingest: Ingest) -> None:
-        self.fetching = fetch
-        self.rulebook = rulebook
-        self.ingest = ingest
-        self.queue = IngestQueue(ingest)
-
-    @property
-    def desk(self) -> StoryDesk:
-        return self.ingest.desk
-
-    async def fetch(self, url: str) -> PolledFeed:
-        """Poll one feed and read its new entries: everything but storing."""
-        fetched = await self.fetching(url)
-        entries = list(fetched.entries)
-        rules = self.rulebook.current
+    async def open_filing(self) -> Filing:
+        """Filing for a process that just took the ingest role: once the previous holder's last filing has
+        ended, the story window is restored from the store."""
         started = time.perf_counter()
-        analysed = (
-            await asyncio.to_thread(analyse, rules, self.desk, entries, fetched.alertable) if entries else []
-        )
-        seconds = replace(fetched.seconds, read=time.perf_counter() - started)
-        return PolledFeed(
-            fetched.feed_id, fetched.feed, fetched.outcome, tuple(analysed), fetched.notice, fetched.more_to_come,
-            seconds,
+        await wait_for_step(self.engine, Lock.INGEST)
+        window = await StoryWindow.open(self.stories)
+        restored = await window.restore(self.engine, self.rulebook.current)
+        log.info(
+            "ingest role: story window restored from %s in %.1f s",
+            plural(restored, "stored entry", "stored entries"), time.perf_counter() - started,
         )  # fmt: skip
+        return Filing(self.engine, window)
 
-    async def poll(self, url: str) -> FeedPollReport:
-        """Poll one feed and store what it brought, with the other polls that finish about now; anything
-        unexpected (a bug, a database error) is this feed's failure in one sentence, not every feed's."""
+    async def file_while_held(self, held: Held) -> None:
+        """The ingest role's work, until it ends: restore the window, then file what waits as it comes."""
         try:
-            polled = await self.fetch(url)
-            result = await self.queue.submit(polled)
+            filing = await self.open_filing()
         except Exception as error:
-            return self.fetching.failure(url, error)
-        log_poll(polled, result)
-        return FeedPollReport(polled.feed, polled.outcome, result)
+            log.warning("taking up the ingest role failed (%s); giving it up", describe_error(error))
+            return
 
-    async def fetch_isolated(self, url: str) -> PolledFeed | FeedPollReport:
-        """`fetch`, or this feed's failure as a report (see `poll`)."""
+        async def one_pass() -> int:
+            return (await self.file_waiting(filing, held)).taken
+
+        await _loop(held, self.waiting, one_pass, "filing", settle=SETTLE)
+
+    async def file_waiting(self, filing: Filing, held: Held) -> Filed:
+        """File the first waiting entries as one batch; if the batch fails, feed by feed, so one feed's
+        failure is only its own (its entries wait for the next pass)."""
+        waiting = await unfiled_batch(self.engine, FILE_AT_ONCE)
+        if not waiting:
+            return Filed.nothing()
         try:
-            return await self.fetch(url)
+            filed = await self._file(filing, held, waiting)
+        except LostRole:
+            raise
         except Exception as error:
-            return self.fetching.failure(url, error)
+            by_feed: dict[int, list[Unfiled]] = defaultdict(list)
+            for row in waiting:
+                by_feed[row.feed_id].append(row)
+            if len(by_feed) == 1:
+                raise
+            log.warning(
+                "filing %s together failed (%s); filing them feed by feed",
+                plural(len(waiting), "waiting entry", "waiting entries"), describe_error(error),
+            )  # fmt: skip
+            filed = Filed.nothing()
+            for rows in by_feed.values():
+                try:
+                    filed = filed.plus(await self._file(filing, held, rows))
+                except LostRole:
+                    raise
+                except Exception as alone:
+                    url, count = rows[0].entry.feed_url, plural(len(rows), "entry", "entries")
+                    log.error("filing %s of %s failed: %s", count, url, describe_error(alone))
+        self.filed.set()
+        return filed
 
-    async def store(self, polls: Sequence[PolledFeed]) -> list[FeedPollReport]:
-        """Store polls as one batch (one poll cycle of `poll --once`: one canonical order for all of it);
-        if the batch fails, each poll is stored on its own, so a failure is only its own feed's."""
+    async def _file(self, filing: Filing, held: Held, rows: Sequence[Unfiled]) -> Filed:
+        async with self.engine.connect() as conn:
+            done = await filed_already(conn, rows)
+        fresh = [row for row in rows if row.id not in done]
+        read = await asyncio.to_thread(_read, self.rulebook.current, filing.window, fresh)
+
+        async def first(conn: AsyncConnection) -> None:
+            await held.prove(conn)
+            await take_unfiled(conn, [row.id for row in rows])
+
+        filed = await filing.file(read, first, len(rows))
+        log_filed(filed, {row.feed_id: row.entry.outlet for row in fresh})
+        if self.after_filing is not None and filed.topics:
+            await self.after_filing(filed.topics)
+        return filed
+
+    # -- tell: the delivery role ----------------------------------------------------------------------
+
+    async def tell_while_held(self, held: Held) -> None:
+        """Tell what was filed as it comes, until the delivery role ends."""
+        await _loop(held, self.filed, lambda: self.tell_waiting(held), "telling")
+
+    async def tell_waiting(self, held: Held) -> int:
+        """Tell the stories waiting; how many were told."""
+        return len((await tell_waiting(self.engine, self.sink, self.stories, held.prove)).stories)
+
+    # -- one cycle: `poll --once` ---------------------------------------------------------------------
+
+    async def poll_once(self, on_done: Callable[[], None] | None = None) -> list[FeedPollReport]:
+        """One poll of every configured feed, then everything waiting filed and told: the way of the daemon,
+        once. Holding both roles meanwhile (on PostgreSQL it refuses while another process holds one), it
+        files the whole cycle in canonical order, so its stories do not depend on the order feeds answered."""
+        async with holding(self.engine, [INGEST, DELIVERY]) as (ingest, delivery):
+            ids = [registered.id for registered in self.fetch.feeds.values()]
+            claims = await claim_feeds(self.engine, self.owner, ids, clock.now(), self.lease)
+
+            async def one(claim: Claim) -> FeedPollReport:
+                report = await self.poll(claim)
+                if on_done is not None:
+                    on_done()
+                return report
+
+            reports = await asyncio.gather(*(one(claim) for claim in claims))
+            filing = await self.open_filing()
+            filed = Filed.nothing()
+            while (batch := await self.file_waiting(filing, ingest)).taken:
+                filed = filed.plus(batch)
+            while await self.tell_waiting(delivery):
+                pass
+        return [_with_filed(report, filed, claim.feed_id) for report, claim in zip(reports, claims, strict=True)]
+
+
+def _with_filed(report: FeedPollReport, filed: Filed, feed_id: int) -> FeedPollReport:
+    _, stories = filed.of_feed(feed_id)
+    return replace(report, stories=stories)
+
+
+def _read(rules: Rules, window: StoryWindow, rows: Sequence[Unfiled]) -> list[ReadRow]:
+    """Read each entry once, feed by feed (which entries may alert was decided per feed)."""
+    by_feed: dict[int, list[Unfiled]] = defaultdict(list)
+    for row in rows:
+        by_feed[row.feed_id].append(row)
+    items = []
+    for feed_rows in by_feed.values():
+        alertable = {row.entry.key for row in feed_rows if row.may_alert}
+        read = read_entries(rules, window, [row.entry for row in feed_rows], alertable)
+        items += [
+            ReadRow(row.feed_id, row.entry.feed_url, entry, row.seen_at)
+            for row, entry in zip(feed_rows, read, strict=True)
+        ]
+    return items
+
+
+async def _loop(
+    held: Held, bell: asyncio.Event, one_pass: Callable[[], Awaitable[int]], what: str, *, settle: float = 0.0
+) -> None:
+    """Run a role's passes until the role ends: again at once while they find work, else at the bell (after
+    `settle`) or every LOOK_EVERY; a failing pass (the database went away) backs off, doubling to
+    BACKOFF_MAX; LostRole ends the loop."""
+    delay = LOOK_EVERY
+    while not held.ended.is_set():
+        bell.clear()
         try:
-            results = await self.ingest(polls)
+            done = await one_pass()
+        except LostRole as lost:
+            log.warning("%s; it stops %s", lost, what)
+            return
         except Exception as error:
-            if len(polls) == 1:
-                return [self.fetching.failure(polls[0].feed.url, error)]
-            reason = describe_error(error)
-            log.warning("storing %d polls together failed (%s); storing them one by one", len(polls), reason)
-            reports = []
-            for poll in polls:
-                reports += await self.store([poll])
-            return reports
-        for poll, result in zip(polls, results, strict=True):
-            log_poll(poll, result)
-        return [FeedPollReport(p.feed, p.outcome, r) for p, r in zip(polls, results, strict=True)]
-
-    async def poll_and_reschedule(self, url: str) -> datetime:
-        """The scheduler's job: poll, then say when to poll again."""
-        report = await self.poll(url)
-        state = report.outcome.state
-        return await self.fetching.edited_meanwhile(state) or state.next_poll_at or clock.now()
+            log.warning("%s failed (%s); retrying in %.0f s", what, describe_error(error), delay)
+            await _wait(held.ended, delay)
+            delay = min(delay * 2, BACKOFF_MAX)
+            continue
+        delay = LOOK_EVERY
+        if done:
+            continue
+        await _wait(bell, LOOK_EVERY, held.ended)
+        if settle and bell.is_set():
+            await _wait(held.ended, settle)
 
 
-def log_poll(polled: PolledFeed, result: IngestResult) -> None:
-    """One line per feed and poll: what was fetched, parsed, new, matched and alerted, with the milliseconds
-    of each stage; at INFO when the poll brought something new, else at DEBUG (`-v`). A failure was logged as
-    a warning already. The numbers are also the record's fields (`--log-format json`)."""
-    outcome, seconds = polled.outcome, polled.seconds
-    if outcome.status is PollStatus.FAILED:
+async def _wait(event: asyncio.Event, timeout: float, *others: asyncio.Event) -> None:
+    """Wait until `event` (or one of `others`) is set, at most `timeout` seconds."""
+    waits = [asyncio.ensure_future(e.wait()) for e in (event, *others)]
+    try:
+        await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiting in waits:
+            waiting.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.gather(*waits, return_exceptions=True)
+
+
+def log_poll(fetched: FetchedFeed) -> None:
+    """One line per feed and poll: what was fetched, parsed and new, with the milliseconds of each stage; at
+    INFO when the poll brought something new, else at DEBUG (`-v`). A failure was logged as a warning
+    already. The numbers are also the record's fields (`--log-format json`)."""
+    outcome = fetched.outcome
+    level = logging.INFO if fetched.entries else logging.DEBUG
+    if outcome.status is PollStatus.FAILED or not log.isEnabledFor(level):
         return
-    fetch_ms = round((seconds.poll - outcome.parse_seconds) * 1000)
+    fetch_ms = round((fetched.poll_seconds - outcome.parse_seconds) * 1000)
     fields: dict[str, object] = {
         "feed": outcome.state.outlet,
         "url": outcome.state.url,
@@ -283,27 +355,29 @@ def log_poll(polled: PolledFeed, result: IngestResult) -> None:
     elif outcome.status is PollStatus.UNCHANGED:
         parts = [f"fetched in {fetch_ms} ms", "body unchanged, parse skipped"]
     else:
-        parsed, skipped = len(outcome.entries or ()), len(outcome.skipped)
-        matches = sum(len(analysed.matches) for analysed in polled.entries)
-        parse_ms, pages_ms, read_ms = (round(s * 1000) for s in (outcome.parse_seconds, seconds.pages, seconds.read))
+        parsed, skipped, new = len(outcome.entries or ()), len(outcome.skipped), len(fetched.entries)
+        parse_ms, pages_ms = round(outcome.parse_seconds * 1000), round(fetched.pages_seconds * 1000)
         parts = [
             f"fetched in {fetch_ms} ms",
             f"parsed {plural(parsed, 'entry', 'entries')} in {parse_ms} ms",
             *([f"{plural(skipped, 'item')} skipped"] if skipped else []),
-            f"{result.new_entries} new",
+            f"{new} new",
             *([f"article pages in {pages_ms} ms"] if pages_ms else []),
-            f"{plural(matches, 'match', 'matches')} in {read_ms} ms",
-            plural(len(result.alerts), "alert"),
         ]
-        fields.update(
-            parse_ms=parse_ms,
-            parsed=parsed,
-            skipped_items=skipped,
-            new=result.new_entries,
-            pages_ms=pages_ms,
-            read_ms=read_ms,
-            matched=matches,
-            alerted=len(result.alerts),
-        )
-    level = logging.INFO if result.new_entries or result.alerts else logging.DEBUG
+        fields.update(parse_ms=parse_ms, parsed=parsed, skipped_items=skipped, new=new, pages_ms=pages_ms)
     log.log(level, "%s: %s", outcome.state.outlet, "; ".join(parts), extra=fields)
+
+
+def log_filed(filed: Filed, outlets: dict[int, str]) -> None:
+    """One line per feed of a filed batch: its entries filed, the matches and the alerts they raised; at INFO
+    when they alerted, else at DEBUG (`-v`)."""
+    for feed_id, count in filed.new_entries.items():
+        _, stories = filed.of_feed(feed_id)
+        alerts, matches = sum(len(story.changes) for story in stories), filed.matches[feed_id]
+        outlet = outlets.get(feed_id, str(feed_id))
+        fields = {"feed": outlet, "filed": count, "matched": matches, "alerted": alerts}
+        level = logging.INFO if alerts else logging.DEBUG
+        log.log(
+            level, "%s: %s filed; %s; %s", outlet, plural(count, "entry", "entries"),
+            plural(matches, "match", "matches"), plural(alerts, "alert"), extra=fields,
+        )  # fmt: skip

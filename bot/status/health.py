@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.status.schedule import why
-from bot.store.health import health_rows
+from bot.store.health_rows import health_rows
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,7 +1,12 @@
-"""Opening the database: async engine for SQLite or PostgreSQL, brought up to date by Alembic."""
+"""Opening the database: async engine for SQLite or PostgreSQL, brought up to date by Alembic; on SQLite,
+one process per database file."""
 
 from __future__ import annotations
 
+import fcntl
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -137,3 +142,40 @@ async def open_database(url: str) -> AsyncEngine:
         reason = database_reason(exc) if isinstance(exc, DBAPIError) else _first_line(exc) or type(exc).__name__
         raise DatabaseError(f"cannot open database {shown}: {reason}") from exc
     return engine
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The database file of a SQLite URL; None for PostgreSQL and in-memory databases."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return None
+    return Path(parsed.database)
+
+
+@contextmanager
+def only_process(url: str) -> Iterator[None]:
+    """On SQLite, hold the database file's process lock for the block; DatabaseError at once when another
+    process has it. Two processes on one SQLite file would both insert the same entries and fight over its
+    write lock. The lock is an exclusive flock on `<database>.lock`, which the kernel drops however the
+    process ends, even on kill -9, so a stale lock never blocks a restart."""
+    database = sqlite_file(url)
+    if database is None:
+        yield
+        return
+    database.parent.mkdir(parents=True, exist_ok=True)
+    lock = database.with_name(database.name + ".lock")
+    handle = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(handle, 32, 0).decode(errors="replace").strip() or "unknown"
+            raise DatabaseError(
+                f"another newsbot (pid {holder}) is already using {database}; stop it first, "
+                "or give this one its own database"
+            ) from None
+        os.ftruncate(handle, 0)
+        os.pwrite(handle, str(os.getpid()).encode(), 0)
+        yield
+    finally:
+        os.close(handle)

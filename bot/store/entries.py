@@ -149,12 +149,12 @@ async def add_new_entries(conn: AsyncConnection, feed_id: int, items: Sequence[E
 
 
 async def entries_since(engine: AsyncEngine, since: datetime) -> list[StoredEntry]:
-    """Entries first seen at or after `since`, oldest first (for backtests and rebuilding stories)."""
+    """Entries first seen at or after `since`, in the order they were filed (their ids), for backtests."""
     query = (
         sa.select(*entry_columns())
         .join(feeds, feeds.c.id == entries.c.feed_id)
         .where(entries.c.seen_at >= since)
-        .order_by(entries.c.seen_at, entries.c.id)
+        .order_by(entries.c.id)
     )
     async with engine.connect() as conn:
         rows = (await conn.execute(query)).mappings().all()

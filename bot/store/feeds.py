@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -12,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from bot import clock
 from bot.config import FeedConfig
 from bot.model import FeedState, PollReason
+from bot.store.db import MAX_PARAMETERS
 from bot.store.locks import Lock, take_turn
 from bot.store.tables import feeds, inserted_id
 
@@ -123,6 +125,86 @@ async def is_first_poll(conn: AsyncConnection, feed_id: int) -> bool:
     return not done
 
 
+@dataclass(frozen=True, slots=True)
+class PolledState:
+    """A feed's state after a poll, to store: its new title, if the poll read one, and whether the poll ends
+    the feed's first-poll grace."""
+
+    feed_id: int
+    state: FeedState
+    title: str | None = None
+    polled_ok: bool = False
+
+
+def _state_values(state: FeedState) -> dict[str, object]:
+    return {
+        "s_etag": state.etag,
+        "s_last_modified": state.last_modified,
+        "s_content_hash": state.content_hash,
+        "s_last_polled_at": state.last_polled_at,
+        "s_last_success_at": state.last_success_at,
+        "s_last_error": state.last_error,
+        "s_last_error_at": state.last_error_at,
+        "s_consecutive_errors": state.consecutive_errors,
+        "s_next_poll_at": state.next_poll_at,
+        "s_items_per_day": state.items_per_day,
+        "s_failing_since": state.failing_since,
+        "s_newest_entry_at": state.newest_entry_at,
+        "s_ttl_seconds": state.ttl.total_seconds() if state.ttl else None,
+        "s_next_poll_reason": state.next_poll_reason,
+    }
+
+
+_STATE_COLUMNS = (
+    "etag", "last_modified", "content_hash", "last_polled_at", "last_success_at", "last_error", "last_error_at",
+    "consecutive_errors", "next_poll_at", "items_per_day", "failing_since", "newest_entry_at", "ttl_seconds",
+    "next_poll_reason",
+)  # fmt: skip
+_SAVE = (
+    sa.update(feeds)
+    .where(feeds.c.id == sa.bindparam("s_id"))
+    .values(
+        {
+            **{column: sa.bindparam(f"s_{column}") for column in _STATE_COLUMNS},
+            "title": sa.func.coalesce(sa.bindparam("s_title", type_=sa.Text), feeds.c.title),
+            "first_poll_done": sa.or_(feeds.c.first_poll_done, sa.bindparam("s_ok", type_=sa.Boolean)),
+            "claimed_by": None,
+            "claim_expires": None,
+        }
+    )
+)
+
+
+async def save_states(conn: AsyncConnection, polled: Sequence[PolledState], owner: str | None = None) -> set[int]:
+    """Store the poller's new view of feeds, in one statement for all of them, which ends any claim on them;
+    a successful poll also ends the first-poll grace. With `owner`, only the feeds that process still holds a
+    claim on (their rows locked meanwhile, in id order): a feed whose claim ran out and which another process
+    took is left alone. Returns the ids of the feeds stored."""
+    if not polled:
+        return set()
+    wanted = sorted({item.feed_id for item in polled})
+    if owner is None:
+        mine = set(wanted)
+    else:
+        mine = set()
+        for first in range(0, len(wanted), MAX_PARAMETERS):
+            held = (
+                sa.select(feeds.c.id)
+                .where(feeds.c.id.in_(wanted[first : first + MAX_PARAMETERS]), feeds.c.claimed_by == owner)
+                .order_by(feeds.c.id)
+                .with_for_update()
+            )
+            mine.update(await conn.scalars(held))
+    rows = [
+        {"s_id": item.feed_id, "s_title": item.title or None, "s_ok": item.polled_ok, **_state_values(item.state)}
+        for item in sorted(polled, key=lambda item: item.feed_id)
+        if item.feed_id in mine
+    ]
+    if rows:
+        await conn.execute(_SAVE, rows)
+    return mine
+
+
 async def save_state(
     conn: AsyncConnection,
     feed_id: int,
@@ -132,33 +214,5 @@ async def save_state(
     polled_ok: bool,
     owner: str | None = None,
 ) -> bool:
-    """Store the poller's new view of a feed, which ends any claim on it; a successful poll also ends the
-    first-poll grace. With `owner`, only while that process still holds the feed's claim: False (nothing
-    written) when the claim ran out and another process took the feed."""
-    values: dict[str, object] = {
-        "etag": state.etag,
-        "last_modified": state.last_modified,
-        "content_hash": state.content_hash,
-        "last_polled_at": state.last_polled_at,
-        "last_success_at": state.last_success_at,
-        "last_error": state.last_error,
-        "last_error_at": state.last_error_at,
-        "consecutive_errors": state.consecutive_errors,
-        "next_poll_at": state.next_poll_at,
-        "items_per_day": state.items_per_day,
-        "failing_since": state.failing_since,
-        "newest_entry_at": state.newest_entry_at,
-        "ttl_seconds": state.ttl.total_seconds() if state.ttl else None,
-        "next_poll_reason": state.next_poll_reason,
-        "claimed_by": None,
-        "claim_expires": None,
-    }
-    if title:
-        values["title"] = title
-    if polled_ok:
-        values["first_poll_done"] = True
-    query = sa.update(feeds).where(feeds.c.id == feed_id)
-    if owner is not None:
-        query = query.where(feeds.c.claimed_by == owner)
-    result = await conn.execute(query.values(**values))
-    return bool(result.rowcount)
+    """`save_states` of one feed: whether it was stored."""
+    return feed_id in await save_states(conn, [PolledState(feed_id, state, title, polled_ok)], owner)

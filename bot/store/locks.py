@@ -1,14 +1,22 @@
-"""PostgreSQL advisory locks: the roles one process at a time holds, and the steps processes take in turn.
+"""Role locks: the jobs one process at a time does (ingest, delivery), the steps processes take in turn, and
+the proof a process gives before it acts for its role.
 
-A role (ingest, delivery) is a session-level lock on a dedicated connection (`RoleSession`). It lasts as
+On PostgreSQL a role is a session-level advisory lock on a dedicated connection (`RoleSession`). It lasts as
 long as that session, so the server frees it the moment the holder's process dies (its socket closes), or
-after `idle_timeout` without a word from it (a frozen process, a host gone). Steps that must never run
-twice at once (migrating, syncing the feed list, a filing transaction) take a transaction-level lock,
-freed at commit or rollback. On SQLite there is one process (store/single.py) and nothing to wait for.
+after `idle_timeout` without a word from it (a frozen process, a host gone). Steps that must never run twice
+at once (migrating, syncing the feed list, a filing or telling transaction) take a transaction-level lock,
+freed at commit or rollback; a filing or telling transaction also proves, inside itself, that its process
+still holds the role (`prove_held`), so a process that was paused or cut off never commits for a role that
+another process took meanwhile.
+
+On SQLite there is one process per database file (store/db.py `only_process`: an OS lock beside the file,
+held for the life of the process), so it holds every role: the same calls grant them at once and prove them
+for free.
 """
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 from enum import IntEnum
 
@@ -22,8 +30,13 @@ NAMESPACE = 0x6E62
 class Lock(IntEnum):
     SETUP = 1
     FILING = 2
+    TELLING = 3
     INGEST = 10
     DELIVERY = 11
+
+
+STEP = {Lock.INGEST: Lock.FILING, Lock.DELIVERY: Lock.TELLING}
+"""The step each role's transactions take in turn."""
 
 
 class LostRole(Exception):
@@ -36,26 +49,28 @@ async def take_turn(conn: AsyncConnection, lock: Lock) -> None:
         await conn.execute(sa.select(sa.func.pg_advisory_xact_lock(NAMESPACE, int(lock))))
 
 
-async def file_in_turn(conn: AsyncConnection, holder: int) -> None:
-    """Begin a filing transaction: wait for any other to end, then make sure the session `holder` (a backend
-    pid) still holds the ingest role; LostRole if it does not. A new holder waits for the same lock before
-    it reads the story window (`wait_for_filing`), so a filing that passed this check is one it reads."""
-    await take_turn(conn, Lock.FILING)
+async def prove_held(conn: AsyncConnection, role: Lock, holder: int) -> None:
+    """Begin a transaction of `role`'s step: wait for any other to end, then make sure the session `holder`
+    (a backend pid) still holds the role; LostRole if it does not. A new holder waits for the same step lock
+    before it starts (`wait_for_step`), so a transaction that passed this check is one it sees."""
+    if conn.dialect.name != "postgresql":
+        return
+    await take_turn(conn, STEP[role])
     held = await conn.scalar(
         sa.text(
             "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = :namespace "
             "AND objid = :role AND objsubid = 2 AND pid = :holder AND granted"
         ),
-        {"namespace": NAMESPACE, "role": int(Lock.INGEST), "holder": holder},
+        {"namespace": NAMESPACE, "role": int(role), "holder": holder},
     )
     if not held:
-        raise LostRole("this process no longer holds the ingest role")
+        raise LostRole(f"this process no longer holds the {role.name.lower()} role")
 
 
-async def wait_for_filing(engine: AsyncEngine) -> None:
-    """Return once no filing transaction of an earlier ingest holder is running."""
+async def wait_for_step(engine: AsyncEngine, role: Lock) -> None:
+    """Return once no transaction of an earlier holder of `role` is running."""
     async with engine.begin() as conn:
-        await take_turn(conn, Lock.FILING)
+        await take_turn(conn, STEP[role])
 
 
 class RoleSession:
@@ -64,6 +79,7 @@ class RoleSession:
     def __init__(self, conn: AsyncConnection, pid: int) -> None:
         self.conn = conn
         self.pid = pid
+        self.shared = conn.dialect.name == "postgresql"
 
     @classmethod
     async def open(cls, engine: AsyncEngine, idle_timeout: timedelta | None) -> RoleSession:
@@ -72,6 +88,8 @@ class RoleSession:
         conn = await engine.connect()
         try:
             await conn.execution_options(isolation_level="AUTOCOMMIT")
+            if conn.dialect.name != "postgresql":
+                return cls(conn, os.getpid())
             if idle_timeout is not None:
                 milliseconds = str(int(idle_timeout.total_seconds() * 1000))
                 await conn.execute(sa.select(sa.func.set_config("idle_session_timeout", milliseconds, False)))
@@ -82,11 +100,14 @@ class RoleSession:
         return cls(conn, pid)
 
     async def try_take(self, role: Lock) -> bool:
-        """Take `role` if no other session holds it."""
+        """Take `role` if no other session holds it (on SQLite this process is the only one: always)."""
+        if not self.shared:
+            return True
         return bool(await self.conn.scalar(sa.select(sa.func.pg_try_advisory_lock(NAMESPACE, int(role)))))
 
     async def give_up(self, role: Lock) -> None:
-        await self.conn.execute(sa.select(sa.func.pg_advisory_unlock(NAMESPACE, int(role))))
+        if self.shared:
+            await self.conn.execute(sa.select(sa.func.pg_advisory_unlock(NAMESPACE, int(role))))
 
     async def close(self) -> None:
         """End the session (never back to the pool, where its locks would live on)."""

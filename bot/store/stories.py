@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot import clock
 from bot.model import Entry, StoredEntry
+from bot.store.db import MAX_PARAMETERS
 from bot.store.entries import credits_from_json, entry_columns, stored_from_row
 from bot.store.tables import entries, feeds, matches, story_merges
 
@@ -84,6 +85,18 @@ async def live_story_id(conn: AsyncConnection, story_id: int) -> int:
     """The story a (possibly merged) story id belongs to now."""
     merged = await conn.scalar(sa.select(story_merges.c.merged_into).where(story_merges.c.story_id == story_id))
     return int(merged) if merged is not None else story_id
+
+
+async def live_story_ids(conn: AsyncConnection, story_ids: Sequence[int]) -> dict[int, int]:
+    """For each (possibly merged) story id, the story it belongs to now."""
+    found = {story_id: story_id for story_id in story_ids}
+    wanted = sorted(found)
+    for first in range(0, len(wanted), MAX_PARAMETERS):
+        chunk = wanted[first : first + MAX_PARAMETERS]
+        query = sa.select(story_merges.c.story_id, story_merges.c.merged_into).where(story_merges.c.story_id.in_(chunk))
+        for story_id, into in await conn.execute(query):
+            found[story_id] = into
+    return found
 
 
 async def merged_ids(conn: AsyncConnection, story_ids: Sequence[int]) -> dict[int, list[int]]:

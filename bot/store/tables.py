@@ -7,8 +7,9 @@ what the story index needs to restore it (`story_features`, `story_closed` when 
 nothing may join) and the credits found in its text.
 An alert belongs to one (rule, story): outlets that join later edit it.
 On PostgreSQL, the process polling a feed holds a claim on its row (`claimed_by`, until `claim_expires`;
-see bot/store/claims.py), and hands the entries it fetched over as `unfiled` rows, which the one process
-holding the ingest role files (bot/store/unfiled.py).
+see bot/store/claims.py). Every entry travels the same way (bot/ingest/pipeline.py): a poll stores it as an
+`unfiled` row (bot/store/unfiled.py), the ingest role files it and records each story that alerted or grew
+as an `untold` row (bot/store/untold.py), and the delivery role tells the readers (the outbox).
 
 Other modules of bot/store/ add their tables to the same `metadata`; every table is created by an Alembic
 migration in bot/store/migrations/versions, and a test checks the two agree.
@@ -168,4 +169,14 @@ unfiled = sa.Table(
     *_entry_columns(),
     sa.Column("may_alert", sa.Boolean, nullable=False),
     sa.UniqueConstraint("feed_id", "key_hash", name="uq_unfiled_feed_key"),
+)
+
+untold = sa.Table(
+    "untold",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("story_id", sa.Integer),
+    sa.Column("alert_ids", sa.JSON, nullable=False),
+    sa.Column("grown", sa.Boolean, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
 )

@@ -1,5 +1,5 @@
-"""Entries handed over between processes: stored by the process that fetched them, in the transaction that
-stores its feed's new state, and filed (then deleted) by the one process that holds the ingest role.
+"""Entries fetched but not yet filed: stored by the process that polled their feed, in the transaction that
+stores the feed's new state, and filed (then deleted) by the one process that holds the ingest role.
 
 A key a feed has handed over counts as seen (store/entries.py), so it is never handed over twice.
 """
@@ -51,11 +51,12 @@ async def hand_over_entries(
 
 
 async def unfiled_batch(engine: AsyncEngine, limit: int) -> list[Unfiled]:
-    """The oldest handed-over entries, at most `limit`, in the order they came."""
+    """At most `limit` waiting entries, first in the filing order (publication time, else when seen; feed
+    URL; key), so that entries waiting together are cut into the same batches whatever order they came in."""
     query = (
         sa.select(unfiled, feeds.c.url.label("feed_url"))
         .join(feeds, feeds.c.id == unfiled.c.feed_id)
-        .order_by(unfiled.c.id)
+        .order_by(sa.func.coalesce(unfiled.c.published_at, unfiled.c.seen_at), feeds.c.url, unfiled.c.key)
         .limit(limit)
     )
     async with engine.connect() as conn:
@@ -64,7 +65,8 @@ async def unfiled_batch(engine: AsyncEngine, limit: int) -> list[Unfiled]:
 
 
 async def filed_already(conn: AsyncConnection, items: Sequence[Unfiled]) -> set[int]:
-    """The ids of handed-over entries that are stored already (`poll --once` stored them itself meanwhile)."""
+    """The ids of waiting entries that are stored already: filing them again is skipped, so filing never
+    fails on an entry that another holder filed before it died."""
     found: set[int] = set()
     for first in range(0, len(items), _BATCH):
         chunk = items[first : first + _BATCH]

@@ -11,11 +11,14 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from bot.starter import RULES
 from tests.app.daemon import Daemon, running_daemon, until
 from tests.feedserver import FeedServer
+
+pytestmark = pytest.mark.e2e
 
 
 def feed(server: FeedServer, path: str, every: str) -> dict[str, Any]:

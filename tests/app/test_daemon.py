@@ -5,10 +5,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from bot import clock
 from tests.app.daemon import daemon_config, running_daemon, until
 from tests.conftest import Webhook
 from tests.feedserver import FeedServer, seed_items
+
+pytestmark = pytest.mark.e2e
 
 
 async def test_daemon_polls_repeatedly_prints_alerts_and_stops_on_sigterm(

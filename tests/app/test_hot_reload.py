@@ -5,9 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from bot import clock
 from tests.app.daemon import editable_rules_config, running_daemon, until
 from tests.feedserver import FeedServer, Item
+
+pytestmark = pytest.mark.e2e
 
 WATER = 'id: water-supply\ntitle: Water supply attacks\nquery: >\n  ("water utility" OR reservoir*) NEAR/8 hack*\n'
 BROKEN = 'id: water-supply\ntitle: Water supply attacks\nquery: >\n  ("water utility" OR reservoir* NEAR/8 hack*\n'

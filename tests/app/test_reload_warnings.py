@@ -5,8 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.app.daemon import editable_rules_config, running_daemon, until
 from tests.feedserver import FeedServer
+
+pytestmark = pytest.mark.e2e
 
 
 async def test_a_rule_edit_with_a_likely_mistake_is_reported_as_a_warning(

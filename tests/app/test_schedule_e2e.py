@@ -23,6 +23,8 @@ from tests.e2e.botapi_process import BotApiProcess
 from tests.feedserver import FeedServer
 from tests.fetch.servers import rss
 
+pytestmark = pytest.mark.e2e
+
 TOKEN = "424242:SCHEDULE-token"
 ADMIN = 777
 

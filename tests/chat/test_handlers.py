@@ -198,7 +198,7 @@ async def test_status_shows_the_processes_sharing_the_database(front: Front) -> 
         await beat(conn, ProcessRow("a1b2c3", "desk-1", 4242, ("delivery", "ingest"), now - timedelta(hours=1), now))
         await beat(conn, ProcessRow("d4e5f6", "desk-2", 4343, (), now - timedelta(hours=1), now - timedelta(minutes=2)))
     status = await front.say(ADMIN, ADMIN, "/status")
-    assert "Processes (0 fetched entries wait to be filed)" in status
+    assert "Processes (0 fetched entries wait to be filed, 0 filed stories wait to be told)" in status
     assert "a1b2c3 desk-1 pid 4242: delivery, ingest, polling 0 feeds; heartbeat 0 s ago" in status
     assert "d4e5f6 desk-2 pid 4343: no role, polling 0 feeds; ⚠ stale, heartbeat 2 min ago" in status
 

@@ -47,10 +47,10 @@ BURST = 30
 KILLS = 10
 READERS = range(3001, 3006)
 TOKEN = "434343:CLUSTER-token"
-READY = {"ingest": "ingest role: story index rebuilt", "delivery": "Telegram front is up as"}
+READY = {"ingest": "ingest role: story window restored", "delivery": "Telegram front is up as"}
 """What a process logs once it works in a role it took (`took the ... role` when it took it)."""
 
-pytestmark = pytest.mark.timeout(600)
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 
 
 class Node(DaemonProcess):

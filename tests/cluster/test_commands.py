@@ -10,16 +10,19 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot import clock
 from bot.config import FeedConfig
 from bot.feeds.register import register_feeds
-from bot.fetch.policy import PollPolicy
+from bot.fetch.poll_policy import PollPolicy
 from bot.starter import RULES
 from bot.store.claims import claim_due
 from bot.store.locks import Lock, RoleSession
 from bot.store.processes import ProcessRow, beat
+
+pytestmark = pytest.mark.e2e
 
 
 async def newsbot(*args: str) -> tuple[int, str, str]:

@@ -8,11 +8,14 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from bot.starter import RULES
 from tests.app.daemon import running_daemon, until
 from tests.feedserver import FeedServer
+
+pytestmark = pytest.mark.e2e
 
 
 def write(config: Path, database: str, server: FeedServer, *paths: str) -> None:

@@ -13,6 +13,7 @@ import asyncio
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 import yaml
 
 from bot import clock
@@ -20,6 +21,8 @@ from bot.starter import RULES
 from tests.app.daemon import Daemon, running_daemon
 from tests.e2e.botapi_process import BotApiProcess, Sent
 from tests.feedserver import FeedServer, seed_items
+
+pytestmark = pytest.mark.e2e
 
 TOKEN = "434343:story-token"
 THREE = "Topics: Troop deployment, Kaja Kallas, Estonia"

@@ -27,6 +27,8 @@ from tests.e2e.daemon import DaemonProcess
 from tests.e2e.fake_botapi import FakeBotApi, Message
 from tests.feedserver import FeedServer, seed_items
 
+pytestmark = pytest.mark.e2e
+
 READERS = range(1001, 1011)
 MARKABLE = r"troops|soldiers|ground forces|military personnel|deploy|send|sent|dispatch"
 

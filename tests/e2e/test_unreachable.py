@@ -6,11 +6,15 @@ from __future__ import annotations
 import socket
 from pathlib import Path
 
+import pytest
+
 from bot import clock
 from tests.e2e.daemon import DaemonProcess
 from tests.e2e.fake_botapi import FakeBotApi
 from tests.e2e.test_telegram_e2e import TOKEN, say, until, write_config
 from tests.feedserver import FeedServer, seed_items
+
+pytestmark = pytest.mark.e2e
 
 
 async def test_run_polls_while_telegram_is_unreachable_and_delivers_once_it_is_up(

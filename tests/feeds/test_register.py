@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot import clock
 from bot.config import FeedConfig
 from bot.feeds.register import register_feeds
-from bot.fetch.policy import PollPolicy
+from bot.fetch.poll_policy import PollPolicy
 from bot.model import PollReason
 from bot.store.db import MIGRATIONS, create_engine, open_database
 from bot.store.feeds import load_state, save_state

@@ -9,6 +9,7 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 import yaml
 
@@ -17,6 +18,8 @@ from bot.store.db import open_database
 from bot.store.tables import entries, feeds
 from tests.fetch.servers import Serve, hostile_app, hostile_routes
 from tests.ingest.test_poll_e2e import RULES, poll_once
+
+pytestmark = pytest.mark.e2e
 
 CONTROL = {chr(c) for c in [*range(0x00, 0x09), *range(0x0B, 0x20), *range(0x7F, 0xA0)]}
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import random
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from aiohttp import web
 
 from bot.fetch.http import Fetcher, FetchLimits, FetchResult
-from bot.fetch.limits import HostLimiter, host_key, jittered, spread_due, stagger
+from bot.fetch.limits import HostLimiter, host_key
+from bot.fetch.poll_policy import jittered
 from tests.fetch.servers import Serve, app_with
 
 
@@ -61,24 +62,3 @@ def test_jitter_only_ever_delays() -> None:
     delays = [jittered(base, 0.1, rng) for _ in range(200)]
     assert all(base <= d <= base * 1.1 for d in delays)
     assert len(set(delays)) > 100
-
-
-def test_stagger_spreads_feeds_and_is_stable() -> None:
-    window = timedelta(minutes=5)
-    offsets = [stagger(f"https://host.example/feed/{n}", window) for n in range(500)]
-    assert all(timedelta(0) <= o < window for o in offsets)
-    assert offsets == [stagger(f"https://host.example/feed/{n}", window) for n in range(500)]
-    early = sum(o < window / 2 for o in offsets)
-    assert 200 < early < 300
-
-
-def test_feeds_due_at_start_are_spread_only_as_much_as_their_number_needs() -> None:
-    now = datetime(2026, 2, 17, 12, 0, tzinfo=UTC)
-    later = now + timedelta(minutes=5)
-    handful = spread_due([(f"https://a.example/{n}", now - timedelta(hours=n)) for n in range(5)], now)
-    assert all(now <= when < now + timedelta(seconds=0.5) for _, when in handful), "a handful start at once"
-    assert spread_due([("https://a.example/later", later)], now) == [("https://a.example/later", later)]
-    many = spread_due([(f"https://b.example/{n}", now) for n in range(5000)], now)
-    offsets = [when - now for _, when in many]
-    assert max(offsets) < timedelta(minutes=1) and max(offsets) > timedelta(seconds=55)
-    assert sum(offset < timedelta(seconds=1) for offset in offsets) < 150, "thousands never start in one burst"

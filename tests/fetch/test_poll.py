@@ -15,8 +15,9 @@ from aiohttp import web
 from bot import clock
 from bot.fetch.http import Fetcher, FetchLimits
 from bot.fetch.limits import HostLimiter
-from bot.fetch.policy import OutageDetector, PollPolicy
-from bot.fetch.poll import ParsePool, Poller, PollStatus, poll_feed
+from bot.fetch.parse_pool import ParsePool
+from bot.fetch.poll import Poller, PollStatus, poll_feed
+from bot.fetch.poll_policy import OutageDetector, PollPolicy
 from bot.model import FeedState
 from bot.parse.feed import FeedParseError, parse_feed
 from tests.fetch.servers import Serve, app_with, reply, rss
@@ -29,7 +30,7 @@ async def poller() -> AsyncIterator[Poller]:
     limits = FetchLimits(connect_timeout=1, read_timeout=1, total_timeout=2)
     with ParsePool(2, processes=False) as pool:
         async with Fetcher(limits, HostLimiter(10, 4)) as fetcher:
-            yield Poller(fetcher, pool, PollPolicy(), OutageDetector(), jitter=0.1, rng=random.Random(3))
+            yield Poller(fetcher, pool, PollPolicy(jitter=0.1, rng=random.Random(3)), OutageDetector())
 
 
 class Publisher:

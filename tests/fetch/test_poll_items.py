@@ -11,7 +11,9 @@ from aiohttp import web
 
 from bot.fetch.http import Fetcher, FetchLimits
 from bot.fetch.limits import HostLimiter
-from bot.fetch.poll import ParsePool, Poller, PollOutcome, PollStatus, poll_feed
+from bot.fetch.parse_pool import ParsePool
+from bot.fetch.poll import Poller, PollOutcome, PollStatus, poll_feed
+from bot.fetch.poll_policy import PollPolicy
 from bot.model import FeedState
 from tests.fetch.servers import Serve, app_with
 
@@ -49,7 +51,7 @@ async def poller(request: pytest.FixtureRequest) -> AsyncIterator[Poller]:
     limits = FetchLimits(connect_timeout=1, read_timeout=1, total_timeout=2)
     with ParsePool(1, processes=request.param) as pool:
         async with Fetcher(limits, HostLimiter(10, 4)) as fetcher:
-            yield Poller(fetcher, pool, jitter=0.0, rng=random.Random(1))
+            yield Poller(fetcher, pool, PollPolicy(jitter=0.0, rng=random.Random(1)))
 
 
 def titles(outcome: PollOutcome) -> list[str]:

@@ -11,11 +11,14 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from bot import clock
 from bot.starter import RULES
 from tests.feedserver import FeedServer, Item, seed_items
+
+pytestmark = pytest.mark.e2e
 
 NOW = clock.now().replace(microsecond=0)
 UNRELATED = [

@@ -8,7 +8,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from bot import clock
-from bot.app import open_pipeline, open_runtime, poll_all_once
+from bot.app import open_runtime
 from bot.config import Config, FeedConfig
 from bot.deliver.jsonl import JsonLinesSink
 from bot.starter import RULES
@@ -35,9 +35,8 @@ async def test_a_new_runtime_restores_every_entry_under_its_stored_story(
 ) -> None:
     config = _config(database_url, feed_server)
     async with open_runtime(config, JsonLinesSink(), parse_in_processes=False) as runtime:
-        pipeline = await open_pipeline(runtime)
-        await poll_all_once(pipeline)
-        index = pipeline.desk.index
+        await runtime.pipeline.poll_once()
+        index = (await runtime.pipeline.open_filing()).window.index
         async with runtime.engine.connect() as conn:
             stored = {row.id: row.story_id for row in await conn.execute(sa.select(entries.c.id, entries.c.story_id))}
         assert len(stored) == 8
@@ -45,7 +44,7 @@ async def test_a_new_runtime_restores_every_entry_under_its_stored_story(
         assert len(set(stored.values())) < len(stored)  # the seeds share a story, the strike reports too
 
     async with open_runtime(config, JsonLinesSink(), parse_in_processes=False) as restarted:
-        index = (await open_pipeline(restarted)).desk.index
+        index = (await restarted.pipeline.open_filing()).window.index
         assert len(index) == len(stored)
         assert {entry_id: index.story_of(entry_id) for entry_id in stored} == stored
         chunks = [chunk async for chunk in window_entries(restarted.engine, NOW - timedelta(days=2), chunk=3)]

@@ -10,11 +10,14 @@ import random
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 from tests.conftest import corpus_path
 from tests.feedserver import FeedServer
 from tests.ingest.test_poll_e2e import RULES, poll_once
+
+pytestmark = pytest.mark.e2e
 
 STAGGER = 0.05
 """Seconds between two feeds' answers: each order is the order the feeds really answer in."""

@@ -13,12 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot import clock
 from bot.config import FeedConfig
 from bot.feeds.register import register_feeds
-from bot.fetch.policy import PollPolicy
+from bot.fetch.poll_policy import PollPolicy
 from bot.model import Entry, FeedState
 from bot.store.claims import claim_due, release_claims, renew_claims
 from bot.store.entries import NewEntry, has_entries, insert_entries, unseen_entries
 from bot.store.feeds import save_state, sync_feeds
-from bot.store.locks import Lock, LostRole, RoleSession, file_in_turn
+from bot.store.locks import Lock, LostRole, RoleSession, prove_held
 from bot.store.processes import ProcessRow, beat, forget_stale, leave, list_processes
 from bot.store.unfiled import filed_already, hand_over_entries, take_unfiled, unfiled_batch, unfiled_count
 
@@ -62,9 +62,15 @@ async def test_a_claim_ends_with_its_saved_poll_and_runs_out_when_its_process_di
     assert [c.feed_id for c in await claim_due(pg_engine, "c", later, LEASE, 5)] == [feed_id]
     async with pg_engine.begin() as conn:
         assert not await save_state(conn, feed_id, _state(feed, later), title=None, polled_ok=True, owner="b")
-    # A live process renews its claims; a process that stops hands them back at once.
+    # A live process renews the claims of the polls it is running (a claim whose poll is not running runs
+    # out); a process that stops hands them back at once.
     async with pg_engine.begin() as conn:
-        await renew_claims(conn, "c", later + 10 * LEASE)
+        await renew_claims(conn, "c", [feed_id + 1], later + 10 * LEASE)
+    assert [c.feed_id for c in await claim_due(pg_engine, "e", later + 5 * LEASE, LEASE, 5)] == [feed_id]
+    await release_claims(pg_engine, "e")
+    assert [c.feed_id for c in await claim_due(pg_engine, "c", later, LEASE, 5)] == [feed_id]
+    async with pg_engine.begin() as conn:
+        await renew_claims(conn, "c", [feed_id], later + 10 * LEASE)
     assert await claim_due(pg_engine, "d", later + 5 * LEASE, LEASE, 5) == []
     await release_claims(pg_engine, "c")
     assert [c.feed_id for c in await claim_due(pg_engine, "d", later, LEASE, 5)] == [feed_id]
@@ -86,10 +92,10 @@ async def test_a_role_is_held_by_one_session_and_freed_with_it(pg_engine: AsyncE
         assert not await second.try_take(Lock.INGEST)
         assert await second.try_take(Lock.DELIVERY)
         async with pg_engine.begin() as conn:
-            await file_in_turn(conn, first.pid)
+            await prove_held(conn, Lock.INGEST, first.pid)
         with pytest.raises(LostRole):
             async with pg_engine.begin() as conn:
-                await file_in_turn(conn, second.pid)
+                await prove_held(conn, Lock.INGEST, second.pid)
         await first.close()
         assert await second.try_take(Lock.INGEST)
     finally:

@@ -15,6 +15,8 @@ from bot.cli import main
 from tests.app.daemon import daemon_config, running_daemon, until
 from tests.feedserver import FeedServer
 
+pytestmark = pytest.mark.e2e
+
 
 async def test_a_second_newsbot_on_one_sqlite_file_refuses_to_start(
     feed_server: FeedServer, tmp_path: Path

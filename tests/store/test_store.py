@@ -13,8 +13,8 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.config import FeedConfig, StoriesConfig
-from bot.ingest.views import alert_with_story
 from bot.model import Alert, ClauseHit, Entry, FeedState, Match, Span, StoredEntry, Story
+from bot.status.story_views import alert_with_story
 from bot.store.alerts import MatchRow, get_alert, insert_alert, insert_matches, move_alerts, recent_alerts, story_alerts
 from bot.store.db import DatabaseError, open_database
 from bot.store.entries import add_new_entries, entries_since

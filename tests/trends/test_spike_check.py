@@ -16,7 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from bot import clock
-from bot.app import open_pipeline, open_runtime, poll_all_once
+from bot.app import open_runtime
 from bot.config import Config, FeedConfig, SpikesConfig
 from bot.deliver.jsonl import JsonLinesSink
 from bot.deliver.sink import FanOut
@@ -78,14 +78,14 @@ async def test_a_burst_after_a_steady_baseline_is_one_surge_edited_as_it_grows(
     with now.running():
         async with open_runtime(config, sink, parse_in_processes=False) as runtime:
             await _readers(runtime.engine)
-            pipeline = await open_pipeline(runtime)
-            await poll_all_once(pipeline)
+            pipeline = runtime.pipeline
+            await pipeline.poll_once()
             assert _spikes(out) == [] and await _spike_rows(runtime.engine) == []
 
             now.at = START + timedelta(minutes=20)
             burst = harbour_items("burst", [START + timedelta(minutes=minute) for minute in range(6)])
             feed_server.feeds["wire.xml"] = [*baseline, *burst]
-            await poll_all_once(pipeline)
+            await pipeline.poll_once()
             (opened,) = _spikes(out)
             assert opened["spike"] == "harbour" and opened["count"] == 6 and not opened["grown"]
             assert opened["usual"] == 1.0 and opened["surge"] == 1
@@ -97,7 +97,7 @@ async def test_a_burst_after_a_steady_baseline_is_one_surge_edited_as_it_grows(
             now.at = START + timedelta(minutes=30)
             more = harbour_items("more", [START + timedelta(minutes=20 + minute) for minute in range(3)])
             feed_server.feeds["wire.xml"] = [*baseline, *burst, *more]
-            await poll_all_once(pipeline)
+            await pipeline.poll_once()
             grown = _spikes(out)[1:]
             assert [(s["count"], s["grown"], s["surge"]) for s in grown] == [(9, True, 1)]
             first, edit = await _spike_rows(runtime.engine)
@@ -107,7 +107,7 @@ async def test_a_burst_after_a_steady_baseline_is_one_surge_edited_as_it_grows(
             now.at = START + timedelta(minutes=40)  # a late story of yesterday: checked, still 9, nothing to tell
             late = harbour_items("late", [START - timedelta(hours=20)])
             feed_server.feeds["wire.xml"] = [*baseline, *burst, *more, *late]
-            await poll_all_once(pipeline)
+            await pipeline.poll_once()
             assert len(_spikes(out)) == 2 and len(await _spike_rows(runtime.engine)) == 2
 
 
@@ -125,15 +125,15 @@ async def test_a_steady_feed_polled_for_hours_raises_no_spike(
     with now.running():
         async with open_runtime(config, sink, parse_in_processes=False) as runtime:
             await _readers(runtime.engine)
-            pipeline = await open_pipeline(runtime)
+            pipeline = runtime.pipeline
             for chunk in range(200, len(items), 200):  # the backlog, 200 items a poll
-                await poll_all_once(pipeline)
+                await pipeline.poll_once()
                 feed_server.feeds["wire.xml"] = items[chunk : chunk + 200]
-            await poll_all_once(pipeline)
+            await pipeline.poll_once()
             for step in range(1, 10):
                 now.at = START + step * every
                 feed_server.feeds["wire.xml"] = harbour_items(f"next{step}", [now.at])
-                await poll_all_once(pipeline)
+                await pipeline.poll_once()
     assert _spikes(out) == []
 
 

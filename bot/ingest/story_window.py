@@ -1,6 +1,7 @@
-"""The live story index: which story each new entry joins, kept in memory and restored from the store.
+"""The live story window: the story index over the last `stories.window` of entries, in the memory of the
+process holding the ingest role, restored from the store when it takes the role.
 
-Decisions are made here and written by the ingest in the same transaction as the entries; if that
+Decisions are made here and written by the filing in the same transaction as the entries; if that
 transaction fails, `rollback` takes the batch back out (entries and merges), so memory never runs ahead of
 the store. At start-up the window is restored from the features stored with each entry: nothing is decided
 again, and 200,000 entries take seconds.
@@ -49,8 +50,8 @@ def filing(assignment: Assignment) -> Filing:
     return Filing(assignment.entry_id, assignment.story_id, assignment.copy_of, features, assignment.closed)
 
 
-class StoryDesk:
-    """Files entries under stories; not thread-safe, so callers take turns (the ingest lock)."""
+class StoryWindow:
+    """Files entries under stories; not thread-safe, so callers take turns (one filing at a time)."""
 
     def __init__(self, settings: StoriesConfig, embedder: Embedder | None = None) -> None:
         self.settings = settings
@@ -64,8 +65,8 @@ class StoryDesk:
         self._pruned_at = clock.now()
 
     @classmethod
-    async def open(cls, settings: StoriesConfig) -> StoryDesk:
-        """A desk with the embedding model loaded (off the event loop) when `settings.embeddings` asks for it."""
+    async def open(cls, settings: StoriesConfig) -> StoryWindow:
+        """A window with the embedding model loaded (off the event loop) when `settings.embeddings` asks for it."""
         if not settings.embeddings:
             return cls(settings)
         embedder = await asyncio.to_thread(load_minilm)

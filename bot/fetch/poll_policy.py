@@ -11,13 +11,18 @@ The rules, in order of authority:
    the feed is quiet, within [min_interval, max_interval]; and an adaptive feed's own RSS <ttl> or
    the server's Cache-Control max-age / Expires may ask for longer.
 Server hints count up to `max_hint`, so a misconfigured CDN cannot silence a feed for a year.
+4. Every time but a configured `every` is moved later by up to `jitter` of itself, so feeds do not line up.
+This is the one place that sets a feed's next poll: after a poll (`next_poll`), after a poll that took only
+part of a feed's new items (`more_to_come`), after a poll that failed unexpectedly (a failed poll, as any
+other: `next_poll` of the failing state) and after an edit of the feed's settings (`replan`).
 """
 
 from __future__ import annotations
 
+import random
 from collections import Counter, deque
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from bot.config import human_duration
@@ -47,6 +52,8 @@ class PollPolicy:
     items_per_poll: float = 0.5
     quiet_fraction: float = 0.25
     rate_window: timedelta = timedelta(days=7)
+    jitter: float = 0.1
+    rng: random.Random = field(default_factory=random.Random, compare=False, repr=False)
 
     def interval(self, state: FeedState, now: datetime) -> timedelta:
         """The feed's normal interval, before errors and server hints: `every` as configured, else adaptive."""
@@ -79,11 +86,31 @@ class PollPolicy:
         retry_after: datetime | None = None,
         fresh_until: datetime | None = None,
     ) -> NextPoll:
-        """When to poll `state` (already updated with this poll's outcome) again, and why.
+        """When to poll `state` (already updated with this poll's outcome) again, and why; jittered, but for
+        a configured `every`.
 
         `retry_after` and `fresh_until` are the server's hints (Retry-After; Cache-Control max-age or
         Expires); the feed's own <ttl> comes from `state.ttl`.
         """
+        plan = self._plan(state, now, retry_after=retry_after, fresh_until=fresh_until)
+        if plan.why is PollReason.EVERY:
+            return plan
+        return NextPoll(now + jittered(plan.at - now, self.jitter, self.rng), plan.why)
+
+    def more_to_come(self, planned: NextPoll | None, now: datetime) -> NextPoll:
+        """A poll took only part of the feed's new items (polling.max_items_per_poll): the rest after
+        `backlog_retry`, unless the feed is due sooner anyway (as `planned`)."""
+        due = now + jittered(self.backlog_retry, self.jitter, self.rng)
+        return NextPoll(due, PollReason.BACKLOG) if planned is None or due < planned.at else planned
+
+    def _plan(
+        self,
+        state: FeedState,
+        now: datetime,
+        *,
+        retry_after: datetime | None = None,
+        fresh_until: datetime | None = None,
+    ) -> NextPoll:
         normal = self.interval(state, now)
         if state.every is not None:
             plan = NextPoll(now + normal, PollReason.EVERY)
@@ -108,7 +135,7 @@ class PollPolicy:
         if state.last_polled_at is None:
             return NextPoll(now, PollReason.FIRST_POLL)
         kept = state.next_poll_at if state.next_poll_reason is PollReason.RETRY_AFTER else None
-        plan = self.next_poll(state, state.last_polled_at, retry_after=kept)
+        plan = self._plan(state, state.last_polled_at, retry_after=kept)
         return plan if plan.at > now else NextPoll(now, plan.why)
 
     def _later(self, plan: NextPoll, hint: datetime | None, why: PollReason, now: datetime) -> NextPoll:
@@ -138,6 +165,11 @@ class PollPolicy:
         if was_announced and before.failing_since is not None:
             return f"{after.outlet} is back after {human_duration(now - before.failing_since)} of errors"
         return None
+
+
+def jittered(interval: timedelta, fraction: float, rng: random.Random | None = None) -> timedelta:
+    """`interval` stretched by a random 0..fraction of itself: later, never earlier, than asked."""
+    return interval * (1 + (rng or random).uniform(0, fraction))
 
 
 def estimate_items_per_day(

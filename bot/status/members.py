@@ -10,9 +10,11 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import ClusterConfig
+from bot.counts import plural
 from bot.store.claims import claims_by_owner
 from bot.store.processes import ProcessRow, list_processes
 from bot.store.unfiled import unfiled_count
+from bot.store.untold import untold_count
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,10 +30,11 @@ class ProcessHealth:
 class ProcessReport:
     processes: tuple[ProcessHealth, ...]
     unfiled: int
+    untold: int
 
 
 async def process_report(engine: AsyncEngine, now: datetime, settings: ClusterConfig) -> ProcessReport:
-    """Every recorded process, oldest first (none on SQLite, where newsbot is one process)."""
+    """Every recorded process, oldest first (on SQLite the one `run`), and the work waiting between them."""
     claims = await claims_by_owner(engine)
     processes = tuple(
         ProcessHealth(
@@ -39,4 +42,11 @@ async def process_report(engine: AsyncEngine, now: datetime, settings: ClusterCo
         )
         for row in await list_processes(engine)
     )
-    return ProcessReport(processes, await unfiled_count(engine))
+    return ProcessReport(processes, await unfiled_count(engine), await untold_count(engine))
+
+
+def work_waiting(report: ProcessReport) -> str:
+    """The work waiting between the roles, in words."""
+    unfiled = plural(report.unfiled, "fetched entry waits", "fetched entries wait")
+    untold = plural(report.untold, "filed story waits", "filed stories wait")
+    return f"{unfiled} to be filed, {untold} to be told"

@@ -15,6 +15,8 @@ import yaml
 from bot.starter import RULES
 from tests.fetch.servers import rss
 
+pytestmark = pytest.mark.e2e
+
 
 def _descendants(pid: int) -> set[int]:
     found: set[int] = set()

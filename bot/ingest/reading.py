@@ -1,7 +1,7 @@
 """Reading new entries once, before they are stored: the rules they match, their story features, their credits.
 
-All of it is pure CPU work on one entry at a time, so it runs off the event loop and outside the ingest
-lock; the ingest then only files and stores.
+All of it is pure CPU work on one entry at a time, so the filer runs it in a worker thread before its
+filing transaction begins; the transaction then only files and stores.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import time
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
-from bot.ingest.desk import StoryDesk
+from bot.ingest.story_window import StoryWindow
 from bot.metrics import MATCH_SECONDS, STAGE_SECONDS
 from bot.model import Credit, Entry, Match
 from bot.rulebook.book import Rules
@@ -19,7 +19,7 @@ from bot.stories.features import Observed
 
 
 @dataclass(frozen=True, slots=True)
-class Analysed:
+class ReadEntry:
     """A new entry as read: the rules it matches, what the story index needs, the credits in its text, and
     whether it may alert (on a feed's first poll only the newest few may)."""
 
@@ -30,14 +30,16 @@ class Analysed:
     may_alert: bool
 
 
-def analyse(rules: Rules, desk: StoryDesk, entries: Sequence[Entry], alertable: Collection[str]) -> list[Analysed]:
+def read_entries(
+    rules: Rules, window: StoryWindow, entries: Sequence[Entry], alertable: Collection[str]
+) -> list[ReadEntry]:
     """Read each entry once; `alertable` holds the keys of the entries that may alert."""
     started = time.thread_time()
     with MATCH_SECONDS.time():
         found = [tuple(rules.matcher.match(entry)) for entry in entries]
-    observed = desk.observe(rules, entries)
+    observed = window.observe(rules, entries)
     analysed = [
-        Analysed(entry, matches, seen, entry_credits(entry), entry.key in alertable)
+        ReadEntry(entry, matches, seen, entry_credits(entry), entry.key in alertable)
         for entry, matches, seen in zip(entries, found, observed, strict=True)
     ]
     STAGE_SECONDS.labels("read").inc(time.thread_time() - started)

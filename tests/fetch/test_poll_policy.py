@@ -3,19 +3,20 @@ notices; each next poll with its reason."""
 
 from __future__ import annotations
 
+import random
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from bot.config import human_duration
-from bot.fetch.policy import NextPoll, OutageDetector, PollPolicy, estimate_items_per_day
+from bot.fetch.poll_policy import NextPoll, OutageDetector, PollPolicy, estimate_items_per_day
 from bot.model import FeedState, PollReason
 
 NOW = datetime(2026, 2, 17, 12, 0, tzinfo=UTC)
 MIN = timedelta(minutes=2)
 MAX = timedelta(hours=2)
-POLICY = PollPolicy(min_interval=MIN, max_interval=MAX, max_backoff=timedelta(hours=6))
+POLICY = PollPolicy(min_interval=MIN, max_interval=MAX, max_backoff=timedelta(hours=6), jitter=0.0)
 
 
 def feed(**fields: object) -> FeedState:
@@ -134,3 +135,17 @@ def test_outage_needs_silence_from_several_hosts() -> None:
 
 def test_durations_read_naturally() -> None:
     assert [human_duration(timedelta(minutes=m)) for m in (45, 60 * 6 + 20, 60 * 24 * 3)] == ["45 min", "6 h", "3 d"]
+
+
+def test_jitter_moves_every_time_later_but_a_configured_every() -> None:
+    jittery = PollPolicy(min_interval=MIN, max_interval=MAX, jitter=0.1, rng=random.Random(5))
+    adaptive, fixed = feed(), feed(every=timedelta(minutes=10))
+    times = {jittery.next_poll(adaptive, NOW).at for _ in range(50)}
+    planned = POLICY.next_poll(adaptive, NOW).at
+    assert len(times) > 40 and all(planned <= at <= planned + (planned - NOW) * 0.1 for at in times)
+    as_written = NextPoll(NOW + timedelta(minutes=10), PollReason.EVERY)
+    assert {jittery.next_poll(fixed, NOW) for _ in range(20)} == {as_written}
+    backlog = {jittery.more_to_come(None, NOW).at for _ in range(20)}
+    assert all(NOW + timedelta(seconds=30) <= at <= NOW + timedelta(seconds=33) for at in backlog)
+    due_sooner = NextPoll(NOW + timedelta(seconds=5), PollReason.EVERY)
+    assert jittery.more_to_come(due_sooner, NOW) == due_sooner
