@@ -8,12 +8,15 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 import yaml
 
 from bot import clock
 from bot.store.db import open_database
 from tests.e2e.png import check_png
 from tests.trends.items import store_stories, write_rules
+
+pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parents[1]
 

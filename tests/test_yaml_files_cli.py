@@ -18,6 +18,8 @@ from bot.starter import RULES
 from tests.app.daemon import daemon_config, running_daemon, until
 from tests.feedserver import FeedServer
 
+pytestmark = pytest.mark.e2e
+
 ROOT = Path(__file__).resolve().parents[1]
 BOMB = "\n".join(
     [
