@@ -48,6 +48,7 @@ class DueFeeds:
         self._running: dict[int, asyncio.Task[None]] = {}
         self._claiming = asyncio.Lock()
         self._filled = False  # the last claim took every free slot: more may be due
+        self._asked_again = False
         self._again: set[asyncio.Task[None]] = set()
         self._timer: asyncio.TimerHandle | None = None
 
@@ -56,26 +57,36 @@ class DueFeeds:
         return frozenset(self._running)
 
     async def claim(self) -> None:
-        """Claim due feeds for the free slots and start their polls."""
-        if self._claiming.locked() or self.stopping:
+        """Claim due feeds for the free slots and start their polls; asked while a claim runs, it runs once
+        more when that one ends (a feed falling due meanwhile is never left to the next tick)."""
+        if self.stopping:
+            return
+        if self._claiming.locked():
+            self._asked_again = True
             return
         async with self._claiming:
-            free = self.slots - len(self._running)
-            if free <= 0:
-                return
-            try:
-                now = clock.now()
-                claims = await claim_due(self.engine, self.owner, now, self.lease, free)
-                soonest = await next_due(self.engine, now)
-            except Exception as error:
-                log.warning("claiming due feeds failed (%s); retrying", describe_error(error))
-                return
-            for claim in claims:
-                task = asyncio.create_task(self._poll(claim), name=f"poll {claim.url}")
-                self._running[claim.feed_id] = task
-            self._filled = len(claims) == free
-            if soonest is not None and soonest - now < CLAIM_EVERY:
-                self._wake_in((soonest - now).total_seconds())
+            self._asked_again = True
+            while self._asked_again and not self.stopping:
+                self._asked_again = False
+                await self._claim_once()
+
+    async def _claim_once(self) -> None:
+        free = self.slots - len(self._running)
+        if free <= 0:
+            return
+        try:
+            now = clock.now()
+            claims = await claim_due(self.engine, self.owner, now, self.lease, free)
+            soonest = await next_due(self.engine, now)
+        except Exception as error:
+            log.warning("claiming due feeds failed (%s); retrying", describe_error(error))
+            return
+        for claim in claims:
+            task = asyncio.create_task(self._poll(claim), name=f"poll {claim.url}")
+            self._running[claim.feed_id] = task
+        self._filled = len(claims) == free
+        if soonest is not None and soonest - now < CLAIM_EVERY:
+            self._wake_in((soonest - now).total_seconds())
 
     async def _poll(self, claim: Claim) -> None:
         try:

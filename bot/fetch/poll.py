@@ -86,25 +86,29 @@ class Poller:
 
 
 async def poll_feed(state: FeedState, poller: Poller, *, now: datetime | None = None) -> PollOutcome:
-    """Poll one feed once; never raises for anything the feed or its server does."""
+    """Poll one feed once; never raises for anything the feed or its server does. `now` is the poll's time
+    (default: the clock's); the next poll is planned from when the server answered (the same, when `now` is
+    given), so a feed is never asked again sooner than its interval after it answered."""
+    given = now is not None
     now = now or clock.now()
     result = await poller.fetcher.fetch(
         state.url, etag=state.etag, last_modified=state.last_modified, accept=FEED_ACCEPT
     )
+    answered = now if given else max(now, clock.now())
     host = host_key(state.url)  # empty for file:// feeds, which say nothing about the network
     if isinstance(result, FetchFailure):
         if host:
             poller.outage.record(host, not result.network, now)
         if result.network and poller.outage.active(now):
-            return _outage(state, poller, result.message, now)
-        return _failed(state, poller, result.message, now, result.hints)
+            return _outage(state, poller, result.message, now, answered)
+        return _failed(state, poller, result.message, now, result.hints, answered)
     if host:
         poller.outage.record(host, True, now)
     validators = {"etag": result.etag or state.etag, "last_modified": result.last_modified or state.last_modified}
     if result.not_modified:
-        return _done(state, poller, now, result, PollStatus.NOT_MODIFIED, **validators)
+        return _done(state, poller, now, result, PollStatus.NOT_MODIFIED, answered, **validators)
     if result.content_hash == state.content_hash:
-        return _done(state, poller, now, result, PollStatus.UNCHANGED, **validators)
+        return _done(state, poller, now, result, PollStatus.UNCHANGED, answered, **validators)
     assert result.content_hash is not None  # only a 304 has none
     parse_started = time.perf_counter()
     try:
@@ -122,7 +126,7 @@ async def poll_feed(state: FeedState, poller: Poller, *, now: datetime | None = 
         )
     except FeedParseError as error:
         poller.remember(state.url, None)
-        return _failed(state, poller, str(error), now, result.hints)
+        return _failed(state, poller, str(error), now, result.hints, answered)
     poller.remember(state.url, changed.memory)
     parsed, published = changed.feed, changed.published
     newest = max([*published, *([state.newest_entry_at] if state.newest_entry_at else [])], default=None)
@@ -133,6 +137,7 @@ async def poll_feed(state: FeedState, poller: Poller, *, now: datetime | None = 
         now,
         result,
         PollStatus.PARSED,
+        answered,
         etag=result.etag,
         last_modified=result.last_modified,
         content_hash=result.content_hash,
@@ -163,16 +168,24 @@ def more_to_come(outcome: PollOutcome, poller: Poller, now: datetime | None = No
 
 
 def _done(
-    state: FeedState, poller: Poller, now: datetime, result: FetchResult, status: PollStatus, **changes: Any
+    state: FeedState,
+    poller: Poller,
+    now: datetime,
+    result: FetchResult,
+    status: PollStatus,
+    answered: datetime,
+    **changes: Any,
 ) -> PollOutcome:
     healthy = replace(
         state, last_polled_at=now, last_success_at=now, consecutive_errors=0, failing_since=None, **changes
     )
-    scheduled = _schedule(healthy, poller, now, result.hints)
+    scheduled = _schedule(healthy, poller, answered, result.hints)
     return PollOutcome(scheduled, status, notice=poller.policy.notice(state, scheduled, now))
 
 
-def _failed(state: FeedState, poller: Poller, message: str, now: datetime, hints: ServerHints) -> PollOutcome:
+def _failed(
+    state: FeedState, poller: Poller, message: str, now: datetime, hints: ServerHints, answered: datetime
+) -> PollOutcome:
     failing = replace(
         state,
         last_polled_at=now,
@@ -181,23 +194,24 @@ def _failed(state: FeedState, poller: Poller, message: str, now: datetime, hints
         consecutive_errors=state.consecutive_errors + 1,
         failing_since=state.failing_since or now,
     )
-    scheduled = _schedule(failing, poller, now, hints)
+    scheduled = _schedule(failing, poller, answered, hints)
     return PollOutcome(scheduled, PollStatus.FAILED, error=message, notice=poller.policy.notice(state, scheduled, now))
 
 
 def failed_poll(state: FeedState, poller: Poller, message: str, now: datetime | None = None) -> PollOutcome:
     """A poll that failed for a reason of ours (the database, a bug): counted as one more error of the
     feed, so it backs off from its own interval like any failing feed."""
-    return _failed(state, poller, message, now or clock.now(), ServerHints())
+    now = now or clock.now()
+    return _failed(state, poller, message, now, ServerHints(), now)
 
 
-def _outage(state: FeedState, poller: Poller, message: str, now: datetime) -> PollOutcome:
+def _outage(state: FeedState, poller: Poller, message: str, now: datetime, answered: datetime) -> PollOutcome:
     """Our network is down: record the error but leave the feed's error count and backoff alone."""
     noted = replace(state, last_polled_at=now, last_error=message, last_error_at=now)
-    return PollOutcome(_schedule(noted, poller, now, ServerHints()), PollStatus.FAILED, error=message, outage=True)
+    return PollOutcome(_schedule(noted, poller, answered, ServerHints()), PollStatus.FAILED, error=message, outage=True)
 
 
-def _schedule(state: FeedState, poller: Poller, now: datetime, hints: ServerHints) -> FeedState:
-    """The state with its next poll and why, as the policy plans it."""
-    plan = poller.policy.next_poll(state, now, retry_after=hints.retry_after, fresh_until=hints.fresh_until)
+def _schedule(state: FeedState, poller: Poller, answered: datetime, hints: ServerHints) -> FeedState:
+    """The state with its next poll and why, as the policy plans it from when the server answered."""
+    plan = poller.policy.next_poll(state, answered, retry_after=hints.retry_after, fresh_until=hints.fresh_until)
     return replace(state, next_poll_at=plan.at, next_poll_reason=plan.why)
