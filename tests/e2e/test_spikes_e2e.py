@@ -13,6 +13,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import pytest
 import yaml
 from PIL import Image
 
@@ -23,6 +24,8 @@ from tests.e2e.botapi_process import BotApiProcess, Sent
 from tests.e2e.png import check_png
 from tests.feedserver import FeedServer, Item
 from tests.trends.items import harbour_items, write_rules
+
+pytestmark = pytest.mark.e2e
 
 TOKEN = "565656:spike-token"
 FOLLOWS, SPIKES_OFF = 601, 602
