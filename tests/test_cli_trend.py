@@ -29,20 +29,24 @@ def _newsbot(*arguments: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     )  # fmt: skip
 
 
+UNTIL = clock.now().replace(minute=30, second=0, microsecond=0) - timedelta(days=1)
+"""The end of the period shown: stories are placed around it, so no clock hour splits the burst."""
+
+
 async def _config(folder: Path) -> Path:
     config = folder / "config.yaml"
     config.write_text(yaml.safe_dump({"database": "sqlite:///n.db", "rules": str(write_rules(folder))}))
     engine = await open_database(f"sqlite:///{folder / 'n.db'}")
-    now = clock.now()
-    await store_stories(engine, "harbour", [now - timedelta(days=day, minutes=20) for day in range(1, 15)])
-    await store_stories(engine, "harbour", [now - timedelta(minutes=minute) for minute in range(1, 9)], start=1)
+    await store_stories(engine, "harbour", [UNTIL - timedelta(days=day, minutes=20) for day in range(1, 15)])
+    await store_stories(engine, "harbour", [UNTIL - timedelta(minutes=minute) for minute in range(1, 9)], start=1)
     await engine.dispose()
     return config
 
 
 async def test_trend_prints_counts_and_writes_a_png(tmp_path: Path) -> None:
     config = await _config(tmp_path)
-    shown = _newsbot("trend", "harbour", "-c", str(config), "--since", "2d", cwd=tmp_path)
+    until = ["--until", UNTIL.isoformat()]
+    shown = _newsbot("trend", "harbour", "-c", str(config), "--since", "2d", *until, cwd=tmp_path)
     assert shown.returncode == 0, shown.stderr
     lines = shown.stdout.splitlines()
     assert lines[0].startswith("Harbour $ traffic: stories per hour, ")
@@ -50,9 +54,10 @@ async def test_trend_prints_counts_and_writes_a_png(tmp_path: Path) -> None:
     assert any("│       8 │" in line and "▲ spike" in line for line in lines), shown.stdout
     chart = tmp_path / "out" / "harbour.png"
     chart.parent.mkdir()
-    written = _newsbot("trend", "Harbour $ traffic", "-c", str(config), "--png", str(chart), cwd=tmp_path)
+    written = _newsbot("trend", "Harbour $ traffic", "-c", str(config), "--png", str(chart), *until, cwd=tmp_path)
     assert written.returncode == 0, written.stderr
-    assert written.stdout.strip() == f"Wrote {chart}: 21 stories in the last 14d."
+    before = f"{UNTIL:%Y-%m-%d %H:%M} UTC"
+    assert written.stdout.strip() == f"Wrote {chart}: 21 stories in the 14d before {before}."
     size = check_png(chart.read_bytes())
     assert (size.width, size.height) == (800, 360)
 

@@ -29,6 +29,8 @@ from bot.trends.series import LONGEST, Trend, load_trend
 DEFAULT_PERIOD = timedelta(days=14)
 TREND_USAGE = "Usage: /trend [topic] [period], e.g. /trend troop-deployment 3d (up to 180d; default 14d)."
 _CAPTION = 1024
+MOST_TOPICS = 8
+"""Topics drawn on one chart at most (the chat's first followed ones): more lines cannot be told apart."""
 _PERIOD = re.compile(r"\d{1,6}(\.\d{1,3})?(m|min|h|d|w)", re.IGNORECASE)
 _NAME_CAP = 60
 
@@ -86,7 +88,10 @@ async def trend(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     else:
         titles = {rule.id: rule.title for rule in rules_of(context)}
         followed = [sub.rule_id for sub in await chats.subscriptions_of(runtime.engine, chat.id)]
-        topics, heading = {rule_id: titles[rule_id] for rule_id in followed if rule_id in titles}, "This chat's topics"
+        open_followed = [rule_id for rule_id in followed if rule_id in titles]
+        topics = {rule_id: titles[rule_id] for rule_id in open_followed[:MOST_TOPICS]}
+        many = len(open_followed) > MOST_TOPICS
+        heading = f"This chat's first {MOST_TOPICS} topics" if many else "This chat's topics"
         if not topics:
             await reply(update, f"This chat follows no topics yet. /topics lists them. {escape(TREND_USAGE)}")
             return

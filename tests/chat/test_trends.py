@@ -48,8 +48,9 @@ async def _photo(front: Front, chat: int, command: str) -> tuple[bytes, str]:
 
 async def test_trend_of_a_topic_is_a_png_with_its_bars_baseline_and_spike(front: Front) -> None:
     now = clock.now()
-    hours = [now - timedelta(days=day, minutes=20) for day in range(1, 15)]  # one a day at this hour
-    burst = [now - timedelta(minutes=minute) for minute in range(1, 9)]  # eight in the last hour
+    hour = now.replace(minute=0, second=0, microsecond=0)
+    hours = [now - timedelta(days=day, minutes=20) for day in range(1, 15)]  # one a day at about this hour
+    burst = [hour + (now - hour) * k / 9 for k in range(1, 9)]  # eight in this clock hour so far
     await store_stories(front.runtime.engine, "harbour", [*hours, *burst])
     front.api.private_chat(1)
     png, caption = await _photo(front, 1, "/trend harbour 2d")
