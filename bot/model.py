@@ -6,6 +6,8 @@ Every stage takes and returns these frozen dataclasses; no stage passes raw dict
 from __future__ import annotations
 
 import hashlib
+import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -261,10 +263,11 @@ class FeedState:
     """What the poller knows of one feed between polls: identity, validators and health.
 
     The store keeps it; fetch reads it to poll politely and returns an updated copy.
-    `name` is the configured name ("" for none) and `title` the feed's own title as last parsed; `outlet` is
-    what users see. `every` is the configured interval, or None for adaptive polling. `failing_since` is when
-    the current run of errors began (None while healthy); `newest_entry_at` is the newest publication
-    date seen, so a quiet feed is polled less; `ttl` is the feed's own RSS <ttl>, kept for 304s.
+    `name` is the configured name ("" for none) and `title` the name the feed gives itself as last parsed
+    (`site_name` of its title and link); `outlet` is what users see. `every` is the configured interval, or
+    None for adaptive polling. `failing_since` is when the current run of errors began (None while healthy);
+    `newest_entry_at` is the newest publication date seen, so a quiet feed is polled less; `ttl` is the feed's
+    own RSS <ttl>, kept for 304s.
     `next_poll_reason` says why `next_poll_at` is when it is; `schedule_key` names the settings it was
     planned with (PollPolicy.schedule_key), so an edit of them plans the feed anew.
     """
@@ -294,14 +297,92 @@ class FeedState:
         return outlet_name(self.name, self.title, self.url)
 
 
-def outlet_name(name: str | None, title: str | None, feed_url: str) -> str:
-    """The one name an outlet goes by in alerts, story lines, status and exports: the configured name, else the
-    feed's own title, else the host of the feed's address (`www.` left out)."""
-    for given in (name, title):
+def outlet_name(name: str | None, site: str | None, feed_url: str) -> str:
+    """The one name an outlet goes by in alerts, story lines, status, logs and exports: the configured name, else
+    the name the feed gives itself (`site_name`, kept as the feed's title once it has been parsed), else, for a
+    feed not read yet, its address without the scheme: never a bare host that several feeds may share."""
+    for given in (name, site):
         if given and given.strip():
             return given.strip()
+    return _address(feed_url)
+
+
+_SEPARATORS = re.compile(r" (?:[-\u2013\u2014|>/]|::) |: | [-\u2013\u2014|]$")
+"""Between a site's name and the rest of a feed title (its spaces made single first): " - ", " – ", " — ",
+" | ", " > ", " / ", ": ", or one at the end. Fixed-length alternatives: linear in the title's length."""
+_GENERIC = frozenset(
+    "world news top stories story latest breaking headlines home homepage front page all international national "
+    "local politics business economy finance markets tech technology science health sport sports opinion culture "
+    "entertainment lifestyle travel weather video videos live updates feed rss category section topics asia europe "
+    "africa americas middle east us uk and more of the in on crime recent articles edition english global".split()
+)
+"""Words that name a section of a site, not the site ("World", "Top Stories", "Latest News")."""
+_HOST_NOISE = frozenset({"www", "feeds", "feed", "rss", "news", "en", "english", "m", "api", "online", "world"})
+
+
+def site_name(title: str, link: str | None, feed_url: str) -> str:
+    """The short name a feed gives itself, for a feed without a configured name: of the parts of its title
+    split at " - ", " – ", " | ", " > ", ": " ..., the first that resembles the host of the channel's link (or of
+    the feed's address), else the first that is not a section name ("World", "Top Stories"), else the host of
+    the channel's link (`www.` left out), else of the feed's address.
+
+    "Al Jazeera – Breaking News, World News and Video from Al Jazeera" is "Al Jazeera"; "World - CBSNews.com"
+    is "CBSNews.com"; "World" at washingtonpost.com is "washingtonpost.com".
+    """
+    hosts = [host for host in (_host(link), _host(feed_url)) if host]
+    parts = [part for part in _SEPARATORS.split(" ".join(title.split())) if part]
+    labels = {label for host in hosts for label in _labels(host)}
+    for part in parts:
+        if _resembles(part, labels):
+            return part
+    for part in parts:
+        if not set(_words(part)) <= _GENERIC:
+            return part
+    return hosts[0] if hosts else _address(feed_url)
+
+
+def _host(url: str | None) -> str:
+    """The host of a URL in lower case, without `www.`; "" for none."""
     try:
-        host = urlsplit(feed_url).hostname
+        host = urlsplit(url or "").hostname or ""
     except ValueError:
-        host = None
-    return host.removeprefix("www.") if host else feed_url
+        return ""
+    return host.removeprefix("www.")
+
+
+def _address(url: str) -> str:
+    """A feed's address as people read it: without the scheme and `www.` ("news.err.ee/rss")."""
+    rest = url.split("://", 1)[-1]
+    return rest.removeprefix("www.").rstrip("/") or url
+
+
+def _labels(host: str) -> list[str]:
+    """The distinctive labels of a host name: not the top-level domain, an address, or www/feeds/rss/news."""
+    if not host or host.replace(".", "").isdigit() or ":" in host:
+        return []
+    labels = host.split(".")[:-1]
+    return [label.replace("-", "") for label in labels if label not in _HOST_NOISE and len(label) >= 2]
+
+
+def _words(text: str) -> list[str]:
+    """Words in lower case, accents left out ("EL PAÍS" -> ["el", "pais"])."""
+    folded = unicodedata.normalize("NFKD", text.casefold())
+    plain = "".join(char for char in folded if not unicodedata.combining(char))
+    return [word for word in re.split(r"[^\w]+", plain) if word]
+
+
+def _resembles(part: str, labels: set[str]) -> bool:
+    """Whether a part of a title names the site at these host labels: "Al Jazeera" and aljazeera, "NYT" and
+    nytimes, "BBC News" and bbc, "Deutsche Welle" and dw (initials), "The Christian Science Monitor" and
+    csmonitor."""
+    words = _words(part)
+    squashed = "".join(words)
+    initials = "".join(word[0] for word in words if word not in ("the", "of", "and"))
+    for label in labels:
+        if len(label) >= 3 and label in squashed:
+            return True
+        if len(squashed) >= 3 and squashed in label:
+            return True
+        if len(initials) >= 2 and label.startswith(initials):
+            return True
+    return False

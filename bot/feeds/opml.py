@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from bot import clock
 from bot.config import FeedConfig, format_duration
-from bot.model import outlet_name
+from bot.model import outlet_name, site_name
 
 NAMESPACE = "https://github.com/newsbot/newsbot/opml"
 _EVERY = f"{{{NAMESPACE}}}every"
@@ -51,7 +51,7 @@ def read_opml(text: str | bytes, source: str) -> OpmlImport:
         if url.startswith("feed://"):
             url = "http://" + url.removeprefix("feed://")
         label = (outline.get("title") or outline.get("text") or "").strip()
-        name = label if label and label not in (url, outlet_name(None, None, url)) else None
+        name = label if label and label not in (url, outlet_name(None, None, url), site_name("", None, url)) else None
         raw = {"url": url, "name": name, "every": outline.get(_EVERY)}
         try:
             feed = FeedConfig.model_validate({k: v for k, v in raw.items() if v is not None})
@@ -70,8 +70,9 @@ def write_opml(
     now: datetime | None = None,
 ) -> str:
     """An OPML 2.0 document of `feeds`, readable by any feed reader and by read_opml. Each feed is titled with
-    its outlet name (`outlet_name`: the configured name, else its own title from `feed_titles` by URL, as last
-    polled, else its host); read_opml takes a bare host back as no name, so the feed's title keeps naming it."""
+    its outlet name (`outlet_name`: the configured name, else its own name from `feed_titles` by URL, as last
+    polled, else its address); read_opml takes a bare address or host back as no name, so the feed's own name
+    keeps naming it."""
     ET.register_namespace("newsbot", NAMESPACE)
     root = ET.Element("opml", version="2.0")
     head = ET.SubElement(root, "head")

@@ -11,8 +11,12 @@ the same size cap.
 from __future__ import annotations
 
 import asyncio
+import errno
 import hashlib
 import ipaddress
+import logging
+import socket
+import ssl
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +31,8 @@ from bot.fetch.addresses import Address, refusal, resolve
 from bot.fetch.hints import ServerHints, server_hints
 from bot.fetch.limits import HostLimiter
 from bot.fetch.transport import HostPools, Inflater, Refused, size_text
+
+log = logging.getLogger(__name__)
 
 USER_AGENT = f"newsbot/{__version__} (+https://github.com/newsbot/newsbot)"
 FEED_ACCEPT = (
@@ -46,6 +52,8 @@ class FetchLimits:
     total_timeout: float = 60.0
     max_bytes: int = 10 * 1024 * 1024
     max_redirects: int = 5
+    slow_after: float = 5.0
+    """A feed's server silent this long is logged as slow (the fetch goes on until a timeout)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,13 +135,15 @@ class Fetcher:
         last_modified: str | None = None,
         accept: str = "*/*",
         origin: str | None = None,
+        label: str | None = None,
     ) -> FetchResult | FetchFailure:
         """GET `url`, conditionally when validators are given; never raises for a bad server.
 
         `accept` is the Accept header: FEED_ACCEPT for feeds, so servers that negotiate content
         send the feed rather than a web page. `origin` is the configured feed a URL came from (an
         article link): every hop is then checked against it; without it `url` is the configured
-        address and only redirects are checked (see addresses.py).
+        address and only redirects are checked (see addresses.py). `label` names a feed for the log line
+        that says its server is slow (`FetchLimits.slow_after`), before any timeout ends the wait.
         """
         started = time.monotonic()
         scheme = urlsplit(url).scheme.lower()
@@ -143,30 +153,38 @@ class Fetcher:
             if scheme not in ("http", "https"):
                 raise Refused(f"unsupported URL scheme {scheme or 'none'!r}")
             _check_url(url)
-            return await self._follow(url, etag, last_modified, accept, started, origin)
+            return await self._follow(url, etag, last_modified, accept, started, origin, label)
         except Refused as refused:
             return FetchFailure(url, refused.message, refused.status, refused.hints, False, _since(started))
         except TimeoutError:
-            message = f"timed out after {self.limits.total_timeout:g} s in total"
+            message = f"no complete answer in {self.limits.total_timeout:g} s (the most a fetch may take)"
             return FetchFailure(url, message, network=True, elapsed=_since(started))
         except httpx.TimeoutException as error:
             return FetchFailure(url, self._timeout_message(error), network=True, elapsed=_since(started))
-        except httpx.ConnectError as error:
-            message = f"cannot connect: {_reason(error)}"
-            return FetchFailure(url, message, network=True, elapsed=_since(started))
         except httpx.HTTPError as error:
-            message = f"network error: {_reason(error)}"
-            return FetchFailure(url, message, network=True, elapsed=_since(started))
+            return FetchFailure(url, network_reason(error), network=True, elapsed=_since(started))
         except httpx.InvalidURL as error:
             return FetchFailure(url, f"invalid URL: {error}", elapsed=_since(started))
 
     def _timeout_message(self, error: httpx.TimeoutException) -> str:
+        where = _where(error)
         if isinstance(error, httpx.ConnectTimeout):
-            return f"connection timed out after {self.limits.connect_timeout:g} s"
-        return f"timed out after {self.limits.read_timeout:g} s"
+            return f"{where} did not accept a connection in {self.limits.connect_timeout:g} s"
+        if isinstance(error, httpx.WriteTimeout):
+            return f"{where} did not take the request in {self.limits.read_timeout:g} s"
+        if isinstance(error, httpx.PoolTimeout):
+            return f"no connection to {where} free in {self.limits.total_timeout:g} s"
+        return f"no answer in {self.limits.read_timeout:g} s from {where}"
 
     async def _follow(
-        self, url: str, etag: str | None, last_modified: str | None, accept: str, started: float, origin: str | None
+        self,
+        url: str,
+        etag: str | None,
+        last_modified: str | None,
+        accept: str,
+        started: float,
+        origin: str | None,
+        label: str | None,
     ) -> FetchResult:
         headers = {"User-Agent": self._user_agent, "Accept": accept, "Accept-Encoding": "gzip, deflate"}
         if etag:
@@ -187,15 +205,20 @@ class Fetcher:
             # The total-time cap counts time spent talking to servers, not time queued for a slot.
             async with self.limiter.slot(current):
                 hop_started = time.monotonic()
-                async with asyncio.timeout(budget):
-                    request = self._client.build_request("GET", current, headers=headers)
-                    response = await self._client.send(request, stream=True)
-                    try:
-                        location = response.headers.get("location")
-                        if response.status_code not in _REDIRECTS or not location:
-                            return await self._complete(url, current, response, started)
-                    finally:
-                        await response.aclose()
+                slow = self._warn_when_slow(label, current)
+                try:
+                    async with asyncio.timeout(budget):
+                        request = self._client.build_request("GET", current, headers=headers)
+                        response = await self._client.send(request, stream=True)
+                        try:
+                            location = response.headers.get("location")
+                            if response.status_code not in _REDIRECTS or not location:
+                                return await self._complete(url, current, response, started)
+                        finally:
+                            await response.aclose()
+                finally:
+                    if slow is not None:
+                        slow.cancel()
                 budget -= time.monotonic() - hop_started
             try:
                 current = urljoin(current, location.strip())
@@ -208,6 +231,17 @@ class Fetcher:
                 raise Refused("redirect loop")
             seen.add(current)
         raise Refused(f"too many redirects (more than {self.limits.max_redirects})")
+
+    def _warn_when_slow(self, label: str | None, url: str) -> asyncio.TimerHandle | None:
+        """For a feed (`label`): a log line once its server has been silent for `slow_after` seconds, so a
+        hanging server is named while newsbot still waits for it, not only when a timeout ends the wait."""
+        if label is None or self.limits.slow_after >= self.limits.read_timeout:
+            return None
+        waited, most = self.limits.slow_after, self.limits.read_timeout
+        where = _netloc(url)
+        return asyncio.get_running_loop().call_later(
+            waited, lambda: log.warning("%s: no answer from %s in %g s; waiting up to %g s", label, where, waited, most)
+        )
 
     async def _complete(self, url: str, final_url: str, response: httpx.Response, started: float) -> FetchResult:
         hints = server_hints(response.headers, response.status_code)
@@ -295,7 +329,62 @@ def _read_capped(path: Path, cap: int) -> bytes:
         return handle.read(cap + 1)
 
 
-def _reason(error: httpx.HTTPError) -> str:
+def network_reason(error: httpx.HTTPError) -> str:
+    """A network failure in plain words, from the operating system's error under the libraries' wrappers:
+    "connection refused by 127.0.0.1:8080", "no such host: news.example", "the connection was reset by ..."."""
+    where = _where(error)
+    host = where.rsplit(":", 1)[0] if where.count(":") == 1 else where
+    for cause in _causes(error):
+        if isinstance(cause, socket.gaierror):
+            if cause.errno in (socket.EAI_NONAME, getattr(socket, "EAI_NODATA", socket.EAI_NONAME)):
+                return f"no such host: {host}"
+            if cause.errno == socket.EAI_AGAIN:
+                return f"the name {host} could not be looked up (DNS did not answer); newsbot tries again later"
+            return f"the name {host} could not be looked up ({cause.strerror})"
+        if isinstance(cause, ConnectionRefusedError):
+            return f"connection refused by {where} (no server listens there)"
+        if isinstance(cause, ConnectionResetError):
+            return f"the connection to {where} was reset"
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return f"{where}: its TLS certificate is not valid ({cause.verify_message})"
+        if isinstance(cause, ssl.SSLError):
+            return f"{where}: the TLS handshake failed ({cause.reason or cause.strerror})"
+        if isinstance(cause, OSError) and cause.errno in (errno.ENETUNREACH, errno.EHOSTUNREACH):
+            return f"{where} cannot be reached from here ({cause.strerror})"
+    if isinstance(error, httpx.RemoteProtocolError):
+        return f"{where} closed the connection without a complete answer"
+    if isinstance(error, httpx.ConnectError):
+        return f"cannot connect to {where}: {_first_line(error)}"
+    return f"network error with {where}: {_first_line(error)}"
+
+
+def _causes(error: BaseException) -> list[BaseException]:
+    """The error and what it was raised from, outermost first (a few levels: httpx -> httpcore -> OSError)."""
+    chain: list[BaseException] = []
+    current: BaseException | None = error
+    while current is not None and len(chain) < 8 and current not in chain:
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    return chain
+
+
+def _where(error: httpx.HTTPError) -> str:
+    """host:port of the request that failed ("the server" when the error carries none)."""
+    try:
+        return _netloc(str(error.request.url))
+    except RuntimeError:  # an error raised without its request
+        return "the server"
+
+
+def _netloc(url: str) -> str:
+    parts = urlsplit(url)
+    default = 443 if parts.scheme == "https" else 80
+    host = parts.hostname or "the server"
+    host = f"[{host}]" if ":" in host else host
+    return f"{host}:{parts.port or default}"
+
+
+def _first_line(error: BaseException) -> str:
     cause = error.__cause__ or error.__context__
     text = str(error) or (str(cause) if cause else "") or type(error).__name__
     return text.splitlines()[0].rstrip(".")

@@ -39,8 +39,9 @@ class PollOutcome:
     """What one poll learned. `entries` is None unless the feed was parsed (then possibly empty, and
     only the entries of new items when the items of the last body could be skipped);
     `notice` is a subscriber-facing sentence when a long outage starts being reported or ends; `skipped`
-    names the items that could not be read (the rest of the feed was); `parse_seconds` is the parse's wall
-    time, in a worker process."""
+    names the items that could not be read (the rest of the feed was); `title` is the name the feed gives
+    itself (its site name, see `site_name`), which the store keeps; `parse_seconds` is the parse's wall time,
+    in a worker process."""
 
     state: FeedState
     status: PollStatus
@@ -92,7 +93,7 @@ async def poll_feed(state: FeedState, poller: Poller, *, now: datetime | None = 
     given = now is not None
     now = now or clock.now()
     result = await poller.fetcher.fetch(
-        state.url, etag=state.etag, last_modified=state.last_modified, accept=FEED_ACCEPT
+        state.url, etag=state.etag, last_modified=state.last_modified, accept=FEED_ACCEPT, label=state.outlet
     )
     answered = now if given else max(now, clock.now())
     host = host_key(state.url)  # empty for file:// feeds, which say nothing about the network
@@ -148,7 +149,7 @@ async def poll_feed(state: FeedState, poller: Poller, *, now: datetime | None = 
     return replace(
         outcome,
         entries=parsed.entries,
-        title=parsed.title or None,
+        title=parsed.site or None,
         link=parsed.link,
         skipped=parsed.skipped,
         parse_seconds=time.perf_counter() - parse_started,

@@ -21,7 +21,7 @@ from typing import Any
 
 import feedparser
 
-from bot.model import Entry, outlet_name
+from bot.model import Entry, outlet_name, site_name
 from bot.parse.clean import MAX_LINE, clean_entry, clean_text
 from bot.parse.urls import BUILT_IN, DropParams, resolve_link
 
@@ -40,7 +40,8 @@ MAX_JSON_DEPTH = 64
 class ParsedFeed:
     """One parsed feed document: its own metadata and its entries, newest layout untouched.
 
-    `skipped` holds one reason per item that could not be read; the other items are there.
+    `skipped` holds one reason per item that could not be read; the other items are there. `site` is the
+    short name the feed gives itself (`site_name` of its title and link), what the store keeps as its title.
     """
 
     title: str
@@ -49,6 +50,7 @@ class ParsedFeed:
     language: str | None
     entries: list[Entry]
     skipped: tuple[str, ...] = ()
+    site: str = ""
 
 
 def parse_feed(
@@ -56,10 +58,10 @@ def parse_feed(
 ) -> ParsedFeed:
     """Parse a feed document fetched from `feed_url`.
 
-    `name` is the configured feed name; every entry's outlet is `outlet_name` of it, the feed's title and
-    `feed_url`; links drop the user's `drop` parameters besides the built-in trackers. `content_type` is the
-    HTTP header, which tells feedparser the charset and
-    names an HTML page in the error when that is what the server sent.
+    `name` is the configured feed name; every entry's outlet is `outlet_name` of it, the feed's site name
+    (`site_name`) and `feed_url`; links drop the user's `drop` parameters besides the built-in trackers.
+    `content_type` is the HTTP header, which tells feedparser the charset and names an HTML page in the error
+    when that is what the server sent.
     """
     if not data.strip():
         raise FeedParseError("not a feed: the response body is empty")
@@ -73,14 +75,15 @@ def parse_feed(
     title = clean_text(_text(meta.get("title", ""), meta.get("title_detail")), MAX_LINE)
     link = _line(meta.get("link"))
     language = _line(meta.get("language"))
-    outlet = outlet_name(name, title, feed_url)
+    site = site_name(title, link, feed_url)
+    outlet = outlet_name(name, site, feed_url)
     base = link or feed_url
     entries, skipped = _each_item(
         doc.get("entries", []), lambda item: _entry(item, feed_url, outlet, base, language, drop)
     )
     if not entries and not skipped and not title and (doc.get("bozo") or not doc.get("version")):
         raise FeedParseError(_unreadable_reason(data, content_type, doc.get("bozo_exception")))
-    return ParsedFeed(title, link, _ttl(meta.get("ttl")), language, entries, skipped)
+    return ParsedFeed(title, link, _ttl(meta.get("ttl")), language, entries, skipped, site)
 
 
 def _each_item(items: object, read: Callable[[Any], Entry]) -> tuple[list[Entry], tuple[str, ...]]:
@@ -202,12 +205,13 @@ def _parse_json_feed(data: bytes, *, feed_url: str, name: str, drop: DropParams)
     title = clean_text(plain_text(_string(doc.get("title"))), MAX_LINE)
     link = _line(doc.get("home_page_url"))
     language = _line(doc.get("language"))
-    outlet = outlet_name(name, title, feed_url)
+    site = site_name(title, link, feed_url)
+    outlet = outlet_name(name, site, feed_url)
     base = link or feed_url
     entries, skipped = _each_item(
         doc.get("items"), lambda item: _json_entry(item, feed_url, outlet, base, language, drop)
     )
-    return ParsedFeed(title, link, None, language, entries, skipped)
+    return ParsedFeed(title, link, None, language, entries, skipped, site)
 
 
 _JSON_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')

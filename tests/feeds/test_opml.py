@@ -70,7 +70,8 @@ def test_intervals_are_written_in_config_notation() -> None:
 
 
 def test_export_names_each_feed_by_its_outlet_name_and_import_keeps_titles_out_of_names() -> None:
-    """Configured name, else the feed's own title as last polled, else its host: never the URL."""
+    """Configured name, else the feed's own name as last polled, else its address (a feed not polled yet); an
+    address or a bare host (older exports) is read back as no name."""
     feeds = [
         FeedConfig(url="https://feeds.bbci.co.uk/news/world/rss.xml", name="BBC World"),
         FeedConfig(url="https://www.dawn.com/feeds/world"),
@@ -79,6 +80,9 @@ def test_export_names_each_feed_by_its_outlet_name_and_import_keeps_titles_out_o
     titles = {"https://feeds.bbci.co.uk/news/world/rss.xml": "BBC News", "https://www.dawn.com/feeds/world": "Dawn"}
     text = write_opml(feeds, titles)
     labels = [(o.get("text"), o.get("title")) for o in ET.fromstring(text).iter("outline")]
-    assert labels == [("BBC World", "BBC World"), ("Dawn", "Dawn"), ("127.0.0.1", "127.0.0.1")]
+    address = "127.0.0.1:8765/wire.xml"
+    assert labels == [("BBC World", "BBC World"), ("Dawn", "Dawn"), (address, address)]
     again = read_opml(text, "export.opml")
     assert [f.name for f in again.feeds] == ["BBC World", "Dawn", None]
+    older = read_opml(text.replace(f'"{address}"', '"127.0.0.1"'), "older.opml")
+    assert [f.name for f in older.feeds] == ["BBC World", "Dawn", None]

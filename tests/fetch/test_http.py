@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import hashlib
+import logging
 import socket
 import tracemalloc
 import zlib
@@ -83,7 +84,7 @@ async def test_slow_server_times_out_with_a_clear_sentence(serve: Serve, fetcher
 
     base = await serve(app_with(web.get("/slow", slow)))
     failure = failed(await fetcher.fetch(f"{base}/slow"))
-    assert failure.message == "timed out after 0.5 s"
+    assert failure.message == f"no answer in 0.5 s from {base.removeprefix('http://')}"
     assert failure.network
 
 
@@ -98,7 +99,7 @@ async def test_trickling_server_hits_the_total_time_cap(serve: Serve, fetcher: F
 
     base = await serve(app_with(web.get("/trickle", trickle)))
     failure = failed(await fetcher.fetch(f"{base}/trickle"))
-    assert failure.message == "timed out after 1.5 s in total"
+    assert failure.message == "no complete answer in 1.5 s (the most a fetch may take)"
 
 
 @pytest.mark.parametrize("chunked", [False, True])
@@ -213,7 +214,8 @@ async def test_refused_connection_and_bad_schemes_are_per_feed_errors(fetcher: F
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     refused = failed(await fetcher.fetch(f"http://127.0.0.1:{port}/feed"))
-    assert refused.message.startswith("cannot connect") and refused.network
+    assert refused.message == f"connection refused by 127.0.0.1:{port} (no server listens there)"
+    assert refused.network
     assert failed(await fetcher.fetch("gopher://127.0.0.1/feed")).message == "unsupported URL scheme 'gopher'"
 
 
@@ -238,3 +240,30 @@ async def test_connections_are_reused_per_host_and_idle_hosts_are_let_go(serve: 
             for name in "bcde":
                 assert ok(await fetcher.fetch(hosts[name] + "/")).body == b"ok"
     assert all(len(peers[name]) == 3 for name in "bcde"), "idle hosts beyond 2 x concurrency are disconnected"
+
+
+async def test_an_unknown_host_is_said_in_plain_words(fetcher: Fetcher) -> None:
+    """The C library refuses a name that starts with a hyphen without asking a DNS server (no traffic leaves
+    this machine), with the same answer as for a name no server knows."""
+    unknown = failed(await fetcher.fetch("http://-no-such-host.example/feed.xml"))
+    assert unknown.message == "no such host: -no-such-host.example"
+    assert unknown.network
+
+
+async def test_a_silent_server_is_named_before_the_timeout(serve: Serve, caplog: pytest.LogCaptureFixture) -> None:
+    async def silent(request: web.Request) -> web.Response:
+        await asyncio.sleep(5)
+        return web.Response(body=b"late")
+
+    base = await serve(app_with(web.get("/silent", silent)))
+    limits = FetchLimits(read_timeout=1.0, slow_after=0.3)
+    async with Fetcher(limits) as fetcher:
+        with caplog.at_level(logging.WARNING, logger="bot.fetch.http"):
+            failure = failed(await fetcher.fetch(f"{base}/silent", label="Harbour Times"))
+            quick = await fetcher.fetch(f"{base}/silent", label=None)
+    where = base.removeprefix("http://")
+    assert failure.message == f"no answer in 1 s from {where}"
+    assert isinstance(quick, FetchFailure)
+    assert [record.getMessage() for record in caplog.records] == [
+        f"Harbour Times: no answer from {where} in 0.3 s; waiting up to 1 s"
+    ]
