@@ -8,9 +8,11 @@ and each command imports the parts it uses (SQLAlchemy, telegram, httpx, trafila
 from __future__ import annotations
 
 import argparse
+import difflib
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any, NoReturn
 
 from bot import __version__
 from bot.commands import (
@@ -34,18 +36,67 @@ CONFIG_SEARCH = "./config.yaml, else the file $NEWSBOT_CONFIG names, else built-
 RULES_DIR_HELP = "rules folder (default: the config's `rules`, ./rules without a config)"
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="newsbot", description="Media-monitoring alerts from RSS/Atom feeds, matched by rules you edit."
+class Parser(argparse.ArgumentParser):
+    """argparse that takes options only by their whole name (`--onc` is not `--once`) and names the nearest
+    command or option for a near miss ("did you mean 'status'?"). Every command's parser is one of these."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
+
+    def _check_value(self, action: argparse.Action, value: Any) -> None:
+        if action.choices is None or value in action.choices:
+            return
+        known = [str(choice) for choice in action.choices]
+        close = difflib.get_close_matches(str(value), known, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise argparse.ArgumentError(
+            action, f"invalid choice: {value!r}{hint} (choose from {', '.join(map(repr, known))})"
+        )
+
+    def parse_args(self, args: Sequence[str] | None = None, namespace: Any = None) -> Any:  # type: ignore[override]
+        parsed, unknown = self.parse_known_args(args, namespace)
+        if unknown:
+            _chosen(self, parsed).unrecognized(unknown)
+        return parsed
+
+    def unrecognized(self, unknown: list[str]) -> NoReturn:
+        options = {option.lstrip("-"): option for action in self._actions for option in action.option_strings}
+
+        def hint(word: str) -> str:
+            close = difflib.get_close_matches(word.split("=", 1)[0].lstrip("-"), list(options), n=1)
+            return f"{word} (did you mean {options[close[0]]}?)" if close and word.startswith("-") else word
+
+        hints = [hint(word) for word in unknown]
+        self.error(f"unrecognized arguments: {' '.join(hints)}")
+
+
+def _chosen(parser: Parser, parsed: argparse.Namespace) -> Parser:
+    """The parser of the command (and action) the command line chose, for its own options."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction) and getattr(parsed, action.dest, None) in action.choices:
+            return _chosen(action.choices[getattr(parsed, action.dest)], parsed)
+    return parser
+
+
+def build_parser() -> Parser:
+    parser = Parser(
+        prog="newsbot",
+        description="Media-monitoring alerts from RSS, Atom, RDF and JSON feeds, matched by rules you edit.",
+        epilog="`newsbot COMMAND --help` tells more of each command; README.md tells all.",
     )
     parser.add_argument("--version", action="version", version=f"newsbot {__version__}")
     _logging_options(parser, top=True)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def command(
-        name: str, help: str, handler: object, group: argparse._SubParsersAction | None = None
+        name: str,
+        help: str,
+        handler: object,
+        group: argparse._SubParsersAction | None = None,
+        epilog: str | None = None,
     ) -> argparse.ArgumentParser:
-        sub = (group or commands).add_parser(name, help=help, description=help)
+        sub = (group or commands).add_parser(name, help=help, description=help, epilog=epilog)
         sub.set_defaults(handler=handler)
         _logging_options(sub, top=False)
         return sub
@@ -53,12 +104,27 @@ def build_parser() -> argparse.ArgumentParser:
     def with_config(sub: argparse.ArgumentParser) -> None:
         sub.add_argument("-c", "--config", help=f"config file (default: {CONFIG_SEARCH})")
 
-    run = command("run", "run the bot: poll feeds on schedule, alert via Telegram or the terminal", cmd_run)
+    run = command(
+        "run",
+        "run the bot: poll feeds on schedule, alert via Telegram or here (it says which at start)",
+        cmd_run,
+    )
     with_config(run)
-    poll = command("poll", "poll the feeds and print new alerts (also queued for Telegram; `run` sends them)", cmd_poll)
+    poll = command(
+        "poll",
+        "poll the feeds and print new alerts (also queued for Telegram; `run` sends them)",
+        cmd_poll,
+        epilog="exit status of --once: 0 when every feed was polled, 1 when any feed failed (each is named on "
+        "stderr), 2 for a problem with the command line or the config",
+    )
     with_config(poll)
     poll.add_argument("--once", action="store_true", help="one poll cycle, then exit")
-    poll.add_argument("--json", action="store_true", help="one JSON object per alert (and per spike) per line")
+    poll.add_argument(
+        "--json",
+        action="store_true",
+        help="one JSON object per topic and story (and per spike), a line each (a story three topics matched is "
+        "three lines with the same story.id)",
+    )
     demo = command("demo", "poll the bundled demo feeds with the shipped rules and print the alerts", cmd_demo)
     demo.add_argument("--rules", help="rules folder (default: the starter rules that `newsbot init` writes)")
     init = command("init", "write a starter config.yaml and rules/ into a folder", cmd_init)
@@ -88,7 +154,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     with_config(back)
     back.add_argument("--since", default="7d", type=_period, help="stored entries of this period (default 7d)")
-    back.add_argument("--show", type=int, default=10, help="latest alerts to list per rule (default 10)")
+    back.add_argument(
+        "--show", type=_at_least_zero, default=10, metavar="N", help="latest alerts to list per rule (default 10)"
+    )
     back.add_argument("files", nargs="*", metavar="RULE_FILE", help="edited rule files to try instead of the live ones")
 
     feeds = command("feeds", "import or export the feed list as OPML", None)
@@ -121,9 +189,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     trend.add_argument("--png", metavar="FILE", help="write the chart to FILE as a PNG instead of printing it")
 
-    status = command("status", "feed health and alert latency", cmd_status)
+    status = command(
+        "status",
+        "feed health (last success, next poll and why, errors), alert latency per topic, and on PostgreSQL the "
+        "processes sharing the database",
+        cmd_status,
+    )
     with_config(status)
     status.add_argument("--since", default="7d", type=_period, help="latency over this period (default 7d)")
+    status.add_argument(
+        "--wide", action="store_true", help="every column: reasons in full, items per day, latency per feed"
+    )
     return parser
 
 
@@ -147,12 +223,21 @@ def _logging_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
 
 def _at_least_one(text: str) -> int:
     """A count of at least 1, checked where it is read."""
+    return _whole_number(text, 1)
+
+
+def _at_least_zero(text: str) -> int:
+    """A count of 0 or more, checked where it is read."""
+    return _whole_number(text, 0)
+
+
+def _whole_number(text: str, least: int) -> int:
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r}: give 1 or more")
+    if value < least:
+        raise argparse.ArgumentTypeError(f"{text!r}: give {least} or more")
     return value
 
 

@@ -9,8 +9,10 @@ import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+from rich import box
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn
@@ -20,6 +22,7 @@ from bot.counts import plural
 
 # What the views show, and how, is imported by the views that run (start-up time: see cli.py).
 if TYPE_CHECKING:
+    from bot.config import Config
     from bot.ingest.pipeline import FeedPollReport
     from bot.model import Entry, Match, Story
     from bot.rulebook.backtest import DraftChange, RuleHits
@@ -52,8 +55,9 @@ def poll_progress(feeds: int, show: bool) -> Iterator[Callable[[], None]]:
         yield lambda: progress.advance(task)
 
 
-def show_poll_reports(reports: Sequence[FeedPollReport]) -> int:
-    """Failed feeds and the cycle's totals; the exit status (1 when every feed failed)."""
+def show_poll_reports(reports: Sequence[FeedPollReport], config: Config | None = None) -> int:
+    """Failed feeds, the cycle's totals, and why a first poll alerted nothing; the exit status: 1 when any feed
+    failed (scripts and cron jobs can tell), else 0."""
     failed = [r for r in reports if r.error]
     for report in failed:
         err.print(f"feed {report.feed_url}: {report.error}", style="red", markup=False, highlight=False)
@@ -66,20 +70,50 @@ def show_poll_reports(reports: Sequence[FeedPollReport]) -> int:
         f"{len(stories) - len(new)} updated",
         highlight=False,
     )
-    return 1 if reports and len(failed) == len(reports) else 0
+    held = [report for report in reports if report.held_back]
+    if held:
+        err.print(_held_back(held, config), markup=False, highlight=False)
+    return 1 if failed else 0
+
+
+def _held_back(held: Sequence[FeedPollReport], config: Config | None) -> str:
+    """Why entries of new feeds raised no alert: "30 entries stored without alerts (ERR News's first poll) ..."."""
+    stored = plural(sum(report.held_back for report in held), "entry", "entries")
+    whose = f"{held[0].outlet}'s first poll" if len(held) == 1 else f"first polls of {len(held)} feeds"
+    feeds = {feed.url: feed for feed in config.feeds} if config else {}
+    backlogs = sorted({feeds[report.feed_url].backlog for report in held if report.feed_url in feeds})
+    backlog = "/".join(str(number) for number in backlogs) or "0"
+    where = f" in {config.config_file}" if config and config.config_file else ""
+    return (
+        f"{stored} stored without alerts ({whose}): a feed's first poll alerts at most `backlog` ({backlog}) of "
+        "its entries, so a new feed never floods you with old news; `newsbot rules backtest` shows what they "
+        f"match, and `backlog: N` on a new feed{where} alerts on its N newest at its first poll; later polls "
+        "alert on every new entry"
+    )
 
 
 def show_backtest(
     results: Sequence[RuleHits], changes: Sequence[DraftChange], entries: int, period: str, show: int
 ) -> None:
     """Per rule its matches and alerts (one per story), the latest alerts with their matched words, and for
-    draft rule files what they would change against the live rule."""
+    draft rule files what they would change against the live rule; before any poll, what to do instead."""
+    if not entries:
+        err.print(
+            f"no entries stored in the last {period}: the backtest runs the rules over stored entries, and "
+            "`newsbot poll --once` or `newsbot run` stores them (or try a longer --since)",
+            markup=False,
+            highlight=False,
+        )
+        return
     stored = plural(entries, "entry", "entries")
     table = Table(title=f"Backtest over {stored} stored in the last {period} (alerts: one per story)")
-    for column in ("rule", "matches", "alerts", "file"):
-        table.add_column(column)
+    table.add_column("rule", overflow="fold")
+    table.add_column("matches", justify="right")
+    table.add_column("alerts", justify="right")
+    table.add_column("file", overflow="fold")
     for result in results:
-        table.add_row(escape(result.rule.id), str(len(result.hits)), str(len(result.alerts)), escape(result.rule.path))
+        path = _shown_path(result.rule.path)
+        table.add_row(escape(result.rule.id), str(len(result.hits)), str(len(result.alerts)), escape(path))
     out.print(table)
     for result in results:
         for hit in result.alerts[-show:] if show else ():
@@ -89,6 +123,14 @@ def show_backtest(
             out.print(f"    {entry.url}  [{words}]", markup=False, highlight=False)
     for change in changes:
         _show_change(change, show)
+
+
+def _shown_path(path: str) -> str:
+    """A rule file's path relative to the current folder when it is under it, else as it is."""
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return path
 
 
 def _show_change(change: DraftChange, show: int) -> None:
@@ -162,33 +204,59 @@ def _latency(latency: Latency | None) -> str:
     return f"{human_duration(latency.p50)} / {human_duration(latency.p95)} (n={latency.count})"
 
 
-def show_processes(report: ProcessReport, now: datetime) -> None:
-    """The processes sharing the database (on SQLite the one `run`), and the work waiting between them."""
+def show_processes(report: ProcessReport, now: datetime, *, wide: bool = False) -> None:
+    """The processes sharing the database (on SQLite the one `run`), and the work waiting between them; pid and
+    start time with `wide`."""
     from bot.config import relative_time
     from bot.status.members import work_waiting
 
     if not report.processes:
         return
-    table = Table(title=f"Processes ({work_waiting(report)})")
-    for column in ("process", "host", "pid", "roles", "polling now", "started", "last heartbeat"):
-        table.add_column(column)
+    table = Table(title=f"Processes ({work_waiting(report)})", box=_box(wide), show_edge=wide)
+    columns = ("process", "host", "pid", "roles", "polling now", "started", "last heartbeat")
+    shown = columns if wide else ("process", "host", "roles", "polling now", "last heartbeat")
+    for column in shown:
+        table.add_column(column, no_wrap=not wide, overflow="fold")
     for health in report.processes:
         process = health.process
         beat = relative_time(process.heartbeat_at, now, seconds=True)
-        table.add_row(
-            process.id,
-            escape(process.host),
-            str(process.pid),
-            ", ".join(process.roles) or "-",
-            f"{health.polling} feeds",
-            relative_time(process.started_at, now),
-            f"{beat} (stale)" if health.stale else beat,
-            style="red" if health.stale else None,
-        )
+        cells = {
+            "process": process.id,
+            "host": escape(process.host),
+            "pid": str(process.pid),
+            "roles": ", ".join(process.roles) or "-",
+            "polling now": f"{health.polling} feeds",
+            "started": relative_time(process.started_at, now),
+            "last heartbeat": f"{beat} (stale)" if health.stale else beat,
+        }
+        table.add_row(*(cells[column] for column in shown), style="red" if health.stale else None)
     out.print(table)
 
 
-def show_status(report: HealthReport, now: datetime, period: str) -> None:
+def show_status(report: HealthReport, now: datetime, period: str, *, wide: bool = False) -> None:
+    """Feed health and alert latency per topic. At 80 columns, a line per feed (name, last success, next poll
+    and why in a word, errors in a row) and each failing feed's error in full below; `wide`: every column,
+    the reasons in full and the latency per feed."""
+    if wide:
+        _feeds_wide(report, now, period)
+    else:
+        _feeds_narrow(report, now)
+    topics = Table(
+        title=f"Topics (latency: publication -> alert, p50 / p95, last {period})", box=_box(wide), show_edge=wide
+    )
+    topics.add_column("topic", overflow="fold")
+    topics.add_column("latency", no_wrap=True)
+    for rule_id, latency in report.topics:
+        topics.add_row(escape(rule_id), _latency(latency))
+    out.print(topics)
+
+
+def _box(wide: bool) -> box.Box:
+    """Ruled tables when there is room; at 80 columns, lines without vertical rules (each saves a column)."""
+    return box.HEAVY_HEAD if wide else box.SIMPLE_HEAD
+
+
+def _feeds_wide(report: HealthReport, now: datetime, period: str) -> None:
     from bot.config import relative_time
     from bot.status.schedule import next_poll
 
@@ -208,12 +276,31 @@ def show_status(report: HealthReport, now: datetime, period: str) -> None:
             style="red" if feed.last_error else None,
         )
     out.print(feeds)
-    topics = Table(title="Topics (latency p50 / p95)")
-    topics.add_column("topic")
-    topics.add_column("latency")
-    for rule_id, latency in report.topics:
-        topics.add_row(escape(rule_id), _latency(latency))
-    out.print(topics)
+
+
+def _feeds_narrow(report: HealthReport, now: datetime) -> None:
+    from bot.config import relative_time
+    from bot.status.schedule import next_poll
+
+    feeds = Table(title="Feeds", box=_box(False), show_edge=False)
+    feeds.add_column("feed", no_wrap=True, overflow="ellipsis", min_width=12)
+    for column in ("last success", "next poll", "errors"):
+        feeds.add_column(column, no_wrap=True, overflow="ellipsis")
+    for feed in report.feeds:
+        feeds.add_row(
+            escape(feed.name),
+            relative_time(feed.last_success_at, now),
+            next_poll(feed.next_poll_at, feed.why_short, now),
+            plural(feed.consecutive_errors, "error") if feed.last_error else "",
+            style="red" if feed.last_error else None,
+        )
+    out.print(feeds)
+    for feed in report.feeds:
+        if feed.last_error:
+            since = relative_time(feed.failing_since, now)
+            out.print(f"{feed.name}: {feed.last_error}; failing since {since}", style="red", markup=False)
+    if report.feeds:
+        err.print("`newsbot status --wide`: each next poll's reason in full, items per day and latency per feed")
 
 
 _BAR_WIDTH = 40

@@ -6,6 +6,7 @@ Heavy libraries are imported inside each command, so that `newsbot --help` and `
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
@@ -16,6 +17,7 @@ from bot.counts import plural
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
 
+    from bot.app import Delivery
     from bot.config import Config
     from bot.deliver.sink import Sink
     from bot.match.rules import Rule
@@ -24,6 +26,8 @@ if TYPE_CHECKING:
     from bot.status.members import ProcessReport
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
+
 
 class UsageError(Exception):
     """A problem with the command line or its files; the message is shown as is."""
@@ -66,6 +70,21 @@ def _no_config_file(config: Config) -> None:
         )
 
 
+def _where_alerts_go(config: Config, chosen: Delivery) -> str:
+    """One sentence for the start of `run` and `poll`: Telegram (with a token) or this terminal, and Apprise."""
+    where = f"telegram.token in {config.config_file}" if config.config_file else "telegram.token"
+    if chosen.telegram is None:
+        said = (
+            f"alerts are printed here: no Telegram token is set ({where}; the starter config reads it from "
+            "$TELEGRAM_BOT_TOKEN)"
+        )
+    else:
+        said = "alerts go to the Telegram chats that subscribe to their topics (send /start to the bot)"
+    if config.apprise:
+        said += f", and to {plural(len(config.apprise), 'Apprise channel')}"
+    return said
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     import asyncio
 
@@ -74,11 +93,15 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     config = _config(args)
     _no_config_file(config)
-    asyncio.run(run_daemon(config, delivery(config, None), front=True))
+    chosen = delivery(config, None)
+    log.info("%s", _where_alerts_go(config, chosen))
+    asyncio.run(run_daemon(config, chosen, front=True))
+    log.info("stopped")
     return 0
 
 
 def _poll_once(config: Config, sink: Sink, show_progress: bool) -> int:
+    """One poll cycle; the exit status: 0 when every feed was polled, 1 when any failed."""
     import asyncio
 
     from bot.app import poll_once
@@ -86,7 +109,7 @@ def _poll_once(config: Config, sink: Sink, show_progress: bool) -> int:
 
     with poll_progress(len(config.feeds), show_progress) as advance:
         reports = asyncio.run(poll_once(config, sink, advance))
-    return show_poll_reports(reports)
+    return show_poll_reports(reports, config)
 
 
 def cmd_poll(args: argparse.Namespace) -> int:
@@ -103,7 +126,9 @@ def cmd_poll(args: argparse.Namespace) -> int:
     chosen = delivery(config, print_sink(args.json))
     if args.once:
         return _poll_once(config, chosen.sink, show_progress=not args.json)
+    log.info("alerts are printed here%s", "; `newsbot run` sends them to Telegram" if chosen.telegram else "")
     asyncio.run(run_daemon(config, chosen, front=False))
+    log.info("stopped")
     return 0
 
 
@@ -147,8 +172,43 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def _rules_dir(args: argparse.Namespace) -> Path:
-    """DIR when given, else the rules folder of the config (see _config)."""
-    return Path(args.directory) if args.directory else _config(args).rules_dir
+    """DIR when given, else the rules folder of the config (see _config); a missing folder is a usage error
+    that says where the folder was taken from and how to name another."""
+    if args.directory:
+        folder = Path(args.directory)
+        if not folder.is_dir():
+            raise UsageError(f"{folder}: no such rules folder")
+        return folder
+    config = _config(args)
+    folder = config.rules_dir
+    if not folder.is_dir():
+        source = f"the `rules` of {config.config_file}" if config.config_file else "no config file was found"
+        raise UsageError(
+            f"{folder}: no such rules folder ({source}); name the folder (`newsbot rules {args.rules_command} DIR`) "
+            "or a config with -c FILE; `newsbot init` writes both"
+        )
+    return folder
+
+
+def _stored(args: argparse.Namespace, config: Config) -> bool:
+    """For a command that only reads what was stored: without a config file it is refused (as `poll` is), and
+    before the first poll it says so instead of creating an empty database (False: nothing to read)."""
+    from sqlalchemy.engine import make_url
+
+    from bot.cli_views import err
+    from bot.store.db import database_exists
+
+    _no_config_file(config)
+    if database_exists(config.database_url):
+        return True
+    flag = f" -c {args.config}" if args.config else ""
+    err.print(
+        f"nothing polled yet: there is no database at {make_url(config.database_url).database}; "
+        f"`newsbot poll{flag} --once` or `newsbot run{flag}` makes it",
+        highlight=False,
+        markup=False,
+    )
+    return False
 
 
 def cmd_rules_check(args: argparse.Namespace) -> int:
@@ -195,6 +255,8 @@ def cmd_rules_backtest(args: argparse.Namespace) -> int:
     problems(found)
     if found:
         return 1
+    if not _stored(args, config):
+        return 0
     since = clock.now() - parse_duration(args.since)
 
     async def stored(engine: AsyncEngine) -> tuple[list[StoredEntry], dict[int, int]]:
@@ -216,6 +278,8 @@ def cmd_stories(args: argparse.Namespace) -> int:
 
     config = _config(args)
     rule = _topic(config, args.topic) if args.topic else None
+    if not _stored(args, config):
+        return 0
     since = clock.now() - parse_duration(args.since)
     found = _query(config, lambda engine: recent_stories(engine, since, config.stories, rule.id if rule else None))
     shown = [story for story in found if len(story.outlets) >= args.min_outlets]
@@ -353,14 +417,16 @@ def cmd_status(args: argparse.Namespace) -> int:
     from bot.status.members import process_report
 
     config = _config(args)
+    if not _stored(args, config):
+        return 0
     since = clock.now() - parse_duration(args.since)
 
     async def reports(engine: AsyncEngine) -> tuple[HealthReport, ProcessReport]:
         return await health_report(engine, since), await process_report(engine, clock.now(), config.cluster)
 
     health, processes = _query(config, reports)
-    show_status(health, clock.now(), args.since)
-    show_processes(processes, clock.now())
+    show_status(health, clock.now(), args.since, wide=args.wide)
+    show_processes(processes, clock.now(), wide=args.wide)
     problems(load_ruleset(config.rules_dir).errors)
     return 0
 

@@ -6,14 +6,15 @@ The models themselves, and what each key means, are in bot/config.py.
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from yaml.nodes import Node
 
 from bot.config import Config, ConfigError, FeedConfig
@@ -60,12 +61,64 @@ def substitute_env(value: Any, unset: list[_Problem], where: tuple[int | str, ..
     return _ENV_REF.sub(replace, value)
 
 
-def _describe(error: Any) -> str:
+def _describe(error: Any, key: tuple[int | str, ...]) -> str:
     if error["type"] == "extra_forbidden":
-        return "unknown key (check its spelling against config.example.yaml)"
+        return unknown_key(key)
     if error["type"] == "missing":
         return "this key is required"
     return str(error["msg"]).removeprefix("Value error, ")
+
+
+_INTERNAL = frozenset({"base_dir", "config_file"})
+"""Config fields the loader sets, not the file."""
+
+
+def unknown_key(key: tuple[int | str, ...]) -> str:
+    """Why a key is not taken, with the nearest known key ("unknown key; did you mean `every`?"), or where a
+    key of that name belongs, or the keys known at that place: a folder made by `newsbot init` has no
+    config.example.yaml to check the spelling against."""
+    name, known = str(key[-1]), _keys_at(key[:-1])
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.7)
+    if close:
+        return f"unknown key; did you mean `{close[0]}`?"
+    elsewhere = [path for path in _all_keys(Config, ()) if path.rsplit(".", 1)[-1] == name]
+    if elsewhere:
+        return f"unknown key here; `{name}` belongs under `{elsewhere[0].rsplit('.', 1)[0]}`"
+    return f"unknown key; the keys here are {', '.join(known)}" if known else "unknown key"
+
+
+def _keys_at(path: Sequence[int | str]) -> list[str]:
+    """The keys the config takes at a key path (`feeds.2` -> url, name, every, ...; list indexes skipped)."""
+    model: type[BaseModel] | None = Config
+    for part in path:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(str(part)) if model else None
+        model = _model_in(field.annotation) if field else None
+    return [key for key in model.model_fields if key not in _INTERNAL] if model else []
+
+
+def _all_keys(model: type[BaseModel], prefix: tuple[str, ...]) -> list[str]:
+    """Every key path of the config (`telegram.token`, `feeds.every` ...), outer keys first."""
+    found = []
+    for key, field in model.model_fields.items():
+        if key in _INTERNAL:
+            continue
+        found.append(".".join((*prefix, key)))
+        inner = _model_in(field.annotation)
+        if inner is not None:
+            found += _all_keys(inner, (*prefix, key))
+    return found
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    """The model a field holds: itself, or inside a list or an optional."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for argument in get_args(annotation):
+        if (inner := _model_in(argument)) is not None:
+            return inner
+    return None
 
 
 def _key_path(location: Sequence[int | str]) -> str:
@@ -75,7 +128,10 @@ def _key_path(location: Sequence[int | str]) -> str:
 def _validation_problems(
     error: ValidationError, key: tuple[int | str, ...] = (), path: tuple[int | str, ...] = ()
 ) -> list[_Problem]:
-    return [_Problem((*key, *found["loc"]), _describe(found), (*path, *found["loc"])) for found in error.errors()]
+    return [
+        _Problem((*key, *found["loc"]), _describe(found, (*key, *found["loc"])), (*path, *found["loc"]))
+        for found in error.errors()
+    ]
 
 
 def _config_error(source: object, root: Node | None, problems: Sequence[_Problem]) -> ConfigError:
@@ -107,9 +163,9 @@ def parse_config(text: str, source: str, base_dir: Path) -> Config:
     unset: list[_Problem] = []
     raw = substitute_env(loaded, unset)
     problems = list(unset)
-    for internal in ("base_dir", "config_file"):
+    for internal in sorted(_INTERNAL):
         if internal in raw:
-            problems.append(_Problem((internal,), "unknown key (check its spelling against config.example.yaml)"))
+            problems.append(_Problem((internal,), unknown_key((internal,))))
     raw.update(base_dir=base_dir, config_file=Path(source))
     try:
         config = Config.model_validate(raw)

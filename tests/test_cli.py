@@ -110,9 +110,9 @@ def test_status_shows_feed_health_and_latency(tmp_path: Path, capsys: pytest.Cap
         f"feeds:\n  - url: {(tmp_path / 'feed.xml').as_uri()}\n    name: Local\n    backlog: 1\n"
         f"  - url: {(tmp_path / 'missing.xml').as_uri()}\n    name: Missing\n"
     )
-    assert main(["poll", "-c", str(config), "--once", "--json"]) == 0
+    assert main(["poll", "-c", str(config), "--once", "--json"]) == 1  # one feed failed
     assert "troop-deployment" in capsys.readouterr().out
-    assert main(["status", "-c", str(config)]) == 0
+    assert main(["status", "-c", str(config), "--wide"]) == 0
     shown = capsys.readouterr().out
     local = next(line for line in shown.splitlines() if "Local" in line)
     assert "ago" in local and "30 min" in local

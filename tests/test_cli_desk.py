@@ -173,7 +173,7 @@ def test_one_outlet_name_in_alerts_stories_status_and_export(desk: Desk) -> None
     assert {"https://harbour.example/kallas", "https://wire.example/narva?id=1"} <= urls  # built-in and configured
     assert by_title[NARVA]["url"] == "https://wire.example/narva?id=1"
 
-    status = desk.run("status", "-c", str(desk.config))
+    status = desk.run("status", "-c", str(desk.config), "--wide")
     assert status.returncode == 0, status.stderr
     feed_rows = [line for line in status.stdout.splitlines() if "ago" in line]
     assert [row.split("│")[1].strip() for row in feed_rows] == ["Baltic Rewrite", "Harbour Times", "Wire A"]

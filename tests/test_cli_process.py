@@ -42,14 +42,15 @@ class Done:
     err: str
 
 
-async def newsbot(*arguments: str, cwd: Path, config_env: Path | None = None) -> Done:
-    """Run `python -m bot ARGUMENTS` in `cwd`, with $NEWSBOT_CONFIG only when given."""
+async def newsbot(*arguments: str, cwd: Path, config_env: Path | None = None, columns: int = 250) -> Done:
+    """Run `python -m bot ARGUMENTS` in `cwd`, with $NEWSBOT_CONFIG only when given, on a terminal `columns`
+    wide."""
     environment = {
         key: value
         for key, value in os.environ.items()
         if not key.startswith("NEWSBOT_") and key not in ("TELEGRAM_BOT_TOKEN", "PYTHONPATH")
     }
-    environment.update(PYTHONPATH=str(ROOT), COLUMNS="250", NO_COLOR="1")
+    environment.update(PYTHONPATH=str(ROOT), COLUMNS=str(columns), NO_COLOR="1")
     if config_env is not None:
         environment["NEWSBOT_CONFIG"] = str(config_env)
     process = await asyncio.create_subprocess_exec(
@@ -146,8 +147,8 @@ async def test_every_config_problem_at_once_with_file_line_and_key(tmp_path: Pat
         "newsbot: config.yaml:4: feeds.0.every: 'soon' is not a duration; write it like 30s, 10m, 2h or 1d",
         "newsbot: config.yaml:5: feeds.1.url: this key is required",
         "newsbot: config.yaml:6: feeds.2.url: 'ftp://old/feed' must start with http://, https:// or file://",
-        "newsbot: config.yaml:7: feeds.2.bogus: unknown key (check its spelling against config.example.yaml)",
-        "newsbot: config.yaml:9: telegram.tokn: unknown key (check its spelling against config.example.yaml)",
+        "newsbot: config.yaml:7: feeds.2.bogus: unknown key; the keys here are url, name, every, backlog, fulltext",
+        "newsbot: config.yaml:9: telegram.tokn: unknown key; did you mean `token`?",
         "newsbot: config.yaml:10: polling: min_interval must not be longer than max_interval",
     ]
 

@@ -124,7 +124,7 @@ def test_every_problem_at_once_with_its_line(monkeypatch: pytest.MonkeyPatch) ->
         "c.yaml:3: feeds.0.every: 'soon' is not a duration; write it like 30s, 10m, 2h or 1d",
         "c.yaml:4: feeds.1.url: this key is required",
         "c.yaml:5: feeds.2.url: environment variable NB_UNSET is not set",
-        "c.yaml:7: telegram.tokn: unknown key (check its spelling against config.example.yaml)",
+        "c.yaml:7: telegram.tokn: unknown key; did you mean `token`?",
         "c.yaml:9: polling.max_items_per_poll: Input should be greater than or equal to 1",
     )
 
@@ -138,7 +138,7 @@ def test_feeds_file_problems_at_once_with_their_lines(tmp_path: Path) -> None:
     assert caught.value.problems == (
         f"{feeds}:2: feeds.0.backlog: Input should be greater than or equal to 0",
         f"{feeds}:3: feeds.1.url: 'gopher://b/' must start with http://, https:// or file://",
-        f"{feeds}:5: feeds.2.evry: unknown key (check its spelling against config.example.yaml)",
+        f"{feeds}:5: feeds.2.evry: unknown key; did you mean `every`?",
     )
     (tmp_path / "feeds.yaml").write_text("feeds:\n  - url: http://a/\n    backlog: -1\n")
     with pytest.raises(ConfigError, match=r"feeds\.yaml:3: feeds\.0\.backlog: Input should be greater"):

@@ -52,8 +52,12 @@ class FetchLimits:
     total_timeout: float = 60.0
     max_bytes: int = 10 * 1024 * 1024
     max_redirects: int = 5
-    slow_after: float = 5.0
-    """A feed's server silent this long is logged as slow (the fetch goes on until a timeout)."""
+
+    @property
+    def slow_after(self) -> float:
+        """A feed's server silent this long is logged as slow, while the fetch waits on until `read_timeout`:
+        5 s, or a quarter of a shorter read timeout."""
+        return min(5.0, self.read_timeout / 4)
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,7 +239,7 @@ class Fetcher:
     def _warn_when_slow(self, label: str | None, url: str) -> asyncio.TimerHandle | None:
         """For a feed (`label`): a log line once its server has been silent for `slow_after` seconds, so a
         hanging server is named while newsbot still waits for it, not only when a timeout ends the wait."""
-        if label is None or self.limits.slow_after >= self.limits.read_timeout:
+        if label is None:
             return None
         waited, most = self.limits.slow_after, self.limits.read_timeout
         where = _netloc(url)

@@ -145,6 +145,7 @@ async def poll_feed(state: FeedState, poller: Poller, *, now: datetime | None = 
         ttl=parsed.ttl,
         newest_entry_at=newest,
         items_per_day=rate,
+        title=parsed.site or state.title,  # so the poll's own log line calls the feed by its name
     )
     return replace(
         outcome,

@@ -80,6 +80,8 @@ class FeedPollReport:
     new_entries: int = 0
     held_back: int = 0
     stories: tuple[StoryAlert, ...] = ()
+    outlet: str = ""
+    """The feed's outlet name after the poll (its site name once parsed), for the summary's sentences."""
 
 
 @dataclass
@@ -128,7 +130,8 @@ class Pipeline:
         if fetched.entries:
             self.waiting.set()
         new = len(fetched.entries)
-        return FeedPollReport(claim.url, fetched.outcome.error, new, new - len(fetched.alertable))
+        outlet = fetched.outcome.state.outlet
+        return FeedPollReport(claim.url, fetched.outcome.error, new, new - len(fetched.alertable), outlet=outlet)
 
     async def _store_unfiled(self, fetched: FetchedFeed) -> None:
         """The poll's new entries, the feed's new state and the poll's notice, in one transaction (a quiet poll
@@ -357,14 +360,18 @@ def log_poll(fetched: FetchedFeed) -> None:
     else:
         parsed, skipped, new = len(outcome.entries or ()), len(outcome.skipped), len(fetched.entries)
         parse_ms, pages_ms = round(outcome.parse_seconds * 1000), round(fetched.pages_seconds * 1000)
+        held, backlog = new - len(fetched.alertable), fetched.feed.backlog
         parts = [
             f"fetched in {fetch_ms} ms",
             f"parsed {plural(parsed, 'entry', 'entries')} in {parse_ms} ms",
             *([f"{plural(skipped, 'item')} skipped"] if skipped else []),
             f"{new} new",
+            *([f"{held} held back: a first poll alerts at most backlog ({backlog})"] if held else []),
             *([f"article pages in {pages_ms} ms"] if pages_ms else []),
         ]
-        fields.update(parse_ms=parse_ms, parsed=parsed, skipped_items=skipped, new=new, pages_ms=pages_ms)
+        fields.update(
+            parse_ms=parse_ms, parsed=parsed, skipped_items=skipped, new=new, held_back=held, pages_ms=pages_ms
+        )
     log.log(level, "%s: %s", outcome.state.outlet, "; ".join(parts), extra=fields)
 
 

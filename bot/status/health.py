@@ -32,6 +32,8 @@ class FeedHealth:
     failing_since: datetime | None
     next_poll_at: datetime | None
     why: str
+    why_short: str
+    consecutive_errors: int
     items_per_day: float | None
     latency: Latency | None
 
@@ -73,6 +75,8 @@ async def health_report(engine: AsyncEngine, since: datetime) -> HealthReport:
             failing_since=feed.state.failing_since,
             next_poll_at=feed.state.next_poll_at,
             why=why(feed.state),
+            why_short=why(feed.state, short=True),
+            consecutive_errors=feed.state.consecutive_errors,
             items_per_day=feed.state.items_per_day,
             latency=latency_of(by_feed.get(feed.id, [])),
         )

@@ -23,14 +23,34 @@ LISTED = 20
 """Feeds listed one by one at a start; beyond it, the soonest half of that and a count per reason."""
 
 
-def why(state: FeedState) -> str:
-    """The reason for the feed's next poll, in a few words ("" for a feed planned by an older version)."""
+_SHORT = {
+    PollReason.FIRST_POLL: "first poll",
+    PollReason.ADAPTIVE: "adaptive",
+    PollReason.TTL: "ttl",
+    PollReason.FRESHNESS: "Cache-Control",
+    PollReason.RETRY_AFTER: "Retry-After",
+    PollReason.BACKLOG: "backlog",
+    PollReason.REMOVED: "not polled",
+    PollReason.BACKOFF: "backoff",
+}
+"""The same reasons in a word or two, for `newsbot status` at 80 columns (`--wide` gives them in full)."""
+
+
+def why(state: FeedState, *, short: bool = False) -> str:
+    """The reason for the feed's next poll, in a few words ("" for a feed planned by an older version); with
+    `short`, in a word or two ("adaptive", "every 10m")."""
     reason = state.next_poll_reason
     if reason is PollReason.EVERY:
+        if short:
+            return f"every {format_duration(state.every)}" if state.every else "every"
         return f"every {format_duration(state.every)} as configured" if state.every else "its configured interval"
+    if reason is None:
+        return ""
+    if short:
+        return _SHORT.get(reason, "")
     if reason is PollReason.BACKOFF:
         return f"backing off after {state.consecutive_errors} errors in a row"
-    return _REASONS.get(reason, "") if reason is not None else ""
+    return _REASONS.get(reason, "")
 
 
 def next_poll(at: datetime | None, reason: str, now: datetime) -> str:
@@ -50,10 +70,15 @@ def schedule_lines(due: Sequence[tuple[FeedState, datetime]], now: datetime) -> 
     LISTED // 2 and a count of the rest per reason."""
     ordered = sorted(due, key=lambda pair: pair[1])
     shown = ordered if len(ordered) <= LISTED else ordered[: LISTED // 2]
-    lines = [f"{state.outlet}: {next_poll(at, why(state), now)} ({state.url})" for state, at in shown]
+    lines = [f"{state.outlet}: {next_poll(at, why(state), now)}{_address(state)}" for state, at in shown]
     rest = ordered[len(shown) :]
     if rest:
         counts = Counter((s.next_poll_reason or "unknown").replace("_", " ") for s, _ in rest)
         summary = ", ".join(f"{count:,} {reason}" for reason, count in counts.most_common())
         lines.append(f"... and {len(rest):,} more ({summary}); `newsbot status` lists them all")
     return lines
+
+
+def _address(state: FeedState) -> str:
+    """" (url)" after a feed's name, unless the name is its address already (a feed not read yet)."""
+    return "" if state.url.endswith(state.outlet) else f" ({state.url})"

@@ -51,7 +51,7 @@ def polled(database: Path) -> int:
 
 async def newsbot_status(config: Path) -> str:
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "status", "-c", str(config), stdout=asyncio.subprocess.PIPE,
+        sys.executable, "-m", "bot", "status", "--wide", "-c", str(config), stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT, env={"COLUMNS": "300", "PATH": "/usr/bin:/bin"},
     )  # fmt: skip
     out, _ = await process.communicate()

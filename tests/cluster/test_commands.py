@@ -52,7 +52,7 @@ async def test_status_shows_processes_roles_claims_and_stale_heartbeats(
         await beat(conn, ProcessRow("live0000aaaa", "desk-1", 4242, ("ingest",), now - timedelta(hours=2), now))
         await beat(conn, ProcessRow("dead0000bbbb", "desk-2", 4343, ("delivery",), now, now - timedelta(seconds=30)))
     await claim_due(pg_engine, "live0000aaaa", now, timedelta(minutes=1), 2)
-    code, out, err = await newsbot("status", "-c", str(write_config(tmp_path, pg_url, feeds)))
+    code, out, err = await newsbot("status", "--wide", "-c", str(write_config(tmp_path, pg_url, feeds)))
     assert code == 0, err
     live = next(line for line in out.splitlines() if "live0000aaaa" in line)
     assert "desk-1" in live and "4242" in live and "ingest" in live and "2 feeds" in live and "s ago" in live

@@ -43,3 +43,6 @@ async def test_run_polls_while_telegram_is_unreachable_and_delivers_once_it_is_u
     finally:
         await daemon.stop()
     assert daemon.process.returncode == 0, daemon.output()
+    said = daemon.output()
+    assert "alerts go to the Telegram chats that subscribe to their topics (send /start to the bot)" in said, said
+    assert said.rstrip().endswith(" stopped"), said[-2000:]

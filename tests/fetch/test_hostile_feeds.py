@@ -39,7 +39,7 @@ async def test_hostile_feeds_cost_only_themselves(serve: Serve, database_url: st
     base = await serve(hostile_app())
     names = list(hostile_routes())
     config = _config(tmp_path, database_url, [f"{base}/{name}" for name in names])
-    alerts = await poll_once(config)  # exit 0: two feeds fail (503, refused redirect), the rest are stored
+    alerts = await poll_once(config, expect_status=1)  # two feeds fail (503, refused redirect), the rest are stored
     engine = await open_database(database_url)
     try:
         async with engine.connect() as conn:

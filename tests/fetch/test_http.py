@@ -256,7 +256,7 @@ async def test_a_silent_server_is_named_before_the_timeout(serve: Serve, caplog:
         return web.Response(body=b"late")
 
     base = await serve(app_with(web.get("/silent", silent)))
-    limits = FetchLimits(read_timeout=1.0, slow_after=0.3)
+    limits = FetchLimits(read_timeout=1.0)
     async with Fetcher(limits) as fetcher:
         with caplog.at_level(logging.WARNING, logger="bot.fetch.http"):
             failure = failed(await fetcher.fetch(f"{base}/silent", label="Harbour Times"))
@@ -265,5 +265,5 @@ async def test_a_silent_server_is_named_before_the_timeout(serve: Serve, caplog:
     assert failure.message == f"no answer in 1 s from {where}"
     assert isinstance(quick, FetchFailure)
     assert [record.getMessage() for record in caplog.records] == [
-        f"Harbour Times: no answer from {where} in 0.3 s; waiting up to 1 s"
+        f"Harbour Times: no answer from {where} in 0.25 s; waiting up to 1 s"
     ]

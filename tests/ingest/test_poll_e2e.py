@@ -145,7 +145,7 @@ async def test_a_broken_feed_never_stops_the_others(feed_server: FeedServer, tmp
     }
     path = tmp_path / "config.yaml"
     path.write_text(yaml.safe_dump(config))
-    alerts = await poll_once(path)
+    alerts = await poll_once(path, expect_status=1)  # a feed failed: `poll --once` says so in its exit status
     assert alerts and {a["outlet"] for a in alerts} == {"Good"}
 
 
