@@ -106,14 +106,20 @@ def show_backtest(
         )
         return
     stored = plural(entries, "entry", "entries")
-    table = Table(title=f"Backtest over {stored} stored in the last {period} (alerts: one per story)")
+    paths = [Path(_shown_path(result.rule.path)) for result in results]
+    folders = {str(path.parent) for path in paths}
+    # Rules named after their files in one folder need no file column: the title names the folder.
+    by_file = len(folders) > 1 or any(path.stem != result.rule.id for path, result in zip(paths, results, strict=True))
+    where = "" if by_file or not folders else f"; rules in {next(iter(folders))}/"
+    table = Table(title=f"Backtest over {stored} stored in the last {period} (alerts: one per story{where})")
     table.add_column("rule", overflow="fold")
     table.add_column("matches", justify="right")
     table.add_column("alerts", justify="right")
-    table.add_column("file", overflow="fold")
-    for result in results:
-        path = _shown_path(result.rule.path)
-        table.add_row(escape(result.rule.id), str(len(result.hits)), str(len(result.alerts)), escape(path))
+    if by_file:
+        table.add_column("file", overflow="fold")
+    for path, result in zip(paths, results, strict=True):
+        cells = [escape(result.rule.id), str(len(result.hits)), str(len(result.alerts))]
+        table.add_row(*cells, *([escape(str(path))] if by_file else []))
     out.print(table)
     for result in results:
         for hit in result.alerts[-show:] if show else ():
@@ -126,9 +132,10 @@ def show_backtest(
 
 
 def _shown_path(path: str) -> str:
-    """A rule file's path relative to the current folder when it is under it, else as it is."""
+    """A rule file's path relative to the current folder when it is under it (links kept: `rules/x.yaml`, not
+    where a linked folder points), else as it is."""
     try:
-        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
+        return str(Path(path).absolute().relative_to(Path.cwd()))
     except ValueError:
         return path
 

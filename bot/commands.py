@@ -96,7 +96,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     chosen = delivery(config, None)
     log.info("%s", _where_alerts_go(config, chosen))
     asyncio.run(run_daemon(config, chosen, front=True))
-    log.info("stopped")
     return 0
 
 
@@ -128,7 +127,6 @@ def cmd_poll(args: argparse.Namespace) -> int:
         return _poll_once(config, chosen.sink, show_progress=not args.json)
     log.info("alerts are printed here%s", "; `newsbot run` sends them to Telegram" if chosen.telegram else "")
     asyncio.run(run_daemon(config, chosen, front=False))
-    log.info("stopped")
     return 0
 
 

@@ -125,7 +125,7 @@ async def test_1_9_run_says_where_alerts_go_names_feeds_apart_and_says_it_stoppe
     [jazeera] = [line for line in logs if line.startswith("Al Jazeera: fetched in")]
     assert jazeera.endswith("; 2 new; 2 held back: a first poll alerts at most backlog (0)")
     assert any(line.startswith("CBSNews.com: fetched in") for line in logs)
-    assert logs[-1] == "stopped"
+    assert logs[-1] == "stopped" and logs.count("stopped") == 1
     assert "Traceback" not in "".join(daemon.logs)
 
 
@@ -289,5 +289,15 @@ async def test_11_backtest_before_any_entry_hints_and_shows_whole_file_names(sit
     await newsbot("poll", "--once", cwd=tmp_path)
     tested = await newsbot("rules", "backtest", cwd=tmp_path, columns=80)
     assert tested.status == 0, tested.err
-    assert "…" not in tested.out
-    assert re.search(r"troop-deployment\s+│\s+2\s+│\s+1\s+│\s+rules/troop-deployment\.yaml", tested.out), tested.out
+    # Rules named after their files in one folder: the title names the folder, every row fits on one line.
+    assert "(alerts: one per story; rules in rules/)" in " ".join(tested.out.split())
+    assert re.search(r"^│ troop-deployment +│ +2 │ +1 │$", tested.out, re.MULTILINE), tested.out
+    table = [line for line in tested.out.splitlines() if line[:1] in "┏┃┡│└"]
+    assert table and all("…" not in line and len(line) <= 80 for line in table), tested.out
+    draft = tmp_path / "drafts" / "troops-near-tallinn.yaml"
+    draft.parent.mkdir()
+    draft.write_text("id: troop-deployment\ntitle: Troops\nquery: troops NEAR/20 Tallinn\n")
+    drafted = await newsbot("rules", "backtest", "drafts/troops-near-tallinn.yaml", cwd=tmp_path, columns=80)
+    assert drafted.status == 0, drafted.err
+    row = r"│ troop-deployment +│ +\d+ │ +\d+ │ drafts/troops-near-tallinn\.yaml +│"
+    assert re.search(row, drafted.out), drafted.out
