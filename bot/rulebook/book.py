@@ -11,14 +11,22 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.counts import plural
+from bot.match.entities import Gazetteer
 from bot.match.matcher import Matcher
 from bot.match.query import parse_query
 from bot.match.rules import Rule, RuleSet
+from bot.match.text import literal_prefix
 from bot.model import Entry
 from bot.rulebook.load import load_ruleset
 from bot.rulebook.watch import Reload, compile_reload, watch_rules
+from bot.stories.features import lead_text
+from bot.stories.text import name_key, names
 
 log = logging.getLogger(__name__)
+
+
+NAMES_READ = 80
+"""Entities are also found by the names in the first words of the body (as the story index reads it)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,14 +34,32 @@ class Rules:
     ruleset: RuleSet
     matcher: Matcher
     entities: Matcher
+    spelled: tuple[tuple[frozenset[str], str], ...] = ()
+    """Each unambiguous name of an entity as the name keys of its words, with the entity's id."""
 
     @classmethod
     def compile(cls, ruleset: RuleSet) -> Rules:
-        return cls(ruleset, Matcher(ruleset), entity_finder(ruleset))
+        return cls(ruleset, Matcher(ruleset), entity_finder(ruleset), entity_spellings(ruleset.gazetteer))
 
     def entity_ids(self, entry: Entry) -> frozenset[str]:
-        """The gazetteer entities an entry names (ambiguous forms only alongside a full name)."""
-        return frozenset(match.rule_id for match in self.entities.match(entry))
+        """The gazetteer entities an entry names (ambiguous forms only alongside a full name): as written in
+        an alias, or in another script or spelling of one ("Selenskyj" for an entity known as "Зеленский")."""
+        found = {match.rule_id for match in self.entities.match(entry)}
+        if self.spelled:
+            named = names(lead_text(entry, NAMES_READ) or entry.title)
+            found.update(entity_id for keys, entity_id in self.spelled if keys <= named)
+        return frozenset(found)
+
+
+def entity_spellings(gazetteer: Gazetteer) -> tuple[tuple[frozenset[str], str], ...]:
+    """The name keys (stories/text.name_key) of every unambiguous name and alias of every entity."""
+    spelled = set()
+    for entity in gazetteer.entities.values():
+        for form in entity.forms:
+            keys = frozenset(name_key(literal_prefix(word)) for word in form)
+            if keys and all(len(key) > 2 for key in keys):
+                spelled.add((keys, entity.id))
+    return tuple(sorted(spelled, key=lambda item: (item[1], sorted(item[0]))))
 
 
 def entity_finder(ruleset: RuleSet) -> Matcher:

@@ -22,6 +22,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 from bot.model import Entry
+from bot.stories.language import entry_language
 from bot.stories.text import names, terms, words
 
 FORMAT_VERSION = 1
@@ -119,9 +120,9 @@ class Observed:
     vector: array[float] | None = None
 
 
-def _counts(entry: Entry, entities: Collection[str], config: FeatureConfig) -> dict[str, float]:
+def _counts(entry: Entry, language: str | None, entities: Collection[str], config: FeatureConfig) -> dict[str, float]:
     lead = lead_text(entry, config.lead_words)
-    counts = Counter(terms(entry.title, entry.language) * config.title_repeat + terms(lead, entry.language))
+    counts = Counter(terms(entry.title, language) * config.title_repeat + terms(lead, language))
     found = {term: 1.0 + math.log(n) for term, n in counts.items()}
     for key in names(lead or entry.title):
         found["@" + key] = config.name_weight
@@ -136,13 +137,15 @@ def observe(
     config: FeatureConfig | None = None,
     vector: array[float] | None = None,
 ) -> Observed:
-    """Read one entry (pure, and the costly part: about 0.3 ms for a feed summary)."""
+    """Read one entry (pure, and the costly part: about 0.3 ms for a feed summary), in its language (the
+    feed's, else detected)."""
     config = config or FeatureConfig()
     tokens = words(entry.body or entry.title)
     lead = shingle_hashes(tokens[: config.copy_lead_words + config.shingle_size - 1], config.shingle_size)
+    language = entry_language(entry)
     return Observed(
-        counts=_counts(entry, entities, config),
-        language=entry.language,
+        counts=_counts(entry, language, entities, config),
+        language=language,
         lead=lead,
         digest=_hash64(" ".join(tokens)) if lead else 0,
         vector=vector,

@@ -1,7 +1,9 @@
 """Text normalisation shared by copy detection and story clustering.
 
 Comparisons ignore case, accents and punctuation; story terms also drop function words and are stemmed
-(Snowball) so that "deploy", "deployed" and "deployment" meet.
+(Snowball, in the entry's language) so that "deploy", "deployed" and "deployment" meet. Names meet across
+scripts and spellings through their transliteration key (`name_key`): "Зеленский", "Selenskyj" and
+"Zelenskyy" are one name.
 """
 
 from __future__ import annotations
@@ -9,12 +11,27 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import cache
+from typing import Protocol
 
 import snowballstemmer
+from anyascii import anyascii
 
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?")
 
-STEMMERS = {"en": "english", "de": "german", "fr": "french", "ru": "russian", "es": "spanish", "it": "italian"}
+STEMMERS = {
+    "en": "english",
+    "de": "german",
+    "fr": "french",
+    "ru": "russian",
+    "uk": "",  # Snowball has no Ukrainian stemmer: words are cut to their first UK_STEM letters instead
+    "es": "spanish",
+    "it": "italian",
+    "pt": "portuguese",
+    "nl": "dutch",
+    "sv": "swedish",
+}
+"""The languages stemmed, by two-letter code (the languages detected when a feed names none)."""
+UK_STEM = 6
 
 STOPWORDS = frozenset(
     """a about above after again against all also am an and any are as at be because been before being
@@ -25,11 +42,13 @@ STOPWORDS = frozenset(
     they this those through to too two under until up upon us very was we were what when where which while
     who whom why will with would year years yet you your monday tuesday wednesday thursday friday saturday
     sunday week according told reported report reports news
-    der die das den dem des ein eine einer und oder aber nicht mit von zu im in am auf für ist sind war
-    wurde wird hat haben sich auch als bei nach wie laut
+    der die das den dem des ein eine einer eines einem und oder aber nicht mit von zu im in am auf für ist
+    sind war wurde wird hat haben sich auch als bei nach wie laut zum zur vom beim über unter dass es er sie
+    wir ihr ihre sein seine dies diese dieser noch nur so schon
     le la les un une des du de et ou mais pas avec pour dans sur est sont été a au aux ce cette qui que
     selon
-    и в во на не что с со по к а но как это из за от для о об у же то он она они был была были""".split()
+    и в во на не что с со по к а но как это из за от для о об у же то он она они был была были
+    і й та що це як до про від його її їх був була були вже також""".split()
 )
 
 
@@ -52,10 +71,35 @@ def words(text: str) -> list[str]:
     return _WORD.findall(fold(text))
 
 
+class Stemmer(Protocol):
+    def stemWord(self, word: str) -> str: ...
+
+    def stemWords(self, words: list[str]) -> list[str]: ...
+
+
+class _Cut:
+    """A stemmer for languages Snowball lacks (Ukrainian): the word's first letters, where inflection is
+    rare."""
+
+    def stemWord(self, word: str) -> str:
+        return word[:UK_STEM]
+
+    def stemWords(self, words: list[str]) -> list[str]:
+        return [word[:UK_STEM] for word in words]
+
+
+def language_code(language: str | None) -> str:
+    """The two-letter code of a language tag ("en-GB" -> "en"); English for none or one not stemmed."""
+    code = (language or "en")[:2].lower()
+    return code if code in STEMMERS else "en"
+
+
 @cache
-def stemmer(language: str) -> snowballstemmer.stemmer:
-    """The Snowball stemmer of a two-letter language code (English for languages without one)."""
-    return snowballstemmer.stemmer(STEMMERS.get(language, "english"))
+def stemmer(language: str) -> Stemmer:
+    """The stemmer of a two-letter language code (English for languages without one)."""
+    algorithm = STEMMERS.get(language, "english")
+    found: Stemmer = snowballstemmer.stemmer(algorithm) if algorithm else _Cut()
+    return found
 
 
 def terms(text: str, language: str | None = None) -> list[str]:
@@ -64,7 +108,36 @@ def terms(text: str, language: str | None = None) -> list[str]:
     Numbers are kept (casualty counts and dates tell events apart); one-letter words are not.
     """
     kept = [w for w in words(text) if len(w) > 1 and w not in STOPWORDS]
-    return [str(s) for s in stemmer((language or "en")[:2].lower()).stemWords(kept)]
+    return [str(s) for s in stemmer(language_code(language)).stemWords(kept)]
+
+
+# Spellings of one sound across transliteration schemes (English, German, scholarly), longest first:
+# Шольц/Scholz/Sholts, Зеленский/Selenskyj/Zelenskyy, Лавров/Lawrow, Макрон/Macron.
+_SOUNDS = (
+    ("tsch", "ch"), ("sch", "sh"), ("ch", "\x00"), ("ck", "k"), ("ph", "f"), ("tz", "s"), ("ts", "s"),
+    ("ue", "u"), ("oe", "o"), ("c", "k"), ("\x00", "ch"), ("w", "v"), ("z", "s"), ("y", "i"), ("j", "i"),
+    ("x", "ks"),
+)  # fmt: skip
+NAME_KEY_LETTERS = 5
+"""A name key is the first letters of the spelling: "Estonia", "Estonian" and "Эстонии" meet."""
+
+
+def spelling(word: str) -> str:
+    """A word in plain Latin letters, whatever its script or accents, in one transliteration:
+    "Зеленський" -> "selenski", "Selenskyj" -> "selenski", "Zelenskyy" -> "selenski"."""
+    latin = fold(word)
+    if not latin.isascii():
+        latin = anyascii(latin).lower()
+    latin = "".join(c for c in latin if c.isalpha())
+    for written, sound in _SOUNDS:
+        if written in latin:
+            latin = latin.replace(written, sound)
+    return "".join(c for i, c in enumerate(latin) if i == 0 or c != latin[i - 1])
+
+
+def name_key(word: str) -> str:
+    """The key a name is compared by: the first letters of its `spelling`."""
+    return spelling(word)[:NAME_KEY_LETTERS]
 
 
 _ENDERS = frozenset('.!?:;"“”«»()[]—–-\n')
@@ -84,9 +157,9 @@ def _opens_sentence(text: str, start: int) -> bool:
 def names(text: str) -> frozenset[str]:
     """Keys of the capitalised words that do not open a sentence: the people, places and bodies named.
 
-    A key is the word's first five folded letters, so "Estonia", "Estonian" and "Estonia's" meet, and
-    "Russia" meets "Russian"; stop words and titles ("The", "Minister") never count. Feed it body text,
-    not a Title-Case Headline.
+    A key is `name_key`: the first letters of the word's transliterated spelling, so "Estonia",
+    "Estonian", "Estonia's" and "Эстонии" meet, and "Russia" meets "Russian"; stop words and titles
+    ("The", "Minister") never count. Feed it body text, not a Title-Case Headline.
     """
     keys = set()
     for match in _WORD.finditer(text):
@@ -95,5 +168,5 @@ def names(text: str) -> frozenset[str]:
             continue
         folded = fold(word)
         if folded not in STOPWORDS and folded not in _TITLES and len(folded) > 2:
-            keys.add(folded[:5])
+            keys.add(name_key(folded))
     return frozenset(keys)

@@ -7,8 +7,8 @@ window too. So weights are sensible from the first entry on (an empty window wei
 alone), and a name that fills the window today ("Kallas" in every other report) weighs less than one that
 appears once, which is what tells two events about one person apart. Words missing from the list (names,
 places, rare terms) are the rarest of all. Stems take the frequency of their most common word form; name
-keys (the first five letters of a capitalised word, see text.names) that of the most common word they
-begin.
+keys (the first letters of a capitalised word's transliterated spelling, see text.name_key) that of the
+most common word with that key.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import math
 from dataclasses import dataclass
 from functools import cache
 
-from bot.stories.text import STEMMERS, fold, stemmer
+from bot.stories.text import fold, language_code, name_key, stemmer
 
 PRIOR_DOCUMENTS = 1000
 """How many typical documents the language-wide prior counts for."""
@@ -61,8 +61,7 @@ def idf(documents: int, frequency: int, share: float) -> float:
 
 def weights_for(language: str | None) -> LanguageWeights:
     """The prior of an entry's language ("en-GB" reads as "en"; English for languages without a list)."""
-    code = (language or "en")[:2].lower()
-    return _weights(code if code in STEMMERS else "en")
+    return _weights(language_code(language))
 
 
 @cache
@@ -79,5 +78,6 @@ def _weights(code: str) -> LanguageWeights:
         key = str(stem.stemWord(folded))
         stems[key] = max(stems.get(key, 0.0), share)
         if len(folded) > 2 and folded.isalpha():
-            names[folded[:5]] = max(names.get(folded[:5], 0.0), share)
+            name = name_key(folded)
+            names[name] = max(names.get(name, 0.0), share)
     return LanguageWeights(stems, names)

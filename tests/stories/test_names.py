@@ -1,0 +1,85 @@
+"""Names meet across scripts and spellings; words are stemmed in the entry's language, detected when the
+feed names none. The spellings are those of real reports: German press writes "Selenskyj" and "Schoigu",
+English "Zelensky" or "Zelenskyy", Russian and Ukrainian "Зеленский" and "Зеленський"."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.model import Entry
+from bot.stories.features import observe
+from bot.stories.language import detect, entry_language
+from bot.stories.text import name_key, names, spelling, terms
+
+
+@pytest.mark.parametrize(
+    "spellings",
+    [
+        ("Zelensky", "Zelenskyy", "Selenskyj", "Зеленский", "Зеленський", "Zelenskiy"),
+        ("Kallas", "Каллас"),
+        ("Scholz", "Шольц"),
+        ("Macron", "Макрон"),
+        ("Shoigu", "Schoigu", "Шойгу"),
+        ("Lavrov", "Lawrow", "Лавров"),
+        ("Navalny", "Nawalny", "Навальный"),
+        ("Orbán", "Orban", "Орбан"),
+        ("Müller", "Muller", "Mueller"),
+        ("Kyiv", "Київ"),
+        ("Estonia", "Estonian", "Эстонии", "Эстония"),
+    ],
+)
+def test_spellings_of_one_name_share_a_key(spellings: tuple[str, ...]) -> None:
+    assert len({name_key(word) for word in spellings}) == 1
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [("Kallas", "Karis"), ("Putin", "Peskov"), ("Macron", "Merkel"), ("Scholz", "Schröder"), ("Kyiv", "Kharkiv")],
+)
+def test_different_names_keep_different_keys(first: str, second: str) -> None:
+    assert name_key(first) != name_key(second)
+
+
+def test_a_spelling_is_plain_latin_letters() -> None:
+    assert spelling("Зеленський") == spelling("Selenskyj") == "selenski"
+    assert spelling("Naval'nyy").isalpha()
+
+
+def test_names_in_russian_and_english_reports_meet() -> None:
+    russian = "Премьер-министр Эстонии Кая Каллас отказалась гарантировать, что военные не будут отправлены на Украину."
+    english = "The Estonian Prime Minister Kaja Kallas refused to guarantee that troops will not be sent to Ukraine."
+    assert {"kalas", "eston", "ukrai"} <= names(russian) & names(english)
+
+
+def test_words_are_stemmed_in_their_language() -> None:
+    assert terms("Truppen", "de") == terms("Truppe", "de")
+    assert terms("войска", "ru") == terms("войсками", "ru")
+    assert terms("військові", "uk") == terms("військовий", "uk")  # cut to the first letters
+    assert terms("deployed", "en-GB") == terms("deployment", "en")
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("Kallas refused to guarantee that Estonian troops will not be sent to Ukraine", "en"),
+        ("Каллас отказалась гарантировать, что эстонские военные не будут отправлены на Украину", "ru"),
+        ("Каллас відмовилася гарантувати, що естонські військові не будуть відправлені в Україну", "uk"),
+        ("Sebastian Kurz gegen geplante Börsensteuer von Olaf Scholz", "de"),
+    ],
+)
+def test_the_language_of_a_text_is_detected(text: str, language: str) -> None:
+    assert detect(text) == language
+
+
+def test_the_feed_language_wins_and_detection_fills_in() -> None:
+    text = "Deutschland kontrolliert Grenzen - Rückstaus an Übergängen"
+    assert entry_language(Entry(feed_url="", outlet="x", url="u", title=text, language="en-US")) == "en"
+    assert entry_language(Entry(feed_url="", outlet="x", url="u", title=text)) == "de"
+    assert detect("2024 — 15:30") is None
+
+
+def test_an_undeclared_russian_entry_is_stemmed_as_russian() -> None:
+    entry = Entry(feed_url="", outlet="РИА Новости", url="u", title="Войска переброшены к границе")
+    observed = observe(entry)
+    assert observed.language == "ru"
+    assert terms("войска", "ru")[0] in observed.counts
