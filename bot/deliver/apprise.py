@@ -51,7 +51,7 @@ class AppriseSink:
                     continue
                 lead = topics[0]
                 ident = f"story:{story.story.id}" if story.story else f"alert:{lead.id or lead.entry.key}"
-                rendered = render_story(story.story, topics)
+                rendered = await asyncio.to_thread(render_story, story.story, topics)  # off the event loop
                 messages.append(
                     NewMessage(
                         f"apprise:{channel}:{ident}",

@@ -46,14 +46,20 @@ def _merge(spans: Sequence[Span]) -> list[tuple[int, int]]:
 
 
 def _window(text: str, marks: list[tuple[int, int]], limit: int) -> tuple[int, int]:
-    """Pick the `limit`-long window that holds the most marks, starting a little before the first."""
+    """Pick the `limit`-long window that holds the most marks, starting a little before the first.
+
+    One pass with two pointers over the merged marks, so an item of 100,000 matched words costs no more
+    than reading it (counting each window anew was quadratic: minutes on the event loop)."""
     if not marks:
         return 0, min(len(text), limit)
     best_start, best_count = marks[0][0], 0
-    for start, _ in marks:
-        count = sum(1 for s, e in marks if s >= start and e <= start + limit)
-        if count > best_count:
-            best_start, best_count = start, count
+    past = 0  # first mark that does not end inside the window starting at marks[first]
+    for first, (start, _) in enumerate(marks):  # merged marks: disjoint, so their ends rise with their starts
+        past = max(past, first)
+        while past < len(marks) and marks[past][1] <= start + limit:
+            past += 1
+        if past - first > best_count:
+            best_start, best_count = start, past - first
     lead = min(best_start, limit // 5)
     start = max(0, min(best_start - lead, len(text) - limit))
     boundary = text.rfind(" ", 0, start + 1)

@@ -130,7 +130,9 @@ class TelegramSink:
                     continue
                 named = tuple(alert.rule_id for alert in plan.topics)
                 if named not in shown:
-                    shown[named] = (render_story(story.story, plan.topics), headline_of(plan.topics))
+                    # a hostile item makes rendering the costliest step: a worker thread keeps the loop answering
+                    rendered = await asyncio.to_thread(render_story, story.story, plan.topics)
+                    shown[named] = (rendered, headline_of(plan.topics))
                 queued = _message(story, reader, plan, *shown[named])
                 if plan.action is Action.REWRITE:
                     assert plan.edit_of is not None
