@@ -19,7 +19,7 @@ Limits, checked on the composed nodes before anything walks them recursively or 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeAlias
 
 import yaml
 from yaml.nodes import CollectionNode, MappingNode, Node, ScalarNode, SequenceNode
@@ -30,7 +30,8 @@ MAX_EXPANDED = 100_000
 EXPANSION_RATIO = 10
 _SCALAR_UNIT = 80
 
-Loader = type[yaml.SafeLoader] | type[yaml.CSafeLoader]
+Loader: TypeAlias = "type[yaml.SafeLoader] | type[yaml.CSafeLoader]"
+"""A quoted alias: PyYAML built without libyaml has no CSafeLoader to name at run time."""
 LOADER: Loader = yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.SafeLoader
 """libyaml's loader where PyYAML was built with it, else the pure-Python one."""
 

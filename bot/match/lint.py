@@ -26,7 +26,7 @@ class Lint:
     message: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Token:
     """A run of characters between spaces and parentheses: a bare term, or a whole "phrase" (`quoted`)."""
 
@@ -115,6 +115,12 @@ def _glued_quote(text: str, at: int) -> str:
 
 def _token_problem(token: str, between: bool) -> str | None:
     lowered = token.lower()
+    if (
+        token.isalnum()
+        and (token == token.upper() or lowered not in _CONNECTIVES)
+        and not lowered.startswith(("near", "onear"))
+    ):
+        return None  # a plain word or an operator, as most are: none of the spellings below can be in it
     if _is_operator_spelling(lowered) and token != _operator(lowered):
         return (
             f"{_shown(token)} is read as the words {_words(token)}, not as an operator; "

@@ -18,6 +18,7 @@ while `url:https` still finds its anchor " \x1fhttps ".
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 
 import ahocorasick
 
@@ -62,6 +63,7 @@ def anchors(query: Query, gazetteer: Gazetteer, marker: str = "") -> list[Anchor
     return sorted(pool, key=cost)[:PASSES]
 
 
+@lru_cache(maxsize=200_000)
 def phrase_anchor(words: tuple[str, ...], marker: str = "") -> str | None:
     """The most selective string every occurrence of a phrase must contain, or None if there is none.
 
@@ -99,6 +101,7 @@ def cost(keys: Anchors) -> float:
     return sum(_key_cost(k) for k in keys)
 
 
+@lru_cache(maxsize=200_000)
 def _key_cost(key: str) -> float:
     """Longer keys are rarer; common words, short prefixes or suffixes and mid-word runs are frequent.
 

@@ -28,7 +28,7 @@ one letter, inside a single word. A term with punctuation inside (`F-16`, `U.S.`
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from lark import Lark, Token, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
@@ -128,9 +128,22 @@ Query = Phrase | EntityRef | Field | Near | Not | And | Or
 
 
 def parse_query(text: str) -> Query:
-    """Parse a query; raise QueryError at the offset of the first problem."""
+    """Parse a query; raise QueryError at the offset of the first problem.
+
+    A valid query is read by _Descent, a hand-written parser of grammar.lark over twice as fast as
+    lark's (a rule book of 10,000 files spent most of its loading time here); anything it is unsure of
+    (every mistake, and nesting near MAX_DEPTH) goes to lark's parser, which says what is wrong and where.
+    """
     if not text.strip():
         raise QueryError("the query is empty", 0, text)
+    try:
+        return _Descent(text).query()
+    except (_Unsure, QueryError):
+        return lark_parse(text)
+
+
+def lark_parse(text: str) -> Query:
+    """Parse a query with lark's parser (what parse_query falls back on, and tests compare _Descent with)."""
     try:
         tree = _PARSER.parse(text)
     except UnexpectedInput as e:
@@ -221,20 +234,22 @@ class _Builder:
             return self.build(kids[1], outer or self._source(opening.start_pos, closing.end_pos))
         if kind == "term":
             token = _token(kids[0])
-            return self._term(token, outer or self._source(token.start_pos, token.end_pos))
+            return _term(token.value, token.start_pos or 0, outer or self._source(token.start_pos, token.end_pos))
         if kind == "phrase":
             token = _token(kids[0])
-            return self._phrase(token, outer or self._source(token.start_pos, token.end_pos))
+            return _phrase(token.value, token.start_pos or 0, outer or self._source(token.start_pos, token.end_pos))
         if kind == "entity":
             token = _token(kids[0])
             return EntityRef(token.value[1:].casefold(), outer or self._source(token.start_pos, token.end_pos))
         if kind == "field":
             token, child = _token(kids[0]), self.build(kids[1])
-            return self._field(token, child, outer or self._source(token.start_pos, child.source.end))
+            return _field(
+                token.value, token.start_pos or 0, child, outer or self._source(token.start_pos, child.source.end)
+            )
         if kind == "near":
             left, right = self.build(kids[0]), self.build(kids[2])
             source = outer or self._source(left.source.offset, right.source.end)
-            return self._near(left, _token(kids[1]), right, source)
+            return _near(left, _token(kids[1]).value, right, source)
         if kind == "not_":
             token, child = _token(kids[0]), self.build(kids[1])
             return Not(child, outer or self._source(token.start_pos, child.source.end))
@@ -249,46 +264,187 @@ class _Builder:
     def _source(self, start: int | None, end: int | None) -> Source:
         return Source(start or 0, end or 0, self.text)
 
-    def _term(self, token: Token, source: Source) -> Phrase:
-        if _MISSPELT_NEAR.fullmatch(token.value):
+
+class _Unsure(Exception):
+    """The query is not one _Descent reads with certainty: lark's parser takes it (and reports what is wrong)."""
+
+
+def _scanner(parser: Lark) -> re.Pattern[str]:
+    """One pattern of grammar.lark's terminals in the order lark's basic lexer tries them (highest priority,
+    then widest), each a named group: the same tokens lark's lexer makes, from the grammar itself."""
+    terminals = sorted(
+        parser.terminals, key=lambda t: (-t.priority, -t.pattern.max_width, -len(t.pattern.value), t.name)
+    )
+    return re.compile("|".join(f"(?P<{t.name}>{t.pattern.to_regexp()})" for t in terminals))
+
+
+_SCANNER = _scanner(_PARSER)
+_IGNORED = frozenset(_PARSER.ignore_tokens)
+_OPERAND_STARTS = frozenset(("FIELD", "TERM", "PHRASE", "ENTITY", "LPAR"))
+_NOT_STARTS = _OPERAND_STARTS | {"NOT"}
+_END = ("$END", "", 0, 0)
+
+
+class _Descent:
+    """grammar.lark read by recursive descent, building the AST as _Builder does from lark's tree.
+
+    It reads valid queries only: at anything else (a token the grammar does not allow there, a check of
+    _Builder failing, a tree deeper than MAX_DEPTH) it raises _Unsure or QueryError and lark's parser
+    takes over. Each method returns a node and the height lark's tree of it would have, for MAX_DEPTH.
+    """
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.tokens: list[tuple[str, str, int, int]] = []
+        at = 0
+        for found in _SCANNER.finditer(text):
+            start, end = found.span()
+            if start != at:
+                raise _Unsure  # a character no terminal starts with
+            kind = found.lastgroup or ""
+            if kind not in _IGNORED:
+                self.tokens.append((kind, found.group(), start, end))
+            at = end
+        if at != len(text):
+            raise _Unsure
+        self.tokens.append(_END)
+        self.at = 0
+
+    def query(self) -> Query:
+        node, height = self.or_expr(0)
+        if self.tokens[self.at][0] != "$END" or height > MAX_DEPTH:
+            raise _Unsure
+        return node
+
+    def _next(self) -> tuple[str, str, int, int]:
+        token = self.tokens[self.at]
+        self.at += 1
+        return token
+
+    def or_expr(self, level: int) -> tuple[Query, int]:
+        node, height = self.and_expr(level)
+        if self.tokens[self.at][0] != "_OR":
+            return node, height
+        children = [node]
+        while self.tokens[self.at][0] == "_OR":
+            self.at += 1
+            child, child_height = self.and_expr(level)
+            children.append(child)
+            height = max(height, child_height)
+        return Or(tuple(children), self._span(children[0], children[-1])), height + 1
+
+    def and_expr(self, level: int) -> tuple[Query, int]:
+        node, height = self.not_expr(level)
+        children = [node]
+        while True:
+            kind = self.tokens[self.at][0]
+            if kind == "_AND":
+                self.at += 1
+            elif kind not in _NOT_STARTS:
+                break
+            child, child_height = self.not_expr(level)
+            children.append(child)
+            height = max(height, child_height)
+        if len(children) == 1:
+            return node, height
+        return And(tuple(children), self._span(children[0], children[-1])), height + 1
+
+    def not_expr(self, level: int) -> tuple[Query, int]:
+        if self.tokens[self.at][0] != "NOT":
+            return self.near_expr(level)
+        _, _, start, _ = self._next()
+        child, height = self.not_expr(self._deeper(level))
+        return Not(child, Source(start, child.source.end, self.text)), height + 1
+
+    def near_expr(self, level: int) -> tuple[Query, int]:
+        node, height = self.operand(level)
+        while self.tokens[self.at][0] == "NEAR_OP":
+            operator = self._next()[1]
+            right, right_height = self.operand(level)
+            node = _near(node, operator, right, self._span(node, right))
+            height = max(height, right_height) + 1
+        return node, height
+
+    def operand(self, level: int) -> tuple[Query, int]:
+        kind, value, start, end = self._next()
+        if kind == "TERM":
+            return _term(value, start, Source(start, end, self.text)), 1
+        if kind == "PHRASE":
+            return _phrase(value, start, Source(start, end, self.text)), 1
+        if kind == "ENTITY":
+            return EntityRef(value[1:].casefold(), Source(start, end, self.text)), 1
+        if kind == "FIELD":
+            child, height = self.operand(self._deeper(level))
+            return _field(value, start, child, Source(start, child.source.end, self.text)), height + 1
+        if kind == "LPAR":
+            inner, height = self.or_expr(self._deeper(level))
+            closing = self._next()
+            if closing[0] != "RPAR":
+                raise _Unsure
+            return _sourced(inner, Source(start, closing[3], self.text)), height + 1
+        raise _Unsure
+
+    def _deeper(self, level: int) -> int:
+        """One more nested NOT, field or group; past MAX_DEPTH lark's parser says so (and this one never
+        recurses deeper than that)."""
+        if level >= MAX_DEPTH:
+            raise _Unsure
+        return level + 1
+
+    def _span(self, first: Query, last: Query) -> Source:
+        return Source(first.source.offset, last.source.end, self.text)
+
+
+def _sourced(node: Query, source: Source) -> Query:
+    """The node with the source of the parentheses around it (the outermost pair counts, as in _Builder)."""
+    return replace(node, source=source)
+
+
+# --- what the grammar cannot say, checked by both parsers -------------------------------------------------
+
+
+def _term(value: str, start: int, source: Source) -> Phrase:
+    if _MISSPELT_NEAR.fullmatch(value):
+        raise QueryError(f"{value!r}: write NEAR/n or ONEAR/n with a number, or NEAR/s", start, source.query)
+    return Phrase(_words(value, start, source.query), source)
+
+
+def _phrase(value: str, start: int, source: Source) -> Phrase:
+    if not value[1:-1].strip():
+        raise QueryError("empty phrase", start, source.query)
+    return Phrase(_words(value[1:-1], start, source.query), source)
+
+
+def _words(text: str, start: int, query: str) -> tuple[str, ...]:
+    words = pattern_words(text)
+    if not words:
+        raise QueryError(f"{text!r} has no letters or digits to search for", start, query)
+    if not all(w.strip(WILDCARDS) for w in words):
+        raise QueryError(f"{text!r}: a wildcard needs letters next to it", start, query)
+    return words
+
+
+def _field(value: str, start: int, child: Query, source: Source) -> Field:
+    name = value[:-1].lower()
+    if name not in FIELDS:
+        known = ", ".join(f"{f}:" for f in FIELDS)
+        raise QueryError(f"unknown field {value!r} (known: {known})", start, source.query)
+    return Field(name, child, source)
+
+
+def _near(left: Query, operator: str, right: Query, source: Source) -> Near:
+    for side in (left, right):
+        if not _positional(side):
             raise QueryError(
-                f"{token.value!r}: write NEAR/n or ONEAR/n with a number, or NEAR/s", token.start_pos or 0, self.text
+                f"{side.source.text!r} cannot stand beside {operator}: its sides must be words, "
+                "phrases, @entities or OR-groups of them (AND and NOT have no position)",
+                side.source.offset,
+                source.query,
             )
-        return Phrase(self._words(token.value, token), source)
-
-    def _phrase(self, token: Token, source: Source) -> Phrase:
-        if not token.value[1:-1].strip():
-            raise QueryError("empty phrase", token.start_pos or 0, self.text)
-        return Phrase(self._words(token.value[1:-1], token), source)
-
-    def _words(self, text: str, token: Token) -> tuple[str, ...]:
-        words = pattern_words(text)
-        if not words:
-            raise QueryError(f"{text!r} has no letters or digits to search for", token.start_pos or 0, self.text)
-        if any(all(c in WILDCARDS for c in w) for w in words):
-            raise QueryError(f"{text!r}: a wildcard needs letters next to it", token.start_pos or 0, self.text)
-        return words
-
-    def _field(self, token: Token, child: Query, source: Source) -> Field:
-        name = token.value[:-1].lower()
-        if name not in FIELDS:
-            known = ", ".join(f"{f}:" for f in FIELDS)
-            raise QueryError(f"unknown field {token.value!r} (known: {known})", token.start_pos or 0, self.text)
-        return Field(name, child, source)
-
-    def _near(self, left: Query, token: Token, right: Query, source: Source) -> Near:
-        for side in (left, right):
-            if not _positional(side):
-                raise QueryError(
-                    f"{side.source.text!r} cannot stand beside {token.value}: its sides must be words, "
-                    "phrases, @entities or OR-groups of them (AND and NOT have no position)",
-                    side.source.offset,
-                    self.text,
-                )
-        ordered = token.value.startswith("O")
-        amount = token.value.split("/", 1)[1]
-        distance = None if amount == "s" else int(amount)
-        return Near(left, right, distance, ordered, source)
+    ordered = operator.startswith("O")
+    amount = operator.split("/", 1)[1]
+    distance = None if amount == "s" else int(amount)
+    return Near(left, right, distance, ordered, source)
 
 
 def _positional(node: Query) -> bool:

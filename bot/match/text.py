@@ -62,7 +62,7 @@ def fold(word: str) -> str:
 
 def pattern_words(text: str) -> tuple[str, ...]:
     """Split a query term or phrase into folded word patterns (which may hold wildcards)."""
-    return tuple(fold(w) for w in PATTERN_WORD.findall(text.replace("_", " ")))
+    return tuple(map(fold, PATTERN_WORD.findall(text.replace("_", " "))))
 
 
 def has_wildcard(pattern: str) -> bool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 from bot.match.collector import collector_paused
@@ -40,8 +41,9 @@ def _load(folder: Path, previous: RuleSet | None, check_examples: bool) -> RuleS
     entity_errors = list(errors)
     loaded: list[Rule] = []
     broken: list[str] = []
-    for path in _yaml_files(folder):
-        rule = _load_rule(path, folder, gazetteer, errors)
+    for listed in _yaml_files(folder):
+        path = listed.path
+        rule = _load_rule(listed, folder, gazetteer, errors)
         if rule is not None and check_examples:
             rule = _with_passing_examples(rule, gazetteer, errors)
         if rule is None:
@@ -56,32 +58,41 @@ def _load(folder: Path, previous: RuleSet | None, check_examples: bool) -> RuleS
     return RuleSet(tuple(ordered), gazetteer, tuple(errors))
 
 
-def _yaml_files(folder: Path) -> list[Path]:
+@dataclass(frozen=True, slots=True)
+class _Listed:
+    """A file of the folder, and whether it or the folder is a link (whose target is checked before reading)."""
+
+    path: Path
+    link: bool
+
+
+def _yaml_files(folder: Path) -> list[_Listed]:
     """The folder's `*.yaml` and `*.yml` files (not following links: see _read), by name."""
     if not folder.is_dir():
         return []
+    linked = folder.is_symlink()
     with os.scandir(folder) as entries:
-        found = [Path(e.path) for e in entries if e.name.endswith((".yaml", ".yml")) and e.is_file()]
-    return sorted(found)
+        found = {e.name: e.is_symlink() for e in entries if e.name.endswith((".yaml", ".yml")) and e.is_file()}
+    return [_Listed(folder / name, linked or found[name]) for name in sorted(found)]
 
 
 def outside(path: Path, root: Path) -> Path | None:
-    """Where a link out of the rules folder leads (None for a file inside it): rule and entity files are read only
+    """Where a link out of the rules folder leads (None when it stays inside): rule and entity files are read only
     from inside the folder, so a link to /etc/shadow never lands its first line in an error message."""
-    if not path.is_symlink() and not path.parent.is_symlink():
-        return None
     target = path.resolve()
     return None if target.is_relative_to(root.resolve()) else target
 
 
-def _read(path: Path, root: Path) -> str:
-    target = outside(path, root)
+def _read(listed: _Listed, root: Path) -> str:
+    path = listed.path
+    target = outside(path, root) if listed.link else None
     if target is not None:
         raise FileProblem(
             0, f"a link to {target}, outside the rules folder: rule and entity files are read only from inside it"
         )
     try:
-        return path.read_text(encoding="utf-8")
+        with open(path, encoding="utf-8") as file:
+            return file.read()
     except UnicodeDecodeError as e:
         raise FileProblem(1, f"not UTF-8 text ({e.reason} at byte {e.start})") from None
     except OSError as e:
@@ -90,9 +101,10 @@ def _read(path: Path, root: Path) -> str:
 
 def _load_entities(root: Path, previous: RuleSet | None, errors: list[RuleError]) -> Gazetteer:
     entities: dict[str, Entity] = {}
-    for path in _yaml_files(root / "entities"):
+    for listed in _yaml_files(root / "entities"):
+        path = listed.path
         try:
-            entity = parse_entity(str(path), _read(path, root))
+            entity = parse_entity(str(path), _read(listed, root))
         except FileProblem as e:
             old = [x for x in previous.gazetteer.entities.values() if x.path == str(path)] if previous else []
             errors.append(RuleError(str(path), e.line, e.message + (KEPT if old else "")))
@@ -106,11 +118,11 @@ def _load_entities(root: Path, previous: RuleSet | None, errors: list[RuleError]
     return Gazetteer(entities)
 
 
-def _load_rule(path: Path, root: Path, gazetteer: Gazetteer, errors: list[RuleError]) -> Rule | None:
+def _load_rule(listed: _Listed, root: Path, gazetteer: Gazetteer, errors: list[RuleError]) -> Rule | None:
     try:
-        return parse_rule(str(path), _read(path, root), gazetteer)
+        return parse_rule(str(listed.path), _read(listed, root), gazetteer)
     except FileProblem as e:
-        errors.append(RuleError(str(path), e.line, e.message))
+        errors.append(RuleError(str(listed.path), e.line, e.message))
         return None
 
 
@@ -124,6 +136,9 @@ def _one_file_per_id(loaded: list[Rule], previous: RuleSet | None, errors: list[
         claims.setdefault(rule.id, []).append(rule)
     rules: dict[str, Rule] = {}
     for rule_id, claimants in claims.items():
+        if len(claimants) == 1:
+            rules[rule_id] = claimants[0]
+            continue
         keeper = min(claimants, key=lambda r: (r.path != owners.get(rule_id), _modified(r.path), r.path))
         rules[rule_id] = keeper
         for other in claimants:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import random
+from collections.abc import Callable
+from dataclasses import fields, is_dataclass
+
 import pytest
 
 from bot.match.query import (
@@ -13,7 +17,11 @@ from bot.match.query import (
     Phrase,
     Query,
     QueryError,
+    Source,
+    _Descent,
+    _Unsure,
     clauses,
+    lark_parse,
     parse_query,
 )
 
@@ -115,3 +123,89 @@ def test_errors_carry_line_and_column_within_the_query() -> None:
     with pytest.raises(QueryError) as caught:
         parse_query("(troops OR soldiers)\n  NEAR/12\n  (deploy* OR)")
     assert (caught.value.line, caught.value.column) == (3, 14)
+
+
+def _written(node: object) -> object:
+    """A node with everything, its sources' offsets included (dataclass equality leaves sources out)."""
+    if isinstance(node, tuple):
+        return tuple(_written(child) for child in node)
+    if isinstance(node, Source):
+        return (node.offset, node.end)
+    if is_dataclass(node):
+        return (type(node).__name__, *(_written(getattr(node, f.name)) for f in fields(node)))
+    return node
+
+
+def _outcome(parse: Callable[[str], Query], text: str) -> object:
+    try:
+        return _written(parse(text))
+    except QueryError as e:
+        return (e.message, e.offset)
+
+
+def _generated(rng: random.Random, depth: int = 0) -> str:
+    """A query of the grammar's every construct (valid unless a NEAR gets an AND or NOT beside it)."""
+    roll = rng.random() if depth < 4 else 0.0
+    if roll < 0.45:
+        return rng.choice(["troops", "deploy*", "Séndi?g", '"ground  forces"', "@kaja-kallas", "F-16", "ORANGE", "x"])
+    if roll < 0.55:
+        return f"{rng.choice(['title:', 'lang:', 'URL:'])}{_generated(rng, depth + 1)}"
+    if roll < 0.65:
+        return f"NOT {_generated(rng, depth + 1)}"
+    if roll < 0.75:
+        return f"({_generated(rng, depth + 1)})"
+    operator = rng.choice([" OR ", " AND ", " ", "\n  ", " NEAR/3 ", " ONEAR/s ", " NEAR/12 "])
+    return operator.join(_generated(rng, depth + 1) for _ in range(rng.randint(2, 3)))
+
+
+def test_the_fast_parser_reads_every_query_as_lark_does() -> None:
+    """parse_query reads valid queries by recursive descent and hands everything else to lark: the trees (sources
+    included) and the errors must be lark's own, on queries of every construct, broken ones and token soup."""
+    rng = random.Random(20261207)
+    pieces = [
+        "a",
+        "OR",
+        "AND",
+        "NOT",
+        "NEAR/3",
+        "ONEAR/s",
+        "(",
+        ")",
+        '"x y"',
+        '""',
+        "title:",
+        "body:",
+        "@e-1",
+        "*",
+        "x*",
+        "-",
+        "NEAR/x",
+        "f-16",
+        ":",
+        "\n",
+        "٣",
+        "NEAR/٣",
+        "OR(",
+        "ANDROID",
+        "NOT:",
+        '"',
+        "ORx",
+    ]
+    queries = [_generated(rng) for _ in range(3000)]
+    queries += [q[:i] + rng.choice(pieces) + q[i:] for q in queries[:1000] for i in [rng.randrange(len(q) + 1)]]
+    queries += [" ".join(rng.choice(pieces) for _ in range(rng.randint(1, 7))) for _ in range(3000)]
+    queries += [
+        "(" * 60 + "a" + ")" * 60,
+        "(" * 120 + "a" + ")" * 120,
+        " NEAR/1 ".join(["a"] * 120),
+        "NOT " * 120 + "a",
+    ]
+    read_fast = 0
+    for text in filter(str.strip, queries):
+        assert _outcome(parse_query, text) == _outcome(lark_parse, text), text
+        try:
+            _Descent(text).query()
+            read_fast += 1
+        except (_Unsure, QueryError):
+            pass
+    assert read_fast > 2500  # the valid ones went the fast way: the comparison is not lark against itself
