@@ -10,6 +10,7 @@ from html import escape
 from telegram import Chat, ChatMember, Update
 from telegram.ext import ContextTypes
 
+from bot.chat.flood import Refusals
 from bot.chat.runtime import Handler, reply, runtime_of
 from bot.config import TelegramConfig
 from bot.store.chats import remember_chat
@@ -47,8 +48,15 @@ async def may_manage(update: Update, context: ContextTypes.DEFAULT_TYPE, config:
     return member.status in _MANAGERS
 
 
+def refusals_of(context: ContextTypes.DEFAULT_TYPE) -> Refusals:
+    """When each chat outside `telegram.allowed_chats` was last refused (one refusal per chat per hour)."""
+    refusals: Refusals = context.bot_data.setdefault("refusals", Refusals())
+    return refusals
+
+
 def allowed(handler: Handler) -> Handler:
-    """Refuse politely in chats outside `telegram.allowed_chats`; remember every chat that is let in."""
+    """Refuse politely in chats outside `telegram.allowed_chats` (once an hour per chat: a flood of them
+    gets one answer); remember every chat that is let in."""
 
     async def guarded(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         chat = update.effective_chat
@@ -58,7 +66,7 @@ def allowed(handler: Handler) -> Handler:
         if not chat_allowed(runtime.config.telegram, chat.id):
             if update.callback_query is not None:
                 await update.callback_query.answer(NOT_ALLOWED)
-            else:
+            elif refusals_of(context).due(chat.id):
                 await reply(update, escape(NOT_ALLOWED))
             return
         await remember_chat(runtime.engine, chat.id, chat.type, chat.title)

@@ -5,8 +5,10 @@ app.py runs it on the daemon's event loop together with the outbox sender (bot/d
 
 from __future__ import annotations
 
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
+from telegram.ext import Application, ApplicationBuilder
 
+from bot.chat.access import chat_allowed
+from bot.chat.flood import ChatOrderedUpdates, ReplyPacer
 from bot.chat.handlers import register
 from bot.chat.runtime import ChatRuntime
 
@@ -14,7 +16,8 @@ from bot.chat.runtime import ChatRuntime
 def build_application(runtime: ChatRuntime) -> Application:
     """PTB Application for the configured token and Bot API base URL, with the handlers registered.
 
-    AIORateLimiter paces and retries command replies; alerts go through the outbox sender's own Bot and pacing.
+    Updates of different chats run side by side, each chat's in order and within its command quota; replies
+    are paced per chat (flood.py). Alerts go through the outbox sender's own Bot and pacing.
     """
     settings = runtime.config.telegram
     if settings.token is None:
@@ -23,7 +26,8 @@ def build_application(runtime: ChatRuntime) -> Application:
         ApplicationBuilder()
         .token(settings.token.get_secret_value())
         .base_url(settings.base_url)
-        .rate_limiter(AIORateLimiter(max_retries=2))
+        .rate_limiter(ReplyPacer(max_retries=2))
+        .concurrent_updates(ChatOrderedUpdates(lambda chat_id: chat_allowed(runtime.config.telegram, chat_id)))
         .build()
     )
     application.bot_data["runtime"] = runtime
