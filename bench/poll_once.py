@@ -3,7 +3,7 @@ stores every entry, then cycles over the same feeds unchanged (304s), which is w
 most of its life.
 
 Run: .venv/bin/python bench/poll_once.py [--feeds 2000] [--items 10] [--rules 1000] [--cycles 2]
-         [--database sqlite postgresql] [--tree DIR ...]
+         [--database sqlite postgresql] [--tree DIR ...] [--profile FILE]
 
 Starts bench/pipeline.py's feed server (its own process, 50 ports as 50 hosts; ETags, so an unchanged feed
 answers 304), writes a config with the feeds, 1,000 generated rules and 20 chats following 50 topics each,
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import multiprocessing
 import os
 import resource
@@ -32,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 
 import yaml  # noqa: E402
 
-from bench.pipeline import HOSTS, fresh_database, serve, subscribe_chats, write_rules  # noqa: E402
+from bench.pipeline import HOSTS, fresh_database, serve, write_rules  # noqa: E402
 
 
 def rss_mb(pid: int) -> float:
@@ -57,11 +58,13 @@ def children(pid: int) -> list[int]:
 
 
 async def entries_stored(url: str) -> int:
+    """Entries in the database, read without migrating it (a baseline tree may know an older schema)."""
     import sqlalchemy as sa
+    from sqlalchemy.ext.asyncio import create_async_engine
 
-    from bot.store.db import open_database
+    from bot.store.db import async_url
 
-    engine = await open_database(url)
+    engine = create_async_engine(async_url(url))
     try:
         async with engine.connect() as conn:
             return int((await conn.execute(sa.text("SELECT count(*) FROM entries"))).scalar_one())
@@ -81,20 +84,30 @@ class Cycle:
     status: int
 
 
+def subscribe_in(tree: Path, url: str, topics: list[str]) -> None:
+    """Migrate the database and subscribe the chats with `tree`'s own code, so each tree polls a schema it knows."""
+    script = ("import asyncio, json, sys; from bench.pipeline import subscribe_chats; "
+              "asyncio.run(subscribe_chats(sys.argv[1], json.loads(sys.argv[2])))")
+    subprocess.run([sys.executable, "-c", script, url, json.dumps(topics)], cwd=tree, check=True,
+                   env={**os.environ, "PYTHONPATH": str(tree)})
+
+
 def children_cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
 
 
 async def one_cycle(
-    args: argparse.Namespace, tree: Path, config: Path, url: str, log: Path
+    args: argparse.Namespace, tree: Path, config: Path, url: str, log: Path, profile: Path | None
 ) -> tuple[float, float, float, int]:
     """One `newsbot poll --once` of `tree`: wall, CPU (the process tree), sampled peak RSS, exit status."""
     env = {k: v for k, v in os.environ.items() if k != "TELEGRAM_BOT_TOKEN"}
     cpu, started, peak = children_cpu(), time.perf_counter(), 0.0
+    profiler = ["-m", "cProfile", "-o", str(profile)] if profile else []
     with log.open("a") as out:
-        process = subprocess.Popen([sys.executable, "-m", "bot", "poll", "-c", str(config), "--once"],
-                                   stdout=subprocess.DEVNULL, stderr=out, env=env, cwd=tree)
+        process = subprocess.Popen([sys.executable, *profiler, "-m", "bot", "poll", "-c", str(config), "--once"],
+                                   stdout=subprocess.DEVNULL, stderr=out, env={**env, "PYTHONPATH": str(tree)},
+                                   cwd=tree)
     while process.poll() is None:
         await asyncio.sleep(args.every)
         peak = max(peak, rss_mb(process.pid))
@@ -122,13 +135,15 @@ async def run(args: argparse.Namespace) -> list[Cycle]:
                 place.mkdir()
                 async with fresh_database(database, args.pg_url, place) as made:
                     url = str(made)
-                    await subscribe_chats(url, topics)
+                    subscribe_in(tree, url, topics)
                     config = place / "config.yaml"
                     settings = {"database": url, "rules": str(folder / "rules"), "feeds": feeds,
                                 "polling": {"concurrency": 100, "per_host": 4}}
                     config.write_text(yaml.safe_dump(settings), encoding="utf-8")
                     for n in range(1, args.cycles + 1):
-                        wall, cpu, peak, status = await one_cycle(args, tree, config, url, place / "poll.log")
+                        profile = args.profile and n == args.cycles and tree == ROOT
+                        wall, cpu, peak, status = await one_cycle(args, tree, config, url, place / "poll.log",
+                                                                  args.profile if profile else None)
                         cycles.append(Cycle(str(tree), database, n, wall, cpu, await entries_stored(url), peak, status))
                         print(f"  {tree.name} {database} cycle {n}: {wall:.1f} s, {cpu:.1f} s CPU", file=sys.stderr,
                               flush=True)
@@ -161,6 +176,7 @@ def main() -> None:
     parser.add_argument("--every", type=float, default=2.0, help="seconds between samples")
     parser.add_argument("--database", nargs="+", choices=("sqlite", "postgresql"), default=["sqlite"])
     parser.add_argument("--tree", nargs="*", type=Path, default=[], help="other newsbot checkouts (baselines)")
+    parser.add_argument("--profile", type=Path, help="write a cProfile of this tree's last cycle to this file")
     parser.add_argument("--verbose", action="store_true", help="print the samples of each cycle")
     parser.add_argument("--pg-url", default=os.environ.get("NEWSBOT_TEST_PG_URL",
                                                           "postgresql://postgres@127.0.0.1:5432/test"))

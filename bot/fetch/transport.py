@@ -5,6 +5,7 @@ Refused is how every layer of a fetch stops it with a sentence for the user.
 
 from __future__ import annotations
 
+import ssl
 import zlib
 from collections import OrderedDict
 
@@ -31,21 +32,26 @@ class HostPools(httpx.AsyncBaseTransport):
     of C connections serving C requests costs O(C^2) per request (2x the CPU of a whole 304 poll at
     C=50). Pools of `per_host` connections keep that constant. Pools of hosts that are not being
     fetched are closed least recently used first once there are more than `max_pools`, which bounds
-    the idle sockets kept open.
+    the idle sockets kept open. Every pool shares one TLS context: httpx would otherwise build one per
+    pool, loading the certificate store each time (6 ms of CPU per new pool, 3 s per cycle of 500 hosts).
     """
 
     def __init__(self, limiter: HostLimiter, max_pools: int | None = None) -> None:
         self._limiter = limiter
         self._max_pools = max_pools or 2 * limiter.concurrency
         self._pools: OrderedDict[str, httpx.AsyncHTTPTransport] = OrderedDict()
+        self._tls: ssl.SSLContext | None = None
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         key = f"{request.url.scheme}://{host_key(str(request.url))}"
         pool = self._pools.get(key)
         if pool is None:
             per_host = self._limiter.per_host
+            if self._tls is None:
+                self._tls = httpx.create_ssl_context()
             pool = httpx.AsyncHTTPTransport(
-                limits=httpx.Limits(max_connections=per_host, max_keepalive_connections=per_host)
+                verify=self._tls,
+                limits=httpx.Limits(max_connections=per_host, max_keepalive_connections=per_host),
             )
             self._pools[key] = pool
             await self._evict_idle()

@@ -52,10 +52,15 @@ STOPWORDS = frozenset(
 )
 
 
+# Every combining mark lies below U+20000 (the last is U+1E94A; tests/stories/test_text.py checks it),
+# so the table is built from a sixth of the code space (18 ms instead of 0.1 s at every start).
+_MARKS_END = 0x20000
+
+
 @cache
 def _combining_marks() -> dict[int, None]:
-    """A str.translate table deleting every combining mark (built once, about 0.1 s)."""
-    return {code: None for code in range(0x110000) if unicodedata.combining(chr(code))}
+    """A str.translate table deleting every combining mark (built once)."""
+    return {code: None for code in range(_MARKS_END) if unicodedata.combining(chr(code))}
 
 
 def fold(text: str) -> str:
