@@ -13,7 +13,6 @@ import hashlib
 import logging
 from collections.abc import Sequence
 
-import apprise
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot import clock
@@ -118,6 +117,8 @@ class AppriseSender:
         if url is None:
             await mark_failed(self.engine, queued.id, "this Apprise channel is no longer in the config")
             return
+        import apprise  # imported at the first send: 0.1 s that a start without Apprise channels need not pay
+
         notifier = apprise.Apprise()
         notifier.add(url)
         title, _, body = queued.plain.partition("\n")

@@ -10,9 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from alembic import command
-from alembic.config import Config as AlembicConfig
-from sqlalchemy import event
+from sqlalchemy import event, inspect, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -99,7 +97,22 @@ def _first_line(error: object) -> str:
     return text.splitlines()[0] if text else ""
 
 
+def newest_revision() -> str:
+    """The head revision, read from the file names (versions/NNNN_what.py holds revision "NNNN"; a test
+    holds that to what alembic finds)."""
+    return max(path.name.split("_", 1)[0] for path in (MIGRATIONS / "versions").glob("[0-9]*_*.py"))
+
+
 def _upgrade(connection: Connection) -> None:
+    """Bring the schema to the newest revision. An up-to-date database, every start but the first, is
+    seen with one query and never imports alembic (0.15 s of every command's start)."""
+    if inspect(connection).has_table("alembic_version"):
+        stamped = connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+        if stamped == [newest_revision()]:
+            return
+    from alembic import command
+    from alembic.config import Config as AlembicConfig
+
     config = AlembicConfig()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["connection"] = connection
