@@ -47,7 +47,7 @@ from bot.store.claims import Claim, claim_feeds, drop_claim
 from bot.store.db import describe_error
 from bot.store.feeds import PolledState, save_states
 from bot.store.locks import Lock, LostRole, wait_for_step
-from bot.store.unfiled import Unfiled, filed_already, hand_over_entries, take_unfiled, unfiled_batch
+from bot.store.unfiled import Unfiled, filed_already, hand_over_entries, take_unfiled, unfiled_batch, unfiled_count
 
 log = logging.getLogger(__name__)
 
@@ -269,10 +269,11 @@ class Pipeline:
                 return report
 
             reports = await asyncio.gather(*(one(claim) for claim in claims))
-            filing = await self.open_filing()
             filed = Filed.nothing()
-            while (batch := await self.file_waiting(filing, ingest)).taken:
-                filed = filed.plus(batch)
+            if await unfiled_count(self.engine):  # a quiet cycle need not restore the story window
+                filing = await self.open_filing()
+                while (batch := await self.file_waiting(filing, ingest)).taken:
+                    filed = filed.plus(batch)
             while await self.tell_waiting(delivery):
                 pass
         return [_with_filed(report, filed, claim.feed_id) for report, claim in zip(reports, claims, strict=True)]

@@ -86,6 +86,6 @@ async def take_unfiled(conn: AsyncConnection, ids: Sequence[int]) -> None:
 
 
 async def unfiled_count(engine: AsyncEngine) -> int:
-    """How many handed-over entries wait to be filed (for status)."""
+    """How many handed-over entries wait to be filed (for status, and `poll --once` before it files)."""
     async with engine.connect() as conn:
         return int(await conn.scalar(sa.select(sa.func.count()).select_from(unfiled)) or 0)
