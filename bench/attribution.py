@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.stories.agencies import AGENCIES
 from bot.stories.attribution import find_credits
-from bot.stories.metrics import Score, set_score
+from bot.stories.quality import Score, set_score
 
 CASES = Path(__file__).resolve().parents[1] / "tests/stories/testdata/credits.yaml"
 

@@ -1,7 +1,7 @@
 """Fetch throughput of 1, 2 and 3 `newsbot run` processes sharing one PostgreSQL database, against one server.
 
 Run: .venv/bin/python bench/cluster.py [--feeds 1000] [--hosts 50] [--processes 1 2 3] [--window 30]
-     [--pg-url postgresql://postgres@127.0.0.1:5432/test]
+     [--quiet] [--tree DIR ...] [--pg-url postgresql://postgres@127.0.0.1:5432/test]
 
 The feed server is bench/poll.py's, in a process of its own (aiohttp on 127.0.0.1, one port per virtual
 host, the same mix of feeds: 70% answer 304 to a conditional GET, 15% send the same body without
@@ -12,7 +12,11 @@ processes: a fresh database, the processes started as separate `newsbot run` com
 validators, the ingest holder's filing of that first cycle's entries and 5 s more, then the feed requests
 the server answered over `--window` seconds.
 
-Printed per row: processes, feed fetches per second and the ratio to one process (the baseline, measured in
+With --quiet every feed answers 304 once its validators are known, so the CPU per 1,000 fetches is the
+cost of 1,000 unchanged feeds' polls (the claim, the conditional request, the state saved). With --tree
+the same rows are measured again with the newsbot of another checkout (a baseline, in the same run).
+
+Printed per row: tree, processes, feed fetches per second and the ratio to one process (the baseline, measured in
 the same run), the CPU seconds of the newsbot processes and their parse workers per 1,000 fetches, and how
 many fetched entries still waited for the ingest holder at the end (the filing keeping up, or not).
 """
@@ -47,6 +51,7 @@ from bot.store.unfiled import unfiled_count  # noqa: E402
 
 @dataclass
 class Row:
+    tree: str
     processes: int
     fetches_per_second: float
     cpu_per_1000: float
@@ -99,14 +104,15 @@ def cpu_seconds(pids: list[int]) -> float:
     return total
 
 
-def start(config: Path, log: Path) -> subprocess.Popen[bytes]:
-    """One `newsbot run`; its alerts are dropped, its log kept beside the config for a failed run."""
+def start(tree: Path, config: Path, log: Path) -> subprocess.Popen[bytes]:
+    """One `newsbot run` of `tree`; its alerts are dropped, its log kept beside the config for a failed run."""
     with log.open("wb") as out:
         return subprocess.Popen(
             [sys.executable, "-m", "bot", "run", "-c", str(config)],
             stdout=subprocess.DEVNULL,
             stderr=out,
-            env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
+            cwd=tree,
+            env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": str(tree)},
         )
 
 
@@ -115,12 +121,12 @@ async def served(control: str) -> int:
         return int((await client.get(f"{control}/_stats")).json()["requests"])
 
 
-async def measure(args: argparse.Namespace, ports: list[int], count: int) -> Row:
+async def measure(args: argparse.Namespace, ports: list[int], tree: Path, count: int) -> Row:
     control = f"http://127.0.0.1:{ports[-1]}"
     folder = Path(tempfile.mkdtemp(prefix="newsbot-cluster-bench-"))
     async with fresh_database(args.pg_url) as url:
         config = write_config(folder, url, args, ports)
-        processes = [start(config, folder / f"node{n}.log") for n in range(count)]
+        processes = [start(tree, config, folder / f"node{n}.log") for n in range(count)]
         engine = create_async_engine(async_url(url))
         try:
             first = await served(control)
@@ -149,26 +155,30 @@ async def measure(args: argparse.Namespace, ports: list[int], count: int) -> Row
         shutil.rmtree(folder)
     fetches = after - before
     rate = fetches / (ended - started)
-    print(f"  {count} processes: {rate:.0f} fetches/s", file=sys.stderr, flush=True)
-    return Row(count, rate, (cpu_after - cpu_before) / fetches * 1000, waiting)
+    print(f"  {tree.name}, {count} processes: {rate:.0f} fetches/s", file=sys.stderr, flush=True)
+    return Row(tree.name, count, rate, (cpu_after - cpu_before) / fetches * 1000, waiting)
 
 
 def report(args: argparse.Namespace, rows: list[Row]) -> None:
-    baseline = rows[0].fetches_per_second
-    print(f"{args.feeds} feeds on {args.hosts} hosts, every one due each second; {args.window} s windows; "
+    mix = "every feed answering 304" if args.quiet else "bench/poll.py's mix"
+    print(f"{args.feeds} feeds on {args.hosts} hosts ({mix}), every one due each second; {args.window} s windows; "
           f"load average {os.getloadavg()[0]:.1f}, {os.cpu_count()} cores")  # fmt: skip
     print()
-    print("| processes | fetches/s | vs 1 process | CPU s per 1,000 fetches | entries waiting to be filed at the end |")
-    print("|---|---|---|---|---|")
+    print("| tree | processes | fetches/s | vs 1 process | CPU s per 1,000 fetches | vs the first tree "
+          "| entries waiting to be filed at the end |")
+    print("|---|---|---|---|---|---|---|")
+    ones = {row.tree: row.fetches_per_second for row in rows if row.processes == rows[0].processes}
+    firsts = {row.processes: row.cpu_per_1000 for row in rows if row.tree == rows[0].tree}
     for row in rows:
+        cpu_ratio = f"{row.cpu_per_1000 / firsts[row.processes]:.2f}x" if row.processes in firsts else ""
         print(
-            f"| {row.processes} | {row.fetches_per_second:.0f} | {row.fetches_per_second / baseline:.2f}x "
-            f"| {row.cpu_per_1000:.1f} | {row.unfiled} |"
+            f"| {row.tree} | {row.processes} | {row.fetches_per_second:.0f} "
+            f"| {row.fetches_per_second / ones[row.tree]:.2f}x | {row.cpu_per_1000:.2f} | {cpu_ratio} | {row.unfiled} |"
         )
 
 
 async def run(args: argparse.Namespace, ports: list[int]) -> None:
-    rows = [await measure(args, ports, count) for count in args.processes]
+    rows = [await measure(args, ports, tree, count) for tree in [ROOT, *args.tree] for count in args.processes]
     report(args, rows)
 
 
@@ -178,12 +188,15 @@ def main() -> None:
     parser.add_argument("--hosts", type=int, default=50)
     parser.add_argument("--processes", type=int, nargs="+", default=[1, 2, 3])
     parser.add_argument("--window", type=float, default=30.0)
+    parser.add_argument("--quiet", action="store_true", help="every feed answers 304 once its validators are known")
+    parser.add_argument("--tree", nargs="*", type=Path, default=[], help="other newsbot checkouts (baselines)")
     parser.add_argument("--keep", action="store_true", help="keep each run's config and logs in /tmp")
     parser.add_argument("--pg-url", default=os.environ.get("NEWSBOT_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test"))
     args = parser.parse_args()
+    args.tree = [tree.resolve() for tree in args.tree]
     context = multiprocessing.get_context("spawn")
     ports: multiprocessing.Queue[list[int]] = context.Queue()
-    server = context.Process(target=serve, args=(args.hosts, ports), daemon=True)
+    server = context.Process(target=serve, args=(args.hosts, ports, args.quiet), daemon=True)
     server.start()
     try:
         asyncio.run(run(args, ports.get(timeout=30)))

@@ -35,9 +35,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot.match.collector import collector_paused  # noqa: E402
 from bot.match.document import Document  # noqa: E402
 from bot.match.entities import Entity, Gazetteer  # noqa: E402
+from bot.match.gc_pause import collector_paused  # noqa: E402
 from bot.match.matcher import Matcher  # noqa: E402
 from bot.match.query import parse_query  # noqa: E402
 from bot.match.rules import Rule, RuleSet  # noqa: E402
@@ -226,7 +226,7 @@ def measure(size: int) -> dict[str, float]:
     ruleset, matcher = compile_rules(texts, entities)
     compile_seconds = time.perf_counter() - started
     assert matcher.presearcher is not None
-    gc.freeze()  # what a long-running app does once its rules are loaded (see bot/match/collector.py)
+    gc.freeze()  # what a long-running app does once its rules are loaded (see bot/match/gc_pause.py)
 
     evaluated = matched = 0
     started = time.perf_counter()

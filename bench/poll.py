@@ -96,11 +96,12 @@ def split_items(body: bytes) -> tuple[bytes, list[bytes], bytes]:
 # ---------------------------------------------------------------- the server (its own process)
 
 
-def serve(hosts: int, ports: multiprocessing.Queue[list[int]]) -> None:
-    asyncio.run(_serve(hosts, ports))
+def serve(hosts: int, ports: multiprocessing.Queue[list[int]], quiet: bool = False) -> None:
+    """The feed server; `quiet`: every feed is of the "304" kind (a desk's quiet cycles)."""
+    asyncio.run(_serve(hosts, ports, quiet))
 
 
-async def _serve(hosts: int, ports: multiprocessing.Queue[list[int]]) -> None:
+async def _serve(hosts: int, ports: multiprocessing.Queue[list[int]], quiet: bool = False) -> None:
     bodies = load_bodies()
     item_blocks = {body: split_items(body) for body in bodies}
     versions: Counter[int] = Counter()
@@ -136,7 +137,7 @@ async def _serve(hosts: int, ports: multiprocessing.Queue[list[int]]) -> None:
 
     async def answer(request: web.Request, n: int) -> web.StreamResponse:
         body = bodies[n % len(bodies)]
-        kind = kind_of(n, hosts)
+        kind = "304" if quiet else kind_of(n, hosts)
         if kind == "304":
             etag = f'"{n}"'
             if request.headers.get("If-None-Match") == etag:

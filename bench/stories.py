@@ -31,8 +31,8 @@ from bot.parse.feed import FeedParseError, parse_feed  # noqa: E402
 from bot.stories.embeddings import load_minilm  # noqa: E402
 from bot.stories.features import body_digest  # noqa: E402
 from bot.stories.index import ClusterConfig, Embedder, StoryIndex  # noqa: E402
-from bot.stories.metrics import Score, bcubed, pairwise  # noqa: E402
-from bot.stories.text import words  # noqa: E402
+from bot.stories.quality import Score, bcubed, pairwise  # noqa: E402
+from bot.stories.terms import words  # noqa: E402
 from tests.stories.articles import HOLDOUT_YAML, LabelledArticle, load_articles  # noqa: E402
 from tests.stories.snapshot import FETCHED_AT, item_key, load_feeds, load_labels  # noqa: E402
 

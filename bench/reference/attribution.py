@@ -18,7 +18,7 @@ from enum import Enum
 
 from bot.model import Credit, Entry
 from bot.stories.agencies import AGENCIES, canonical_outlet, known, looks_like_outlet
-from bot.stories.text import fold
+from bot.stories.terms import fold
 
 
 class Role(Enum):

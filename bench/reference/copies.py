@@ -15,7 +15,7 @@ from enum import Enum
 
 from datasketch import MinHash, MinHashLSH
 
-from bot.stories.text import words
+from bot.stories.terms import words
 
 
 class CopyReason(Enum):

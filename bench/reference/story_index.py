@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 
 from bench.reference.copies import CopyIndex
 from bot.model import Entry
-from bot.stories.text import names, terms
+from bot.stories.terms import names, terms
 
 Embedder = Callable[[Sequence[str]], Sequence[Sequence[float]]]
 """Maps texts to unit-length vectors (e.g. embeddings.load_minilm()); optional."""

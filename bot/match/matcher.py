@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.match.collector import collector_paused
 from bot.match.document import Document
 from bot.match.evaluate import CompiledQuery, Compiler
+from bot.match.gc_pause import collector_paused
 from bot.match.presearch import Presearcher, anchors
 from bot.match.rules import Rule, RuleSet
 from bot.model import Entry, Match

@@ -20,7 +20,7 @@ from bot.model import Entry
 from bot.rulebook.load import load_ruleset
 from bot.rulebook.watch import Reload, compile_reload, watch_rules
 from bot.stories.features import lead_text
-from bot.stories.text import name_key, names
+from bot.stories.terms import name_key, names
 
 log = logging.getLogger(__name__)
 

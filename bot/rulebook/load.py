@@ -12,10 +12,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.match.collector import collector_paused
 from bot.match.entities import Entity, Gazetteer, parse_entity
 from bot.match.errors import FileProblem, RuleError
 from bot.match.examples import check_rule
+from bot.match.gc_pause import collector_paused
 from bot.match.query import EntityRef, walk
 from bot.match.rules import Rule, RuleSet, parse_rule
 

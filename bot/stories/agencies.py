@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from bot.stories.text import fold
+from bot.stories.terms import fold
 
 
 @dataclass(frozen=True, slots=True)

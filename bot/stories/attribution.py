@@ -27,7 +27,7 @@ import ahocorasick
 
 from bot.model import Credit, Entry
 from bot.stories.agencies import AGENCIES, known, looks_like_outlet
-from bot.stories.text import fold
+from bot.stories.terms import fold
 
 
 class Role(Enum):

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from bot.model import Entry
 from bot.stories.language import entry_language
-from bot.stories.text import names, terms, words
+from bot.stories.terms import names, terms, words
 
 FORMAT_VERSION = 1
 _HEADER = struct.Struct("<BHHHq")

@@ -36,9 +36,9 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from bot.model import Entry
+from bot.stories.centroids import Merged, Stories, StorySum
 from bot.stories.copies import CopyIndex
 from bot.stories.features import FeatureConfig, Observed, StoryFeatures, lead_text, observe, weigh
-from bot.stories.sums import Merged, Stories, StorySum
 from bot.stories.weights import idf, weights_for
 
 Embedder = Callable[[Sequence[str]], Sequence[Sequence[float]]]

@@ -12,7 +12,7 @@ from functools import cache
 from typing import Protocol
 
 from bot.model import Entry
-from bot.stories.text import STEMMERS
+from bot.stories.terms import STEMMERS
 
 DETECT_CHARS = 400
 """Detection reads the title and the first characters of the body: enough, and a bounded cost."""

@@ -17,7 +17,7 @@ import math
 from dataclasses import dataclass
 from functools import cache
 
-from bot.stories.text import fold, language_code, name_key, stemmer
+from bot.stories.terms import fold, language_code, name_key, stemmer
 
 PRIOR_DOCUMENTS = 1000
 """How many typical documents the language-wide prior counts for."""

@@ -13,7 +13,7 @@ from bench.attribution import load_cases, predicted
 from bot.model import Entry
 from bot.stories.agencies import canonical_outlet, known
 from bot.stories.attribution import candidate_patterns, entry_credits, find_credits, mentions, sentences
-from bot.stories.metrics import set_score
+from bot.stories.quality import set_score
 from tests.conftest import SEEDS, corpus_path
 
 

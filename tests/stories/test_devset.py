@@ -12,7 +12,7 @@ from bot.model import Entry
 from bot.rulebook.book import Rules
 from bot.rulebook.load import load_ruleset
 from bot.stories.index import StoryIndex
-from bot.stories.metrics import bcubed
+from bot.stories.quality import bcubed
 from tests.conftest import missing
 from tests.stories.articles import load_articles
 from tests.stories.snapshot import FETCHED_AT, SNAPSHOT, canonical, feed_orders, item_key, load_feeds, load_labels

@@ -3,7 +3,7 @@
 import sys
 import unicodedata
 
-from bot.stories.text import _MARKS_END, fold
+from bot.stories.terms import _MARKS_END, fold
 
 
 def test_no_combining_mark_lies_past_the_table() -> None:

@@ -12,7 +12,7 @@ from bench.stories import cluster, semeval_pairs
 from bot.model import Entry
 from bot.stories.features import StoryFeatures
 from bot.stories.index import ClusterConfig, StoryIndex
-from bot.stories.metrics import bcubed, pairwise
+from bot.stories.quality import bcubed, pairwise
 from tests.conftest import SEEDS, corpus_path, missing
 from tests.stories.articles import HOLDOUT_YAML, LabelledArticle, load_articles
 

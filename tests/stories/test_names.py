@@ -9,7 +9,7 @@ import pytest
 from bot.model import Entry
 from bot.stories.features import observe
 from bot.stories.language import detect, entry_language
-from bot.stories.text import name_key, names, spelling, terms
+from bot.stories.terms import name_key, names, spelling, terms
 
 
 @pytest.mark.parametrize(
