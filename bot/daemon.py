@@ -163,11 +163,12 @@ async def follow_config(runtime: Runtime, stop: asyncio.Event) -> None:
 
 
 @asynccontextmanager
-async def telegram_front(runtime: ChatRuntime, telegram_sink: TelegramSink) -> AsyncIterator[None]:
-    """Poll Telegram for commands, and drain the outbox with its own paced Bot, until the block exits."""
+async def telegram_front(runtime: ChatRuntime, telegram_sink: TelegramSink, held: Held) -> AsyncIterator[None]:
+    """Poll Telegram for commands, and drain the outbox with its own paced Bot (each send proving the delivery
+    role `held`), until the block exits."""
     application = build_application(runtime)
     bot = outbox_bot(runtime.config.telegram)
-    sender = TelegramSender(bot, runtime.engine, Pacer(OUTBOX_PACE), bell=telegram_sink.queued)
+    sender = TelegramSender(bot, runtime.engine, Pacer(OUTBOX_PACE), bell=telegram_sink.queued, fence=held.fence)
     async with application, bot:
         await application.start()
         assert application.updater is not None
@@ -181,14 +182,15 @@ async def telegram_front(runtime: ChatRuntime, telegram_sink: TelegramSink) -> A
             await application.stop()
 
 
-async def keep_front_up(runtime: ChatRuntime, telegram_sink: TelegramSink, stop: asyncio.Event) -> None:
+async def keep_front_up(runtime: ChatRuntime, telegram_sink: TelegramSink, held: Held) -> None:
     """Run the Telegram front until `stop` is set. While the Bot API cannot be reached (at start or after the
     front went down), say so and retry with backoff; polling goes on meanwhile and alerts wait in the outbox.
     A token Telegram refuses is raised: no retry can fix it."""
     delay = RETRY_FIRST
+    stop = held.ended
     while not stop.is_set():
         try:
-            async with telegram_front(runtime, telegram_sink):
+            async with telegram_front(runtime, telegram_sink, held):
                 delay = RETRY_FIRST
                 await stop.wait()
             return
@@ -205,16 +207,20 @@ async def keep_front_up(runtime: ChatRuntime, telegram_sink: TelegramSink, stop:
         delay = min(delay * 2, RETRY_MAX)
 
 
-async def send(runtime: Runtime, delivery: Delivery, front: bool, ended: asyncio.Event) -> None:
+async def send(runtime: Runtime, delivery: Delivery, front: bool, held: Held) -> None:
     """Send the Apprise channels' outbox and, with `front` and a token, Telegram's (and answer its commands),
-    until `ended` is set."""
+    until the delivery role `held` ends; each send proves the role first."""
     config = runtime.config
-    channels = [AppriseSender(runtime.engine, config.apprise, delivery.apprise.queued)] if config.apprise else []
+    channels = (
+        [AppriseSender(runtime.engine, config.apprise, delivery.apprise.queued, fence=held.fence)]
+        if config.apprise
+        else []
+    )
     async with running(channels):
         if front and delivery.telegram is not None:
-            await keep_front_up(runtime, delivery.telegram, ended)
+            await keep_front_up(runtime, delivery.telegram, held)
         else:
-            await ended.wait()
+            await held.ended.wait()
 
 
 async def run_daemon(config: Config, delivery: Delivery, *, front: bool) -> None:
@@ -236,7 +242,7 @@ async def run_process(runtime: Runtime, delivery: Delivery, *, front: bool, stop
         await pipeline.file_while_held(held)
 
     async def delivering(held: Held) -> None:
-        await asyncio.gather(pipeline.tell_while_held(held), send(runtime, delivery, front, held.ended))
+        await asyncio.gather(pipeline.tell_while_held(held), send(runtime, delivery, front, held))
 
     roles = [Role(INGEST, ingest)]
     if front or not runtime.shared or not config.telegram.enabled:

@@ -76,7 +76,7 @@ class DueFeeds:
             return
         try:
             now = clock.now()
-            claims = await claim_due(self.engine, self.owner, now, self.lease, free)
+            claims = await claim_due(self.engine, self.owner, now, self.lease, free, self.polling())
             soonest = await next_due(self.engine, now)
         except Exception as error:
             log.warning("claiming due feeds failed (%s); retrying", describe_error(error))

@@ -53,8 +53,13 @@ class Held:
     ended: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def prove(self, conn: AsyncConnection) -> None:
-        """Begin a transaction of this role: LostRole unless this process still holds it."""
+        """Begin a transaction of this role's step (a filing, a telling): LostRole unless this process still
+        holds the role."""
         await prove_held(conn, LOCKS[self.role], self.holder)
+
+    async def fence(self, conn: AsyncConnection) -> None:
+        """Inside a transaction that marks a send attempted: LostRole unless this process still holds the role."""
+        await prove_held(conn, LOCKS[self.role], self.holder, in_turn=False)
 
 
 @dataclass(frozen=True, slots=True)

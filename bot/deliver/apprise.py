@@ -23,6 +23,7 @@ from bot.deliver.format import render_story
 from bot.deliver.runner import OutboxRunner, backoff, observe_latency
 from bot.deliver.spike_text import render_spike
 from bot.model import AlertBatch, Notice, SpikeAlert
+from bot.store.locks import Fence, LostRole, unfenced
 from bot.store.outbox import NewMessage, Queued, due_targets, enqueue, mark_attempt, mark_failed, mark_sent, retry_later
 
 log = logging.getLogger(__name__)
@@ -94,9 +95,15 @@ class AppriseSender:
     """Sends queued channel messages in order; a failing channel is retried with backoff, then given up."""
 
     def __init__(
-        self, engine: AsyncEngine, targets: Sequence[AppriseTarget], bell: asyncio.Event, poll_every: float = 5.0
+        self,
+        engine: AsyncEngine,
+        targets: Sequence[AppriseTarget],
+        bell: asyncio.Event,
+        poll_every: float = 5.0,
+        fence: Fence = unfenced,
     ) -> None:
         self.engine = engine
+        self.fence = fence
         self.urls = {channel_id(t.url.get_secret_value()): t.url.get_secret_value() for t in targets}
         self.runner = OutboxRunner("Apprise", self._one_pass, bell, poll_every)
 
@@ -107,22 +114,27 @@ class AppriseSender:
         await self.runner.run()
 
     async def _one_pass(self) -> None:
-        for queued in await due_targets(self.engine, clock.now()):
-            if self.runner.stopping:
-                return
-            await self.send(queued)
+        try:
+            for queued in await due_targets(self.engine, clock.now()):
+                if self.runner.stopping:
+                    return
+                await self.send(queued)
+        except LostRole as lost:
+            log.warning("%s; it stops sending", lost)
+            self.runner.stop()
 
     async def send(self, queued: Queued) -> None:
         url = self.urls.get(queued.target or "")
         if url is None:
-            await mark_failed(self.engine, queued.id, "this Apprise channel is no longer in the config")
+            await mark_failed(self.engine, queued.id, "this Apprise channel is no longer in the config", self.fence)
             return
         import apprise  # imported at the first send: 0.1 s that a start without Apprise channels need not pay
 
         notifier = apprise.Apprise()
         notifier.add(url)
         title, _, body = queued.plain.partition("\n")
-        await mark_attempt(self.engine, queued.id)
+        if not await mark_attempt(self.engine, queued.id, self.fence):
+            return
         if await notifier.async_notify(body=body or title, title=title, body_format=apprise.NotifyFormat.TEXT):
             await mark_sent(self.engine, queued.id, None)
             observe_latency("apprise", queued)
@@ -133,6 +145,6 @@ class AppriseSender:
                 queued.id,
                 GIVE_UP_AFTER,
             )
-            await mark_failed(self.engine, queued.id, "the channel refused it repeatedly")
+            await mark_failed(self.engine, queued.id, "the channel refused it repeatedly", self.fence)
         else:
             await retry_later(self.engine, queued.id, clock.now() + backoff(queued.attempts + 1), "notification failed")

@@ -28,6 +28,7 @@ from bot.deliver.pacing import Pace, Pacer
 from bot.deliver.runner import OutboxRunner, backoff, observe_latency
 from bot.deliver.telegram_errors import Outcome, classify
 from bot.store.chats import deactivate, migrate_chat
+from bot.store.locks import Fence, LostRole, unfenced
 from bot.store.outbox import (
     DueChat,
     Queued,
@@ -94,9 +95,11 @@ class TelegramSender:
         bell: asyncio.Event | None = None,
         poll_every: float = 2.0,
         grace: float = 5.0,
+        fence: Fence = unfenced,
     ) -> None:
         self.bot = bot
         self.engine = engine
+        self.fence = fence
         self.pacer = pacer or Pacer()
         self.grace = grace
         self.runner = OutboxRunner("Telegram", self._one_pass, bell or asyncio.Event(), poll_every)
@@ -157,6 +160,10 @@ class TelegramSender:
                         return
                     if step is _Next.REREAD:
                         break
+        except LostRole as lost:
+            if not self.runner.stopping:
+                log.warning("%s; it stops sending", lost)
+            self.runner.stop()
         except Exception:
             log.exception("outbox worker for chat %s failed; it restarts on the next pass", chat_id)
         finally:
@@ -173,9 +180,12 @@ class TelegramSender:
         return await fold_into_summary(self.engine, folding, chat_id, heading, "pending")
 
     async def _deliver(self, queued: Queued, is_group: bool) -> _Next:
-        """Mark the attempt, wait for the slot, call Telegram, record the outcome.
+        """Wait for the slot, mark the attempt, call Telegram, record the outcome.
 
-        Nothing but the wait lies between the slot and the call, so sends leave at the paced times.
+        The attempt is marked after the wait, in the transaction that proves this process still holds the
+        delivery role and finds the row still pending: a process paused or cut off meanwhile, whose role and
+        rows another process took, sends nothing (LostRole). Only that one short write lies between the slot
+        and the call, so sends leave at the paced times.
         """
         chat_id = queued.chat_id
         assert chat_id is not None
@@ -184,8 +194,9 @@ class TelegramSender:
             if ready is None:
                 return _Next.GO_ON
             queued = ready
-        await mark_attempt(self.engine, queued.id)
         await self.pacer.wait_turn(chat_id, is_group)
+        if not await mark_attempt(self.engine, queued.id, self.fence):
+            return _Next.GO_ON
         return await self._attempt(queued, chat_id, plain=False)
 
     async def _edited_message(self, queued: Queued) -> Queued | None:
@@ -199,7 +210,7 @@ class TelegramSender:
             at = max(clock.now() + EDIT_WAITS, original.next_attempt_at or clock.now())
             await retry_later(self.engine, queued.id, at, "waiting for the message it edits to go out")
         else:
-            await mark_failed(self.engine, queued.id, "the message to edit was never sent on its own")
+            await mark_failed(self.engine, queued.id, "the message to edit was never sent on its own", self.fence)
         return None
 
     async def _attempt(self, queued: Queued, chat_id: int, *, plain: bool) -> _Next:
@@ -229,7 +240,7 @@ class TelegramSender:
                 return _Next.GO_ON
             case Outcome.REFUSED:
                 log.error("chat %s: Telegram refused outbox message %s: %s", chat_id, queued.id, verdict.reason)
-                await mark_failed(self.engine, queued.id, verdict.reason)
+                await mark_failed(self.engine, queued.id, verdict.reason, self.fence)
                 return _Next.GO_ON
             case Outcome.CHAT_MOVED:
                 assert verdict.new_chat_id is not None

@@ -168,11 +168,12 @@ class Pipeline:
 
     # -- file: the ingest role ------------------------------------------------------------------------
 
-    async def open_filing(self) -> Filing:
-        """Filing for a process that just took the ingest role: once the previous holder's last filing has
-        ended, the story window is restored from the store."""
+    async def open_filing(self, held: Held | None = None) -> Filing:
+        """Filing for a process that just took the ingest role `held` (None: the only process, in a test or a
+        benchmark): once the previous holder's last filing has ended, the story window is restored from the
+        store."""
         started = time.perf_counter()
-        await wait_for_step(self.engine, Lock.INGEST)
+        await wait_for_step(self.engine, Lock.INGEST, held.holder if held is not None else None)
         window = await StoryWindow.open(self.stories)
         restored = await window.restore(self.engine, self.rulebook.current)
         log.info(
@@ -184,7 +185,7 @@ class Pipeline:
     async def file_while_held(self, held: Held) -> None:
         """The ingest role's work, until it ends: restore the window, then file what waits as it comes."""
         try:
-            filing = await self.open_filing()
+            filing = await self.open_filing(held)
         except Exception as error:
             log.warning("taking up the ingest role failed (%s); giving it up", describe_error(error))
             return
@@ -271,7 +272,7 @@ class Pipeline:
             reports = await asyncio.gather(*(one(claim) for claim in claims))
             filed = Filed.nothing()
             if await unfiled_count(self.engine):  # a quiet cycle need not restore the story window
-                filing = await self.open_filing()
+                filing = await self.open_filing(ingest)
                 while (batch := await self.file_waiting(filing, ingest)).taken:
                     filed = filed.plus(batch)
             while await self.tell_waiting(delivery):

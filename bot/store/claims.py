@@ -3,13 +3,15 @@
 A process claims due feeds by writing its id and an expiry on their rows (on PostgreSQL `FOR UPDATE SKIP
 LOCKED`, so processes claiming at the same moment get different feeds; on SQLite there is one process);
 saving the poll's new state ends the claim, and only while the process still holds it (store/feeds.py
-`save_state` with `owner`). A live process renews the claims of the polls it is running every heartbeat;
-the claims of a poll that died, or of a process that died, expire within a lease and the feeds are due again.
+`save_state` with `owner`, the rows locked in that transaction: the owner is the fencing token). A live
+process renews, every heartbeat, the claims of the polls it is running now and no others; a process takes
+its own claims whose poll died back at once; the claims of a process that died expire within a lease and
+the feeds are due again.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -30,14 +32,19 @@ class Claim:
     state: FeedState
 
 
-async def claim_due(engine: AsyncEngine, owner: str, now: datetime, lease: timedelta, limit: int) -> list[Claim]:
-    """Claim up to `limit` feeds that are due and unclaimed (or whose claim ran out), most overdue first. A feed
-    the config no longer lists has no next poll (feeds/register.py) and is never claimed."""
+async def claim_due(
+    engine: AsyncEngine, owner: str, now: datetime, lease: timedelta, limit: int, polling: Collection[int] = ()
+) -> list[Claim]:
+    """Claim up to `limit` feeds that are due and unclaimed (or whose claim ran out), most overdue first, and
+    this process's own claims whose poll is not among `polling` (it died, say with the database connection,
+    before its state could be saved): those are taken again at once rather than after their lease. A feed the
+    config no longer lists has no next poll (feeds/register.py) and is never claimed."""
+    orphaned = sa.and_(feeds.c.claimed_by == owner, feeds.c.id.not_in(sorted(polling)))
     due = (
         sa.select(feeds.c.id)
         .where(
             feeds.c.next_poll_at <= now,
-            sa.or_(feeds.c.claim_expires.is_(None), feeds.c.claim_expires < now),
+            sa.or_(feeds.c.claim_expires.is_(None), feeds.c.claim_expires < now, orphaned),
         )
         .order_by(feeds.c.next_poll_at)
         .limit(limit)

@@ -25,6 +25,10 @@ class DatabaseError(Exception):
     """The database cannot be opened or migrated; the message says which and why."""
 
 
+IDLE_IN_TRANSACTION_MS = 30_000
+"""PostgreSQL ends a transaction left open this long without a statement (a process paused or frozen inside
+it), so the row and step locks it holds never stop the other processes for longer."""
+
 MAX_PARAMETERS = 30_000
 """Values bound in one statement, at most: asyncpg refuses more than 32,767 and SQLite 32,766."""
 
@@ -136,7 +140,8 @@ def create_engine(url: str) -> AsyncEngine:
         engine = create_async_engine(engine_url)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     else:
-        engine = create_async_engine(engine_url, pool_pre_ping=True)
+        settings = {"idle_in_transaction_session_timeout": str(IDLE_IN_TRANSACTION_MS)}
+        engine = create_async_engine(engine_url, pool_pre_ping=True, connect_args={"server_settings": settings})
     event.listen(engine.sync_engine, "before_cursor_execute", _clean_parameters, retval=True)
     return engine
 

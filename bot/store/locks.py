@@ -16,12 +16,17 @@ for free.
 
 from __future__ import annotations
 
+import logging
 import os
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from enum import IntEnum
 
 import sqlalchemy as sa
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+log = logging.getLogger(__name__)
 
 NAMESPACE = 0x6E62
 """The first of the two keys of every newsbot lock ("nb"), so other programs' locks in the database never clash."""
@@ -37,10 +42,22 @@ class Lock(IntEnum):
 
 STEP = {Lock.INGEST: Lock.FILING, Lock.DELIVERY: Lock.TELLING}
 """The step each role's transactions take in turn."""
+STEP_GRACE = 5.0
+"""Seconds a role's holder waits for another transaction of its step before ending it as stuck."""
+LOCK_TIMEOUT = "55P03"
+"""PostgreSQL's SQLSTATE for a lock not granted within `lock_timeout`."""
 
 
 class LostRole(Exception):
     """This process no longer holds the role it acted for: another process has taken over."""
+
+
+Fence = Callable[[AsyncConnection], Awaitable[None]]
+"""A proof run first inside a transaction that acts for a role: LostRole unless this process still holds it."""
+
+
+async def unfenced(conn: AsyncConnection) -> None:
+    """The proof of a process that is the only one acting (one-shot commands, tests of one part)."""
 
 
 async def take_turn(conn: AsyncConnection, lock: Lock) -> None:
@@ -49,13 +66,20 @@ async def take_turn(conn: AsyncConnection, lock: Lock) -> None:
         await conn.execute(sa.select(sa.func.pg_advisory_xact_lock(NAMESPACE, int(lock))))
 
 
-async def prove_held(conn: AsyncConnection, role: Lock, holder: int) -> None:
-    """Begin a transaction of `role`'s step: wait for any other to end, then make sure the session `holder`
-    (a backend pid) still holds the role; LostRole if it does not. A new holder waits for the same step lock
-    before it starts (`wait_for_step`), so a transaction that passed this check is one it sees."""
+async def prove_held(conn: AsyncConnection, role: Lock, holder: int, *, in_turn: bool = True) -> None:
+    """Begin a transaction of `role`: make sure the session `holder` (a backend pid) still holds the role;
+    LostRole if it does not. With `in_turn` (filing, telling) it first waits for any other transaction of
+    the role's step to end; a new holder waits for the same step lock before it starts (`wait_for_step`), so
+    a transaction that passed this check is one it sees. Without (a send, marked attempted in the
+    transaction that proves it), the check alone: the row it changes is the fence."""
     if conn.dialect.name != "postgresql":
         return
-    await take_turn(conn, STEP[role])
+    if in_turn:
+        await _take_step(conn, role, holder)
+    await _check_held(conn, role, holder)
+
+
+async def _check_held(conn: AsyncConnection, role: Lock, holder: int) -> None:
     held = await conn.scalar(
         sa.text(
             "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = :namespace "
@@ -67,10 +91,45 @@ async def prove_held(conn: AsyncConnection, role: Lock, holder: int) -> None:
         raise LostRole(f"this process no longer holds the {role.name.lower()} role")
 
 
-async def wait_for_step(engine: AsyncEngine, role: Lock) -> None:
-    """Return once no transaction of an earlier holder of `role` is running."""
+async def wait_for_step(engine: AsyncEngine, role: Lock, holder: int | None) -> None:
+    """Return once no transaction of an earlier holder of `role` is running; with `holder`, the session that
+    has just taken the role, one stuck in its step for STEP_GRACE is ended (`_take_step`)."""
     async with engine.begin() as conn:
-        await take_turn(conn, STEP[role])
+        if holder is None:
+            await take_turn(conn, STEP[role])
+        elif conn.dialect.name == "postgresql":
+            await _take_step(conn, role, holder)
+
+
+async def _take_step(conn: AsyncConnection, role: Lock, holder: int) -> None:
+    """Take the lock of `role`'s step for the caller's transaction. Only a role's holder takes its step, so a
+    transaction holding it for STEP_GRACE while the session `holder` holds the role is an earlier holder's,
+    stuck: its process was paused or frozen inside it (idle, or the server blocked writing to it). It proved
+    a role it has lost since, and must never commit; it is ended (pg_terminate_backend), and its work is done
+    again. LostRole if `holder` no longer holds the role itself (it must never end the holder's work)."""
+    step = STEP[role]
+    while True:
+        try:
+            async with conn.begin_nested():
+                await conn.execute(sa.text(f"SET LOCAL lock_timeout = {int(STEP_GRACE * 1000)}"))
+                await take_turn(conn, step)
+            break
+        except DBAPIError as error:
+            if getattr(error.orig, "sqlstate", None) != LOCK_TIMEOUT:
+                raise
+        await _check_held(conn, role, holder)
+        stuck = await conn.scalars(
+            sa.text(
+                "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND classid = :namespace AND objid = :step "
+                "AND objsubid = 2 AND granted AND pid <> pg_backend_pid()"
+            ),
+            {"namespace": NAMESPACE, "step": int(step)},
+        )
+        for pid in stuck.all():
+            log.warning("ended a stuck %s transaction of a process that lost its role (server pid %d)",
+                        step.name.lower(), pid)  # fmt: skip
+            await conn.execute(sa.select(sa.func.pg_terminate_backend(pid)))
+    await conn.execute(sa.text("SET LOCAL lock_timeout = 0"))
 
 
 class RoleSession:

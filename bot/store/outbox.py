@@ -1,8 +1,10 @@
 """The persistent outbox: every message for a chat (or an Apprise channel) is a row before it is sent.
 
 A row's `key` is its idempotency key (one per chat and story, or per edit of a story's message), so queueing
-the same message twice is a no-op. The sender marks a row attempted before the call and sent, with Telegram's
-message id, right after; after a crash, rows not marked sent are sent again, rows marked sent never are.
+the same message twice is a no-op. The sender marks a row attempted right before the call (after its pace's
+wait), in a transaction that proves the process still holds the delivery role and that the row is still
+pending, and sent, with Telegram's message id, right after; after a crash, rows not marked sent are sent again,
+rows marked sent never are, and a sent row's message id is never rewritten.
 One window no client can close remains: Telegram accepted a message and the process died before the
 answer was recorded. The Bot API has no idempotency key, so that one message is sent again (at least once
 rather than lost); the window is the few milliseconds between Telegram's answer and the commit.
@@ -23,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from bot import clock
 from bot.model import Headline
 from bot.store.chats import chats
+from bot.store.locks import Fence, unfenced
 from bot.store.tables import UTCDateTime, metadata
 
 Status = Literal["pending", "held", "folded", "sent", "failed"]
@@ -294,27 +297,38 @@ async def original_of(engine: AsyncEngine, outbox_id: int) -> Original | None:
     return Original(row[0], row[1], row[2]) if row is not None else None
 
 
-async def mark_attempt(engine: AsyncEngine, outbox_id: int) -> None:
+async def mark_attempt(engine: AsyncEngine, outbox_id: int, fence: Fence = unfenced) -> bool:
+    """Mark a row attempted just before its call, in a transaction that first runs `fence` (the delivery
+    role's proof: LostRole for a process that lost it); False when the row is no longer pending (another
+    process sent, failed or folded it meanwhile), and it must not be sent."""
     async with engine.begin() as conn:
-        await conn.execute(
+        await fence(conn)
+        result = await conn.execute(
             sa.update(outbox)
-            .where(outbox.c.id == outbox_id)
+            .where(outbox.c.id == outbox_id, outbox.c.status == "pending")
             .values(attempted_at=clock.now(), attempts=outbox.c.attempts + 1)
         )
+    return bool(result.rowcount)
 
 
 async def mark_sent(engine: AsyncEngine, outbox_id: int, message_id: int | None) -> None:
+    """Record what Telegram answered for a call that went out. A row sent already (by a process that took the
+    role while this one was cut off) keeps its first message id, the one later edits go to."""
     async with engine.begin() as conn:
         await conn.execute(
             sa.update(outbox)
-            .where(outbox.c.id == outbox_id)
+            .where(outbox.c.id == outbox_id, outbox.c.status != "sent")
             .values(status="sent", sent_at=clock.now(), message_id=message_id, error=None)
         )
 
 
 async def retry_later(engine: AsyncEngine, outbox_id: int, at: datetime, error: str) -> None:
     async with engine.begin() as conn:
-        await conn.execute(sa.update(outbox).where(outbox.c.id == outbox_id).values(next_attempt_at=at, error=error))
+        await conn.execute(
+            sa.update(outbox)
+            .where(outbox.c.id == outbox_id, outbox.c.status == "pending")
+            .values(next_attempt_at=at, error=error)
+        )
 
 
 async def move_queue(conn: AsyncConnection, old_chat_id: int, new_chat_id: int) -> None:
@@ -326,9 +340,15 @@ async def move_queue(conn: AsyncConnection, old_chat_id: int, new_chat_id: int) 
     )
 
 
-async def mark_failed(engine: AsyncEngine, outbox_id: int, error: str) -> None:
+async def mark_failed(engine: AsyncEngine, outbox_id: int, error: str, fence: Fence = unfenced) -> None:
+    """Give up on a row (never on one sent already), in a transaction that first runs `fence`."""
     async with engine.begin() as conn:
-        await conn.execute(sa.update(outbox).where(outbox.c.id == outbox_id).values(status="failed", error=error))
+        await fence(conn)
+        await conn.execute(
+            sa.update(outbox)
+            .where(outbox.c.id == outbox_id, outbox.c.status != "sent")
+            .values(status="failed", error=error)
+        )
 
 
 async def fail_chat(engine: AsyncEngine, chat_id: int, error: str) -> int:

@@ -5,11 +5,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot import clock
 from bot.model import Headline
 from bot.store.chats import remember_chat
+from bot.store.locks import LostRole
 from bot.store.outbox import (
     FoldConflict,
     NewMessage,
@@ -19,7 +21,9 @@ from bot.store.outbox import (
     fail_chat,
     fold,
     mark_attempt,
+    mark_failed,
     mark_sent,
+    outbox,
     queue_counts,
     retry_later,
     rewrite_held,
@@ -73,6 +77,41 @@ async def test_sent_rows_are_never_due_again_and_retries_wait(engine: AsyncEngin
     await retry_later(engine, second.id, clock.now() + timedelta(minutes=1), "Bad Gateway")
     assert await due_for_chat(engine, 1, clock.now()) == []
     assert len(await due_for_chat(engine, 1, clock.now() + timedelta(minutes=2))) == 1
+
+
+async def test_a_row_sent_by_another_process_is_not_sent_again_nor_its_message_id_rewritten(
+    engine: AsyncEngine,
+) -> None:
+    """A process that read a row, was paused, and resumed after another sent it: its attempt is refused, and
+    the send it might still record keeps the first message id (later edits go to that message)."""
+    await remember_chat(engine, 1, "private", None)
+    async with engine.begin() as conn:
+        await enqueue(conn, [_message(1)])
+    (row,) = await due_for_chat(engine, 1, clock.now())
+    assert await mark_attempt(engine, row.id)
+    await mark_sent(engine, row.id, message_id=77)
+    assert not await mark_attempt(engine, row.id)
+    await mark_sent(engine, row.id, message_id=78)
+    await mark_failed(engine, row.id, "too late")
+    async with engine.connect() as conn:
+        stored = (await conn.execute(sa.select(outbox.c.status, outbox.c.message_id, outbox.c.attempts))).one()
+    assert tuple(stored) == ("sent", 77, 1)
+
+
+async def test_an_attempt_whose_fence_fails_changes_nothing(engine: AsyncEngine) -> None:
+    await remember_chat(engine, 1, "private", None)
+    async with engine.begin() as conn:
+        await enqueue(conn, [_message(1)])
+    (row,) = await due_for_chat(engine, 1, clock.now())
+
+    async def lost(conn: AsyncConnection) -> None:
+        raise LostRole("this process no longer holds the delivery role")
+
+    with pytest.raises(LostRole):
+        await mark_attempt(engine, row.id, lost)
+    with pytest.raises(LostRole):
+        await mark_failed(engine, row.id, "never", lost)
+    assert [(q.id, q.attempts) for q in await due_for_chat(engine, 1, clock.now())] == [(row.id, 0)]
 
 
 async def test_fold_replaces_rows_by_one_summary(engine: AsyncEngine) -> None:

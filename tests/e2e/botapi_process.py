@@ -103,6 +103,10 @@ class BotApiProcess:
     async def release_sends(self) -> None:
         await self._call("release_sends")
 
+    async def refuse_held(self) -> None:
+        """The held sendMessage calls are answered 502, unaccepted (FakeBotApi.refuse_held); later ones go through."""
+        await self._call("refuse_held")
+
     async def wait_for(
         self, chat_id: int, condition: Callable[[list[Sent]], bool], what: str, timeout: float = 30
     ) -> list[Sent]:

@@ -181,6 +181,7 @@ class FakeBotApi:
         self._open = asyncio.Event()
         self._open.set()
         self.held = 0
+        self._refusals = 0
         self.port = port
 
     # ---- lifecycle
@@ -254,6 +255,12 @@ class FakeBotApi:
         self._open.clear()
 
     def release_sends(self) -> None:
+        self._open.set()
+
+    def refuse_held(self) -> None:
+        """The sendMessage calls held now are answered 502 (Telegram accepted none of them: the client may send
+        them again without a duplicate); later calls go through."""
+        self._refusals += 1
         self._open.set()
 
     def sent(self, chat_id: int) -> list[Message]:
@@ -338,6 +345,9 @@ class FakeBotApi:
             return web.json_response({})
         if action == "release_sends":
             self.release_sends()
+            return web.json_response({})
+        if action == "refuse_held":
+            self.refuse_held()
             return web.json_response({})
         return web.json_response({"error": f"no control {action}"}, status=404)
 
@@ -579,11 +589,14 @@ class FakeBotApi:
 
     async def _api_sendmessage(self, params: Json) -> Json:
         if not self._open.is_set():
+            refusals = self._refusals
             self.held += 1
             try:
                 await self._open.wait()
             finally:
                 self.held -= 1
+            if self._refusals != refusals:
+                raise ApiError(502, "Bad Gateway")
         chat = self._chat(params)
         thread_id = self._int(params, "message_thread_id", required=False)
         if thread_id is not None and (not chat.is_forum or thread_id not in chat.threads):

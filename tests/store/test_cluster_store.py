@@ -5,9 +5,11 @@ entries handed over count as seen and are taken once; processes are recorded and
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot import clock
@@ -18,7 +20,7 @@ from bot.model import Entry, FeedState
 from bot.store.claims import claim_due, release_claims, renew_claims
 from bot.store.entries import NewEntry, has_entries, insert_entries, unseen_entries
 from bot.store.feeds import save_state, sync_feeds
-from bot.store.locks import Lock, LostRole, RoleSession, prove_held
+from bot.store.locks import STEP_GRACE, Lock, LostRole, RoleSession, prove_held, take_turn
 from bot.store.processes import ProcessRow, beat, forget_stale, leave, list_processes
 from bot.store.unfiled import filed_already, hand_over_entries, take_unfiled, unfiled_batch, unfiled_count
 
@@ -97,9 +99,24 @@ async def test_a_role_is_held_by_one_session_and_freed_with_it(pg_engine: AsyncE
             async with pg_engine.begin() as conn:
                 await prove_held(conn, Lock.INGEST, second.pid)
         await first.close()
+        with pytest.raises(LostRole):  # a send's proof: no step to wait for, the check alone
+            async with pg_engine.begin() as conn:
+                await prove_held(conn, Lock.INGEST, first.pid, in_turn=False)
         assert await second.try_take(Lock.INGEST)
     finally:
         await second.close()
+
+
+async def test_a_process_takes_back_its_own_claims_whose_poll_died(pg_engine: AsyncEngine) -> None:
+    """A claim this process holds but no poll of it runs (it died with the database connection) is claimed
+    again at once by its owner, never by another process before its lease runs out."""
+    now = clock.now()
+    ids = await registered(pg_engine, FEEDS[:2], now)
+    first, second = sorted(ids.values())
+    assert {c.feed_id for c in await claim_due(pg_engine, "a", now, LEASE, 10)} == {first, second}
+    assert await claim_due(pg_engine, "b", now, LEASE, 10) == []
+    again = await claim_due(pg_engine, "a", now, LEASE, 10, polling={first})
+    assert [c.feed_id for c in again] == [second]
 
 
 async def test_a_silent_session_loses_its_roles(pg_engine: AsyncEngine) -> None:
@@ -151,3 +168,27 @@ async def test_handed_over_entries_count_as_seen_and_are_taken_once(engine: Asyn
         assert await filed_already(conn, waiting) == {waiting[1].id}
         await take_unfiled(conn, [row.id for row in waiting])
     assert await unfiled_count(engine) == 0
+
+
+async def test_a_holder_ends_a_stuck_step_transaction_and_a_lost_process_never_does(pg_engine: AsyncEngine) -> None:
+    """A step transaction left open (its process paused inside it after proving a role it has since lost) is
+    ended by the role's holder after STEP_GRACE; a process without the role gets LostRole and ends nothing."""
+    holder = await RoleSession.open(pg_engine, None)
+    stuck = await pg_engine.connect()
+    try:
+        assert await holder.try_take(Lock.INGEST)
+        await stuck.begin()
+        await take_turn(stuck, Lock.FILING)
+        with pytest.raises(LostRole):
+            async with pg_engine.begin() as conn:
+                await prove_held(conn, Lock.INGEST, holder.pid + 1_000_000)
+        assert not stuck.invalidated and (await stuck.scalar(sa.select(1))) == 1
+        started = time.monotonic()
+        async with pg_engine.begin() as conn:
+            await prove_held(conn, Lock.INGEST, holder.pid)
+        assert STEP_GRACE <= time.monotonic() - started < STEP_GRACE + 5
+        with pytest.raises(sa.exc.DBAPIError):
+            await stuck.scalar(sa.select(1))
+    finally:
+        await stuck.close()
+        await holder.close()
