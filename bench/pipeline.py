@@ -69,7 +69,7 @@ if TYPE_CHECKING:
 HOSTS = 50
 CHATS = 20
 TOPICS_PER_CHAT = 50
-STAGES = ("read", "file", "alerts", "ingest")
+STAGES = ("read", "meaning", "file", "alerts", "ingest")
 
 
 # ---------------------------------------------------------------- the feed server (its own process)
@@ -220,9 +220,10 @@ async def count_entries(engine: object) -> int:
 
 async def one_database(args: argparse.Namespace) -> dict[str, object]:
     from bot.app import open_runtime
-    from bot.config import Config, FeedConfig, PollingConfig
+    from bot.config import Config, FeedConfig, PollingConfig, StoriesConfig
     from bot.deliver.telegram_sink import TelegramSink
 
+    stories = StoriesConfig(meaning=not args.no_meaning)
     folder = Path(tempfile.mkdtemp(prefix="newsbot-bench-"))
     topics = write_rules(folder / "rules", args.rules)
     spawn = multiprocessing.get_context("spawn")
@@ -243,7 +244,7 @@ async def one_database(args: argparse.Namespace) -> dict[str, object]:
         ]
         async with fresh_database(args.one, args.pg_url, folder) as url:
             await subscribe_chats(url, topics)
-            config = Config(database=url, rules=folder / "rules", feeds=feeds, polling=polling)
+            config = Config(database=url, rules=folder / "rules", feeds=feeds, polling=polling, stories=stories)
             async with open_runtime(config, TelegramSink()) as runtime:
                 reset_peak_memory(server.pid)
                 phases = []
@@ -270,10 +271,11 @@ async def window_phases(
 ) -> dict[str, object]:
     from bot.app import open_runtime
     from bot.cluster.member import INGEST, holding
-    from bot.config import Config
+    from bot.config import Config, StoriesConfig
     from bot.deliver.telegram_sink import TelegramSink
 
-    config = Config(database=url, rules=folder / "rules", feeds=feeds[: args.feeds])
+    config = Config(database=url, rules=folder / "rules", feeds=feeds[: args.feeds],
+                    stories=StoriesConfig(meaning=not args.no_meaning))
     generator = NewsGenerator(load_material(), 23)
     measured: list[Measured] = []
     async with open_runtime(config, TelegramSink()) as runtime, holding(runtime.engine, [INGEST]) as (held,):
@@ -398,19 +400,21 @@ def baseline(args: argparse.Namespace) -> dict[str, object]:
 
 def report(args: argparse.Namespace, runs: list[dict[str, object]], base: dict[str, object]) -> None:
     print(f"pipeline: {args.feeds} feeds x {args.items} items, {args.rules} rules, {CHATS} chats x {TOPICS_PER_CHAT} "
-          "topics; ms per entry; CPU = this process and its parse workers")
+          f"topics; meaning signal {'off' if args.no_meaning else 'on'}; ms per entry (meaning: the part of read "
+          "spent embedding, wall); CPU = this process and its parse workers")
     for run in runs:
         db = run["database"]
         cycles = [Measured(**c) for c in run["cycles"]]  # type: ignore[union-attr]
         print(f"\n{db}")
         print(f"  {'phase':<24}{'entries':>8}{'wall s':>9}{'CPU s':>8}{'entries/s':>10}{'alerts':>8}"
-              f"{'read':>7}{'file':>7}{'store':>7}{'alerts':>7}")
+              f"{'read':>7}{'meaning':>8}{'file':>7}{'store':>7}{'alerts':>7}")
         rows = [*cycles, *(Measured(**w) for w in run["windows"])]  # type: ignore[union-attr]
         for m in rows:
             store = m.stages["ingest"] - m.stages["file"] - m.stages["alerts"]
             rate = m.entries / m.wall if m.entries else 0.0
             print(f"  {m.name:<24}{m.entries:>8}{m.wall:>9.1f}{m.cpu:>8.1f}{rate:>10.0f}{m.alerts:>8}"
-                  f"{m.per_entry(m.stages['read']):>7.2f}{m.per_entry(m.stages['file']):>7.2f}"
+                  f"{m.per_entry(m.stages['read']):>7.2f}{m.per_entry(m.stages['meaning']):>8.2f}"
+                  f"{m.per_entry(m.stages['file']):>7.2f}"
                   f"{m.per_entry(store):>7.2f}{m.per_entry(m.stages['alerts']):>7.2f}")
         first, second = cycles
         windows = [Measured(**w) for w in run["windows"]]  # type: ignore[union-attr]
@@ -450,6 +454,7 @@ def main() -> None:
     parser.add_argument("--pg-url", default=os.environ.get("NEWSBOT_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test"))
     parser.add_argument("--baseline-sample", type=int, default=200)
     parser.add_argument("--baseline-max", type=int, default=50_000, help="largest window for 0.1's index")
+    parser.add_argument("--no-meaning", action="store_true", help="stories.meaning: false (the signal off)")
     parser.add_argument("--one", help=argparse.SUPPRESS)
     parser.add_argument("--baseline-only", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--startup-of", nargs=2, help=argparse.SUPPRESS)
@@ -468,6 +473,7 @@ def main() -> None:
         "--feeds", str(args.feeds), "--items", str(args.items), "--rules", str(args.rules), "--batch", str(args.batch),
         "--pg-url", args.pg_url, "--baseline-sample", str(args.baseline_sample),
         "--baseline-max", str(args.baseline_max), "--windows", *map(str, args.windows),
+        *(["--no-meaning"] if args.no_meaning else []),
     ]
     runs = []
     for kind in args.databases:

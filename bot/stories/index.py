@@ -22,6 +22,12 @@ Decisions, for the stories whose score reaches `threshold` (best first):
 The settings were chosen on the labelled development set of the real 24-outlet snapshot together with
 the hand-written sets of tests/stories/testdata (bench/stories.py has the figures).
 
+With the meaning signal (`ClusterConfig.meaning`, vectors from meaning.py), an entry that carries a vector
+is also compared with the stories its meaning is nearest to (the `meaning_neighbours` nearest of the last
+`meaning_scan` vectors, each at least `meaning_floor`): where decision.py finds one of them to be its
+event, the entry joins it (its words found none) or its story and that one merge. Meaning only adds joins;
+words alone decide as before for entries without a vector.
+
 Story ids need no counter and survive a restart; at start-up the window is restored with the stored
 features and story ids (`restore`), without deciding anything again.
 """
@@ -38,7 +44,9 @@ from datetime import datetime, timedelta
 from bot.model import Entry
 from bot.stories.centroids import Merged, Stories, StorySum
 from bot.stories.copies import CopyIndex
+from bot.stories.decision import Evidence, same_event
 from bot.stories.features import FeatureConfig, Observed, StoryFeatures, lead_text, observe, weigh
+from bot.stories.vectors import RecentVectors
 from bot.stories.weights import idf, weights_for
 
 Embedder = Callable[[Sequence[str]], Sequence[Sequence[float]]]
@@ -60,6 +68,10 @@ class ClusterConfig:
     candidates: int = 20
     embedding_scan: int = 256
     rival_threshold: float = 0.1
+    meaning: bool = False
+    meaning_scan: int = 4096
+    meaning_neighbours: int = 8
+    meaning_floor: float = 0.8
     features: FeatureConfig = field(default_factory=FeatureConfig)
 
 
@@ -76,6 +88,8 @@ class Assignment:
     merged: tuple[int, ...] = ()
     features: StoryFeatures | None = None
     closed: bool = False
+    evidence: Evidence | None = None
+    """What joined the entry to its story by meaning (None: words, a copy, or nothing)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +115,7 @@ class StoryIndex:
         self._frequency: dict[str, int] = {}
         self._copies = CopyIndex(threshold=self.config.copy_threshold)
         self._recent_vectors: deque[int] = deque(maxlen=self.config.embedding_scan)
+        self._meanings = RecentVectors(self.config.meaning_scan) if self.config.meaning else None
         self._undo: list[_Held | Merged] | None = None
 
     # --- batches ---------------------------------------------------------------------------------------
@@ -124,14 +139,23 @@ class StoryIndex:
 
     # --- entry points ---------------------------------------------------------------------------------
 
-    def observe(self, entry: Entry, entities: Collection[str] = ()) -> Observed:
-        """Read an entry for filing (with its embedding when an embedder is set); pure, so callers run it
-        before taking the lock that `file` needs."""
-        vector = None
-        if self.embedder is not None:
-            text = f"{entry.title}. {lead_text(entry, self.config.features.lead_words)}"
-            vector = array("f", self.embedder([text])[0])
-        return observe(entry, entities, self.config.features, vector)
+    def observe(self, entry: Entry, entities: Collection[str] = (), *, embed: bool = True) -> Observed:
+        """Read an entry for filing (with its embedding when an embedder is set and `embed`); pure, so
+        callers run it before taking the lock that `file` needs."""
+        return observe(entry, entities, self.config.features, self.embed(entry) if embed else None)
+
+    def embed(self, entry: Entry) -> array[float] | None:
+        """The entry's embedding, None without an embedder."""
+        if self.embedder is None:
+            return None
+        return array("f", self.embedder([self._embedded_text(entry)])[0])
+
+    def _embedded_text(self, entry: Entry) -> str:
+        if self.config.meaning:
+            from bot.stories.meaning import meaning_text
+
+            return meaning_text(entry)
+        return f"{entry.title}. {lead_text(entry, self.config.features.lead_words)}"
 
     def add(
         self, entry_id: int, entry: Entry, entities: Collection[str] = (), *, at: datetime | None = None
@@ -156,6 +180,8 @@ class StoryIndex:
             assignment = Assignment(entry_id, story, False, copy.original, copy.similarity)
         else:
             assignment = self._decide(entry_id, features, time, found)
+            if self._meanings is not None and features.vector is not None and not assignment.closed:
+                assignment = self._by_meaning(assignment, features, time)
         story_id = assignment.story_id
         if assignment.merged:
             story_id, undo = self._sums.merge([story_id, *assignment.merged])
@@ -201,7 +227,7 @@ class StoryIndex:
             if posting is not None:
                 for other in posting[-scan:]:
                     found[other] = get(other, 0.0) + weight
-        if features.vector is not None:
+        if features.vector is not None and self._meanings is None:
             members = self._members
             for other in self._recent_vectors:
                 vector = members[other].features.vector if other in members else None
@@ -239,7 +265,7 @@ class StoryIndex:
 
     def _score(self, features: StoryFeatures, story: StorySum) -> float:
         lexical = self._sums.cosine(features, story)
-        if features.vector is None:
+        if features.vector is None or self._meanings is not None:
             return lexical
         vectors = [v for m in story.members[-20:] if (v := self._members[m].features.vector) is not None]
         if not vectors:
@@ -262,6 +288,59 @@ class StoryIndex:
             return Assignment(entry_id, entry_id, True, None, best_score, closed=True)
         return Assignment(entry_id, best, False, None, best_score, tuple(same))
 
+    def _by_meaning(self, assignment: Assignment, features: StoryFeatures, time: float) -> Assignment:
+        """The decision with meaning: among the other stories nearest in meaning, the one most likely to be
+        the entry's event (decision.py), if any is likely, joins the entry's story."""
+        best: tuple[float, int, Evidence] | None = None
+        for story_id, evidence in self.meaning_candidates(features, time, {assignment.story_id, *assignment.merged}):
+            likely = same_event(evidence)
+            if likely >= 0.5 and (best is None or (likely, -story_id) > (best[0], -best[1])):
+                best = (likely, story_id, evidence)
+        if best is None:
+            return assignment
+        _, story_id, evidence = best
+        if assignment.new_story:
+            return Assignment(assignment.entry_id, story_id, False, None, assignment.similarity, evidence=evidence)
+        return replace(assignment, merged=(*assignment.merged, story_id), evidence=evidence)
+
+    def meaning_candidates(
+        self, features: StoryFeatures, time: float, decided: Collection[int]
+    ) -> list[tuple[int, Evidence]]:
+        """The open stories within the window, other than `decided`, whose members are nearest in meaning
+        to the entry, with what the entry shares with each."""
+        if self._meanings is None or features.vector is None:
+            return []
+        nearest: dict[int, tuple[float, str]] = {}
+        for cosine, other in self._meanings.nearest(
+            features.vector, self.config.meaning_neighbours, self.config.meaning_floor
+        ):
+            member = self._members.get(other)
+            if member is not None and member.story not in decided and member.story not in nearest:
+                nearest[member.story] = (cosine, member.features.language)
+        found = []
+        for story_id, (cosine, language) in nearest.items():
+            story = self._sums.stories[story_id]
+            if not story.closed and self._within(time, story):
+                found.append((story_id, self.evidence(features, time, story, cosine, language)))
+        return found
+
+    def evidence(
+        self, features: StoryFeatures, time: float, story: StorySum, meaning: float, language: str = ""
+    ) -> Evidence:
+        """What an entry shares with a story, given its meaning cosine to the story's nearest member and that
+        member's language."""
+        weights = self._sums.weights(story)
+        shared = [term for term in features.terms if term in weights]
+        gap = max(0.0, story.start - time, time - story.end) / 3600
+        return Evidence(
+            meaning=meaning,
+            words=self._sums.cosine(features, story),
+            names=sum(1 for term in shared if term.startswith("@")),
+            entities=sum(1 for term in shared if term.startswith("#")),
+            hours=gap,
+            languages_differ=bool(features.language and language and features.language != language),
+        )
+
     # --- keeping the index -----------------------------------------------------------------------------
 
     def _hold(
@@ -281,7 +360,10 @@ class StoryIndex:
                     del posting[: len(posting) - scan]
         self._copies.add(entry_id, url, features)
         if features.vector is not None:
-            self._recent_vectors.append(entry_id)
+            if self._meanings is not None:
+                self._meanings.add(entry_id, features.vector)
+            else:
+                self._recent_vectors.append(entry_id)
 
     def forget(self, entry_id: int) -> None:
         """Drop one entry from the index (it left the window, or was never stored)."""

@@ -1,0 +1,122 @@
+"""The meaning signal: the packaged multilingual model, the one decision that weighs it with names, entities,
+words and time, and where the ingest computes it (only for entries that may alert)."""
+
+from __future__ import annotations
+
+from array import array
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bot.config import StoriesConfig
+from bot.ingest.story_window import StoryWindow
+from bot.model import Entry
+from bot.rulebook.book import Rules
+from bot.rulebook.load import load_ruleset
+from bot.stories.decision import Evidence, same_event
+from bot.stories.features import StoryFeatures
+from bot.stories.index import ClusterConfig, StoryIndex
+from bot.stories.meaning import load_e5, meaning_text
+from bot.stories.quality import bcubed
+from tests.stories.articles import load_articles
+
+PAIRS = Path(__file__).parent / "testdata" / "meaning_pairs.yaml"
+SHIPPED_RULES = Path(__file__).resolve().parents[2] / "bot" / "starter" / "rules"
+SEEN = datetime(2024, 3, 14, tzinfo=UTC)
+
+
+def _pairs() -> list[tuple[str, Entry, Entry]]:
+    found = []
+    for item in yaml.safe_load(PAIRS.read_text(encoding="utf-8")):
+        a, b = (
+            Entry(feed_url="", outlet=item[s]["url"].split("/")[2], url=item[s]["url"], title=item[s]["title"],
+                  summary=item[s]["text"], language=item[s]["lang"])
+            for s in ("a", "b")
+        )  # fmt: skip
+        found.append((item["label"], a, b))
+    return found
+
+
+def _joined(index: StoryIndex, first: Entry, second: Entry) -> bool:
+    index.add(1, first, at=SEEN)
+    index.add(2, second, at=SEEN)
+    return index.story_of(1) == index.story_of(2)
+
+
+def test_the_model_is_loaded_once_per_process_and_gives_unit_vectors() -> None:
+    embed = load_e5()
+    assert embed is not None and load_e5() is embed
+    vectors = embed(["Kallas refused to guarantee", "Каллас отказалась гарантировать"])
+    assert [round(sum(x * x for x in v), 3) for v in vectors] == [1.0, 1.0]
+
+
+def test_german_and_english_reports_of_one_event_join_by_meaning_and_related_events_do_not() -> None:
+    embed = load_e5()
+    for label, german, english in _pairs():
+        assert _joined(StoryIndex(ClusterConfig(meaning=True), embed), german, english) == (label == "same"), label
+        # Words and names alone join none of them.
+        assert not _joined(StoryIndex(), german, english)
+
+
+def test_meaning_never_decides_alone() -> None:
+    close = Evidence(meaning=0.9, words=0.0, names=0, entities=0, hours=0.0)
+    assert same_event(close) < 0.5
+    assert same_event(Evidence(meaning=0.9, words=0.3, names=2, entities=0, hours=1.0)) > 0.5
+    assert same_event(Evidence(meaning=0.9, words=0.3, names=2, entities=0, hours=40.0)) < same_event(
+        Evidence(meaning=0.9, words=0.3, names=2, entities=0, hours=1.0)
+    )
+
+
+def test_the_seeds_and_their_hard_negatives_keep_their_stories_with_meaning() -> None:
+    """The Kallas and Macron events beside the seed story read alike to the model: they stay apart."""
+    rules = Rules.compile(load_ruleset(SHIPPED_RULES))
+    articles = load_articles()
+    index = StoryIndex(ClusterConfig(meaning=True), load_e5())
+    for number, article in enumerate(articles, start=1):
+        index.add(number, article.entry, rules.entity_ids(article.entry))
+    stories = {a.key: index.story_of(number) for number, a in enumerate(articles, start=1)}
+    assert bcubed(stories, {a.key: a.story for a in articles}).f1 == 1.0
+
+
+def test_the_ingest_embeds_only_entries_that_may_alert() -> None:
+    rules = Rules.compile(load_ruleset(SHIPPED_RULES))
+    window = StoryWindow(StoriesConfig(), load_e5(), meaning=True)
+    entries = [
+        Entry(feed_url="", outlet="x", url=f"https://example.org/{n}", title=f"Report {n}", summary="Text.")
+        for n in range(2)
+    ]
+    alerting, quiet = window.observe(rules, entries, [True, False])
+    assert alerting.vector is not None and len(alerting.vector) == 384
+    assert quiet.vector is None
+
+
+def test_a_meaning_vector_and_the_language_are_stored_with_the_features() -> None:
+    entry = Entry(feed_url="", outlet="x", url="https://example.org/a", title="Войска у границы",
+                  summary="Россия перебросила войска к границе с Эстонией.")  # fmt: skip
+    index = StoryIndex(ClusterConfig(meaning=True), load_e5())
+    features = index.add(1, entry, at=SEEN).features
+    assert features is not None and features.vector is not None
+    again = StoryFeatures.from_bytes(features.to_bytes())
+    assert again.language == "ru" and again.vector == features.vector and again.terms == features.terms
+
+
+def test_features_stored_before_the_language_was_kept_are_read() -> None:
+    import struct
+
+    old = struct.pack("<BHHHq", 1, 1, 0, 0, 7) + array("f", [1.0]).tobytes() + b"kallas"
+    features = StoryFeatures.from_bytes(old)
+    assert features.terms == ("kallas",) and features.language == "" and features.digest == 7
+
+
+def test_the_text_embedded_is_bounded() -> None:
+    entry = Entry(feed_url="", outlet="x", url="u", title="T" * 5000, summary="word " * 100_000)
+    assert len(meaning_text(entry)) <= 602
+
+
+@pytest.mark.parametrize("meaning", [True, False])
+async def test_stories_meaning_chooses_the_window(meaning: bool) -> None:
+    window = await StoryWindow.open(StoriesConfig(meaning=meaning))
+    assert window.index.config.meaning is meaning
+    assert (window.index.embedder is not None) is meaning
