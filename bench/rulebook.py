@@ -8,6 +8,10 @@ they name). Every figure is measured in a fresh process for each tree (this chec
 the same interpreter with PYTHONPATH set to the tree), --runs times in turn, and the median is shown:
 - load + compile: `RuleBook.load` (every file read and parsed, the rules compiled into the matcher), CPU
   seconds and wall seconds in the process;
+- reload after one edit: one rule file among them edited (its title), then the reload the daemon's watcher
+  runs for it (read, examples checked, compiled, put in force), the median of 5 edits per process; the
+  baseline reads and compiles the whole folder, as it did for every edit;
+- full reload: the same for /reload, which does not know what changed (every file read again);
 - `newsbot rules check FOLDER`: the whole command's wall time, start-up included.
 """
 
@@ -52,6 +56,40 @@ def load(folder: Path) -> dict[str, float]:
     return {"cpu": cpu, "wall": wall}
 
 
+def reload(folder: Path) -> dict[str, float]:
+    """In a worker: after RuleBook.load, reloads as the daemon runs them after one edit and for /reload."""
+    from bot.rulebook.book import RuleBook
+    from bot.rulebook.watch import compile_reload
+
+    book = RuleBook.load(folder)
+    files = getattr(book, "files", None)  # this tree's book keeps what each file gave; the baseline's does not
+
+    def run(changed: tuple[str, ...] | None) -> tuple[float, float]:
+        cpu, wall = time.process_time(), time.perf_counter()
+        if files is not None:
+            done = compile_reload(files, book.current.matcher, changed)
+        else:
+            done = compile_reload(folder, book.current.ruleset, changed or ())
+        book.install(done)
+        assert not done.new_errors
+        return time.process_time() - cpu, time.perf_counter() - wall
+
+    path = folder / "topic-5000.yaml"
+    original = path.read_text(encoding="utf-8")
+    one = []
+    for n in range(5):
+        path.write_text(original.replace("title: Topic 5000", f"title: Topic 5000 edited {n}"), encoding="utf-8")
+        one.append(run((str(path.resolve()),)))
+    path.write_text(original, encoding="utf-8")
+    full = run(None)
+    return {
+        "one_cpu": statistics.median(c for c, _ in one),
+        "one_wall": statistics.median(w for _, w in one),
+        "full_cpu": full[0],
+        "full_wall": full[1],
+    }
+
+
 def rules_check(tree: Path, folder: Path) -> dict[str, float]:
     started = time.perf_counter()
     done = subprocess.run(
@@ -92,7 +130,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.worker:
         kind, folder = args.worker[0], Path(args.worker[1])
-        print(json.dumps({"load": load}[kind](folder)))
+        print(json.dumps({"load": load, "reload": reload}[kind](folder)))
         return
     sys.path.insert(0, str(ROOT))
     from bench.pipeline import write_rules
@@ -103,6 +141,7 @@ def main() -> None:
         folder = Path(tmp) / "rules"
         write_rules(folder, args.rules)
         loaded = medians(runs, lambda tree: _worker(tree, "load", str(folder)), trees)
+        reloaded = medians(runs, lambda tree: _worker(tree, "reload", str(folder)), trees)
         checked = medians(runs, lambda tree: rules_check(tree, folder), trees)
     print(
         f"{args.rules:,} rule files; median of {runs} runs per tree; baseline {args.baseline}; {os.cpu_count()} cores"
@@ -112,6 +151,9 @@ def main() -> None:
     print("|---|---:|---:|---:|---|")
     print(row("load + compile (CPU)", "cpu", loaded, "<= 2 s"))
     print(row("load + compile (wall)", "wall", loaded, "<= 2 s"))
+    print(row("reload after one edit (CPU)", "one_cpu", reloaded, "<= 0.05 s"))
+    print(row("reload after one edit (wall)", "one_wall", reloaded, "<= 0.05 s"))
+    print(row("full reload, /reload (CPU)", "full_cpu", reloaded, ""))
     print(row("`newsbot rules check` (wall, whole command)", "wall", checked, "<= 3 s"))
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from bot.match.document import Document
 from bot.match.evaluate import CompiledQuery, Compiler
 from bot.match.gc_pause import collector_paused
-from bot.match.presearch import Presearcher, anchors
+from bot.match.presearch import Anchors, Presearcher, anchors
 from bot.match.rules import Rule, RuleSet
 from bot.model import Entry, Match
 
@@ -40,16 +40,31 @@ class Matcher:
 
     With `presearch` (the default) only the rules whose anchor words occur in the entry are
     evaluated; without it every rule is, which gives the same answer, more slowly.
+    `reusing`, a matcher of an earlier version of the rule set: rules it holds unchanged (the same
+    objects, with the same gazetteer) keep their compiled form and anchors, so a reload after an edit
+    compiles only the rules that changed.
     """
 
-    def __init__(self, ruleset: RuleSet, *, presearch: bool = True) -> None:
+    def __init__(self, ruleset: RuleSet, *, presearch: bool = True, reusing: Matcher | None = None) -> None:
         self.ruleset = ruleset
+        if reusing is not None and (
+            reusing.ruleset.gazetteer is not ruleset.gazetteer or (reusing.presearcher is None) == presearch
+        ):
+            reusing = None
+        self.compiler: Compiler = reusing.compiler if reusing is not None else Compiler(ruleset.gazetteer)
+        known = {id(c.rule): (c, a) for c, a in zip(reusing.rules, reusing.anchors, strict=True)} if reusing else {}
+        self.rules: list[CompiledRule] = []
+        self.anchors: list[list[Anchors]] = []
         with collector_paused():
-            compiler = Compiler(ruleset.gazetteer)
-            self.rules = [compile_rule(rule, compiler) for rule in ruleset.rules]
-            self.presearcher = (
-                Presearcher([anchors(rule.query, ruleset.gazetteer) for rule in ruleset.rules]) if presearch else None
-            )
+            for rule in ruleset.rules:
+                compiled, keys = known.get(id(rule), (None, []))
+                if compiled is None or compiled.rule is not rule:
+                    compiled = compile_rule(rule, self.compiler)
+                    keys = anchors(rule.query, ruleset.gazetteer) if presearch else []
+                self.rules.append(compiled)
+                self.anchors.append(keys)
+            earlier = reusing.presearcher if reusing is not None else None
+            self.presearcher: Presearcher | None = Presearcher(self.anchors, reusing=earlier) if presearch else None
 
     def candidates(self, doc: Document) -> list[CompiledRule]:
         """The rules worth evaluating on this document."""

@@ -17,7 +17,7 @@ from bot.match.query import parse_query
 from bot.match.rules import Rule, RuleSet
 from bot.match.text import literal_prefix
 from bot.model import Entry
-from bot.rulebook.load import load_ruleset
+from bot.rulebook.load import RuleFiles
 from bot.rulebook.watch import Reload, compile_reload, watch_rules
 from bot.stories.features import lead_text
 from bot.stories.terms import name_key, names
@@ -78,21 +78,26 @@ class RuleBook:
     new one, never a mix; compiling happens in a worker thread so polls and sends go on meanwhile.
     """
 
-    def __init__(self, directory: Path, ruleset: RuleSet) -> None:
-        self.directory = directory
+    def __init__(self, files: RuleFiles, ruleset: RuleSet) -> None:
+        self.files = files
         self.current = Rules.compile(ruleset)
         gc.freeze()
+
+    @property
+    def directory(self) -> Path:
+        return self.files.folder
 
     @classmethod
     def load(cls, directory: Path) -> RuleBook:
         """The rules at start-up: examples are not required to pass here, so a rule is never silenced at boot."""
-        ruleset = load_ruleset(directory)
+        files = RuleFiles(directory)
+        ruleset = files.load()
         for error in ruleset.errors:
             log.error("%s", error)
         for warning in ruleset.warnings:
             log.warning("%s", warning)
         log.info("loaded %s from %s", plural(len(ruleset.rules), "rule"), directory)
-        return cls(directory, ruleset)
+        return cls(files, ruleset)
 
     def install(self, reload: Reload) -> None:
         """Put rules compiled by a reload in force, and report what the reload found wrong."""
@@ -100,7 +105,14 @@ class RuleBook:
             log.error("%s", error)
         for warning in reload.new_warnings:
             log.warning("%s", warning)
-        self.current = Rules(reload.ruleset, reload.matcher, entity_finder(reload.ruleset))
+        before = self.current
+        if reload.ruleset.gazetteer is before.ruleset.gazetteer:
+            self.current = Rules(reload.ruleset, reload.matcher, before.entities, before.spelled)
+        else:
+            gazetteer = reload.ruleset.gazetteer
+            self.current = Rules(
+                reload.ruleset, reload.matcher, entity_finder(reload.ruleset), entity_spellings(gazetteer)
+            )
         # The compiled rules live as long as the process: keep the collector from rescanning them.
         gc.freeze()
         in_force, broken = len(reload.ruleset.rules), plural(len(reload.errors), "file")
@@ -108,12 +120,12 @@ class RuleBook:
 
     async def reload(self) -> Reload:
         """Read the folder again (for /reload); a file that broke keeps its previous version running."""
-        reload = await asyncio.to_thread(compile_reload, self.directory, self.current.ruleset, ())
+        reload = await asyncio.to_thread(compile_reload, self.files, self.current.matcher, None)
         self.install(reload)
         return reload
 
     async def follow(self, stop: asyncio.Event) -> AsyncIterator[Reload]:
         """Reload after every edit of the rules folder until `stop` is set, yielding each reload."""
-        async for reload in watch_rules(self.directory, self.current.ruleset, stop_event=stop):
+        async for reload in watch_rules(self.files, self.current.matcher, stop_event=stop):
             self.install(reload)
             yield reload

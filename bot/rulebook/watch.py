@@ -1,13 +1,14 @@
 """Live editing: watch the rules folder and hand over freshly compiled rules after every change.
 
-    async for reload in watch_rules(Path("rules"), current_ruleset, stop_event=stop):
+    async for reload in watch_rules(RuleFiles(Path("rules")), current_matcher, stop_event=stop):
         for error in reload.new_errors:
             log.error("%s", error)             # file:line: message
-        book.current = Rules(reload.ruleset, reload.matcher)   # one assignment: an atomic swap
+        book.install(reload)                   # one assignment: an atomic swap
 
 Loading and compiling run in a worker thread, so the event loop keeps polling and sending
 meanwhile. A reload checks examples too: a rule whose edit breaks (YAML, query, unknown entity,
 failing example) keeps its previous version running, and the error names the file and line.
+A reload reads only the files the watcher says changed, and compiles only the rules they hold.
 """
 
 from __future__ import annotations
@@ -15,14 +16,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from pathlib import Path
 
 from watchfiles import Change, awatch
 
 from bot.match.errors import RuleError, RuleWarning
 from bot.match.matcher import Matcher
 from bot.match.rules import RuleSet
-from bot.rulebook.load import load_ruleset
+from bot.rulebook.load import RuleFiles
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,28 +46,30 @@ def _is_rule_file(change: Change, path: str) -> bool:
     return path.endswith((".yaml", ".yml"))
 
 
-def compile_reload(directory: Path, previous: RuleSet, changed: tuple[str, ...]) -> Reload:
-    """Load and compile the folder again, keeping last good versions of files that broke."""
-    ruleset = load_ruleset(directory, previous, check_examples=True)
-    known = set(previous.errors)
-    warned = set(previous.warnings)
+def compile_reload(files: RuleFiles, previous: Matcher, changed: tuple[str, ...] | None) -> Reload:
+    """Read the folder again (only the `changed` files, when known), keeping last good versions of files that
+    broke, and compile the rules that changed."""
+    before = previous.ruleset
+    ruleset = files.load(before, check_examples=True, changed=changed)
+    known = set(before.errors)
+    warned = set(before.warnings)
     return Reload(
         ruleset,
-        Matcher(ruleset),
-        changed,
+        Matcher(ruleset, reusing=previous),
+        changed or (),
         tuple(e for e in ruleset.errors if e not in known),
         tuple(w for w in ruleset.warnings if w not in warned),
     )
 
 
 async def watch_rules(
-    directory: Path, current: RuleSet, *, stop_event: asyncio.Event | None = None, debounce_ms: int = 400
+    files: RuleFiles, current: Matcher, *, stop_event: asyncio.Event | None = None, debounce_ms: int = 400
 ) -> AsyncIterator[Reload]:
     """Yield a Reload after each batch of changes to rule or entity files, until `stop_event` is set."""
     async for changes in awatch(
-        directory, watch_filter=_is_rule_file, stop_event=stop_event, debounce=debounce_ms, recursive=True
+        files.folder, watch_filter=_is_rule_file, stop_event=stop_event, debounce=debounce_ms, recursive=True
     ):
         changed = tuple(sorted({path for _, path in changes}))
-        reload = await asyncio.to_thread(compile_reload, directory, current, changed)
-        current = reload.ruleset
+        reload = await asyncio.to_thread(compile_reload, files, current, changed)
+        current = reload.matcher
         yield reload

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.match.rules import RuleSet
+from bot.match.matcher import Matcher
 from bot.model import Entry
-from bot.rulebook.load import load_ruleset
+from bot.rulebook.load import RuleFiles
 from bot.rulebook.watch import Reload, watch_rules
 from bot.starter import RULES
 
@@ -22,10 +22,11 @@ TANKS = Entry(feed_url="", outlet="", url="", title="", summary="Estonia will se
 class Watcher:
     """Runs watch_rules in the background and hands over its reloads one by one."""
 
-    def __init__(self, directory: Path, ruleset: RuleSet) -> None:
+    def __init__(self, files: RuleFiles) -> None:
         self.stop = asyncio.Event()
         self.reloads: asyncio.Queue[Reload] = asyncio.Queue()
-        self.stream: AsyncIterator[Reload] = watch_rules(directory, ruleset, stop_event=self.stop, debounce_ms=50)
+        matcher = Matcher(files.load())
+        self.stream: AsyncIterator[Reload] = watch_rules(files, matcher, stop_event=self.stop, debounce_ms=50)
         self.task = asyncio.create_task(self._pump())
 
     async def _pump(self) -> None:
@@ -63,7 +64,7 @@ def folder(tmp_path: Path) -> Path:
 
 @pytest.fixture
 async def watcher(folder: Path) -> AsyncIterator[Watcher]:
-    running = Watcher(folder, load_ruleset(folder))
+    running = Watcher(RuleFiles(folder))
     await running.ready(folder)
     yield running
     await running.close()
