@@ -83,6 +83,13 @@ def registered(config: Config, roster: FeedRoster) -> dict[str, RegisteredFeed]:
     return {feed.url: RegisteredFeed(roster.ids[feed.url], feed) for feed in config.feeds}
 
 
+def _telegram_sinks(sink: Sink) -> list[TelegramSink]:
+    """The Telegram sinks among `sink`'s parts (they learn the rules in force: a rule's `chats:` narrows who
+    gets its alerts)."""
+    parts = sink.sinks if isinstance(sink, FanOut) else (sink,)
+    return [part for part in parts if isinstance(part, TelegramSink)]
+
+
 @asynccontextmanager
 async def open_runtime(config: Config, sink: Sink, *, parse_in_processes: bool = True) -> AsyncIterator[Runtime]:
     """Open the database, load rules, register feeds, and close it all again on exit. On SQLite this process
@@ -91,6 +98,8 @@ async def open_runtime(config: Config, sink: Sink, *, parse_in_processes: bool =
         engine = await open_database(config.database_url)
         try:
             rulebook = RuleBook.load(config.rules_dir)
+            for telegram in _telegram_sinks(sink):
+                telegram.rules = lambda: rulebook.current.ruleset.rules
             roster = await register_feeds(engine, config.feeds, poll_policy(config), clock.now())
             limiter = HostLimiter(config.polling.concurrency, config.polling.per_host)
             with ParsePool(processes=parse_in_processes) as parser:

@@ -20,14 +20,15 @@ from bot.alerts.messages import Follow, named_topics
 from bot.chat.access import allowed, bot_admins_only, managers_only
 from bot.chat.admin import reload, rules, status
 from bot.chat.runtime import reply, rules_of, runtime_of
-from bot.chat.topics import find_topic, thread_of, topic_arg, unknown_topic
+from bot.chat.topics import find_topic, open_topics, thread_of, topic_arg, unknown_topic
 from bot.chat.trends import spikes, trend
 from bot.config import parse_duration
 from bot.counts import plural
-from bot.deliver.format import headline_of, render_summary, render_why, when
+from bot.deliver.format import clip, headline_of, render_summary, render_why, when
 from bot.deliver.telegram_sender import STORY_WHY, WHY_PREFIX
 from bot.match.rules import Rule
-from bot.status.story_views import alert_with_story, recent_story_alerts, story_with_alerts
+from bot.model import Alert
+from bot.status.story_views import alert_with_story, received, recent_story_alerts, story_with_alerts
 from bot.store import chats
 
 log = logging.getLogger(__name__)
@@ -80,7 +81,7 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def _topics_keyboard(context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> InlineKeyboardMarkup:
     subscribed = {s.rule_id for s in await chats.subscriptions_of(runtime_of(context).engine, chat_id)}
     rows = []
-    for rule in rules_of(context)[:MAX_TOPIC_BUTTONS]:
+    for rule in open_topics(context, chat_id)[:MAX_TOPIC_BUTTONS]:
         data = f"{UNSUBSCRIBE if rule.id in subscribed else SUBSCRIBE}{rule.id}"
         if len(data.encode()) <= 64:
             mark = "✅" if rule.id in subscribed else "➕"
@@ -102,7 +103,7 @@ async def topics(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/topics: every topic with a subscribe/unsubscribe button."""
     chat = update.effective_chat
     assert chat is not None
-    await reply(update, _topics_text(rules_of(context)), await _topics_keyboard(context, chat.id))
+    await reply(update, _topics_text(open_topics(context, chat.id)), await _topics_keyboard(context, chat.id))
 
 
 async def topic_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -111,7 +112,7 @@ async def topic_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     assert query is not None and query.data is not None and chat is not None and user is not None
     engine = runtime_of(context).engine
     action, rule_id = query.data.split(":", 1)
-    rule = find_topic(rules_of(context), rule_id)
+    rule = find_topic(open_topics(context, chat.id), rule_id)
     if rule is None:
         await query.answer("That topic no longer exists.")
     elif action + ":" == SUBSCRIBE:
@@ -198,9 +199,10 @@ async def mute(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if name.casefold() == "all":
         rule_id, title = chats.ALL_TOPICS, "all topics"
     else:
-        rule = find_topic(rules_of(context), name)
+        topics = open_topics(context, chat.id)
+        rule = find_topic(topics, name)
         if rule is None:
-            await reply(update, unknown_topic(rules_of(context), name))
+            await reply(update, unknown_topic(topics, name))
             return
         rule_id, title = rule.id, rule.title
     until = clock.now() + duration
@@ -233,8 +235,17 @@ async def digest(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def _follows(context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> tuple[Follow, ...]:
-    """The topics this chat follows, in the order it subscribed (the order its messages name them)."""
-    return tuple(Follow(s.rule_id) for s in await chats.subscriptions_of(runtime_of(context).engine, chat_id))
+    """The topics this chat follows and may still see, in the order it subscribed (the order its messages
+    name them)."""
+    subscribed = await chats.subscriptions_of(runtime_of(context).engine, chat_id)
+    return tuple(Follow(s.rule_id) for s in subscribed if _open(context, s.rule_id, chat_id))
+
+
+def _open(context: ContextTypes.DEFAULT_TYPE, rule_id: str, chat_id: int) -> bool:
+    """Whether a topic's alerts may be shown to this chat: a rule naming other `chats:` is closed to it (a
+    rule no longer in force names nobody: its alerts stay with the chats that received them)."""
+    rule = next((rule for rule in rules_of(context) if rule.id == rule_id), None)
+    return rule is None or rule.open_to(chat_id)
 
 
 async def recent(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -260,36 +271,61 @@ async def recent(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not stories:
         await reply(update, f"No alerts for <b>{escape(title)}</b> yet.")
         return
-    lines = [headline_of(named_topics(story.alerts, follows) or story.alerts) for story in stories]
+    lines = []
+    for story in stories:
+        shown = [alert for alert in story.alerts if _open(context, alert.rule_id, chat.id)]
+        if shown:
+            lines.append(headline_of(named_topics(shown, follows) or shown))
     await reply(update, render_summary(f"Last {plural(len(lines), 'story', 'stories')}: {title}", lines).html)
+
+
+def _number(text: str) -> int | None:
+    """An alert or story number as typed: ASCII digits only ("²" is a digit to Python, not to SQL), at most
+    18 of them (the store's 64-bit ids)."""
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 18 else None
+
+
+async def _may_see(context: ContextTypes.DEFAULT_TYPE, chat_id: int, alerts: Sequence[Alert]) -> list[Alert]:
+    """The alerts of a story (or the one alert) this chat may read the Why? of: of topics open to it, when it
+    follows one of them or received a message about the story or the alert; none otherwise."""
+    shown = [alert for alert in alerts if _open(context, alert.rule_id, chat_id)]
+    if not shown:
+        return []
+    if {f.rule_id for f in await _follows(context, chat_id)} & {alert.rule_id for alert in shown}:
+        return shown
+    engine = runtime_of(context).engine
+    story = shown[0].story.id if shown[0].story is not None else None
+    alert_id = shown[0].id if len(alerts) == 1 else None
+    return shown if await received(engine, chat_id, story, alert_id) else []
 
 
 async def _explain_alert(update: Update, context: ContextTypes.DEFAULT_TYPE, alert_id: str) -> None:
     """Why an alert was raised (the /why command, and Why? buttons under messages sent before stories
-    named their topics together)."""
+    named their topics together), for an alert this chat may see."""
+    chat = update.effective_chat
+    assert chat is not None
     runtime = runtime_of(context)
-    alert = None
-    if alert_id.isdigit():
-        alert = await alert_with_story(runtime.engine, int(alert_id), runtime.config.stories)
-    if alert is None:
-        await reply(update, f"No alert number {escape(alert_id)}.")
+    number = _number(alert_id)
+    alert = await alert_with_story(runtime.engine, number, runtime.config.stories) if number is not None else None
+    if alert is None or not await _may_see(context, chat.id, [alert]):
+        await reply(update, f"No alert number {escape(clip(alert_id, 30))} was sent to this chat.")
         return
     await reply(update, render_why(alert.story, [alert]).html)
 
 
 async def _explain_story(update: Update, context: ContextTypes.DEFAULT_TYPE, story_id: str) -> None:
-    """Why a story message was sent: each topic this chat follows that matched it (every topic when the
-    chat follows none of them any more), and all the story's outlets."""
+    """Why a story message was sent: each topic this chat follows that matched it (every topic open to the
+    chat when it follows none of them any more), and all the story's outlets."""
     chat = update.effective_chat
     assert chat is not None
     runtime = runtime_of(context)
-    found = None
-    if story_id.isdigit():
-        found = await story_with_alerts(runtime.engine, int(story_id), runtime.config.stories)
-    if found is None:
-        await reply(update, "That story is no longer stored.")
+    number = _number(story_id)
+    found = await story_with_alerts(runtime.engine, number, runtime.config.stories) if number is not None else None
+    shown = await _may_see(context, chat.id, found.alerts) if found is not None else []
+    if found is None or not shown:
+        await reply(update, "That story is no longer stored, or was not sent to this chat.")
         return
-    topics = named_topics(found.alerts, await _follows(context, chat.id)) or found.alerts
+    topics = named_topics(shown, await _follows(context, chat.id)) or shown
     await reply(update, render_why(found.story, topics).html)
 
 

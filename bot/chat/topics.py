@@ -1,4 +1,8 @@
-"""Topics are the rules in force, named by id or title; an unknown name gets the nearest as suggestions."""
+"""Topics are the rules in force, named by id or title; an unknown name gets the nearest as suggestions.
+
+A chat sees only the topics open to it (a rule's `chats:` names the chats that may see and follow it); to
+the others a topic it may not see does not exist.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,11 @@ from telegram.ext import ContextTypes
 
 from bot.chat.runtime import reply, rules_of
 from bot.match.rules import Rule
+
+
+def open_topics(context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> list[Rule]:
+    """The topics this chat may see and follow."""
+    return [rule for rule in rules_of(context) if rule.open_to(chat_id)]
 
 
 def find_topic(rules: Sequence[Rule], name: str) -> Rule | None:
@@ -38,7 +47,9 @@ async def topic_arg(update: Update, context: ContextTypes.DEFAULT_TYPE, usage: s
     if not name:
         await reply(update, f"Usage: {escape(usage)}. /topics lists the topics.")
         return None
-    rule = find_topic(rules_of(context), name)
+    chat = update.effective_chat
+    topics = open_topics(context, chat.id) if chat is not None else []
+    rule = find_topic(topics, name)
     if rule is None:
-        await reply(update, unknown_topic(rules_of(context), name))
+        await reply(update, unknown_topic(topics, name))
     return rule

@@ -17,8 +17,8 @@ from telegram.constants import ParseMode
 from telegram.ext import ContextTypes
 
 from bot import clock
-from bot.chat.runtime import reply, rules_of, runtime_of
-from bot.chat.topics import find_topic, unknown_topic
+from bot.chat.runtime import reply, runtime_of
+from bot.chat.topics import find_topic, open_topics, unknown_topic
 from bot.config import parse_duration
 from bot.counts import plural
 from bot.deliver.format import clip
@@ -79,14 +79,15 @@ async def trend(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await reply(update, escape(TREND_USAGE))
         return
     runtime = runtime_of(context)
+    open_to_chat = open_topics(context, chat.id)
     if name:
-        rule = find_topic(rules_of(context), name)
+        rule = find_topic(open_to_chat, name)
         if rule is None:
-            await reply(update, unknown_topic(rules_of(context), name))
+            await reply(update, unknown_topic(open_to_chat, name))
             return
         topics, heading = {rule.id: rule.title}, rule.title
     else:
-        titles = {rule.id: rule.title for rule in rules_of(context)}
+        titles = {rule.id: rule.title for rule in open_to_chat}
         followed = [sub.rule_id for sub in await chats.subscriptions_of(runtime.engine, chat.id)]
         open_followed = [rule_id for rule_id in followed if rule_id in titles]
         topics = {rule_id: titles[rule_id] for rule_id in open_followed[:MOST_TOPICS]}

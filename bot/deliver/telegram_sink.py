@@ -5,16 +5,16 @@ rendered and queued in the outbox.
 stored and queued or neither. What each chat gets for a story (a new message naming the topics it follows,
 an edit of the message it got, or nothing) is decided by bot/alerts/messages.py from rows the store returns:
 the chats following the story's topics (with mutes) and the messages they got about it before. Chats count
-when subscribed, active, and in `allowed_chats` when that is set (narrowing the list stops chats that
-subscribed before). Operator notices go to the bot's admins. A topic's spike goes to the chats following
-it that take spike messages (/spikes on, the default) and have not muted it: a new message per surge, an
-edit per new peak (bot/alerts/spikes.py decides).
+when subscribed, active, and in `allowed_chats` when that is set, for topics whose rule names no `chats:` or
+names them (narrowing either list stops chats that subscribed before). Operator notices go to the bot's
+admins. A topic's spike goes to the chats following it that take spike messages (/spikes on, the default)
+and have not muted it: a new message per surge, an edit per new peak (bot/alerts/spikes.py decides).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from html import escape
 
@@ -25,6 +25,7 @@ from bot.alerts.messages import Action, FirstMessage, Follow, MessagePlan, Reade
 from bot.alerts.spikes import plan_spike_message, spike_key
 from bot.deliver.format import Rendered, headline_of, render_story
 from bot.deliver.spike_text import render_spike
+from bot.match.rules import Rule
 from bot.model import AlertBatch, Headline, Notice, SpikeAlert, StoryAlert
 from bot.store.chats import Follower, followers, know_private_chat
 from bot.store.outbox import NewMessage, StoryMessage, enqueue, keyed_messages, rewrite_held, story_messages
@@ -84,6 +85,17 @@ class TelegramSink:
         self.allowed_chats = frozenset(allowed_chats)
         self.admins = tuple(admins)
         self.queued = asyncio.Event()
+        self.rules: Callable[[], Sequence[Rule]] = tuple
+        """The rules in force (app.py points it at the rule book): a rule's `chats:` narrows who gets it."""
+
+    def _served(self, rows: Sequence[Follower]) -> list[Follower]:
+        """Followers in `allowed_chats` (when set), of topics open to them."""
+        closed = {rule.id: rule for rule in self.rules() if rule.chats}
+        return [
+            row for row in rows
+            if (not self.allowed_chats or row.chat_id in self.allowed_chats)
+            and (row.rule_id not in closed or closed[row.rule_id].open_to(row.chat_id))
+        ]  # fmt: skip
 
     async def notify(self, conn: AsyncConnection, notice: Notice) -> None:
         """A private message to each bot admin (their user id is their chat with the bot)."""
@@ -103,11 +115,7 @@ class TelegramSink:
             return
         now = clock.now()
         rules = {alert.rule_id for story in batch.stories for alert in story.alerts}
-        readers = [
-            reader
-            for reader in readers_of(await followers(conn, sorted(rules), now))
-            if not self.allowed_chats or reader.chat_id in self.allowed_chats
-        ]
+        readers = readers_of(self._served(await followers(conn, sorted(rules), now)))
         following: dict[str, list[Reader]] = {}
         for reader in readers:
             for follow in reader.follows:
@@ -145,9 +153,8 @@ class TelegramSink:
         now = clock.now()
         readers = [
             follower
-            for follower in await followers(conn, [spike.rule_id], now)
+            for follower in self._served(await followers(conn, [spike.rule_id], now))
             if follower.spikes and not follower.muted
-            and (not self.allowed_chats or follower.chat_id in self.allowed_chats)
         ]
         keys = {reader.chat_id: spike_key(reader.chat_id, spike.rule_id, spike.number) for reader in readers}
         got = await keyed_messages(conn, list(keys.values()))

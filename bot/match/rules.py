@@ -11,6 +11,7 @@
     score:                         # optional: fire only when matched terms weigh enough
       threshold: 3
       terms: [{q: tank*, w: 2}, {q: "air defence", w: 1}]
+    chats: [-1001234567890, 4242]  # optional: only these chats may see and follow the topic
 
 An example is a text (searched as the body) or a mapping of title/body/source/url/lang.
 """
@@ -38,7 +39,8 @@ from bot.match.yamlnodes import (
 )
 from bot.model import Entry
 
-_RULE_KEYS = ("id", "title", "query", "description", "examples", "score")
+_RULE_KEYS = ("id", "title", "query", "description", "examples", "score", "chats")
+_CHAT_ID = re.compile(r"-?[0-9]{1,19}")
 _EXAMPLE_FIELDS = ("title", "body", "source", "url", "lang")
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
@@ -84,6 +86,11 @@ class Rule:
     examples: tuple[Example, ...] = ()
     score: Score | None = None
     warnings: tuple[RuleWarning, ...] = ()
+    chats: frozenset[int] = frozenset()
+    """The chats that may see and follow this topic (`chats:`, for desks serving several clients); empty: all."""
+
+    def open_to(self, chat_id: int) -> bool:
+        return not self.chats or chat_id in self.chats
 
 
 def parse_rule(path: str, text: str, gazetteer: Gazetteer) -> Rule:
@@ -102,6 +109,7 @@ def parse_rule(path: str, text: str, gazetteer: Gazetteer) -> Rule:
     description = text_value(found["description"][1], "description") if "description" in found else ""
     examples = _examples(found["examples"][1]) if "examples" in found else ()
     score = _score(_Source(path, text, warnings), found["score"][1], gazetteer) if "score" in found else None
+    chats = _chats(found["chats"][1]) if "chats" in found else frozenset()
     return Rule(
         id=rule_id,
         title=text_value(found["title"][1], "title"),
@@ -113,7 +121,17 @@ def parse_rule(path: str, text: str, gazetteer: Gazetteer) -> Rule:
         examples=examples,
         score=score,
         warnings=tuple(warnings),
+        chats=chats,
     )
+
+
+def _chats(node: Node) -> frozenset[int]:
+    ids = []
+    for item in sequence(node, "chats"):
+        if not (isinstance(item, ScalarNode) and _CHAT_ID.fullmatch(str(item.value).strip())):
+            raise FileProblem(line_of(item), "chats must list chat ids, whole numbers such as -1001234567890")
+        ids.append(int(str(item.value).strip()))
+    return frozenset(ids)
 
 
 @dataclass(frozen=True, slots=True)

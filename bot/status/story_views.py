@@ -7,12 +7,14 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 
+import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.config import StoriesConfig
 from bot.model import Alert, Story, StoryAlert
 from bot.store.alerts import StoredAlert, get_alert, recent_alerts, story_alerts
-from bot.store.stories import live_story_id, recent_story_members, story_members
+from bot.store.outbox import outbox
+from bot.store.stories import live_story_id, merged_ids, recent_story_members, story_members
 from bot.stories.story import story_of
 
 
@@ -51,6 +53,22 @@ async def story_with_alerts(engine: AsyncEngine, story_id: int, settings: Storie
     async with engine.connect() as conn:
         found = await _alerted(conn, [await live_story_id(conn, story_id)], settings)
     return found[0] if found else None
+
+
+async def received(engine: AsyncEngine, chat_id: int, story_id: int | None, alert_id: int | None = None) -> bool:
+    """Whether this chat got (or has queued) a message about this story, a story merged with it, or this alert."""
+    async with engine.connect() as conn:
+        story_ids: list[int] = []
+        if story_id is not None:
+            live = await live_story_id(conn, story_id)
+            story_ids = (await merged_ids(conn, [live]))[live]
+        about: list[sa.ColumnElement[bool]] = [outbox.c.story_id.in_(story_ids)] if story_ids else []
+        if alert_id is not None:
+            about.append(outbox.c.alert_id == alert_id)
+        if not about:
+            return False
+        query = sa.select(outbox.c.id).where(outbox.c.chat_id == chat_id, sa.or_(*about)).limit(1)
+        return await conn.scalar(query) is not None
 
 
 async def recent_story_alerts(

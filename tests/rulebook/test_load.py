@@ -58,7 +58,8 @@ def test_broken_files_are_reported_as_file_line_and_the_rest_load() -> None:
         "missing-title.yaml:1: the rule lacks the required key 'title'",
         "same-id-as-good.yaml:1: duplicate rule id 'good': good.yaml:1 has it, so this file is ignored",
         "unknown-entity.yaml:5: query: unknown entity @atlantis (no file in rules/entities/ has that id) (column 10)",
-        "unknown-key.yaml:4: unknown key 'exmples' in the rule (known: id, title, query, description, examples, score)",
+        "unknown-key.yaml:4: unknown key 'exmples' in the rule"
+        " (known: id, title, query, description, examples, score, chats)",
         "yaml-syntax.yaml:3: the '[' at line 3 column 8 is never closed (line 4 column 9 should hold ',' or ']')",
     ]
     assert [r.id for r in ruleset.rules] == ["failing-example", "good"]
