@@ -30,9 +30,13 @@ CLIENT, OTHER, NEWBIE = 2001, 2002, 2003
 DESK = f"id: desk\ntitle: Client desk\nquery: quillwort\nchats: [{CLIENT}]\n"
 
 
-def _config(tmp_path: Path, api: FakeBotApi, feed_server: FeedServer, rules: Path, **telegram: object) -> Path:
+def _config(
+    tmp_path: Path, api: FakeBotApi, feed_server: FeedServer, rules: Path, extra: dict[str, object] | None = None,
+    **telegram: object,
+) -> Path:
     config = tmp_path / "config.yaml"
     settings = {
+        **(extra or {}),
         "database": f"sqlite:///{tmp_path / 'newsbot.db'}",
         "rules": str(rules),
         "feeds": [{"url": feed_server.url("wire.xml"), "name": "Wire Service", "every": "1s", "fulltext": False}],
@@ -137,7 +141,8 @@ async def test_a_topic_closed_to_a_chat_sends_it_no_alerts_no_spikes_and_no_tren
     baseline = harbour_items("base", [now - timedelta(days=day, minutes=25) for day in range(1, 15)])
     feed_server.feeds["wire.xml"] = baseline
     rules = write_rules(tmp_path)
-    config = _config(tmp_path, api, feed_server, rules, admins=[CLIENT])
+    # the burst's items, invented words about a harbour, must stay stories of their own: no meaning signal
+    config = _config(tmp_path, api, feed_server, rules, {"stories": {"meaning": False}}, admins=[CLIENT])
     daemon = DaemonProcess(config, tmp_path / "daemon.log", TOKEN)
     for chat in (CLIENT, OTHER):
         api.private_chat(chat)
