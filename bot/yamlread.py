@@ -258,6 +258,7 @@ def explain(text: str, error: yaml.MarkedYAMLError) -> YamlProblem:
     failure = _Failure(text, error, error.problem_mark)
     for rule in (
         _unclosed_quote,
+        _quote_run_on,
         _bad_escape,
         _unclosed_bracket,
         _colon_in_value,
@@ -340,6 +341,32 @@ def _unclosed_quote(f: _Failure) -> YamlProblem | None:
     index = f.context_mark.index
     quote = "double" if f.text[index : index + 1] == '"' else "single"
     return YamlProblem(line, column, f"the {quote} quote opened on line {line} column {column} is never closed")
+
+
+def _quote_run_on(f: _Failure) -> YamlProblem | None:
+    """A quote left open on its line that the next quote, lines below, closes: the parser fails just after
+    that quote, but the cause is where the quoted value began (`title: "Sanctions` on line 2)."""
+    last: yaml.ScalarEvent | None = None
+    try:
+        for event in yaml.parse(f.text, Loader=yaml.SafeLoader):
+            if event.start_mark is None or event.start_mark.index >= f.mark.index:
+                break
+            if isinstance(event, yaml.ScalarEvent):
+                last = event
+    except yaml.YAMLError:
+        pass
+    if last is None or last.style not in ('"', "'") or last.start_mark is None or last.end_mark is None:
+        return None
+    (line, column), (closing_line, closing_column) = _where(last.start_mark), _where(last.end_mark)
+    if closing_line == line or closing_line != f.line:
+        return None
+    quote = "double" if last.style == '"' else "single"
+    return YamlProblem(
+        line,
+        column,
+        f"the {quote} quote opened on line {line} column {column} is not closed on its line: the value runs on "
+        f"to the next {last.style} at line {closing_line} column {closing_column - 1}; close it on line {line}",
+    )
 
 
 def _bad_escape(f: _Failure) -> YamlProblem | None:

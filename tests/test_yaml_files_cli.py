@@ -50,6 +50,17 @@ MISTAKES = {
         2,
         "the double quote opened on line 2 column 8 is never closed",
     ),
+    "quote closed only lines below": (
+        'id: sanctions\ntitle: "Sanctions\nquery: sanction*\nexamples:\n  match: ["new sanctions"]\n',
+        2,
+        'the double quote opened on line 2 column 8 is not closed on its line: the value runs on to the next " at '
+        "line 5 column 11; close it on line 2",
+    ),
+    "a '(' of a query never closed": (
+        "id: sanctions\ntitle: Sanctions\nquery: >\n  (sanction* OR embargo)\n  AND (impose* OR (adopt* AND new)\n",
+        5,
+        "query: this '(' is never closed: a ')' is missing (column 7)",
+    ),
     "key indented under a value": (
         "id: sanctions\ntitle: Sanctions\n  query: sanction*\n",
         3,

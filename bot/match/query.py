@@ -202,6 +202,9 @@ def _syntax_error(text: str, e: UnexpectedInput) -> QueryError:
             return QueryError("unexpected '-': write NOT before a term to exclude it", offset, text)
         return QueryError(f"unexpected character {char!r}", offset, text)
     if isinstance(e, UnexpectedToken) and e.token.type == "$END":
+        unclosed = _unclosed_parenthesis(text)
+        if unclosed is not None:
+            return QueryError("this '(' is never closed: a ')' is missing", unclosed, text)
         return QueryError(
             "the query ends too early: an operator, field or '(' lacks what follows it",
             len(text.rstrip()),
@@ -212,6 +215,22 @@ def _syntax_error(text: str, e: UnexpectedInput) -> QueryError:
     if isinstance(e, UnexpectedToken):
         return QueryError(f"unexpected {e.token.value!r}", offset, text)
     return QueryError("cannot parse the query", offset, text)
+
+
+def _unclosed_parenthesis(text: str) -> int | None:
+    """The offset of the first '(' no ')' closes (parentheses inside "phrases" do not count), if any."""
+    opened: list[int] = []
+    in_phrase = False
+    for offset, char in enumerate(text):
+        if char == '"':
+            in_phrase = not in_phrase
+        elif in_phrase:
+            continue
+        elif char == "(":
+            opened.append(offset)
+        elif char == ")" and opened:
+            opened.pop()
+    return opened[0] if opened else None
 
 
 class _Builder:

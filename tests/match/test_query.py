@@ -96,7 +96,8 @@ def test_clauses_keep_the_text_as_written_with_spaces_collapsed() -> None:
     [
         ("", "the query is empty", 0),
         ("troops AND", "the query ends too early", 10),
-        ("(troops OR soldiers", "the query ends too early", 19),
+        ("(troops OR soldiers", "this '(' is never closed", 0),
+        ('troops AND ("a (b" OR (c)', "this '(' is never closed", 11),
         ("troops)", "unexpected ')'", 6),
         ("troops OR OR soldiers", "unexpected 'OR'", 10),
         ("NEAR/5 troops", "unexpected 'NEAR/5'", 0),

@@ -113,8 +113,7 @@ def test_broken_edits_duplicates_and_failing_examples_among_many_files(folder: P
     broken.write_text(good.replace("NEAR/5 (", "NEAR/5 (("))
     reload = book.reload(broken)
     assert [str(e) for e in reload.new_errors] == [
-        f"{broken}:3: query: the query ends too early: an operator, field or '(' lacks what follows it (column 47); "
-        "the previous version keeps running"
+        f"{broken}:3: query: this '(' is never closed: a ')' is missing (column 26); the previous version keeps running"
     ]
     assert reload.ruleset.get("topic-1") is not None
 
