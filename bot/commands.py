@@ -55,7 +55,7 @@ def _config(args: argparse.Namespace) -> Config:
     from bot.logs import hide_secrets
 
     config = load_config(find_config(Path(args.config) if args.config else None))
-    hide_secrets(config.secrets())
+    hide_secrets(config.secrets(), config.secret_urls())
     return config
 
 
@@ -391,7 +391,7 @@ def cmd_feeds_export(args: argparse.Namespace) -> int:
     from bot.feeds.opml import write_opml
 
     config = _config(args)
-    sys.stdout.write(write_opml(config.feeds, _stored_titles(config)))
+    sys.stdout.write(write_opml(config.feeds, _stored_titles(config), as_written=config.as_written))
     return 0
 
 

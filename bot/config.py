@@ -314,6 +314,8 @@ class Config(_Strict):
     metrics_port: int | None = Field(default=None, ge=1, le=65535)
     base_dir: Path = Path(".")  # set by the loader, not by the file
     config_file: Path | None = None  # set by the loader, not by the file
+    from_env: tuple[tuple[str, str, tuple[str, ...]], ...] = Field(default=(), repr=False)
+    """Set by the loader: each value that took ${VAR}s, as written, as read, and the environment values taken."""
 
     @field_validator("database")
     @classmethod
@@ -323,11 +325,20 @@ class Config(_Strict):
         return url
 
     def secrets(self) -> list[str]:
-        """What must never reach a log line: the bot token and the Apprise URLs (they carry credentials)."""
+        """What must never be printed: the bot token, the Apprise URLs (they carry credentials), and every value
+        that took text from an environment variable."""
         found = [target.url.get_secret_value() for target in self.apprise]
         if self.telegram.token is not None:
             found.append(self.telegram.token.get_secret_value())
-        return found
+        return found + [secret for _, value, taken in self.from_env for secret in (value, *taken)]
+
+    def secret_urls(self) -> list[str]:
+        """The URLs that took text from an environment variable: shown without user info and query values."""
+        return [value for _, value, _ in self.from_env if "://" in value]
+
+    def as_written(self, value: str) -> str:
+        """A value as the config file wrote it (`${VAR}` and all) when it took text from the environment."""
+        return next((written for written, read, _ in self.from_env if read == value), value)
 
     def path(self, relative: Path) -> Path:
         return relative if relative.is_absolute() else self.base_dir / relative

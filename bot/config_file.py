@@ -18,6 +18,7 @@ from pydantic import BaseModel, ValidationError
 from yaml.nodes import Node
 
 from bot.config import Config, ConfigError, FeedConfig
+from bot.redact import HIDDEN
 from bot.yamlkeys import KeyLines
 from bot.yamlread import YamlProblem, compose, plain_values
 
@@ -36,29 +37,60 @@ class _Problem:
     path: tuple[int | str, ...] | None = None
 
 
-def substitute_env(value: Any, unset: list[_Problem], where: tuple[int | str, ...] = ()) -> Any:
+@dataclass(frozen=True, slots=True)
+class _FromEnv:
+    """A string value that took text from the environment: where, as written, and as it became."""
+
+    key: tuple[int | str, ...]
+    written: str
+    value: str
+    secrets: tuple[str, ...]
+    """The environment values it took."""
+
+
+def substitute_env(
+    value: Any, unset: list[_Problem], where: tuple[int | str, ...] = (), from_env: list[_FromEnv] | None = None
+) -> Any:
     """Replace `${VAR}` and `${VAR:-default}` in every string value (not in comments or keys); a variable that
-    is not set stays as written and is added to `unset`.
+    is not set stays as written and is added to `unset`; each value that took an environment value is added
+    to `from_env` (those are secrets: never printed).
 
     Done after YAML parsing, so an environment value is always plain text, never YAML syntax.
     """
     if isinstance(value, dict):
-        return {key: substitute_env(item, unset, (*where, key)) for key, item in value.items()}
+        return {key: substitute_env(item, unset, (*where, key), from_env) for key, item in value.items()}
     if isinstance(value, list):
-        return [substitute_env(item, unset, (*where, index)) for index, item in enumerate(value)]
+        return [substitute_env(item, unset, (*where, index), from_env) for index, item in enumerate(value)]
     if not isinstance(value, str):
         return value
+    taken: list[str] = []
 
     def replace(match: re.Match[str]) -> str:
         name, default = match.group(1), match.group(2)
         if name in os.environ:
+            taken.append(os.environ[name])
             return os.environ[name]
         if default is not None:
             return default
         unset.append(_Problem(where, f"environment variable {name} is not set"))
         return match.group(0)
 
-    return _ENV_REF.sub(replace, value)
+    result = _ENV_REF.sub(replace, value)
+    if taken and from_env is not None:
+        from_env.append(_FromEnv(where, value, result, tuple(taken)))
+    return result
+
+
+def _without_secrets(problem: _Problem, from_env: Sequence[_FromEnv]) -> _Problem:
+    """A problem whose message never shows a value taken from the environment (pydantic quotes the value it
+    refuses): the whole value at that key, and each environment value anywhere, become ***."""
+    message = problem.message
+    for found in from_env:
+        if problem.key[: len(found.key)] == found.key and found.value:
+            message = message.replace(found.value, HIDDEN)
+        for secret in found.secrets:
+            message = message.replace(secret, HIDDEN) if secret else message
+    return _Problem(problem.key, message, problem.path)
 
 
 def _describe(error: Any, key: tuple[int | str, ...]) -> str:
@@ -69,7 +101,7 @@ def _describe(error: Any, key: tuple[int | str, ...]) -> str:
     return str(error["msg"]).removeprefix("Value error, ")
 
 
-_INTERNAL = frozenset({"base_dir", "config_file"})
+_INTERNAL = frozenset({"base_dir", "config_file", "from_env"})
 """Config fields the loader sets, not the file."""
 
 
@@ -161,19 +193,21 @@ def parse_config(text: str, source: str, base_dir: Path) -> Config:
     if not isinstance(loaded, dict):
         raise ConfigError(f"{source}: expected a mapping of keys at the top level")
     unset: list[_Problem] = []
-    raw = substitute_env(loaded, unset)
+    from_env: list[_FromEnv] = []
+    raw = substitute_env(loaded, unset, (), from_env)
     problems = list(unset)
     for internal in sorted(_INTERNAL):
         if internal in raw:
             problems.append(_Problem((internal,), unknown_key((internal,))))
-    raw.update(base_dir=base_dir, config_file=Path(source))
+    taken = tuple((found.written, found.value, found.secrets) for found in from_env)
+    raw.update(base_dir=base_dir, config_file=Path(source), from_env=taken)
     try:
         config = Config.model_validate(raw)
     except ValidationError as exc:
         # A value still holding an unset ${VAR} is reported as that, not as whatever it fails to be.
         problems += [p for p in _validation_problems(exc) if not any(p.key[: len(u.key)] == u.key for u in unset)]
     if problems:
-        raise _config_error(source, root, problems)
+        raise _config_error(source, root, [_without_secrets(p, from_env) for p in problems])
     feeds_file = config.feeds_file_path
     if feeds_file is not None and (config.feeds_file is not None or feeds_file.exists()):
         extra = load_feeds_file(feeds_file)

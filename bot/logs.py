@@ -13,9 +13,11 @@ import logging
 import sys
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, TextIO
 
-REDACTED = "[token hidden]"
+from bot.redact import HIDDEN, Redactor
+
+REDACTED = HIDDEN
 OWN = "bot"
 """The logger every newsbot module logs under (`logging.getLogger(__name__)`)."""
 
@@ -23,35 +25,42 @@ _STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
 
 
 class RedactSecrets(logging.Filter):
-    """Replaces every configured secret in a record's message, traceback and fields (httpx logs request URLs
-    with the token)."""
+    """Takes every secret (bot/redact.py) out of a record's message, traceback and fields (httpx logs request
+    URLs with the token)."""
 
-    def __init__(self, secrets: Iterable[str] = ()) -> None:
+    def __init__(self, redactor: Redactor) -> None:
         super().__init__()
-        self.secrets = [secret for secret in secrets if secret]
-
-    def hide(self, secrets: Iterable[str]) -> None:
-        self.secrets += [secret for secret in secrets if secret and secret not in self.secrets]
-
-    def _redact(self, text: str) -> str:
-        for secret in self.secrets:
-            text = text.replace(secret, REDACTED)
-        return text
+        self.redactor = redactor
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if not self.secrets:
+        if not self.redactor:
             return True
         message = record.getMessage()
-        redacted = self._redact(message)
+        redacted = self.redactor.redact(message)
         if redacted != message:
             record.msg, record.args = redacted, None
         if record.exc_info and not record.exc_text:
             # Tracebacks carry request URLs too; the formatter uses this text instead of formatting anew.
-            record.exc_text = self._redact(logging.Formatter().formatException(record.exc_info))
+            record.exc_text = self.redactor.redact(logging.Formatter().formatException(record.exc_info))
         for name, value in fields(record).items():
             if isinstance(value, str):
-                setattr(record, name, self._redact(value))
+                setattr(record, name, self.redactor.redact(value))
         return True
+
+
+class RedactedStream:
+    """stdout or stderr with every secret taken out of what is written (tables, JSON lines, errors)."""
+
+    def __init__(self, stream: TextIO, redactor: Redactor) -> None:
+        self.stream = stream
+        self.redactor = redactor
+
+    def write(self, text: str) -> int:
+        self.stream.write(self.redactor.redact(text))
+        return len(text)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.stream, name)
 
 
 def fields(record: logging.LogRecord) -> dict[str, Any]:
@@ -97,7 +106,8 @@ def _traceback(formatter: logging.Formatter, record: logging.LogRecord) -> str:
     return record.exc_text or ""
 
 
-_redact = RedactSecrets()
+_secrets = Redactor()
+_redact = RedactSecrets(_secrets)
 
 
 def setup_logging(verbosity: int = 0, *, quiet: bool = False, json_lines: bool = False) -> None:
@@ -112,6 +122,18 @@ def setup_logging(verbosity: int = 0, *, quiet: bool = False, json_lines: bool =
     logging.getLogger(OWN).setLevel(own)
 
 
-def hide_secrets(secrets: Iterable[str]) -> None:
-    """Never log these (the bot token, Apprise URLs): called once the config that holds them is read."""
-    _redact.hide(secrets)
+def hide_secrets(secrets: Iterable[str], urls: Iterable[str] = ()) -> None:
+    """Never print these (the bot token, Apprise URLs, values from environment variables; `urls` are shown
+    without user info and query values), in logs or in anything written to stdout and stderr: called once
+    the config that holds them is read."""
+    _secrets.hide(secrets, urls)
+    if _secrets:
+        for name in ("stdout", "stderr"):
+            stream = getattr(sys, name)
+            if not isinstance(stream, RedactedStream):
+                setattr(sys, name, RedactedStream(stream, _secrets))
+
+
+def redact(text: str) -> str:
+    """`text` without the secrets `hide_secrets` was told (for /status and admin notices)."""
+    return _secrets.redact(text)

@@ -13,6 +13,7 @@ from bot.chat.runtime import reply, rules_of, runtime_of
 from bot.config import human_duration, relative_time
 from bot.counts import plural
 from bot.deliver.format import fit_message
+from bot.logs import redact
 from bot.status.health import FeedHealth, Latency, health_report
 from bot.status.members import ProcessHealth, process_report, work_waiting
 from bot.status.schedule import next_poll
@@ -63,7 +64,7 @@ async def status(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if processes.processes:
         lines.append(f"<b>Processes</b> ({work_waiting(processes)})")
         lines += [_process_line(process, now) for process in processes.processes]
-    await reply(update, fit_message(lines))
+    await reply(update, redact(fit_message(lines)))  # feed errors may quote a URL that holds a key
 
 
 def _process_line(health: ProcessHealth, now: datetime) -> str:

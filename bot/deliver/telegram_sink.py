@@ -25,6 +25,7 @@ from bot.alerts.messages import Action, FirstMessage, Follow, MessagePlan, Reade
 from bot.alerts.spikes import plan_spike_message, spike_key
 from bot.deliver.format import Rendered, headline_of, render_story
 from bot.deliver.spike_text import render_spike
+from bot.logs import redact
 from bot.match.rules import Rule
 from bot.model import AlertBatch, Headline, Notice, SpikeAlert, StoryAlert
 from bot.store.chats import Follower, followers, know_private_chat
@@ -99,7 +100,7 @@ class TelegramSink:
 
     async def notify(self, conn: AsyncConnection, notice: Notice) -> None:
         """A private message to each bot admin (their user id is their chat with the bot)."""
-        text = f"⚠ {notice.text}"
+        text = redact(f"⚠ {notice.text}")  # a feed's failure may quote its URL, key and all
         for admin in self.admins:
             await know_private_chat(conn, admin)
         await enqueue(

@@ -17,6 +17,7 @@ from watchfiles import Change, awatch
 
 from bot.config import Config, ConfigError
 from bot.config_file import load_config
+from bot.logs import hide_secrets
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +56,7 @@ async def watch_config(
                 except ConfigError as error:
                     yield ConfigEdit(None, str(error))
                     continue
+                hide_secrets(config.secrets(), config.secret_urls())
                 yield ConfigEdit(config)
                 if watched_files(config) != files:
                     files = watched_files(config)

@@ -8,7 +8,7 @@ Folders are flattened: newsbot has no folders, its rules decide what matters.
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import format_datetime
@@ -68,11 +68,12 @@ def write_opml(
     feed_titles: Mapping[str, str | None] | None = None,
     title: str = "newsbot feeds",
     now: datetime | None = None,
+    as_written: Callable[[str], str] = str,
 ) -> str:
     """An OPML 2.0 document of `feeds`, readable by any feed reader and by read_opml. Each feed is titled with
     its outlet name (`outlet_name`: the configured name, else its own name from `feed_titles` by URL, as last
     polled, else its address); read_opml takes a bare address or host back as no name, so the feed's own name
-    keeps naming it."""
+    keeps naming it. A URL goes out `as_written` in the config (`${API_KEY}` rather than the key)."""
     ET.register_namespace("newsbot", NAMESPACE)
     root = ET.Element("opml", version="2.0")
     head = ET.SubElement(root, "head")
@@ -81,7 +82,7 @@ def write_opml(
     body = ET.SubElement(root, "body")
     for feed in feeds:
         label = outlet_name(feed.name, (feed_titles or {}).get(feed.url), feed.url)
-        outline = ET.SubElement(body, "outline", type="rss", text=label, title=label, xmlUrl=feed.url)
+        outline = ET.SubElement(body, "outline", type="rss", text=label, title=label, xmlUrl=as_written(feed.url))
         if feed.every is not None:
             outline.set(_EVERY, format_duration(feed.every))
     ET.indent(root)
