@@ -135,7 +135,7 @@ def build_parser() -> Parser:
     match.add_argument("files", nargs="+", metavar="FILE", help="text file: first line title, then body")
     match.add_argument("--json", action="store_true", help="one JSON object per match per line")
 
-    rules = command("rules", "check and test rule files", None)
+    rules = command("rules", "check, test and backtest rule files", None)
     rule_commands = rules.add_subparsers(dest="rules_command", required=True, metavar="ACTION")
     check = command(
         "check", "validate rule files: problems and warnings as file:line: message", cmd_rules_check, rule_commands

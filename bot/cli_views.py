@@ -110,8 +110,8 @@ def show_backtest(
     folders = {str(path.parent) for path in paths}
     # Rules named after their files in one folder need no file column: the title names the folder.
     by_file = len(folders) > 1 or any(path.stem != result.rule.id for path, result in zip(paths, results, strict=True))
-    where = "" if by_file or not folders else f"; rules in {next(iter(folders))}/"
-    table = Table(title=f"Backtest over {stored} stored in the last {period} (alerts: one per story{where})")
+    where = "" if by_file or not folders else f", rules in {next(iter(folders))}/"
+    table = Table(title=f"Backtest over {stored} stored in the last {period}{where}", caption="alerts: one per story")
     table.add_column("rule", overflow="fold")
     table.add_column("matches", justify="right")
     table.add_column("alerts", justify="right")
@@ -307,7 +307,7 @@ def _feeds_narrow(report: HealthReport, now: datetime) -> None:
             since = relative_time(feed.failing_since, now)
             out.print(f"{feed.name}: {feed.last_error}; failing since {since}", style="red", markup=False)
     if report.feeds:
-        err.print("`newsbot status --wide`: each next poll's reason in full, items per day and latency per feed")
+        err.print("`newsbot status --wide`: the reasons in full, items per day, latency per feed")
 
 
 _BAR_WIDTH = 40

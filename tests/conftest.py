@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import NoReturn
@@ -33,11 +33,29 @@ def missing(reason: str) -> NoReturn:
     pytest.skip(reason)
 
 
+CORPUS_ABSENT = "corpus not present at"
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> Iterator[None]:
+    """One line just above the counts (below the list of skips) for the tests the corpus's absence skipped:
+    "37 skipped" alone left a newcomer guessing why, and where the corpus comes from."""
+    yield
+    skipped = terminalreporter.stats.get("skipped", [])
+    absent = sum(CORPUS_ABSENT in str(report.longrepr) for report in skipped)
+    if absent:
+        what = "files missing from the corpus" if CORPUS.exists() else "no corpus"
+        terminalreporter.write_line(
+            f'{absent} skipped: {what} at {CORPUS}, the folder beside the checkout (README, "Try it", says what '
+            "it holds and where it comes from)"
+        )
+
+
 def corpus_path(*parts: str) -> Path:
     """A path inside ../shared/corpus, or a clean skip where the corpus is absent (a failure under CI)."""
     path = CORPUS.joinpath(*parts)
     if not path.exists():
-        missing(f"corpus not present at {path}")
+        missing(f"{CORPUS_ABSENT} {path}")
     return path
 
 

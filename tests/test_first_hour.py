@@ -259,7 +259,7 @@ async def test_8_status_fits_80_columns_and_wide_shows_the_rest(site: Site, tmp_
     assert re.search(r"  in \d+ min: every 10m  ", rows["CBSNews.com"][0])
     [error] = [line for line in lines if line.startswith(failing)]
     assert re.fullmatch(r".* \(no server listens there\); failing since \d+ s ago", error), error
-    assert "--wide" in narrow.err
+    assert narrow.err.strip() == "`newsbot status --wide`: the reasons in full, items per day, latency per feed"
 
     wide = await newsbot("status", "--wide", cwd=tmp_path, columns=250)
     assert "adaptive, from how often the feed publishes" in wide.out and "latency" in wide.out
@@ -290,7 +290,9 @@ async def test_11_backtest_before_any_entry_hints_and_shows_whole_file_names(sit
     tested = await newsbot("rules", "backtest", cwd=tmp_path, columns=80)
     assert tested.status == 0, tested.err
     # Rules named after their files in one folder: the title names the folder, every row fits on one line.
-    assert "(alerts: one per story; rules in rules/)" in " ".join(tested.out.split())
+    shown = [line.strip() for line in tested.out.splitlines()]
+    assert shown[0] == "Backtest over 2 entries stored in the last 7d, rules in rules/", tested.out
+    assert shown[shown.index("alerts: one per story") - 1].startswith("└"), tested.out  # below the table
     assert re.search(r"^│ troop-deployment +│ +2 │ +1 │$", tested.out, re.MULTILINE), tested.out
     table = [line for line in tested.out.splitlines() if line[:1] in "┏┃┡│└"]
     assert table and all("…" not in line and len(line) <= 80 for line in table), tested.out
