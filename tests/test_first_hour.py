@@ -193,6 +193,10 @@ async def test_4_7_poll_once_fails_when_a_feed_fails_and_says_why_in_plain_words
     assert done.status == 1
     refused = site.refused.removeprefix("http://").split("/")[0]
     said = lines_of(done.err)
+    # A feed not read yet is logged by its address, once.
+    address = site.refused.removeprefix("http://")
+    assert f"feed {address}: connection refused by {refused} (no server listens there)" in said
+    assert f"feed {NO_SUCH_HOST}/feed.xml: no such host: {NO_SUCH_HOST}" in said
     # While it waits for the silent server, newsbot says so, before the 2 s pass.
     assert f"{site.host}/silent.xml: no answer from {site.host} in 0.5 s; waiting up to 2 s" in said
     assert said[-5:] == [

@@ -22,7 +22,7 @@ from bot.counts import plural
 from bot.fetch.article import ArticleFetcher
 from bot.fetch.poll import Poller, PollOutcome, more_to_come, poll_feed
 from bot.metrics import FEED_ERRORS, POLLS
-from bot.model import Entry, FeedState, Notice
+from bot.model import Entry, FeedState, Notice, outlet_name
 from bot.store.claims import Claim
 from bot.store.entries import has_entries, unseen_entries
 from bot.store.feeds import is_first_poll
@@ -131,10 +131,10 @@ class FeedFetch:
         POLLS.labels(outcome.status.value).inc()
         if outcome.error:
             FEED_ERRORS.inc()
-            log.warning("feed %s (%s): %s", state.outlet, url, outcome.error)
+            log.warning("feed %s: %s", _named(outcome.state), outcome.error)
         if outcome.skipped:
             shown = "; ".join(outcome.skipped[:3]) + ("; ..." if len(outcome.skipped) > 3 else "")
-            log.warning("feed %s (%s): %d items skipped: %s", state.outlet, url, len(outcome.skipped), shown)
+            log.warning("feed %s: %d items skipped: %s", _named(outcome.state), len(outcome.skipped), shown)
         notice = None
         if outcome.notice:
             log.warning("%s", outcome.notice)
@@ -144,7 +144,7 @@ class FeedFetch:
             outcome = more_to_come(outcome, self.poller)
             log.info(
                 "%s: %s now, the rest in the next polls",
-                state.outlet,
+                outcome.state.outlet,
                 plural(len(new.entries), "new entry", "new entries"),
             )
         pages_started = time.perf_counter()
@@ -170,3 +170,10 @@ class FeedFetch:
         state = replace(polled, every=every, schedule_key=key)
         plan = policy.replan(state, clock.now())
         return replace(state, next_poll_at=plan.at, next_poll_reason=plan.why)
+
+
+def _named(state: FeedState) -> str:
+    """A feed in a log line: its outlet and address ("Al Jazeera (https://...)"), or only its address while
+    it has no name (not read yet), instead of the address twice."""
+    address = outlet_name(None, None, state.url)
+    return address if state.outlet == address else f"{state.outlet} ({state.url})"
