@@ -7,12 +7,14 @@ admin.py, topic names in topics.py.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Sequence
 from datetime import timedelta
 from html import escape
 
 from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import BadRequest, TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
 from bot import clock
@@ -115,13 +117,18 @@ async def topic_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     rule = find_topic(open_topics(context, chat.id), rule_id)
     if rule is None:
         await query.answer("That topic no longer exists.")
-    elif action + ":" == SUBSCRIBE:
+        return
+    if action + ":" == SUBSCRIBE:
         await chats.subscribe(engine, chat.id, rule.id, thread_of(update), user.id)
-        await query.answer(f"Subscribed to {rule.title}.")
+        await query.answer(f"Subscribed to {clip(rule.title, 150)}.")
     else:
         await chats.unsubscribe(engine, chat.id, rule.id)
-        await query.answer(f"Unsubscribed from {rule.title}.")
-    await query.edit_message_reply_markup(await _topics_keyboard(context, chat.id))
+        await query.answer(f"Unsubscribed from {clip(rule.title, 150)}.")
+    try:
+        await query.edit_message_reply_markup(await _topics_keyboard(context, chat.id))
+    except BadRequest as error:  # the buttons already say so (a second press, or a forged one)
+        if "not modified" not in error.message:
+            raise
 
 
 async def subscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -190,7 +197,7 @@ async def mute(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     try:
         duration = parse_duration(args[-1])
     except ValueError:
-        await reply(update, f"“{escape(args[-1])}” is not a duration. {usage}")
+        await reply(update, f"“{escape(clip(args[-1], 30))}” is not a duration. {usage}")
         return
     if not timedelta(0) < duration <= MAX_MUTE:
         await reply(update, "A mute lasts between a minute and a year.")
@@ -355,8 +362,24 @@ async def publish_commands(context: ContextTypes.DEFAULT_TYPE) -> None:
     await context.bot.set_my_commands([BotCommand(name, text) for name, text in COMMANDS])
 
 
+SORRY = "Sorry, that went wrong on my side; the operator will find it in the log."
+
+
+async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A handler failed (a bug, or the database away): log it with its traceback, answer in one sentence."""
+    log.error("a chat command failed", exc_info=context.error)
+    if not isinstance(update, Update):
+        return
+    with contextlib.suppress(TelegramError):
+        if update.callback_query is not None:
+            await update.callback_query.answer(SORRY)
+        else:
+            await reply(update, escape(SORRY))
+
+
 def register(application: Application) -> None:
-    """Add every command and button handler; publish the command list once the bot runs."""
+    """Add every command and button handler, and the answer when one fails; publish the command list once
+    the bot runs."""
     plain = {
         "start": start, "help": start, "topics": topics, "mysubs": mysubs, "recent": recent, "why": why, "trend": trend,
     }  # fmt: skip
@@ -375,6 +398,7 @@ def register(application: Application) -> None:
     application.add_handler(
         CallbackQueryHandler(allowed(managers_only(topic_button)), pattern=f"^({SUBSCRIBE}|{UNSUBSCRIBE})")
     )
+    application.add_error_handler(on_error)
     if application.job_queue is None:
         raise RuntimeError("python-telegram-bot was installed without its job-queue extra")
     application.job_queue.run_once(publish_commands, when=0)

@@ -27,8 +27,13 @@ def find_topic(rules: Sequence[Rule], name: str) -> Rule | None:
     return next((r for r in rules if wanted in (r.id.casefold(), r.title.casefold())), None)
 
 
+_NAME_SHOWN = 60
+"""Characters of an unknown topic name compared and quoted: a 4,000-character argument costs no more."""
+
+
 def unknown_topic(rules: Sequence[Rule], name: str) -> str:
     """ "No topic called X", with the nearest ids or titles as suggestions."""
+    name = name if len(name) <= _NAME_SHOWN else name[: _NAME_SHOWN - 1] + "…"
     names = {r.id.casefold(): r for r in rules} | {r.title.casefold(): r for r in rules}
     near = [names[n] for n in difflib.get_close_matches(name.casefold(), list(names), n=3, cutoff=0.5)]
     hint = ", ".join(dict.fromkeys(f"<code>{escape(r.id)}</code> ({escape(r.title)})" for r in near))

@@ -234,6 +234,8 @@ class TelegramSender:
                 return _Next.LEAVE
             case Outcome.PLAIN_TEXT:
                 log.warning("chat %s: Telegram refused the HTML (%s); sending plain text", chat_id, verdict.reason)
+                # at the chat's pace like any send: a retry at once could meet a 429 on some runs, not others
+                await self.pacer.wait_turn(chat_id, is_group=chat_id < 0)
                 return await self._attempt(queued, chat_id, plain=True)
             case Outcome.ALREADY_THERE:
                 await mark_sent(self.engine, queued.id, queued.edit_message_id)

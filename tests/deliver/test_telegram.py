@@ -375,3 +375,25 @@ async def test_notices_reach_each_admin_once(api: FakeBotApi, bot: Bot, sqlite_e
     await sender.drain(timeout=30)
     for admin in (41, 42):
         assert [m.text for m in api.sent(admin)] == ["⚠ ERR News has failed for 6 h: HTTP 503 <Service Unavailable>"]
+
+
+async def test_plain_text_fallback_is_the_same_in_every_run(
+    api: FakeBotApi, bot: Bot, sqlite_engine: AsyncEngine
+) -> None:
+    """Issue 20, item 9: with a server that counts a refused message against the chat's pace, the plain-text
+    retry waits its turn like any send, so no run meets a 429 and every run ends with the same messages."""
+    api.limits = FakeLimits(private_burst=1, count_refused=True)
+    await _subscribe(sqlite_engine, api, 1)
+    sender = TelegramSender(bot, sqlite_engine)
+    for run in range(2):
+        async with sqlite_engine.begin() as conn:
+            await enqueue(conn, [
+                NewMessage(f"{run}-a", "troops", "<b>Before</b>", "Before", chat_id=1),
+                NewMessage(f"{run}-b", "troops", "<b>Broken <i>markup</b>", "Broken markup", chat_id=1),
+                NewMessage(f"{run}-c", "troops", "<b>After</b>", "After", chat_id=1),
+            ])  # fmt: skip
+        await sender.drain(timeout=20)
+        assert [m.text for m in api.sent(1)[3 * run :]] == ["Before", "Broken markup", "After"]
+        assert api.sent(1)[3 * run + 1].html is None
+    assert api.rate_limited() == []
+    assert (await queue_counts(sqlite_engine)) == {}  # nothing pending, held or failed

@@ -61,6 +61,8 @@ class FakeLimits:
     group_per_minute: int = 20
     global_per_second: int = 30
     slack: float = 0.9
+    count_refused: bool = False
+    """Count a message refused for its markup against the chat's pace, as a stricter server may."""
 
 
 @dataclass
@@ -602,7 +604,12 @@ class FakeBotApi:
         thread_id = self._int(params, "message_thread_id", required=False)
         if thread_id is not None and (not chat.is_forum or thread_id not in chat.threads):
             raise ApiError(400, "Bad Request: message thread not found")
-        plain, html, entities = self._render(params)
+        try:
+            plain, html, entities = self._render(params)
+        except ApiError:
+            if self.limits.count_refused:
+                self._sent_at[chat.id].append(time.monotonic())
+            raise
         markup = self._markup(params)
         self._check_delivery(chat, counts_for_chat=True)
         message = self._store(
