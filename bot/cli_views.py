@@ -173,7 +173,8 @@ def show_stories(
             continue
         breaking = "[red]BREAKING[/red] " if story.breaking else ""
         out.print(f"{breaking}[bold]{escape(story.title)}[/bold]")
-        line = story_line(story) or f"{story.outlets[0]}; originally {story.origin}"
+        outlet = story.outlets[0]
+        line = story_line(story) or (outlet if story.origin == outlet else f"{outlet}; originally {story.origin}")
         out.print(f"  {line}", highlight=False, markup=False)
         for member in story.members:
             when = member.published.strftime("%Y-%m-%d %H:%M") if member.published else "undated"
@@ -248,6 +249,9 @@ def show_status(report: HealthReport, now: datetime, period: str, *, wide: bool 
         _feeds_wide(report, now, period)
     else:
         _feeds_narrow(report, now)
+    if not report.topics:  # an empty table told a newcomer nothing
+        out.print(f"Topics: no alerts in the last {period}", markup=False, highlight=False)
+        return
     topics = Table(
         title=f"Topics (latency: publication -> alert, p50 / p95, last {period})", box=_box(wide), show_edge=wide
     )

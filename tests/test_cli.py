@@ -169,3 +169,6 @@ def test_stories_lists_members_outlets_credits_and_origin(tmp_path: Path, capsys
     assert main(["stories", "-c", str(config), "--since", "1h"]) == 0
     shown = capsys.readouterr().out
     assert "2 outlets: MENAFN, Rewrite Desk; originally RIA News" in shown
+    alone = [line for line in shown.splitlines() if line in ("  MENAFN", "  Rewrite Desk")]
+    assert len(alone) == 3, shown  # a story one outlet told of its own: no "MENAFN; originally MENAFN"
+    assert "; originally MENAFN" not in shown and "; originally Rewrite Desk" not in shown

@@ -263,6 +263,7 @@ async def test_8_status_fits_80_columns_and_wide_shows_the_rest(site: Site, tmp_
     assert re.search(r"  in \d+ min: every 10m  ", rows["CBSNews.com"][0])
     [error] = [line for line in lines if line.startswith(failing)]
     assert re.fullmatch(r".* \(no server listens there\); failing since \d+ s ago", error), error
+    assert lines[-1] == "Topics: no alerts in the last 7d"  # a first poll alerts on none: no empty table
     assert narrow.err.strip() == "`newsbot status --wide`: the reasons in full, items per day, latency per feed"
 
     wide = await newsbot("status", "--wide", cwd=tmp_path, columns=250)
