@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn
 from rich.table import Table
+from rich.text import Text
 
 from bot.counts import plural
 
@@ -189,19 +190,24 @@ def show_stories(
 
 
 def show_matches(name: str, entry: Entry, matches: Sequence[Match], as_json: bool) -> None:
-    from bot.deliver.jsonl import dump_line, match_record
+    from bot.deliver.jsonl import json_line, match_record
 
-    if as_json:
-        for match in matches:
-            dump_line({"file": name, **match_record(entry, match)}, sys.stdout)
+    if as_json:  # one write per file: a flush per line cost as much as the matching
+        sys.stdout.write("".join(json_line({"file": name, **match_record(entry, match)}) for match in matches))
+        sys.stdout.flush()
         return
     matching = f"{plural(len(matches), 'rule')} {'matches' if len(matches) == 1 else 'match'}"
-    out.print(f"[bold]{escape(name)}[/bold]: {matching}", highlight=False)
+    lines = [Text.assemble((name, "bold"), f": {matching}")]
     for match in matches:
-        out.print(f"  [green]{escape(match.rule_id)}[/green] ({escape(match.rule_title)})", highlight=False)
+        lines.append(Text.assemble("  ", (match.rule_id, "green"), f" ({match.rule_title})"))
         for hit in match.clauses:
             words = ", ".join(f"{s.text!r} ({s.field} {s.start}-{s.end})" for s in hit.spans) or "(no words)"
-            out.print(f"    {hit.clause}  ->  {words}", markup=False, highlight=False)
+            lines.append(Text(f"    {hit.clause}  ->  {words}"))
+    # One write per file: rendering each line through the console cost several times the matching.
+    if out.color_system is None:  # no colours (a pipe, NO_COLOR): the lines are the output
+        sys.stdout.write("".join(f"{line.plain}\n" for line in lines))
+    else:
+        out.print(Text("\n").join(lines), highlight=False)
 
 
 def _latency(latency: Latency | None) -> str:

@@ -64,8 +64,16 @@ def alert_record(alert: Alert) -> dict[str, Any]:
     return record
 
 
+_ENCODE = json.JSONEncoder(ensure_ascii=False).encode
+
+
+def json_line(record: dict[str, Any]) -> str:
+    """One record as a line of JSON (text as it is, not \\u-escaped)."""
+    return _ENCODE(record) + "\n"
+
+
 def dump_line(record: dict[str, Any], out: TextIO) -> None:
-    out.write(json.dumps(record, ensure_ascii=False) + "\n")
+    out.write(json_line(record))
     out.flush()
 
 
