@@ -19,9 +19,10 @@ from bot import clock
 from bot.alerts.messages import channel_topics
 from bot.alerts.spikes import channel_spike_key
 from bot.config import AppriseTarget
-from bot.deliver.format import render_story
+from bot.deliver.format import redacted, render_story
 from bot.deliver.runner import OutboxRunner, backoff, observe_latency
 from bot.deliver.spike_text import render_spike
+from bot.logs import redact
 from bot.model import AlertBatch, Notice, SpikeAlert
 from bot.store.locks import Fence, LostRole, unfenced
 from bot.store.outbox import NewMessage, Queued, due_targets, enqueue, mark_attempt, mark_failed, mark_sent, retry_later
@@ -51,7 +52,7 @@ class AppriseSink:
                     continue
                 lead = topics[0]
                 ident = f"story:{story.story.id}" if story.story else f"alert:{lead.id or lead.entry.key}"
-                rendered = await asyncio.to_thread(render_story, story.story, topics)  # off the event loop
+                rendered = redacted(await asyncio.to_thread(render_story, story.story, topics), redact)  # off the loop
                 messages.append(
                     NewMessage(
                         f"apprise:{channel}:{ident}",

@@ -8,7 +8,7 @@ them, in UTF-16 code units of the text left after the markup is parsed).
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from html import escape, unescape
@@ -93,6 +93,12 @@ class Rendered:
 
     html: str
     plain: str
+
+
+def redacted(rendered: Rendered, redact: Callable[[str], str]) -> Rendered:
+    """Both forms with secrets taken out (bot/logs.redact): a feed that never named itself is shown by its
+    address, and that address may hold a key from the environment."""
+    return Rendered(redact(rendered.html), redact(rendered.plain))
 
 
 def render_story(story: Story | None, topics: Sequence[Alert]) -> Rendered:

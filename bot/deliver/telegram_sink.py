@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import timedelta
 from html import escape
 
@@ -23,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from bot import clock
 from bot.alerts.messages import Action, FirstMessage, Follow, MessagePlan, Reader, plan_message
 from bot.alerts.spikes import plan_spike_message, spike_key
-from bot.deliver.format import Rendered, headline_of, render_story
+from bot.deliver.format import Rendered, headline_of, redacted, render_story
 from bot.deliver.spike_text import render_spike
 from bot.logs import redact
 from bot.match.rules import Rule
@@ -140,8 +141,9 @@ class TelegramSink:
                 named = tuple(alert.rule_id for alert in plan.topics)
                 if named not in shown:
                     # a hostile item makes rendering the costliest step: a worker thread keeps the loop answering
-                    rendered = await asyncio.to_thread(render_story, story.story, plan.topics)
-                    shown[named] = (rendered, headline_of(plan.topics))
+                    rendered = redacted(await asyncio.to_thread(render_story, story.story, plan.topics), redact)
+                    line = headline_of(plan.topics)
+                    shown[named] = (rendered, replace(line, outlet=redact(line.outlet)))
                 queued = _message(story, reader, plan, *shown[named])
                 if plan.action is Action.REWRITE:
                     assert plan.edit_of is not None

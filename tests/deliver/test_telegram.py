@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from prometheus_client import REGISTRY
 from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram import Bot
@@ -17,6 +19,7 @@ from bot import clock
 from bot.deliver.digests import send_digests
 from bot.deliver.telegram_sender import TelegramSender
 from bot.deliver.telegram_sink import TelegramSink
+from bot.logs import hide_secrets
 from bot.model import AlertBatch, Notice, SpikeAlert
 from bot.store.alerts import move_alerts
 from bot.store.chats import mute, remember_chat, set_digest, set_spikes, subscribe, subscriptions_of
@@ -397,3 +400,22 @@ async def test_plain_text_fallback_is_the_same_in_every_run(
         assert api.sent(1)[3 * run + 1].html is None
     assert api.rate_limited() == []
     assert (await queue_counts(sqlite_engine)) == {}  # nothing pending, held or failed
+
+
+async def test_a_feed_shown_by_its_address_never_shows_its_key(
+    api: FakeBotApi, bot: Bot, sqlite_engine: AsyncEngine
+) -> None:
+    """A feed that never named itself is shown by its address; a key the config took from the environment
+    (hidden as the CLI hides it once config.yaml is read) does not reach the chat, nor its burst summary line."""
+    hide_secrets(["key-3c9d1e7f"])
+    await _subscribe(sqlite_engine, api, 1)
+    alert = make_alert(1)
+    alert = replace(alert, entry=replace(alert.entry, outlet="127.0.0.1:9/wire.xml?key=key-3c9d1e7f"))
+    sender = TelegramSender(bot, sqlite_engine)
+    await _queue(sqlite_engine, sender, batch(alert))
+    await sender.drain(timeout=10)
+    (message,) = api.sent(1)
+    assert "127.0.0.1:9/wire.xml?key=*** · " in message.text and "key-3c9d1e7f" not in message.text
+    async with sqlite_engine.connect() as conn:
+        stored = (await conn.execute(sa.text("SELECT html, plain, headline FROM outbox"))).one()
+    assert "key-3c9d1e7f" not in str(stored)
