@@ -5,6 +5,7 @@ README tells about it. Run in a separate pytest process, with this suite's conft
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -62,3 +63,15 @@ def test_under_ci_a_missing_corpus_fails_instead(tmp_path: Path) -> None:
         done.stdout
     )
     assert f" at {CORPUS}, the folder beside" not in done.stdout
+
+
+def test_every_skip_for_want_of_the_corpus_says_it_alike() -> None:
+    """README promises "corpus not present at ..." and the closing line counts those skips: a test that skips
+    for a missing corpus folder in words of its own would be left out of both."""
+    own_words = []
+    for path in sorted((ROOT / "tests").rglob("*.py")):
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            said_alike = "CORPUS_ABSENT" in line or "corpus_path(" in line  # corpus_path skips in those words
+            if re.search(r"missing\(f?[\"'][^\"']*(corpus|snapshot)", line, re.IGNORECASE) and not said_alike:
+                own_words.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()}")
+    assert own_words == []

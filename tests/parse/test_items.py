@@ -12,7 +12,7 @@ import pytest
 from bot.model import Entry
 from bot.parse.feed import FeedParseError, parse_feed
 from bot.parse.items import ItemMemory, parse_changed, scan_items, subset_document
-from tests.conftest import missing
+from tests.conftest import CORPUS_ABSENT, missing
 
 FEEDS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "feeds"
 OVER_TIME = FEEDS / "snapshots_over_time"
@@ -91,13 +91,13 @@ def sliding(body: bytes, steps: int = 2) -> list[bytes]:
 def corpus(folder: str) -> Iterator[Path]:
     directory = FEEDS / folder
     if not directory.is_dir():
-        missing(f"corpus folder {directory} is absent")
+        missing(f"{CORPUS_ABSENT} {directory}")
     yield from sorted(p for p in directory.rglob("*") if p.is_file() and p.suffix in (".xml", ".rss", ".atom", ".json"))
 
 
 def test_snapshots_over_time_store_the_same_entries() -> None:
     if not OVER_TIME.is_dir():
-        missing(f"corpus folder {OVER_TIME} is absent")
+        missing(f"{CORPUS_ABSENT} {OVER_TIME}")
     shortcuts = 0
     for feed in sorted(p for p in OVER_TIME.iterdir() if p.is_dir()):
         shortcuts += replay([p.read_bytes() for p in sorted(feed.glob("*.xml"))])

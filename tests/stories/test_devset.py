@@ -13,7 +13,7 @@ from bot.rulebook.book import Rules
 from bot.rulebook.load import load_ruleset
 from bot.stories.index import StoryIndex
 from bot.stories.quality import bcubed
-from tests.conftest import missing
+from tests.conftest import CORPUS_ABSENT, missing
 from tests.stories.articles import load_articles
 from tests.stories.snapshot import FETCHED_AT, SNAPSHOT, canonical, feed_orders, item_key, load_feeds, load_labels
 
@@ -39,7 +39,7 @@ def test_the_development_set_meets_the_target_in_every_feed_order(
     entity_ids: Callable[[Entry], frozenset[str]],
 ) -> None:
     if not SNAPSHOT.is_dir():
-        missing(f"the corpus snapshot is absent ({SNAPSHOT})")
+        missing(f"{CORPUS_ABSENT} {SNAPSHOT}")
     labels: dict[str, Hashable] = dict(load_labels())
     partitions = []
     for feeds in feed_orders(load_feeds()).values():
