@@ -3,7 +3,8 @@
 Run: .venv/bin/python bench/fit_meaning.py [--write]
 
 The story index files each development set with the meaning signal on but its decision off, and records,
-for every entry with a vector, what it shares with each story nearest in meaning (decision.Evidence), and
+for every entry with a vector, what it shares with each story nearest in meaning (decision.Evidence) where
+the decision may join them (a name or an entity in common, or decision.WORDS_ALONE of the words), and
 whether that story is the entry's labelled event (the event most of its labelled members belong to). A
 logistic regression (numpy, Newton's method, a small L2 penalty) is fitted on those examples; the script
 prints its coefficients, their figures in sample and in 5-fold cross-validation (folds by set and event,
@@ -30,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 from bench.meaning_sets import dev_pairs, meaning_embedder  # noqa: E402
 from bench.stories import EntityIds, shipped_entities, snapshot_set  # noqa: E402
 from bot.model import Entry  # noqa: E402
-from bot.stories.decision import INPUTS, Evidence  # noqa: E402
+from bot.stories.decision import INPUTS, SIGNS, WORDS_ALONE, Evidence  # noqa: E402
 from bot.stories.features import StoryFeatures  # noqa: E402
 from bot.stories.index import Assignment, ClusterConfig, Embedder, StoryIndex  # noqa: E402
 from tests.stories.articles import load_articles  # noqa: E402
@@ -59,7 +60,7 @@ class _Recorder(StoryIndex):
         decided = {assignment.story_id, *assignment.merged}
         for story_id, evidence in self.meaning_candidates(features, time, decided):
             labels = Counter(self.gold[m] for m in self.members(story_id) if m in self.gold)
-            if event is not None and labels:
+            if event is not None and labels and (evidence.who or evidence.words >= WORDS_ALONE):
                 story_event = labels.most_common(1)[0][0]
                 self.examples.append(Example(f"{self.group}:{event}", evidence, story_event == event))
         return assignment
@@ -115,6 +116,21 @@ def fit(x: np.ndarray, y: np.ndarray, penalty: float = PENALTY) -> np.ndarray:
     return weights
 
 
+def fit_signed(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """`fit`, leaving out (weight 0) each input whose weight comes out against its sign (decision.SIGNS),
+    one at a time, the worst first."""
+    kept = list(range(x.shape[1]))
+    while True:
+        inner = fit(x[:, kept], y)
+        weights = np.zeros(x.shape[1] + 1)
+        weights[0] = inner[0]
+        weights[[k + 1 for k in kept]] = inner[1:]
+        wrong = [(SIGNS[k] * weights[k + 1], k) for k in kept if SIGNS[k] * weights[k + 1] < 0]
+        if not wrong:
+            return weights
+        kept.remove(min(wrong)[1])
+
+
 def predict(weights: np.ndarray, x: np.ndarray) -> np.ndarray:
     return 1 / (1 + np.exp(-np.clip(weights[0] + x @ weights[1:], -30, 30)))
 
@@ -138,7 +154,7 @@ def main() -> None:
     y = np.array([1.0 if e.same else 0.0 for e in examples])
     sets = Counter(e.group.split(":")[0] for e in examples)
     print(f"{len(examples)} examples ({int(y.sum())} same event): " + ", ".join(f"{k} {v}" for k, v in sets.items()))
-    weights = fit(x, y)
+    weights = fit_signed(x, y)
     print("coefficients: intercept " + f"{weights[0]:.3f}, "
           + ", ".join(f"{name} {w:.3f}" for name, w in zip(INPUTS, weights[1:], strict=True)))
     figures("in sample", y, predict(weights, x))
@@ -146,7 +162,7 @@ def main() -> None:
     held = np.zeros(len(examples))
     for fold in range(5):
         test = folds == fold
-        held[test] = predict(fit(x[~test], y[~test]), x[test])
+        held[test] = predict(fit_signed(x[~test], y[~test]), x[test])
     figures("5-fold cross-validation", y, held)
     for name in sets:
         chosen = np.array([e.group.startswith(name + ":") for e in examples])

@@ -17,7 +17,7 @@ ALERTS = Counter("newsbot_alerts_total", "Alerts raised by topic", ["rule"])
 STAGE_SECONDS = Counter(
     "newsbot_stage_seconds_total",
     "Seconds spent per stage: read (match, story features, credits; CPU), meaning (embedding entries that "
-    "may alert, part of read; wall), file (story index; CPU), "
+    "may alert and open a story by their words, part of file; wall), file (story index; CPU), "
     "alerts (deciding and queueing a batch's alerts; wall), ingest (a batch's whole transaction; wall)",
     ["stage"],
 )

@@ -105,11 +105,16 @@ class StoredEntry:
     feed_id: int
     entry: Entry
     credits: tuple[Credit, ...] = ()
+    language: str | None = None
+    """The language the story index read it in (the feed's, else detected); None before it was filed."""
+    joined: str | None = None
+    """What joined it to its story, in words ("" when it opened the story, None when filed before this was
+    kept)."""
 
 
 @dataclass(frozen=True, slots=True)
 class StoryMember:
-    """One outlet's article inside a story."""
+    """One outlet's article inside a story: with its language and what joined it to the story, once filed."""
 
     entry_id: int
     outlet: str
@@ -117,6 +122,8 @@ class StoryMember:
     url: str
     published: datetime | None
     credits: tuple[Credit, ...] = ()
+    language: str | None = None
+    joined: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,10 +135,17 @@ class Story:
     members: tuple[StoryMember, ...]
     origin: str
     breaking: bool = False
+    origin_language: str | None = None
 
     @property
     def outlets(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(m.outlet for m in self.members))
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        """The languages its members are in, in order of first publication (members of unknown language
+        aside)."""
+        return tuple(dict.fromkeys(m.language for m in self.members if m.language))
 
 
 @dataclass(frozen=True, slots=True)

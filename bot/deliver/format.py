@@ -57,13 +57,27 @@ def when(published: datetime | None) -> str:
 
 
 def story_line(story: Story) -> str | None:
-    """ "3 outlets: MENAFN, X, Y; originally RIA News", or None for a story told by one outlet so far."""
+    """ "3 outlets: MENAFN, X, Y; originally RIA News", or None for a story told by one outlet so far. A story
+    told in several languages names them: "4 outlets in 2 languages: RIA News (ru), MENAFN (en), ...;
+    originally RIA News (ru)"."""
     outlets = story.outlets
     if len(outlets) < 2:
         return None
-    shown = ", ".join(clip(o, _NAME_CAP) for o in outlets[:_OUTLETS_SHOWN])
+    languages = story.languages
+    several = len(languages) > 1
+    spoken = {m.outlet: m.language for m in reversed(story.members) if m.language}
+
+    def named(outlet: str) -> str:
+        name = clip(outlet, _NAME_CAP)
+        return f"{name} ({spoken[outlet]})" if several and outlet in spoken else name
+
+    shown = ", ".join(named(o) for o in outlets[:_OUTLETS_SHOWN])
     more = f" and {len(outlets) - _OUTLETS_SHOWN} more" if len(outlets) > _OUTLETS_SHOWN else ""
-    return f"{len(outlets)} outlets: {shown}{more}; originally {clip(story.origin, _NAME_CAP)}"
+    count = f"{len(outlets)} outlets" + (f" in {len(languages)} languages" if several else "")
+    origin = clip(story.origin, _NAME_CAP)
+    if several and story.origin_language:
+        origin += f" ({story.origin_language})"
+    return f"{count}: {shown}{more}; originally {origin}"
 
 
 def topics_line(titles: Sequence[str]) -> str:
@@ -185,7 +199,8 @@ def render_summary(heading: str, headlines: Sequence[Headline]) -> Rendered:
 
 def render_why(story: Story | None, topics: Sequence[Alert]) -> Rendered:
     """Why a story message was sent: each topic it names with its rule, the clauses as written and the words
-    that satisfied them (and where), then the story's origin and every member with its outlet and credits."""
+    that satisfied them (and where), then the story's origin and every member with its outlet and credits (and
+    its language, when the story spans several), and what joined it to the story."""
     items: list[tuple[str, str]] = []
     for alert in topics:
         rule, rule_id = clip(alert.rule_title, _NAME_CAP), clip(alert.rule_id, _NAME_CAP)
@@ -201,9 +216,14 @@ def render_why(story: Story | None, topics: Sequence[Alert]) -> Rendered:
     if story is not None:
         origin = clip(story.origin, _NAME_CAP)
         items.append((f"Story: originally <b>{escape(origin)}</b>", f"Story: originally {origin}"))
+        several = len(story.languages) > 1
         for member in story.members:
             credits = "; ".join(c.source + (f" via {c.via}" if c.via else "") for c in member.credits)
-            text = clip(f"{member.outlet}: {member.title}" + (f" (credits {credits})" if credits else ""), 250)
+            outlet = f"{member.outlet} [{member.language}]" if several and member.language else member.outlet
+            text = clip(f"{outlet}: {member.title}" + (f" (credits {credits})" if credits else ""), 250)
             items.append((f"• {escape(text)}", f"• {text}"))
+            if member.joined is not None:
+                joined = clip(f"joined by {member.joined}" if member.joined else "opened the story", 250)
+                items.append((f"  <i>{escape(joined)}</i>", f"  {joined}"))
     heading = clip(", ".join(alert.rule_title for alert in topics), _TOPICS_CAP)
     return _fit((f"<b>Why: {escape(heading)}</b>", f"Why: {heading}"), items)

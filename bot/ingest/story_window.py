@@ -26,7 +26,7 @@ from bot.model import Entry
 from bot.rulebook.book import Rules
 from bot.store.stories import Filing, WindowEntry, file_entries, window_entries
 from bot.stories.embeddings import load_minilm
-from bot.stories.features import Observed, StoryFeatures, observe
+from bot.stories.features import Observed, StoryFeatures
 from bot.stories.index import Assignment, ClusterConfig, Embedder, StoryIndex
 from bot.stories.meaning import load_e5
 
@@ -48,7 +48,11 @@ class ToFile:
 def filing(assignment: Assignment) -> Filing:
     """What the store records of a decision."""
     features = assignment.features.to_bytes() if assignment.features is not None else b""
-    return Filing(assignment.entry_id, assignment.story_id, assignment.copy_of, features, assignment.closed)
+    language = assignment.features.language if assignment.features is not None else ""
+    return Filing(
+        assignment.entry_id, assignment.story_id, assignment.copy_of, features, assignment.closed, assignment.reason,
+        language or None,
+    )
 
 
 class StoryWindow:
@@ -129,18 +133,14 @@ class StoryWindow:
 
     def observe(self, rules: Rules, entries: Sequence[Entry], meaningful: Sequence[bool]) -> list[Observed]:
         """Read entries for filing (pure CPU work: run it off the event loop, before taking the lock). The
-        meaning signal is computed for the `meaningful` ones only (those that may alert: only their stories'
-        decisions change what readers see); every entry is embedded with the MiniLM blend."""
-        started = time.perf_counter()
-        blend = not self.index.config.meaning
-        vectors = [
-            self.index.embed(entry) if blend or wanted else None
+        meaning signal is wanted for the `meaningful` ones only (those that may alert: only their stories'
+        decisions change what readers see), and computed when filing only where it can change the decision
+        (index.py); every entry is embedded with the MiniLM blend."""
+        meaning = self.index.config.meaning
+        return [
+            self.index.observe(entry, rules.entity_ids(entry), embed=wanted or not meaning)
             for entry, wanted in zip(entries, meaningful, strict=True)
         ]
-        if self.index.embedder is not None:
-            STAGE_SECONDS.labels("meaning").inc(time.perf_counter() - started)
-        config = self.index.config.features
-        return [observe(e, rules.entity_ids(e), config, v) for e, v in zip(entries, vectors, strict=True)]
 
     def file(self, batch: Sequence[ToFile], now: datetime) -> list[Assignment]:
         """File a batch, in the order given (the caller's canonical order); recorded for `rollback` until
@@ -150,8 +150,10 @@ class StoryWindow:
             self.index.prune(now)
             self._pruned_at = now
         self.index.begin()
+        embedding = self.index.meaning_seconds
         filed = [self.index.file(item.entry_id, item.url, item.observed, item.time) for item in batch]
         STAGE_SECONDS.labels("file").inc(time.thread_time() - started)
+        STAGE_SECONDS.labels("meaning").inc(self.index.meaning_seconds - embedding)
         return filed
 
     def commit(self) -> None:

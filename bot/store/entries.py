@@ -56,7 +56,10 @@ def entry_from_row(row: RowMapping) -> Entry:
 
 def stored_from_row(row: RowMapping) -> StoredEntry:
     """A row selected with `entry_columns()` as a StoredEntry."""
-    return StoredEntry(row["id"], row["feed_id"], entry_from_row(row), credits_from_json(row["credits"]))
+    return StoredEntry(
+        row["id"], row["feed_id"], entry_from_row(row), credits_from_json(row["credits"]), row.get("story_language"),
+        row.get("story_reason"),
+    )
 
 
 def entry_columns() -> list[sa.ColumnElement[object]]:

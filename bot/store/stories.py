@@ -29,6 +29,8 @@ class Filing:
     copy_of: int | None
     features: bytes
     closed: bool = False
+    reason: str = ""
+    language: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,13 +59,15 @@ async def file_entries(conn: AsyncConnection, filings: Sequence[Filing]) -> None
             copy_of=sa.bindparam("b_copy"),
             story_features=sa.bindparam("b_features"),
             story_closed=sa.bindparam("b_closed"),
+            story_reason=sa.bindparam("b_reason"),
+            story_language=sa.bindparam("b_language"),
         )
     )
     await conn.execute(
         statement,
         [
             {"b_id": f.entry_id, "b_story": f.story_id, "b_copy": f.copy_of, "b_features": f.features,
-             "b_closed": f.closed}
+             "b_closed": f.closed, "b_reason": f.reason, "b_language": f.language}
             for f in filings
         ],
     )
@@ -122,14 +126,17 @@ def _headline_row(row: sa.RowMapping) -> StoredEntry:
         title=row["title"],
         published=row["published_at"],
     )
-    return StoredEntry(row["id"], row["feed_id"], entry, credits_from_json(row["credits"]))
+    return StoredEntry(
+        row["id"], row["feed_id"], entry, credits_from_json(row["credits"]), row["story_language"], row["story_reason"],
+    )
 
 
 async def _members(conn: AsyncConnection, stories: sa.ColumnElement[bool]) -> dict[int, list[StoredEntry]]:
     query = (
         sa.select(
             entries.c.id, entries.c.feed_id, entries.c.story_id, entries.c.outlet, entries.c.url, entries.c.title,
-            entries.c.published_at, entries.c.credits, feeds.c.url.label("feed_url"),
+            entries.c.published_at, entries.c.credits, entries.c.story_language, entries.c.story_reason,
+            feeds.c.url.label("feed_url"),
         )
         .join(feeds, feeds.c.id == entries.c.feed_id)
         .where(stories)

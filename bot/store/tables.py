@@ -121,6 +121,8 @@ entries = sa.Table(
     sa.Column("story_features", sa.LargeBinary),
     sa.Column("credits", sa.JSON),
     sa.Column("story_closed", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("story_reason", sa.Text),
+    sa.Column("story_language", sa.String(8)),
     sa.UniqueConstraint("feed_id", "key_hash", name="uq_entries_feed_key"),
     sa.Index("ix_entries_seen_at", "seen_at"),
     sa.Index("ix_entries_url", "url"),

@@ -70,6 +70,22 @@ AGENCIES: tuple[Agency, ...] = (
     Agency("Kyiv Independent", ("Kyiv Independent", "The Kyiv Independent"), ("kyivindependent.com",)),
 )
 
+HOME_LANGUAGES: dict[str, str] = {
+    **dict.fromkeys(("RIA News", "TASS", "Interfax", "Izvestia", "Kommersant"), "ru"),
+    **dict.fromkeys(("Ukrinform", "UNIAN"), "uk"),
+    **dict.fromkeys(("dpa", "Der Spiegel", "APA"), "de"),
+    **dict.fromkeys(("AFP", "Le Monde"), "fr"),
+    "ANSA": "it", "EFE": "es", "Xinhua": "zh", "Anadolu": "tr", "Kyodo": "ja", "Yonhap": "ko", "PAP": "pl",
+    "ERR": "et", "LRT": "lt", "LSM": "lv",
+    **dict.fromkeys(
+        ("Reuters", "AP", "PTI", "ANI", "UNI", "IANS", "MENAFN", "Bloomberg", "Politico", "BBC", "CNN", "Al Jazeera",
+         "Axios", "The New York Times", "The Washington Post", "The Wall Street Journal", "Financial Times",
+         "The Guardian", "The Economist", "Kyiv Independent", "BNS"),
+        "en",
+    ),
+}  # fmt: skip
+"""The language an outlet of the table publishes its originals in, for "originally RIA News (ru)"."""
+
 # Words that make an unknown name look like a news outlet rather than a person or a government body.
 OUTLET_WORDS = frozenset(
     """news times post journal press agency telegraph herald guardian tribune gazette daily wire tv

@@ -40,8 +40,10 @@ from collections import deque
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from time import perf_counter
 
 from bot.model import Entry
+from bot.stories import decision
 from bot.stories.centroids import Merged, Stories, StorySum
 from bot.stories.copies import CopyIndex
 from bot.stories.decision import Evidence, same_event
@@ -89,7 +91,16 @@ class Assignment:
     features: StoryFeatures | None = None
     closed: bool = False
     evidence: Evidence | None = None
-    """What joined the entry to its story by meaning (None: words, a copy, or nothing)."""
+    """What the entry shares with the story it joined (None: it copies an article, or opened the story)."""
+
+    @property
+    def reason(self) -> str:
+        """What joined the entry to its story, in words ("" when it opened the story)."""
+        if self.copy_of is not None:
+            return f"a copy of an earlier report (similarity {self.similarity:.2f})"
+        if self.evidence is not None:
+            return self.evidence.said()
+        return ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +127,8 @@ class StoryIndex:
         self._copies = CopyIndex(threshold=self.config.copy_threshold)
         self._recent_vectors: deque[int] = deque(maxlen=self.config.embedding_scan)
         self._meanings = RecentVectors(self.config.meaning_scan) if self.config.meaning else None
+        self.meaning_seconds = 0.0
+        """Time spent embedding, for the ingest's stage metric."""
         self._undo: list[_Held | Merged] | None = None
 
     # --- batches ---------------------------------------------------------------------------------------
@@ -140,8 +153,13 @@ class StoryIndex:
     # --- entry points ---------------------------------------------------------------------------------
 
     def observe(self, entry: Entry, entities: Collection[str] = (), *, embed: bool = True) -> Observed:
-        """Read an entry for filing (with its embedding when an embedder is set and `embed`); pure, so
-        callers run it before taking the lock that `file` needs."""
+        """Read an entry for filing; pure, so callers run it before taking the lock that `file` needs. With
+        an embedder and `embed`: with the meaning signal, the text `file` embeds if the entry's words open a
+        story; with the MiniLM blend, its embedding."""
+        if self.config.meaning:
+            from bot.stories.meaning import meaning_text
+
+            return observe(entry, entities, self.config.features, meaning_text=meaning_text(entry) if embed else "")
         return observe(entry, entities, self.config.features, self.embed(entry) if embed else None)
 
     def embed(self, entry: Entry) -> array[float] | None:
@@ -151,10 +169,6 @@ class StoryIndex:
         return array("f", self.embedder([self._embedded_text(entry)])[0])
 
     def _embedded_text(self, entry: Entry) -> str:
-        if self.config.meaning:
-            from bot.stories.meaning import meaning_text
-
-            return meaning_text(entry)
         return f"{entry.title}. {lead_text(entry, self.config.features.lead_words)}"
 
     def add(
@@ -180,7 +194,8 @@ class StoryIndex:
             assignment = Assignment(entry_id, story, False, copy.original, copy.similarity)
         else:
             assignment = self._decide(entry_id, features, time, found)
-            if self._meanings is not None and features.vector is not None and not assignment.closed:
+            if observed.meaning_text and assignment.new_story and not assignment.closed:
+                features = self._understood(features, observed.meaning_text)
                 assignment = self._by_meaning(assignment, features, time)
         story_id = assignment.story_id
         if assignment.merged:
@@ -286,7 +301,18 @@ class StoryIndex:
         rivals = [score for score, story in above[1:] if likeness[story] < self.config.rival_threshold]
         if rivals and best_score - rivals[0] < self.config.margin:
             return Assignment(entry_id, entry_id, True, None, best_score, closed=True)
-        return Assignment(entry_id, best, False, None, best_score, tuple(same))
+        evidence = self.evidence(features, time, self._sums.stories[best], None)
+        return Assignment(entry_id, best, False, None, best_score, tuple(same), evidence=evidence)
+
+    def _understood(self, features: StoryFeatures, text: str) -> StoryFeatures:
+        """The features with the meaning vector of `text`. Only an entry that opens a story by its words is
+        embedded: one that joins a story is that story's event already, whose first member was embedded."""
+        if self._meanings is None or self.embedder is None:
+            return features
+        started = perf_counter()
+        vector = array("f", self.embedder([text])[0])
+        self.meaning_seconds += perf_counter() - started
+        return replace(features, vector=vector)
 
     def _by_meaning(self, assignment: Assignment, features: StoryFeatures, time: float) -> Assignment:
         """The decision with meaning: among the other stories nearest in meaning, the one most likely to be
@@ -294,7 +320,7 @@ class StoryIndex:
         best: tuple[float, int, Evidence] | None = None
         for story_id, evidence in self.meaning_candidates(features, time, {assignment.story_id, *assignment.merged}):
             likely = same_event(evidence)
-            if likely >= 0.5 and (best is None or (likely, -story_id) > (best[0], -best[1])):
+            if likely >= decision.LIKELY and (best is None or (likely, -story_id) > (best[0], -best[1])):
                 best = (likely, story_id, evidence)
         if best is None:
             return assignment
@@ -325,18 +351,21 @@ class StoryIndex:
         return found
 
     def evidence(
-        self, features: StoryFeatures, time: float, story: StorySum, meaning: float, language: str = ""
+        self, features: StoryFeatures, time: float, story: StorySum, meaning: float | None, language: str = ""
     ) -> Evidence:
         """What an entry shares with a story, given its meaning cosine to the story's nearest member and that
         member's language."""
         weights = self._sums.weights(story)
-        shared = [term for term in features.terms if term in weights]
+        pairs = list(zip(features.terms, features.weights, strict=True))
+        shared = [(term, w) for term, w in pairs if term in weights]
         gap = max(0.0, story.start - time, time - story.end) / 3600
         return Evidence(
             meaning=meaning,
             words=self._sums.cosine(features, story),
-            names=sum(1 for term in shared if term.startswith("@")),
-            entities=sum(1 for term in shared if term.startswith("#")),
+            names=tuple(term[1:] for term, _ in shared if term.startswith("@")),
+            entities=tuple(term[1:] for term, _ in shared if term.startswith("#")),
+            who=sum(w for term, w in shared if term[0] in "@#"),
+            apart=sum(w for term, w in pairs if term[0] == "@" and term not in weights),
             hours=gap,
             languages_differ=bool(features.language and language and features.language != language),
         )

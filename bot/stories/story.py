@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from bot.config import StoriesConfig
 from bot.model import StoredEntry, Story, StoryMember
-from bot.stories.agencies import canonical_outlet
+from bot.stories.agencies import HOME_LANGUAGES, canonical_outlet
 from bot.stories.breaking import is_breaking
 
 
@@ -22,6 +22,8 @@ def member_of(stored: StoredEntry) -> StoryMember:
         url=entry.url,
         published=entry.published,
         credits=stored.credits,
+        language=stored.language,
+        joined=stored.joined,
     )
 
 
@@ -64,6 +66,14 @@ def story_origin(members: Sequence[StoryMember]) -> str:
     return min(votes, key=lambda source: (-len(votes[source]), source not in reported, first_credit[source]))
 
 
+def origin_language(members: Sequence[StoryMember], origin: str) -> str | None:
+    """The language the origin wrote in: its own member's, else the one it publishes in (agencies.py)."""
+    for member in members:
+        if member.language and origin in (member.outlet, canonical_outlet(member.outlet, member.url)):
+            return member.language
+    return HOME_LANGUAGES.get(origin)
+
+
 def assemble(
     story_id: int,
     members: Iterable[StoryMember],
@@ -75,12 +85,14 @@ def assemble(
     ordered = in_publication_order(members)
     if not ordered:
         raise ValueError(f"story {story_id} has no members")
+    origin = story_origin(ordered)
     return Story(
         id=story_id,
         title=ordered[0].title,
         members=ordered,
-        origin=story_origin(ordered),
+        origin=origin,
         breaking=is_breaking(ordered, breaking_outlets, breaking_within),
+        origin_language=origin_language(ordered, origin),
     )
 
 

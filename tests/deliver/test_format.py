@@ -159,3 +159,34 @@ def test_topics_line_reads_singular_for_one_topic() -> None:
 def test_clip_counts_utf16_units() -> None:
     assert clip("😀" * 10, 5) == "😀😀…"
     assert clip("short", 5) == "short"
+
+
+def _spoken(outlets: list[tuple[str, str]], origin: str = "RIA News", origin_language: str | None = "ru") -> Story:
+    members = tuple(
+        StoryMember(i, o, f"Title {i}", f"https://{i}.test/", None, language=lang, joined="words 0.40" if i else "")
+        for i, (o, lang) in enumerate(outlets)
+    )
+    return Story(1, "Story", members, origin=origin, origin_language=origin_language)
+
+
+def test_a_story_in_several_languages_names_them_and_the_origins() -> None:
+    story = _spoken([("RIA News", "ru"), ("MENAFN", "en"), ("Rewrite Desk", "en"), ("Der Standard", "de")])
+    text = parse(render_alert(_alert(story=story)).html).text
+    assert (
+        "4 outlets in 3 languages: RIA News (ru), MENAFN (en), Rewrite Desk (en), Der Standard (de); "
+        "originally RIA News (ru)"
+    ) in text
+
+
+def test_a_story_in_one_language_does_not_count_languages() -> None:
+    text = parse(render_alert(_alert(story=_spoken([("MENAFN", "en"), ("X", "en")]))).html).text
+    assert "2 outlets: MENAFN, X; originally RIA News" in text and "language" not in text and "(en)" not in text
+
+
+def test_why_says_what_joined_each_member() -> None:
+    story = _spoken([("RIA News", "ru"), ("MENAFN", "en")])
+    text = parse(render_why(story, []).html).text
+    assert "RIA News [ru]: Title 0" in text and "opened the story" in text
+    assert "MENAFN [en]: Title 1" in text and "joined by words 0.40" in text
+    older = parse(render_why(_story(["MENAFN", "X"]), []).html).text
+    assert "joined by" not in older and "opened" not in older  # filed before reasons were kept

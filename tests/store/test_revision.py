@@ -26,6 +26,8 @@ def test_a_database_stamped_older_is_migrated(tmp_path: Path) -> None:
     asyncio.run(open_and_close())
     with sqlite3.connect(tmp_path / "n.db") as db:
         db.execute("DROP TABLE untold")
+        db.execute("ALTER TABLE entries DROP COLUMN story_reason")
+        db.execute("ALTER TABLE entries DROP COLUMN story_language")
         db.execute("UPDATE alembic_version SET version_num = '0007'")
     asyncio.run(open_and_close())
     with sqlite3.connect(tmp_path / "n.db") as db:

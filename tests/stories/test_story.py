@@ -125,3 +125,16 @@ def test_breaking_counts_each_outlet_once_at_its_first_article() -> None:
     assert not is_breaking(same_outlet)
     assert first_seen(same_outlet) == [T0, T0 + timedelta(minutes=10)]
     assert is_breaking(same_outlet, outlets=2, within=timedelta(minutes=10))
+
+
+def test_the_origins_language_is_its_members_else_the_one_it_publishes_in() -> None:
+    ria = StoryMember(1, "РИА Новости", "Каллас отказалась", "https://ria.ru/20240313/a.html", None, language="ru")
+    menafn = StoryMember(2, "MENAFN", "Estonian PM refuses", "https://menafn.com/1", None, language="en")
+    assert assemble(1, [ria, menafn]).origin_language == "ru"
+    credited = StoryMember(
+        3, "Rewrite Desk", "Estonia's Leader", "https://rewrite.example/a", None,
+        (Credit("RIA News", "reported by RIA News"),), language="en",
+    )  # fmt: skip
+    story = assemble(3, [credited, menafn])
+    assert story.origin == "RIA News" and story.origin_language == "ru"
+    assert story.languages == ("en",)
