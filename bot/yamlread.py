@@ -436,7 +436,7 @@ def _colon_in_value(f: _Failure) -> YamlProblem | None:
             f"the value of {_key_of(f.here)!r} on line {f.line} holds ': ' at column {f.column}; "
             "put the value in quotes",
         )
-    odd = _odd_line(f.lines, f.line)
+    odd = _short_of_its_item(f.lines, f.line) or _odd_line(f.lines, f.line)
     if odd is not None:
         return odd
     above = _line_above(f.lines, f.line)
@@ -468,7 +468,7 @@ def _misplaced_line(f: _Failure) -> YamlProblem | None:
             column,
             f"unexpected text at line {line} column {column}, after a complete value; put the whole value in quotes",
         )
-    odd = _odd_line(f.lines, line)
+    odd = _short_of_its_item(f.lines, line) or _odd_line(f.lines, line)
     if odd is not None:
         return odd
     above = _line_above(f.lines, line)
@@ -522,6 +522,25 @@ def _line_below(lines: list[str], line: int) -> tuple[int, str] | None:
         if content and not content.startswith("#"):
             return number, lines[number - 1]
     return None
+
+
+def _short_of_its_item(lines: list[str], line: int) -> YamlProblem | None:
+    """A key indented past the `-` of the list item above it but short of that item's first key (`  - url: ...`
+    then `   every: 10m`): it belongs with that key, and neither the list nor the line above is off."""
+    text = lines[line - 1]
+    above = _line_above(lines, line)
+    if above is None or text.lstrip().startswith("-") or not above[1].lstrip().startswith("- "):
+        return None
+    indent, keys_at = _indent(text), _content_column(above[1])
+    if not _indent(above[1]) < indent < keys_at:
+        return None
+    key = _key_of(above[1])
+    return YamlProblem(
+        line,
+        indent + 1,
+        f"{_what(text)} on line {line} is indented {_spaces(indent)}, short of {key!r} on line {above[0]} "
+        f"({_spaces(keys_at)}), the first key of its list item: indent it like {key!r}",
+    )
 
 
 def _odd_line(lines: list[str], line: int) -> YamlProblem | None:

@@ -61,6 +61,13 @@ MISTAKES = {
         5,
         "query: this '(' is never closed: a ')' is missing (column 7)",
     ),
+    "key short of its list item's first key": (
+        "id: sanctions\ntitle: Sanctions\nquery: sanction*\nexamples:\n  match:\n    - title: UK widens sanctions\n"
+        "     body: The UK announced sanctions.\n",
+        7,
+        "'body' on line 7 is indented 5 spaces, short of 'title' on line 6 (6 spaces), the first key of its list item: "
+        "indent it like 'title'",
+    ),
     "key indented under a value": (
         "id: sanctions\ntitle: Sanctions\n  query: sanction*\n",
         3,
@@ -115,6 +122,15 @@ def test_yaml_mistakes_in_config_and_feeds_files_point_at_their_cause(rules: Pat
     assert done.stderr.strip() == (
         f"newsbot: {config}:4: 'max_interval' on line 4 is indented 3 spaces, deeper than 'min_interval' on line 3 "
         "(2 spaces), whose value it becomes part of; indent it like the keys it belongs with"
+    )
+
+    # A feed's second key one space short of its first: the line of that key, not the list item above it.
+    config.write_text(f"rules: {rules}\nfeeds:\n  - url: http://127.0.0.1:9/feed.xml\n   every: 10m\n")
+    done = newsbot("status", "-c", str(config), cwd=rules.parent)
+    assert done.returncode == 2
+    assert done.stderr.strip() == (
+        f"newsbot: {config}:4: 'every' on line 4 is indented 3 spaces, short of 'url' on line 3 (4 spaces), the first "
+        "key of its list item: indent it like 'url'"
     )
 
     config.write_text(f"rules: {rules}\n")
