@@ -151,7 +151,9 @@ async def unsubscribe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     """/unsubscribe <topic>."""
     chat = update.effective_chat
     assert chat is not None
-    rule = await topic_arg(update, context, "/unsubscribe <topic>")
+    engine = runtime_of(context).engine
+    followed = [sub.rule_id for sub in await chats.subscriptions_of(engine, chat.id)]
+    rule = await topic_arg(update, context, "/unsubscribe <topic>", also=followed)  # one closed to it since, too
     if rule is None:
         return
     if await chats.unsubscribe(runtime_of(context).engine, chat.id, rule.id):

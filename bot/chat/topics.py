@@ -46,14 +46,17 @@ def thread_of(update: Update) -> int | None:
     return message.message_thread_id if message is not None and message.is_topic_message else None
 
 
-async def topic_arg(update: Update, context: ContextTypes.DEFAULT_TYPE, usage: str) -> Rule | None:
-    """The topic named in the command's arguments, or None after telling the user what went wrong."""
+async def topic_arg(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, usage: str, also: Sequence[str] = ()
+) -> Rule | None:
+    """The topic named in the command's arguments (among those open to the chat, and the rule ids `also`),
+    or None after telling the user what went wrong."""
     name = " ".join(context.args or [])
     if not name:
         await reply(update, f"Usage: {escape(usage)}. /topics lists the topics.")
         return None
     chat = update.effective_chat
-    topics = open_topics(context, chat.id) if chat is not None else []
+    topics = [rule for rule in rules_of(context) if (chat is not None and rule.open_to(chat.id)) or rule.id in also]
     rule = find_topic(topics, name)
     if rule is None:
         await reply(update, unknown_topic(topics, name))

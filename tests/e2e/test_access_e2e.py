@@ -167,6 +167,7 @@ async def test_a_topic_closed_to_a_chat_sends_it_no_alerts_no_spikes_and_no_tren
         got = [m.text for m in api.sent(OTHER)]
         assert not [text for text in got if text.startswith("📈") or "Topic" in text], got
         assert not re.search(r"Harbour \w+", " ".join(got[2:])), got
+        await say(api, daemon, OTHER, "/unsubscribe harbour", "Unsubscribed from")  # what it followed, it can drop
         assert "Traceback" not in daemon.output()
     finally:
         await daemon.stop()
