@@ -24,7 +24,7 @@ from enum import Enum
 from typing import Any
 
 from telegram import Update
-from telegram.error import RetryAfter
+from telegram.error import RetryAfter, TelegramError
 from telegram.ext import BaseRateLimiter, BaseUpdateProcessor
 
 from bot.deliver.pacing import Pacer
@@ -40,7 +40,9 @@ _UPDATES_AT_ONCE = 1024
 """Updates in flight at once; a flooding chat holds at most its quota of them, the rest end at once."""
 
 
-class Verdict(Enum):
+class Admission(Enum):
+    """What becomes of one command: answered, answered with "slow down" instead, or dropped unread."""
+
     ANSWER = "answer"
     SLOW_DOWN = "slow down"
     DROP = "drop"
@@ -60,7 +62,7 @@ class CommandQuota:
     clock: Callable[[], float] = time.monotonic
     _chats: OrderedDict[int, _Recent] = field(default_factory=OrderedDict)
 
-    def take(self, chat_id: int) -> Verdict:
+    def take(self, chat_id: int) -> Admission:
         now = self.clock()
         recent = self._chats.pop(chat_id, None) or _Recent()
         self._chats[chat_id] = recent  # most recent last
@@ -71,11 +73,11 @@ class CommandQuota:
         if len(recent.times) < self.per_minute:
             recent.times.append(now)
             recent.warned = False
-            return Verdict.ANSWER
+            return Admission.ANSWER
         if recent.warned:
-            return Verdict.DROP
+            return Admission.DROP
         recent.warned = True
-        return Verdict.SLOW_DOWN
+        return Admission.SLOW_DOWN
 
 
 @dataclass
@@ -108,10 +110,14 @@ def _is_command(update: Update) -> bool:
 
 
 async def _slow_down(update: Update) -> None:
-    if update.callback_query is not None:
-        await update.callback_query.answer(SLOW_DOWN)
-    elif update.effective_message is not None:
-        await update.effective_message.reply_text(SLOW_DOWN, do_quote=False)
+    """The one "slow down" (outside PTB's handlers: a failure here is logged, never raised)."""
+    try:
+        if update.callback_query is not None:
+            await update.callback_query.answer(SLOW_DOWN)
+        elif update.effective_message is not None:
+            await update.effective_message.reply_text(SLOW_DOWN, do_quote=False)
+    except TelegramError as error:
+        log.warning("the slow-down reply was not sent: %s", error.message)
 
 
 class ChatOrderedUpdates(BaseUpdateProcessor):
@@ -138,11 +144,11 @@ class ChatOrderedUpdates(BaseUpdateProcessor):
             await coroutine
             return
         assert isinstance(update, Update)
-        verdict = self.quota.take(chat.id) if _is_command(update) else Verdict.ANSWER
-        if verdict is not Verdict.ANSWER:
+        admission = self.quota.take(chat.id) if _is_command(update) else Admission.ANSWER
+        if admission is not Admission.ANSWER:
             if isinstance(coroutine, Coroutine):
                 coroutine.close()  # the update is dropped unread
-            if verdict is Verdict.DROP or not self.answers(chat.id):
+            if admission is Admission.DROP or not self.answers(chat.id):
                 return
             log.info("chat %s sent over %s commands in a minute; told to slow down", chat.id, self.quota.per_minute)
             coroutine = _slow_down(update)

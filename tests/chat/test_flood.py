@@ -3,7 +3,7 @@ tests/e2e/test_flood_e2e.py floods a running daemon."""
 
 from __future__ import annotations
 
-from bot.chat.flood import MAX_TRACKED_CHATS, CommandQuota, Refusals, Verdict
+from bot.chat.flood import MAX_TRACKED_CHATS, Admission, CommandQuota, Refusals
 
 
 class Clock:
@@ -17,21 +17,21 @@ class Clock:
 def test_quota_answers_then_one_slow_down_then_drops_until_the_minute_has_room() -> None:
     clock = Clock()
     quota = CommandQuota(per_minute=3, clock=clock)
-    verdicts = [quota.take(1) for _ in range(6)]
-    assert verdicts == [Verdict.ANSWER] * 3 + [Verdict.SLOW_DOWN] + [Verdict.DROP] * 2
-    assert quota.take(2) is Verdict.ANSWER  # another chat has its own minute
+    admissions = [quota.take(1) for _ in range(6)]
+    assert admissions == [Admission.ANSWER] * 3 + [Admission.SLOW_DOWN] + [Admission.DROP] * 2
+    assert quota.take(2) is Admission.ANSWER  # another chat has its own minute
     clock.now += 60.5
-    assert [quota.take(1) for _ in range(4)] == [Verdict.ANSWER] * 3 + [Verdict.SLOW_DOWN]
+    assert [quota.take(1) for _ in range(4)] == [Admission.ANSWER] * 3 + [Admission.SLOW_DOWN]
 
 
 def test_quota_is_a_sliding_minute() -> None:
     clock = Clock()
     quota = CommandQuota(per_minute=2, clock=clock)
-    assert quota.take(1) is Verdict.ANSWER
+    assert quota.take(1) is Admission.ANSWER
     clock.now += 40
-    assert quota.take(1) is Verdict.ANSWER
+    assert quota.take(1) is Admission.ANSWER
     clock.now += 30  # the first has left the minute, the second has not
-    assert [quota.take(1), quota.take(1)] == [Verdict.ANSWER, Verdict.SLOW_DOWN]
+    assert [quota.take(1), quota.take(1)] == [Admission.ANSWER, Admission.SLOW_DOWN]
 
 
 def test_quota_memory_is_bounded() -> None:
