@@ -247,14 +247,14 @@ async def _follows(context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> tuple[Fo
     """The topics this chat follows and may still see, in the order it subscribed (the order its messages
     name them)."""
     subscribed = await chats.subscriptions_of(runtime_of(context).engine, chat_id)
-    return tuple(Follow(s.rule_id) for s in subscribed if _open(context, s.rule_id, chat_id))
+    closed = _closed_to(context, chat_id)
+    return tuple(Follow(s.rule_id) for s in subscribed if s.rule_id not in closed)
 
 
-def _open(context: ContextTypes.DEFAULT_TYPE, rule_id: str, chat_id: int) -> bool:
-    """Whether a topic's alerts may be shown to this chat: a rule naming other `chats:` is closed to it (a
-    rule no longer in force names nobody: its alerts stay with the chats that received them)."""
-    rule = next((rule for rule in rules_of(context) if rule.id == rule_id), None)
-    return rule is None or rule.open_to(chat_id)
+def _closed_to(context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> frozenset[str]:
+    """The topics whose alerts may not be shown to this chat: their rules name other `chats:` (a rule no
+    longer in force names nobody: its alerts stay with the chats that received them)."""
+    return frozenset(rule.id for rule in rules_of(context) if not rule.open_to(chat_id))
 
 
 async def recent(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -281,8 +281,9 @@ async def recent(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await reply(update, f"No alerts for <b>{escape(title)}</b> yet.")
         return
     lines = []
+    closed = _closed_to(context, chat.id)
     for story in stories:
-        shown = [alert for alert in story.alerts if _open(context, alert.rule_id, chat.id)]
+        shown = [alert for alert in story.alerts if alert.rule_id not in closed]
         if shown:
             lines.append(headline_of(named_topics(shown, follows) or shown))
     await reply(update, render_summary(f"Last {plural(len(lines), 'story', 'stories')}: {title}", lines).html)
@@ -297,7 +298,8 @@ def _number(text: str) -> int | None:
 async def _may_see(context: ContextTypes.DEFAULT_TYPE, chat_id: int, alerts: Sequence[Alert]) -> list[Alert]:
     """The alerts of a story (or the one alert) this chat may read the Why? of: of topics open to it, when it
     follows one of them or received a message about the story or the alert; none otherwise."""
-    shown = [alert for alert in alerts if _open(context, alert.rule_id, chat_id)]
+    closed = _closed_to(context, chat_id)
+    shown = [alert for alert in alerts if alert.rule_id not in closed]
     if not shown:
         return []
     if {f.rule_id for f in await _follows(context, chat_id)} & {alert.rule_id for alert in shown}:
