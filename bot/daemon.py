@@ -29,8 +29,10 @@ from bot import clock
 from bot.app import Delivery, Runtime, open_runtime, poll_policy, registered
 from bot.chat.front import build_application
 from bot.chat.runtime import ChatRuntime
+from bot.cluster.db_health import Tell
 from bot.cluster.due_feeds import CLAIM_EVERY, DueFeeds
 from bot.cluster.member import DELIVERY, INGEST, Held, Member, Role
+from bot.cluster.unworkable import Lifeline, give_up
 from bot.config import Config, PollingConfig
 from bot.counts import plural
 from bot.deliver.apprise import AppriseSender
@@ -77,6 +79,8 @@ class Jobs:
             self._running[name] = task
             try:
                 await job()
+            except MemoryError:
+                give_up("out of memory")
             finally:
                 del self._running[name]
 
@@ -223,6 +227,21 @@ async def send(runtime: Runtime, delivery: Delivery, front: bool, held: Held) ->
             await held.ended.wait()
 
 
+def tell_admins(config: Config) -> Tell | None:
+    """A sentence to the configured admins straight through the Bot API, for what the outbox cannot carry (a
+    database that refuses writes); None without a token or admins."""
+    admins = config.telegram.admins
+    if config.telegram.token is None or not admins:
+        return None
+
+    async def tell(text: str) -> None:
+        async with outbox_bot(config.telegram) as bot:
+            for admin in admins:
+                await bot.send_message(admin, text)
+
+    return tell
+
+
 async def run_daemon(config: Config, delivery: Delivery, *, front: bool) -> None:
     """Run this process's part until SIGINT/SIGTERM; with `front` and a token, the Telegram front too (else
     a process on PostgreSQL with a token leaves the delivery role to one that has it)."""
@@ -230,30 +249,43 @@ async def run_daemon(config: Config, delivery: Delivery, *, front: bool) -> None
         serve_metrics(config.metrics_port)
     stop = asyncio.Event()
     stop_on_signals(stop)
-    async with open_runtime(config, delivery.sink) as runtime:
-        await run_process(runtime, delivery, front=front, stop=stop)
+    async with Lifeline() as lifeline, open_runtime(config, delivery.sink) as runtime:
+        await run_process(runtime, delivery, front=front, stop=stop, lifeline=lifeline)
 
 
-async def run_process(runtime: Runtime, delivery: Delivery, *, front: bool, stop: asyncio.Event) -> None:
-    """Claim and poll due feeds, take the roles free, follow edits, until `stop`; then stop cleanly."""
+async def run_process(
+    runtime: Runtime, delivery: Delivery, *, front: bool, stop: asyncio.Event, lifeline: Lifeline
+) -> None:
+    """Claim and poll due feeds, take the roles free, follow edits, until `stop`; then stop cleanly. Following
+    the edits is a job the process cannot do without, and a role's work that runs out of memory ends it:
+    `lifeline` gives up (exit status 70) for them."""
     config, pipeline = runtime.config, runtime.pipeline
 
     async def ingest(held: Held) -> None:
         await pipeline.file_while_held(held)
 
     async def delivering(held: Held) -> None:
-        await asyncio.gather(pipeline.tell_while_held(held), send(runtime, delivery, front, held))
+        pipeline.health.tell = tell_admins(config) if front else None
+        try:
+            await asyncio.gather(pipeline.tell_while_held(held), send(runtime, delivery, front, held))
+        finally:
+            pipeline.health.tell = None
 
     roles = [Role(INGEST, ingest)]
     if front or not runtime.shared or not config.telegram.enabled:
         roles.append(Role(DELIVERY, delivering))
-    due = DueFeeds(runtime.engine, pipeline.owner, config.cluster.lease, config.polling.concurrency, pipeline.poll)
-    member = Member(runtime.engine, config.cluster, roles, pipeline.owner, due.polling)
+    due = DueFeeds(
+        runtime.engine, pipeline.owner, config.cluster.lease, config.polling.concurrency, pipeline.poll,
+        pipeline.health,
+    )  # fmt: skip
+    member = Member(runtime.engine, config.cluster, roles, pipeline.owner, due.polling, pipeline.health)
     jobs = Jobs()
     jobs.every(config.cluster.heartbeat, "heartbeat", member.beat)
     jobs.every(CLAIM_EVERY, "claim due feeds", due.claim)
     rules = asyncio.create_task(follow_rules(runtime, stop), name="rules-watch")
     edits = asyncio.create_task(follow_config(runtime, stop), name="config-watch")
+    lifeline.needed(rules, "following the rule files")
+    lifeline.needed(edits, "following the config")
     _say_started(runtime, member.id)
     jobs.start()
     ended = asyncio.create_task(member.stop.wait())
@@ -268,6 +300,8 @@ async def run_process(runtime: Runtime, delivery: Delivery, *, front: bool, stop
         await member.leave()
         await rules
         await edits
+    if isinstance(member.failed, MemoryError):
+        give_up("out of memory")
     if member.failed is not None:
         raise member.failed
     log.info("stopped")

@@ -17,8 +17,8 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot import clock
+from bot.cluster.db_health import DatabaseHealth
 from bot.store.claims import Claim, claim_due, next_due
-from bot.store.db import describe_error
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +38,10 @@ class DueFeeds:
         lease: timedelta,
         slots: int,
         poll: Callable[[Claim], Awaitable[object]],
+        health: DatabaseHealth,
     ) -> None:
         self.engine = engine
+        self.health = health
         self.owner = owner
         self.lease = lease
         self.slots = slots
@@ -72,14 +74,14 @@ class DueFeeds:
 
     async def _claim_once(self) -> None:
         free = self.slots - len(self._running)
-        if free <= 0:
+        if free <= 0 or self.health.problem is not None:  # polling pauses until the heartbeat's write goes through
             return
         try:
             now = clock.now()
             claims = await claim_due(self.engine, self.owner, now, self.lease, free, self.polling())
             soonest = await next_due(self.engine, now)
         except Exception as error:
-            log.warning("claiming due feeds failed (%s); retrying", describe_error(error))
+            await self.health.failed(error)
             return
         for claim in claims:
             task = asyncio.create_task(self._poll(claim), name=f"poll {claim.url}")

@@ -7,7 +7,8 @@ process's role session, so the server frees them when the process dies or falls 
 
 Every heartbeat (an APScheduler job of the daemon, `beat`) writes the process's row through its role
 session, so a session the server ended is noticed at once; it tries to take a role it does not hold,
-renews the claims of the polls running now and forgets processes long silent. A role held runs its work
+renews the claims of the polls running now and forgets processes long silent; its write is also the probe
+that tells a database that failed takes writes again (cluster/db_health.py). A role held runs its work
 until the role is lost or the process stops. A process that dies loses its roles with its session: the
 others take them within two heartbeats. A process that stops ends its roles' work, closes the session (the
 roles are free at once), releases its claims and deletes its row.
@@ -28,9 +29,10 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot import clock
+from bot.cluster.db_health import DatabaseHealth
 from bot.config import ClusterConfig
 from bot.store.claims import release_claims, renew_claims
-from bot.store.db import DatabaseError, describe_error
+from bot.store.db import DatabaseError, describe_error, failure_reason, refusal
 from bot.store.locks import Lock, RoleSession, prove_held
 from bot.store.processes import ProcessRow, beat, forget_stale, leave
 
@@ -86,8 +88,10 @@ class Member:
         roles: Sequence[Role],
         process_id: str,
         polling: Callable[[], Collection[int]] = frozenset,
+        health: DatabaseHealth | None = None,
     ) -> None:
         self.engine = engine
+        self.health = health or DatabaseHealth(engine)
         self.settings = settings
         self.roles = roles
         self.polling = polling
@@ -116,22 +120,31 @@ class Member:
             # processes. Alone (SQLite), it takes them all at once.
             if not session.shared or not self._running or self._beats % 2 == 0:
                 for role in self.roles:
-                    if role.name not in self._running and await session.try_take(LOCKS[role.name]):
+                    if role.name in self._running:
+                        continue
+                    if await session.try_take(LOCKS[role.name]):
                         self._start(role, session.pid)
                         if session.shared:
                             break
+                    else:
+                        await session.end_silent_holder(LOCKS[role.name], 2 * self.settings.role_timeout)
             row = ProcessRow(self.id, self.host, self.pid, tuple(sorted(self._running)), self.started_at, now)
             await beat(session.conn, row)
             await renew_claims(session.conn, self.id, sorted(self.polling()), now + self.settings.lease)
             await forget_stale(session.conn, now - FORGET_AFTER)
+        except MemoryError:
+            raise
         except Exception as error:
+            await self.health.failed(error)
+            if refusal(error) is not None:  # the database answers but refuses writes: the session and roles stay
+                return
             held = ", ".join(self._running)
             if held:
-                log.warning("lost the database session (%s): giving up the roles %s", describe_error(error), held)
-            else:
-                log.warning("cannot reach the database (%s); retrying", describe_error(error))
+                log.warning("lost the database session (%s): giving up the roles %s", failure_reason(error), held)
             await self._end_roles()
             await self._close_session()
+            return
+        self.health.worked()
 
     async def end(self) -> None:
         """Stop every role's work and free the roles (at the process's stop)."""

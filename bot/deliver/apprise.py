@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import time
 from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -20,7 +21,7 @@ from bot.alerts.messages import channel_topics
 from bot.alerts.spikes import channel_spike_key
 from bot.config import AppriseTarget
 from bot.deliver.format import redacted, render_story
-from bot.deliver.runner import OutboxRunner, backoff, observe_latency
+from bot.deliver.runner import PROOF_LASTS, OutboxRunner, backoff, observe_latency
 from bot.deliver.spike_text import render_spike
 from bot.logs import redact
 from bot.model import AlertBatch, Notice, SpikeAlert
@@ -134,10 +135,12 @@ class AppriseSender:
         notifier = apprise.Apprise()
         notifier.add(url)
         title, _, body = queued.plain.partition("\n")
-        if not await mark_attempt(self.engine, queued.id, self.fence):
+        proving = time.monotonic()
+        if not await mark_attempt(self.engine, queued.id, self.fence) or time.monotonic() - proving > PROOF_LASTS:
             return
         if await notifier.async_notify(body=body or title, title=title, body_format=apprise.NotifyFormat.TEXT):
             await mark_sent(self.engine, queued.id, None)
+            self.runner.worked()
             observe_latency("apprise", queued)
         elif queued.attempts + 1 >= GIVE_UP_AFTER:
             log.error(

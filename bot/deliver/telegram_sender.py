@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from dataclasses import replace
 from datetime import timedelta
 from enum import Enum
@@ -25,7 +26,7 @@ from bot.config import TelegramConfig
 from bot.deliver.digests import send_digests
 from bot.deliver.folding import fold_into_summary
 from bot.deliver.pacing import Pace, Pacer
-from bot.deliver.runner import OutboxRunner, backoff, observe_latency
+from bot.deliver.runner import PROOF_LASTS, OutboxRunner, backoff, observe_latency
 from bot.deliver.telegram_errors import Outcome, classify
 from bot.store.chats import deactivate, migrate_chat
 from bot.store.locks import Fence, LostRole, unfenced
@@ -164,8 +165,8 @@ class TelegramSender:
             if not self.runner.stopping:
                 log.warning("%s; it stops sending", lost)
             self.runner.stop()
-        except Exception:
-            log.exception("outbox worker for chat %s failed; it restarts on the next pass", chat_id)
+        except Exception as error:
+            self.runner.failed(error)  # the next pass, which restarts the worker, waits
         finally:
             del self._workers[chat_id]
             self.pacer.forget(chat_id, is_group)
@@ -195,9 +196,10 @@ class TelegramSender:
                 return _Next.GO_ON
             queued = ready
         await self.pacer.wait_turn(chat_id, is_group)
+        proving = time.monotonic()
         if not await mark_attempt(self.engine, queued.id, self.fence):
             return _Next.GO_ON
-        return await self._attempt(queued, chat_id, plain=False)
+        return await self._attempt(queued, chat_id, plain=False, proved_at=proving)
 
     async def _edited_message(self, queued: Queued) -> Queued | None:
         """An edit read before its message went out (both were due together): with that message's id now, or
@@ -213,17 +215,26 @@ class TelegramSender:
             await mark_failed(self.engine, queued.id, "the message to edit was never sent on its own", self.fence)
         return None
 
-    async def _attempt(self, queued: Queued, chat_id: int, *, plain: bool) -> _Next:
-        """One call, and what its answer means for the row, the chat and the worker."""
+    async def _attempt(self, queued: Queued, chat_id: int, *, plain: bool, proved_at: float) -> _Next:
+        """One call, and what its answer means for the row, the chat and the worker. A proof older than
+        PROOF_LASTS (this process was paused after it: the role may have moved meanwhile) sends nothing; the
+        row stays due, and the next pass proves the role again."""
+        if time.monotonic() - proved_at > PROOF_LASTS:
+            log.info("chat %s: outbox message %s waits for a new proof of the role (this process was paused)",
+                     chat_id, queued.id)  # fmt: skip
+            return _Next.LEAVE
         try:
             message_id = await self._call(queued, plain=plain)
         except TelegramError as error:
-            return await self._failed(queued, chat_id, error, plain=plain)
+            return await self._failed(queued, chat_id, error, plain=plain, proved_at=proved_at)
         await mark_sent(self.engine, queued.id, message_id)
+        self.runner.worked()
         observe_latency("telegram", queued)
         return _Next.GO_ON
 
-    async def _failed(self, queued: Queued, chat_id: int, error: TelegramError, *, plain: bool) -> _Next:
+    async def _failed(
+        self, queued: Queued, chat_id: int, error: TelegramError, *, plain: bool, proved_at: float
+    ) -> _Next:
         verdict = classify(error, plain=plain)
         match verdict.outcome:
             case Outcome.HOLD_CHAT:
@@ -236,7 +247,7 @@ class TelegramSender:
                 log.warning("chat %s: Telegram refused the HTML (%s); sending plain text", chat_id, verdict.reason)
                 # at the chat's pace like any send: a retry at once could meet a 429 on some runs, not others
                 await self.pacer.wait_turn(chat_id, is_group=chat_id < 0)
-                return await self._attempt(queued, chat_id, plain=True)
+                return await self._attempt(queued, chat_id, plain=True, proved_at=proved_at)
             case Outcome.ALREADY_THERE:
                 await mark_sent(self.engine, queued.id, queued.edit_message_id)
                 return _Next.GO_ON

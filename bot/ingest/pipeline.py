@@ -27,9 +27,11 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot import clock
+from bot.cluster.db_health import DatabaseHealth
 from bot.cluster.member import DELIVERY, INGEST, Held, holding
 from bot.config import StoriesConfig
 from bot.counts import plural
@@ -44,7 +46,7 @@ from bot.ingest.telling import tell_waiting
 from bot.model import StoryAlert
 from bot.rulebook.book import RuleBook, Rules
 from bot.store.claims import Claim, claim_feeds, drop_claim
-from bot.store.db import describe_error
+from bot.store.db import describe_error, failure_reason
 from bot.store.feeds import PolledState, save_states
 from bot.store.locks import Lock, LostRole, wait_for_step
 from bot.store.unfiled import Unfiled, filed_already, hand_over_entries, take_unfiled, unfiled_batch, unfiled_count
@@ -57,7 +59,7 @@ SETTLE = 0.2
 """Seconds the filer waits after a bell, so polls that finish together are filed together."""
 LOOK_EVERY = 0.5
 """Seconds between looks for waiting work from other processes."""
-BACKOFF_MAX = 30.0
+BACKOFF_MAX = 15.0
 """Seconds a failing role loop waits at most before trying again (doubling from LOOK_EVERY)."""
 
 
@@ -98,6 +100,8 @@ class Pipeline:
     after_filing: AfterFiling | None = None
     """What runs once a batch is filed, with the topics that matched it (the spike check, bot/trends/)."""
     quiet: StateSaves = field(init=False)
+    health: DatabaseHealth = field(init=False)
+    """Whether the database takes this process's writes (polling pauses while it does not)."""
     waiting: asyncio.Event = field(default_factory=asyncio.Event)
     """Rung when entries were stored unfiled: the filer looks at once."""
     filed: asyncio.Event = field(default_factory=asyncio.Event)
@@ -105,6 +109,7 @@ class Pipeline:
 
     def __post_init__(self) -> None:
         self.quiet = StateSaves(self.engine, self.owner)
+        self.health = DatabaseHealth(self.engine)
 
     # -- poll: any process, each feed it claimed ------------------------------------------------------
 
@@ -124,6 +129,11 @@ class Pipeline:
         except LostClaim as lost:
             log.warning("%s", lost)
             return FeedPollReport(claim.url, str(lost))
+        except (DBAPIError, OSError) as error:
+            # The database's failure, not the feed's: polling pauses, the feed stays due and claimed by this
+            # process, which takes it back once the database works (cluster/db_health.py).
+            await self.health.failed(error)
+            return FeedPollReport(claim.url, describe_error(error))
         except Exception as error:
             return await self._failed(claim, error)
         log_poll(fetched)
@@ -315,8 +325,10 @@ async def _loop(
         except LostRole as lost:
             log.warning("%s; it stops %s", lost, what)
             return
+        except MemoryError:
+            raise  # the process can no longer work: it ends (cluster/unworkable.py)
         except Exception as error:
-            log.warning("%s failed (%s); retrying in %.0f s", what, describe_error(error), delay)
+            log.warning("%s failed (%s); retrying in %.1f s", what, failure_reason(error), delay)
             await _wait(held.ended, delay)
             delay = min(delay * 2, BACKOFF_MAX)
             continue

@@ -88,6 +88,34 @@ def describe_error(error: BaseException) -> str:
     return f"internal error: {type(error).__name__}" + (f": {_first_line(error)}" if _first_line(error) else "")
 
 
+_REFUSALS = {
+    "53100": "the database is full",
+    "25006": "the database is read-only",
+}
+"""PostgreSQL's SQLSTATEs for a disk full and a read-only transaction."""
+
+
+def refusal(error: BaseException) -> str | None:
+    """"the database is full" or "the database is read-only" when `error` is the database refusing a write
+    for want of room or permission (it still answers reads); None for anything else."""
+    if not isinstance(error, DBAPIError):
+        return None
+    sqlstate = getattr(error.orig, "sqlstate", None)
+    if sqlstate in _REFUSALS:
+        return _REFUSALS[sqlstate]
+    text = str(error.orig).lower()
+    if "database or disk is full" in text or "no space left on device" in text:
+        return "the database is full"
+    if "readonly database" in text or "read-only" in text:
+        return "the database is read-only"
+    return None
+
+
+def failure_reason(error: BaseException) -> str:
+    """`describe_error` without the words about a poll: for the heartbeat, the outbox and the roles' loops."""
+    return database_reason(error) if isinstance(error, DBAPIError) else describe_error(error)
+
+
 def database_reason(error: DBAPIError) -> str:
     """A database error's own first line (never the SQL and its parameters), in words for a locked SQLite file."""
     reason = (_first_line(error.orig) if error.orig is not None else "") or type(error.orig).__name__

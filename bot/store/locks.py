@@ -164,6 +164,26 @@ class RoleSession:
             return True
         return bool(await self.conn.scalar(sa.select(sa.func.pg_try_advisory_lock(NAMESPACE, int(role)))))
 
+    async def end_silent_holder(self, role: Lock, silent_for: timedelta) -> None:
+        """End the session holding `role` if it has been in the middle of one statement for `silent_for`: its
+        process froze there (the server's idle timeout covers only a session waiting for its next statement;
+        a role session's statements take milliseconds, and an idle one, `poll --once` at work, is left alone).
+        The role is free at the next try; the frozen process, if it wakes, finds it lost the role."""
+        if not self.shared:
+            return
+        silent = await self.conn.scalars(
+            sa.text(
+                "SELECT l.pid FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+                "WHERE l.locktype = 'advisory' AND l.classid = :namespace AND l.objid = :role AND l.objsubid = 2 "
+                "AND l.granted AND a.state <> 'idle' AND a.state_change < now() - make_interval(secs => :seconds)"
+            ),
+            {"namespace": NAMESPACE, "role": int(role), "seconds": silent_for.total_seconds()},
+        )
+        for pid in silent.all():
+            log.warning("ended the session of a process silent for %d s holding the %s role (server pid %d)",
+                        silent_for.total_seconds(), role.name.lower(), pid)  # fmt: skip
+            await self.conn.execute(sa.select(sa.func.pg_terminate_backend(pid)))
+
     async def give_up(self, role: Lock) -> None:
         if self.shared:
             await self.conn.execute(sa.select(sa.func.pg_advisory_unlock(NAMESPACE, int(role))))

@@ -5,6 +5,7 @@ entries handed over count as seen and are taken once; processes are recorded and
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -192,3 +193,24 @@ async def test_a_holder_ends_a_stuck_step_transaction_and_a_lost_process_never_d
     finally:
         await stuck.close()
         await holder.close()
+
+
+async def test_a_role_holder_frozen_in_a_statement_is_ended_and_an_idle_one_left_alone(pg_engine: AsyncEngine) -> None:
+    frozen = await RoleSession.open(pg_engine, None)
+    idle = await RoleSession.open(pg_engine, None)
+    other = await RoleSession.open(pg_engine, None)
+    try:
+        assert await frozen.try_take(Lock.INGEST)
+        assert await idle.try_take(Lock.DELIVERY)
+        statement = asyncio.create_task(frozen.conn.execute(sa.select(sa.func.pg_sleep(30))))
+        await asyncio.sleep(2.5)
+        await other.end_silent_holder(Lock.DELIVERY, timedelta(seconds=1))
+        await other.end_silent_holder(Lock.INGEST, timedelta(seconds=1))
+        with pytest.raises(sa.exc.DBAPIError):
+            await asyncio.wait_for(statement, 10)
+        assert await other.try_take(Lock.INGEST)
+        assert not await other.try_take(Lock.DELIVERY)
+    finally:
+        for session in (frozen, idle, other):
+            with contextlib.suppress(Exception):
+                await session.close()
