@@ -288,6 +288,7 @@ async def run_process(
     lifeline.needed(edits, "following the config")
     _say_started(runtime, member.id)
     jobs.start()
+    lifeline.ready()
     ended = asyncio.create_task(member.stop.wait())
     try:
         await asyncio.wait([asyncio.create_task(stop.wait()), ended], return_when=asyncio.FIRST_COMPLETED)

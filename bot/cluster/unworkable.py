@@ -9,6 +9,9 @@
 It exits at once (os._exit): a process out of memory or stuck cannot be trusted to stop cleanly, and nothing
 is lost by it: the database keeps every step's work, the roles and the SQLite lock end with the process, and
 the parse workers end with it.
+
+Under systemd with `Type=notify` (deploy/systemd/), the process also says READY=1 once it runs, and each tick
+of its loop feeds the unit's watchdog (`WatchdogSec`), so systemd restarts a process frozen as a whole.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import socket
 import threading
 import time
 from typing import Any
@@ -27,6 +31,21 @@ EXIT_UNWORKABLE = 70
 STUCK_AFTER = 90.0
 """Seconds without a tick of the event loop after which the process counts as stuck."""
 TICK = 1.0
+
+
+def notify(state: str) -> None:
+    """Tell systemd `state` (READY=1, WATCHDOG=1) when it started this process with a notify socket."""
+    address = os.environ.get("NOTIFY_SOCKET")
+    if not address:
+        return
+    if address.startswith("@"):  # an abstract socket
+        address = "\0" + address[1:]
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+            sock.connect(address)
+            sock.sendall(state.encode())
+    except OSError as error:
+        log.warning("could not notify systemd (%s)", error)
 
 
 def give_up(reason: str) -> None:
@@ -72,9 +91,18 @@ class Lifeline:
 
         task.add_done_callback(ended)
 
+    def ready(self) -> None:
+        """The process runs: say so to systemd (Type=notify)."""
+        notify("READY=1")
+
     async def _tick(self) -> None:
+        watchdog = int(os.environ.get("WATCHDOG_USEC", "0") or 0) / 2e6  # feed it twice per period
+        fed = 0.0
         while True:
             self._last = time.monotonic()
+            if watchdog and self._last - fed >= watchdog:
+                fed = self._last
+                notify("WATCHDOG=1")
             await asyncio.sleep(TICK)
 
     def _watch(self) -> None:

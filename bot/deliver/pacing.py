@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 
@@ -36,6 +36,7 @@ class Pacer:
     clock: Callable[[], float] = time.monotonic
     _chats: dict[int, _Chat] = field(default_factory=dict)
     _global: deque[float] = field(default_factory=deque)
+    _leaving: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def _window(self, is_group: bool) -> tuple[float, int]:
         """(window length in s, messages allowed in it) for one chat."""
@@ -67,11 +68,22 @@ class Pacer:
         self._chats.setdefault(chat_id, _Chat()).sent.append(now)
         self._global.append(now)
 
-    async def wait_turn(self, chat_id: int, is_group: bool) -> None:
-        """Sleep until a message to this chat fits, then count it as sent (check and count are one step)."""
-        while (delay := self.next_time(chat_id, is_group) - self.clock()) > 0:
-            await asyncio.sleep(delay)
-        self.record(chat_id)
+    async def wait_turn(
+        self, chat_id: int, is_group: bool, proof: Callable[[], Awaitable[bool]] | None = None
+    ) -> bool:
+        """Sleep until a message to this chat fits, then count it as sent (check and count are one step);
+        with `proof`, only once it said the message may go (False: it may not, and nothing is counted).
+        Proofs take the slot one at a time, so sends leave at the paced times however long a proof takes."""
+        while True:
+            while (delay := self.next_time(chat_id, is_group) - self.clock()) > 0:
+                await asyncio.sleep(delay)
+            async with self._leaving:
+                if self.next_time(chat_id, is_group) > self.clock():
+                    continue  # another message took the slot while this one waited for its turn to prove
+                if proof is not None and not await proof():
+                    return False
+                self.record(chat_id)
+                return True
 
     def retry_after(self, chat_id: int, seconds: float) -> None:
         """Telegram answered 429 for this chat: hold only this chat for `seconds`."""

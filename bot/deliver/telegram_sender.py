@@ -183,10 +183,10 @@ class TelegramSender:
     async def _deliver(self, queued: Queued, is_group: bool) -> _Next:
         """Wait for the slot, mark the attempt, call Telegram, record the outcome.
 
-        The attempt is marked after the wait, in the transaction that proves this process still holds the
-        delivery role and finds the row still pending: a process paused or cut off meanwhile, whose role and
-        rows another process took, sends nothing (LostRole). Only that one short write lies between the slot
-        and the call, so sends leave at the paced times.
+        The attempt is marked once the slot is there, in the transaction that proves this process still holds
+        the delivery role and finds the row still pending: a process paused or cut off meanwhile, whose role
+        and rows another process took, sends nothing (LostRole). The pacer counts the send once proved, so
+        sends leave at the paced times.
         """
         chat_id = queued.chat_id
         assert chat_id is not None
@@ -195,11 +195,16 @@ class TelegramSender:
             if ready is None:
                 return _Next.GO_ON
             queued = ready
-        await self.pacer.wait_turn(chat_id, is_group)
-        proving = time.monotonic()
-        if not await mark_attempt(self.engine, queued.id, self.fence):
+        proved_at = 0.0
+
+        async def prove() -> bool:
+            nonlocal proved_at
+            proved_at = time.monotonic()
+            return await mark_attempt(self.engine, queued.id, self.fence)
+
+        if not await self.pacer.wait_turn(chat_id, is_group, prove):
             return _Next.GO_ON
-        return await self._attempt(queued, chat_id, plain=False, proved_at=proving)
+        return await self._attempt(queued, chat_id, plain=False, proved_at=proved_at)
 
     async def _edited_message(self, queued: Queued) -> Queued | None:
         """An edit read before its message went out (both were due together): with that message's id now, or
