@@ -195,6 +195,14 @@ class TelegramSender:
             if ready is None:
                 return _Next.GO_ON
             queued = ready
+        proved_at = await self._turn(queued, chat_id, is_group)
+        if proved_at is None:
+            return _Next.GO_ON
+        return await self._attempt(queued, chat_id, plain=False, proved_at=proved_at)
+
+    async def _turn(self, queued: Queued, chat_id: int, is_group: bool) -> float | None:
+        """Wait for the chat's slot and, in it, mark the row attempted with the role's proof: when the proof
+        began, or None when the row is no longer pending (sent, failed or folded by another process)."""
         proved_at = 0.0
 
         async def prove() -> bool:
@@ -202,9 +210,7 @@ class TelegramSender:
             proved_at = time.monotonic()
             return await mark_attempt(self.engine, queued.id, self.fence)
 
-        if not await self.pacer.wait_turn(chat_id, is_group, prove):
-            return _Next.GO_ON
-        return await self._attempt(queued, chat_id, plain=False, proved_at=proved_at)
+        return proved_at if await self.pacer.wait_turn(chat_id, is_group, prove) else None
 
     async def _edited_message(self, queued: Queued) -> Queued | None:
         """An edit read before its message went out (both were due together): with that message's id now, or
@@ -250,9 +256,11 @@ class TelegramSender:
                 return _Next.LEAVE
             case Outcome.PLAIN_TEXT:
                 log.warning("chat %s: Telegram refused the HTML (%s); sending plain text", chat_id, verdict.reason)
-                # at the chat's pace like any send: a retry at once could meet a 429 on some runs, not others
-                await self.pacer.wait_turn(chat_id, is_group=chat_id < 0)
-                return await self._attempt(queued, chat_id, plain=True, proved_at=proved_at)
+                # at the chat's pace like any send, proved again: a retry at once could meet a 429 on some runs
+                again = await self._turn(queued, chat_id, is_group=chat_id < 0)
+                if again is None:
+                    return _Next.GO_ON
+                return await self._attempt(queued, chat_id, plain=True, proved_at=again)
             case Outcome.ALREADY_THERE:
                 await mark_sent(self.engine, queued.id, queued.edit_message_id)
                 return _Next.GO_ON
