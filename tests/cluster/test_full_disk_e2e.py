@@ -90,6 +90,7 @@ async def daemon(
             "rules": str(rules),
             "feeds": [{"url": feed_server.url(f"f{n}.xml"), "every": "2s", "fulltext": False} for n in range(FEEDS)],
             "polling": {"min_interval": "1s", "jitter": 0},
+            "stories": {"meaning": False},  # the burst's invented-word items must stay stories of their own
             "telegram": {"token": "${TELEGRAM_BOT_TOKEN}", "base_url": api.base_url, "admins": [ADMIN]},
         }
         config = tmp_path / "config.yaml"
