@@ -91,6 +91,7 @@ class Front:
 
     async def command(self, text: str) -> str:
         """A new private chat sends `text`; the bot's answer."""
+        self.errors.clear()
         chat = next(self.chats)
         self.api.private_chat(chat)
         await self.api.user_says(chat, chat, text)
@@ -99,6 +100,7 @@ class Front:
 
     async def press(self, data: str) -> Any:
         """A new private chat gets /start's answer and presses a forged button under it; the bot's answer."""
+        self.errors.clear()
         chat = next(self.chats)
         self.api.private_chat(chat)
         await self.api.user_says(chat, chat, "/start")
