@@ -74,6 +74,7 @@ class ClusterConfig:
     meaning_scan: int = 4096
     meaning_neighbours: int = 8
     meaning_floor: float = 0.8
+    meaning_near: int = 3
     features: FeatureConfig = field(default_factory=FeatureConfig)
 
 
@@ -127,6 +128,9 @@ class StoryIndex:
         self._copies = CopyIndex(threshold=self.config.copy_threshold)
         self._recent_vectors: deque[int] = deque(maxlen=self.config.embedding_scan)
         self._meanings = RecentVectors(self.config.meaning_scan) if self.config.meaning else None
+        self._unread: dict[int, str] = {}
+        """The meaning texts of the last `meaning_scan` entries that opened a story and were not embedded:
+        embedded when a later entry nearly joins their story."""
         self.meaning_seconds = 0.0
         """Time spent embedding, for the ingest's stage metric."""
         self._undo: list[_Held | Merged] | None = None
@@ -195,8 +199,15 @@ class StoryIndex:
         else:
             assignment = self._decide(entry_id, features, time, found)
             if observed.meaning_text and assignment.new_story and not assignment.closed:
-                features = self._understood(features, observed.meaning_text)
-                assignment = self._by_meaning(assignment, features, time)
+                near = self._near_misses(features, time, found)
+                if near:
+                    self._understand_stories(near)
+                    features = self._understood(features, observed.meaning_text)
+                    assignment = self._by_meaning(assignment, features, time)
+                elif self._meanings is not None:
+                    self._unread[entry_id] = observed.meaning_text
+                    if len(self._unread) > self.config.meaning_scan:
+                        del self._unread[next(iter(self._unread))]
         story_id = assignment.story_id
         if assignment.merged:
             story_id, undo = self._sums.merge([story_id, *assignment.merged])
@@ -304,6 +315,32 @@ class StoryIndex:
         evidence = self.evidence(features, time, self._sums.stories[best], None)
         return Assignment(entry_id, best, False, None, best_score, tuple(same), evidence=evidence)
 
+    def _near_misses(self, features: StoryFeatures, time: float, found: dict[int, float]) -> list[int]:
+        """The stories the entry's words nearly joined: those that share a name or an entity with it, or
+        `decision.WORDS_ALONE` of its words. Only with one of those can meaning change the decision (it never
+        joins without), so only then is the entry embedded."""
+        near = []
+        for score, story_id in self._scored(features, time, found):
+            weights = self._sums.weights(self._sums.stories[story_id])
+            if score >= decision.WORDS_ALONE or any(t[0] in "@#" and t in weights for t in features.terms):
+                near.append(story_id)
+        return near[: self.config.meaning_near]
+
+    def _understand_stories(self, story_ids: list[int]) -> None:
+        """Embed the first unread member of each story that has no meaning vector yet (its text was kept
+        when it opened the story without one)."""
+        assert self._meanings is not None
+        for story_id in story_ids:
+            members = self._sums.stories[story_id].members
+            if any(self._members[m].features.vector is not None for m in members):
+                continue
+            unread = next((m for m in members if m in self._unread), None)
+            if unread is not None:
+                member = self._members[unread]
+                member.features = self._understood(member.features, self._unread.pop(unread))
+                if member.features.vector is not None:
+                    self._meanings.add(unread, member.features.vector)
+
     def _understood(self, features: StoryFeatures, text: str) -> StoryFeatures:
         """The features with the meaning vector of `text`. Only an entry that opens a story by its words is
         embedded: one that joins a story is that story's event already, whose first member was embedded."""
@@ -397,6 +434,7 @@ class StoryIndex:
     def forget(self, entry_id: int) -> None:
         """Drop one entry from the index (it left the window, or was never stored)."""
         member = self._sums.release(entry_id)
+        self._unread.pop(entry_id, None)
         for term in member.features.terms:
             left = self._frequency[term] - 1
             if left:
