@@ -28,6 +28,7 @@ from bot.store.stories import Filing, WindowEntry, file_entries, window_entries
 from bot.stories.embeddings import load_minilm
 from bot.stories.features import Observed, StoryFeatures
 from bot.stories.index import Assignment, ClusterConfig, Embedder, StoryIndex
+from bot.stories.language import load_identifier
 from bot.stories.meaning import load_e5
 
 log = logging.getLogger(__name__)
@@ -73,7 +74,9 @@ class StoryWindow:
     @classmethod
     async def open(cls, settings: StoriesConfig) -> StoryWindow:
         """A window with its model loaded (off the event loop, once per process): MiniLM when
-        `settings.embeddings` asks for it, else the meaning model when `settings.meaning` does."""
+        `settings.embeddings` asks for it, else the meaning model when `settings.meaning` does; the language
+        identifier in every case."""
+        await asyncio.to_thread(load_identifier)
         if settings.embeddings:
             embedder = await asyncio.to_thread(load_minilm)
             if embedder is None:

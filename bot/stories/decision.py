@@ -2,7 +2,7 @@
 
 A logistic regression over what the entry and the story share: the meaning cosine (meaning.py), the
 cosine of their weighted words, the names and rule-book entities they share (names across scripts, see
-text.name_key), the hours between them, and whether they are in different languages (the model's cosines
+terms.name_key), the hours between them, and whether they are in different languages (the model's cosines
 run lower across languages). Its coefficients were fitted by bench/fit_meaning.py on the
 labelled development data kept in the repository (tests/stories/testdata: the snapshot development set and
 the hand-written stories; the German/English SemEval development pairs of the corpus), never on held-back
@@ -22,7 +22,7 @@ HOURS_CAP = 48.0
 @dataclass(frozen=True, slots=True)
 class Evidence:
     """What an entry shares with a story: the signals the decision weighs. `names` are the name keys both
-    name (text.name_key), `entities` the rule-book entity ids; `meaning` is None where the entry has no
+    name (terms.name_key), `entities` the rule-book entity ids; `meaning` is None where the entry has no
     meaning vector (it joined by its words)."""
 
     meaning: float | None

@@ -2,7 +2,7 @@
 
 Stemming, the word prior and stop words depend on it, so a Russian report must not be read as English.
 Detection is offline (py3langid: a naive Bayes model of byte n-grams shipped in the package, numpy only,
-about 0.05 ms an entry) and limited to the languages the story index stems (text.STEMMERS), so a short
+about 0.05 ms an entry) and limited to the languages the story index stems (terms.STEMMERS), so a short
 headline is not taken for a language nobody reads.
 """
 
@@ -24,12 +24,18 @@ class _Identifier(Protocol):
 
 @cache
 def _identifier() -> _Identifier:
-    """Loaded once per process, when the first entry without a declared language comes (about 0.6 s)."""
+    """Loaded once per process (about 0.6 s), by `load_identifier` or the first entry without a declared language."""
     from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
     identifier: _Identifier = LanguageIdentifier.from_model_file(MODEL_FILE)
     identifier.set_languages(sorted(STEMMERS))  # type: ignore[attr-defined]
     return identifier
+
+
+def load_identifier() -> None:
+    """Load the identifier now: the ingest role does it while it opens its window (off the event loop), so the
+    first entry filed after a start does not wait for it."""
+    _identifier()
 
 
 def detect(text: str) -> str | None:

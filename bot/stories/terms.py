@@ -52,7 +52,7 @@ STOPWORDS = frozenset(
 )
 
 
-# Every combining mark lies below U+20000 (the last is U+1E94A; tests/stories/test_text.py checks it),
+# Every combining mark lies below U+20000 (the last is U+1E94A; tests/stories/test_fold.py checks it),
 # so the table is built from a sixth of the code space (18 ms instead of 0.1 s at every start).
 _MARKS_END = 0x20000
 
