@@ -10,6 +10,7 @@ import signal
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -38,6 +39,16 @@ class Node(DaemonProcess):
     def __init__(self, name: str, config: Path, folder: Path) -> None:
         super().__init__(config, folder / f"{name}.log", TOKEN)
         self.name = name
+
+
+@dataclass(frozen=True)
+class Lost:
+    """The roles of a holder about to be lost, and the log lines (`marks`, counted in `seen`) another process
+    writes on taking each of them and on working in it."""
+
+    roles: list[str]
+    marks: dict[str, str]
+    seen: dict[str, int]
 
 
 class Cluster:
@@ -79,30 +90,39 @@ class Cluster:
         await self.until(self.both_roles_held, "both roles held before a kill")
         holders = await self.holders()
         victim = holders[rng.choice(sorted(holders))]
-        lost = sorted(role for role, node in holders.items() if node is victim)
-        marks = {f"{role} taken": f"took the {role} role" for role in lost}
-        marks |= {f"{role} ready": READY[role] for role in lost}
-        seen = {mark: self.lines(line) for mark, line in marks.items()}
-        if "delivery" in lost:
-            await self.api.hold_sends()
-            await self.until(self.accepted_sends_recorded, "accepted sends to be recorded")
+        lost = await self.losing(holders, victim)
         await victim.kill()
-        killed_at = time.monotonic()
-
-        async def logged(mark: str) -> float:
-            async def appeared() -> bool:
-                return self.lines(marks[mark]) > seen[mark]
-
-            await self.until(appeared, f"another process to log {marks[mark]!r}")
-            return round(time.monotonic() - killed_at, 2)
-
-        measuring = [asyncio.create_task(logged(mark)) for mark in marks]
-        if "delivery" in lost:
+        measuring = self.takeover(lost, time.monotonic())
+        if "delivery" in lost.roles:
             await asyncio.sleep(1)  # the fake drops the dead process's unanswered sends
             await self.api.release_sends()
         await victim.start()
         times = await asyncio.gather(*measuring)
-        return {"node": victim.name, **dict(zip(marks, times, strict=True))}
+        return {"node": victim.name, **dict(zip(lost.marks, times, strict=True))}
+
+    async def losing(self, holders: dict[str, Node], victim: Node) -> Lost:
+        """Ready to lose `victim`: the roles it holds, the log lines another process writes on taking them
+        (counted now), and, when it delivers, its sends held until those accepted so far are recorded."""
+        roles = sorted(role for role, node in holders.items() if node is victim)
+        marks = {f"{role} taken": f"took the {role} role" for role in roles}
+        marks |= {f"{role} ready": READY[role] for role in roles}
+        lost = Lost(roles, marks, {mark: self.lines(line) for mark, line in marks.items()})
+        if "delivery" in roles:
+            await self.api.hold_sends()
+            await self.until(self.accepted_sends_recorded, "accepted sends to be recorded")
+        return lost
+
+    def takeover(self, lost: Lost, since: float, timeout: float = 60) -> list[asyncio.Task[float]]:
+        """For each mark of `lost`, the seconds from `since` until another process logged it."""
+
+        async def logged(mark: str) -> float:
+            async def appeared() -> bool:
+                return self.lines(lost.marks[mark]) > lost.seen[mark]
+
+            await self.until(appeared, f"another process to log {lost.marks[mark]!r}", timeout=timeout)
+            return round(time.monotonic() - since, 2)
+
+        return [asyncio.create_task(logged(mark)) for mark in lost.marks]
 
     async def all_joined(self) -> bool:
         """Every node's process runs and has written its row (a process that exits on its own fails the test)."""

@@ -30,7 +30,7 @@ import pytest
 import sqlalchemy as sa
 
 from bot.store.outbox import outbox
-from tests.cluster.harness import READY, Cluster, links, running_cluster, subscribe_readers
+from tests.cluster.harness import Cluster, links, running_cluster, subscribe_readers
 from tests.e2e.burst import burst_items
 from tests.feedserver import FeedServer
 
@@ -69,28 +69,14 @@ async def pause_the_holder(cluster: Cluster, role: str) -> dict[str, float | str
     holders = await cluster.holders()
     victim = holders[role]
     assert victim.process is not None
-    lost = sorted(name for name, node in holders.items() if node is victim)
-    marks = {f"{name} taken": f"took the {name} role" for name in lost}
-    marks |= {f"{name} ready": READY[name] for name in lost}
-    seen = {mark: cluster.lines(line) for mark, line in marks.items()}
-    if "delivery" in lost:
-        await cluster.api.hold_sends()
-        await cluster.until(cluster.accepted_sends_recorded, "accepted sends to be recorded")
+    lost = await cluster.losing(holders, victim)
     victim.process.send_signal(signal.SIGSTOP)
     paused_at = time.monotonic()
-    if "delivery" in lost:
+    if "delivery" in lost.roles:
         await cluster.api.refuse_held()
-
-    async def logged(mark: str) -> float:
-        async def appeared() -> bool:
-            return cluster.lines(marks[mark]) > seen[mark]
-
-        await cluster.until(appeared, f"another process to log {marks[mark]!r}", timeout=90)
-        return round(time.monotonic() - paused_at, 2)
-
-    measuring = [asyncio.create_task(logged(mark)) for mark in marks]
+    measuring = cluster.takeover(lost, paused_at, timeout=90)
     answered: dict[str, float] = {}
-    if "delivery" in lost:
+    if "delivery" in lost.roles:
         before = len(await cluster.api.sent(ASKER))
         await cluster.api.user_says(ASKER, ASKER, "/mysubs")
         asked_at = time.monotonic()
@@ -99,7 +85,7 @@ async def pause_the_holder(cluster: Cluster, role: str) -> dict[str, float | str
     times = await asyncio.gather(*measuring)
     await asyncio.sleep(max(0.0, PAUSE - (time.monotonic() - paused_at)))
     victim.process.send_signal(signal.SIGCONT)
-    return {"node": victim.name, "paused": role, **dict(zip(marks, times, strict=True)), **answered}
+    return {"node": victim.name, "paused": role, **dict(zip(lost.marks, times, strict=True)), **answered}
 
 
 async def sent_message_ids(cluster: Cluster, chat_id: int) -> set[int]:
