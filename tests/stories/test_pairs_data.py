@@ -25,7 +25,7 @@ def _label(overall: float) -> str | None:
 
 def test_every_line_is_a_labelled_german_english_pair() -> None:
     pairs = _pairs()
-    assert pairs
+    assert {p["label"] for p in pairs} == {"same", "different"}
     for pair in pairs:
         assert set(pair) == {"pair_id", "overall", "label", "a", "b"}
         assert pair["label"] == _label(pair["overall"]), pair["pair_id"]
