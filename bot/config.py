@@ -239,7 +239,6 @@ class StoriesConfig(_Strict):
     breaking_outlets: int = Field(default=3, ge=2)
     breaking_within: Duration = timedelta(minutes=60)
     meaning: bool = True
-    embeddings: bool = False
 
 
 class SpikesConfig(_Strict):

@@ -104,11 +104,20 @@ def _describe(error: Any, key: tuple[int | str, ...]) -> str:
 _INTERNAL = frozenset({"base_dir", "config_file", "from_env"})
 """Config fields the loader sets, not the file."""
 
+_REMOVED = {
+    "stories.embeddings": "this key was removed with the MiniLM embeddings it switched on; stories join by "
+    "meaning with `stories.meaning` (true by default, false for words, names and entities alone) instead",
+}
+"""Keys an older config.yaml may still hold (list indexes left out of the path), and what to write instead."""
+
 
 def unknown_key(key: tuple[int | str, ...]) -> str:
-    """Why a key is not taken, with the nearest known key ("unknown key; did you mean `every`?"), or where a
-    key of that name belongs, or the keys known at that place: a folder made by `newsbot init` has no
-    config.example.yaml to check the spelling against."""
+    """Why a key is not taken: what replaced it if it was removed, else the nearest known key ("unknown key;
+    did you mean `every`?"), or where a key of that name belongs, or the keys known at that place: a folder
+    made by `newsbot init` has no config.example.yaml to check the spelling against."""
+    removed = _REMOVED.get(".".join(str(part) for part in key if not isinstance(part, int)))
+    if removed is not None:
+        return removed
     name, known = str(key[-1]), _keys_at(key[:-1])
     close = difflib.get_close_matches(name, known, n=1, cutoff=0.7)
     if close:

@@ -9,9 +9,7 @@ import pytest
 
 from bot.config import EVERY_FLOOR, ConfigError
 from bot.config_file import load_config, parse_config
-from bot.ingest.story_window import StoryWindow
 from bot.starter import EXAMPLE_CONFIG as EXAMPLE
-from bot.stories.embeddings import available
 
 
 def test_example_config_is_valid_and_documents_the_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -95,12 +93,17 @@ def test_missing_file_is_one_sentence(tmp_path: Path) -> None:
         load_config(tmp_path / "nope.yaml")
 
 
-async def test_embeddings_switched_on_without_the_model_is_one_clear_error() -> None:
-    if available():
-        pytest.skip("the embeddings extra is installed here")
-    config = parse_config("stories:\n  embeddings: true\n", "c.yaml", Path("/srv"))
-    with pytest.raises(ConfigError, match=r"stories\.embeddings is on, but the model is not installed"):
-        await StoryWindow.open(config.stories)
+@pytest.mark.parametrize("value", ["true", "false"])
+def test_removed_embeddings_key_is_one_sentence_naming_what_replaced_it(value: str) -> None:
+    """`stories.embeddings` switched on the MiniLM blend, removed for the meaning signal: a config that still
+    holds it, on or off, gets one line naming the file, line and key and the key to use instead."""
+    with pytest.raises(ConfigError) as caught:
+        parse_config(f"stories:\n  meaning: true\n  embeddings: {value}\n", "c.yaml", Path("/srv"))
+    assert caught.value.problems == (
+        "c.yaml:3: stories.embeddings: this key was removed with the MiniLM embeddings it switched on; stories "
+        "join by meaning with `stories.meaning` (true by default, false for words, names and entities alone) "
+        "instead",
+    )
 
 
 def test_every_problem_at_once_with_its_line(monkeypatch: pytest.MonkeyPatch) -> None:

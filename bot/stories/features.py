@@ -52,8 +52,8 @@ class StoryFeatures:
     `terms` are features, most distinctive first: stems, "@" name keys and "#" entity ids; `weights` is
     their unit-length vector in that order. `lead` holds the sorted 32-bit hashes of the word shingles of
     the body's first words and `digest` a hash of the whole normalised body (0 when it has no shingle):
-    together they find copies. `vector` is an optional sentence embedding (unit length); `language` the
-    entry's two-letter language code ("" when unknown).
+    together they find copies. `vector` is the meaning model's embedding (unit length) when the index
+    embedded the entry (index.py); `language` the entry's two-letter language code ("" when unknown).
     """
 
     terms: tuple[str, ...]
@@ -128,7 +128,6 @@ class Observed:
     language: str | None
     lead: array[int]
     digest: int
-    vector: array[float] | None = None
     meaning_text: str = ""
     """What the meaning model reads of the entry, if the index is to embed it where that can change its
     decision (index.py); "" for an entry whose meaning is not wanted."""
@@ -149,7 +148,6 @@ def observe(
     entry: Entry,
     entities: Collection[str] = (),
     config: FeatureConfig | None = None,
-    vector: array[float] | None = None,
     meaning_text: str = "",
 ) -> Observed:
     """Read one entry (pure, and the costly part: about 0.3 ms for a feed summary), in its language (the
@@ -163,7 +161,6 @@ def observe(
         language=language,
         lead=lead,
         digest=_hash64(" ".join(tokens)) if lead else 0,
-        vector=vector,
         meaning_text=meaning_text,
     )
 
@@ -180,6 +177,5 @@ def weigh(observed: Observed, weight: Callable[[str], float], max_features: int)
         weights=array("f", [w / norm for _, w in weighted]),
         lead=observed.lead,
         digest=observed.digest,
-        vector=observed.vector,
         language=(observed.language or "")[:2],
     )

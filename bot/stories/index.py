@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import heapq
 from array import array
-from collections import deque
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -47,12 +46,12 @@ from bot.stories import decision
 from bot.stories.centroids import Merged, Stories, StorySum
 from bot.stories.copies import CopyIndex
 from bot.stories.decision import Evidence, same_event
-from bot.stories.features import FeatureConfig, Observed, StoryFeatures, lead_text, observe, weigh
+from bot.stories.features import FeatureConfig, Observed, StoryFeatures, observe, weigh
 from bot.stories.vectors import RecentVectors
 from bot.stories.weights import idf, weights_for
 
 Embedder = Callable[[Sequence[str]], Sequence[Sequence[float]]]
-"""Maps texts to unit-length vectors (e.g. embeddings.load_minilm()); optional."""
+"""Maps texts to unit-length vectors: the meaning model (meaning.load_e5()); optional."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,12 +62,10 @@ class ClusterConfig:
     threshold: float = 0.35
     merge_threshold: float = 0.4
     margin: float = 0.1
-    embedding_weight: float = 0.5
     copy_threshold: float = 0.8
     distinctive: int = 10
     postings_scan: int = 32
     candidates: int = 20
-    embedding_scan: int = 256
     rival_threshold: float = 0.1
     meaning: bool = False
     meaning_scan: int = 4096
@@ -111,10 +108,6 @@ class _Held:
     entry_id: int
 
 
-def _cosine_vectors(a: Sequence[float], b: Sequence[float]) -> float:
-    return max(0.0, sum(x * y for x, y in zip(a, b, strict=True)))
-
-
 class StoryIndex:
     """Stories of the entries seen in the last `config.window`, updated one entry at a time."""
 
@@ -126,7 +119,6 @@ class StoryIndex:
         self._postings: dict[str, array[int]] = {}
         self._frequency: dict[str, int] = {}
         self._copies = CopyIndex(threshold=self.config.copy_threshold)
-        self._recent_vectors: deque[int] = deque(maxlen=self.config.embedding_scan)
         self._meanings = RecentVectors(self.config.meaning_scan) if self.config.meaning else None
         self._unread: dict[int, str] = {}
         """The meaning texts of the last `meaning_scan` entries that opened a story and were not embedded:
@@ -158,22 +150,12 @@ class StoryIndex:
 
     def observe(self, entry: Entry, entities: Collection[str] = (), *, embed: bool = True) -> Observed:
         """Read an entry for filing; pure, so callers run it before taking the lock that `file` needs. With
-        an embedder and `embed`: with the meaning signal, the text `file` embeds if the entry's words open a
-        story; with the MiniLM blend, its embedding."""
+        the meaning signal and `embed`, it keeps the text `file` embeds if the entry's words open a story."""
         if self.config.meaning:
             from bot.stories.meaning import meaning_text
 
             return observe(entry, entities, self.config.features, meaning_text=meaning_text(entry) if embed else "")
-        return observe(entry, entities, self.config.features, self.embed(entry) if embed else None)
-
-    def embed(self, entry: Entry) -> array[float] | None:
-        """The entry's embedding, None without an embedder."""
-        if self.embedder is None:
-            return None
-        return array("f", self.embedder([self._embedded_text(entry)])[0])
-
-    def _embedded_text(self, entry: Entry) -> str:
-        return f"{entry.title}. {lead_text(entry, self.config.features.lead_words)}"
+        return observe(entry, entities, self.config.features)
 
     def add(
         self, entry_id: int, entry: Entry, entities: Collection[str] = (), *, at: datetime | None = None
@@ -253,12 +235,6 @@ class StoryIndex:
             if posting is not None:
                 for other in posting[-scan:]:
                     found[other] = get(other, 0.0) + weight
-        if features.vector is not None and self._meanings is None:
-            members = self._members
-            for other in self._recent_vectors:
-                vector = members[other].features.vector if other in members else None
-                if vector is not None and _cosine_vectors(features.vector, vector) >= self.config.threshold:
-                    found.setdefault(other, 0.0)
         return found
 
     def _copy_candidates(self, features: StoryFeatures, found: dict[int, float]) -> list[int]:
@@ -284,21 +260,10 @@ class StoryIndex:
         for story_id, _ in ranked:
             story = self._sums.stories[story_id]
             if not story.closed and self._within(time, story):
-                scored.append((self._score(features, story), story_id))
+                scored.append((self._sums.cosine(features, story), story_id))
                 if len(scored) >= self.config.candidates:
                     break
         return sorted(scored, key=lambda item: (-item[0], item[1]))
-
-    def _score(self, features: StoryFeatures, story: StorySum) -> float:
-        lexical = self._sums.cosine(features, story)
-        if features.vector is None or self._meanings is not None:
-            return lexical
-        vectors = [v for m in story.members[-20:] if (v := self._members[m].features.vector) is not None]
-        if not vectors:
-            return lexical
-        semantic = max(_cosine_vectors(features.vector, v) for v in vectors)
-        blend = self.config.embedding_weight
-        return (1 - blend) * lexical + blend * semantic
 
     def _decide(self, entry_id: int, features: StoryFeatures, time: float, found: dict[int, float]) -> Assignment:
         scored = self._scored(features, time, found)
@@ -425,11 +390,8 @@ class StoryIndex:
                 if len(posting) > 2 * scan:
                     del posting[: len(posting) - scan]
         self._copies.add(entry_id, url, features)
-        if features.vector is not None:
-            if self._meanings is not None:
-                self._meanings.add(entry_id, features.vector)
-            else:
-                self._recent_vectors.append(entry_id)
+        if features.vector is not None and self._meanings is not None:
+            self._meanings.add(entry_id, features.vector)
 
     def forget(self, entry_id: int) -> None:
         """Drop one entry from the index (it left the window, or was never stored)."""
