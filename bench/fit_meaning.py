@@ -9,7 +9,8 @@ whether that story is the entry's labelled event (the event most of its labelled
 logistic regression (numpy, Newton's method, a small L2 penalty) is fitted on those examples; the script
 prints its coefficients, their figures in sample and in 5-fold cross-validation (folds by set and event,
 so one event is never on both sides), and with --write puts the coefficients into decision.py.
-Data: bench/meaning_sets.py (the snapshot development set, stories.yaml, the German/English dev pairs).
+Data: bench/meaning_sets.py (the snapshot development set, the 2024 development set, stories.yaml, the pairs
+across languages).
 """
 
 from __future__ import annotations
@@ -28,8 +29,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.meaning_sets import dev_pairs, meaning_embedder  # noqa: E402
-from bench.stories import EntityIds, shipped_entities, snapshot_set  # noqa: E402
+from bench.meaning_sets import dev_pairs, meaning_embedder, pair_items  # noqa: E402
+from bench.stories import EntityIds, items_2024_set, shipped_entities, snapshot_set  # noqa: E402
 from bot.model import Entry  # noqa: E402
 from bot.stories.decision import INPUTS, SIGNS, WORDS_ALONE, Evidence  # noqa: E402
 from bot.stories.features import StoryFeatures  # noqa: E402
@@ -86,16 +87,20 @@ def collect(embedder: Embedder) -> list[Example]:
         feeds, gold = snapshot
         items = list({key: (key, entry) for _, feed in feeds for key, entry in feed}.values())
         examples += record(embedder, "snapshot", canonical(items), gold, entities)
+    items_2024 = items_2024_set()
+    if items_2024 is not None:
+        feeds, gold = items_2024
+        items = list({key: (key, entry) for _, feed in feeds for key, entry in feed}.values())
+        examples += record(embedder, "2024", canonical(items), gold, entities)
     articles = load_articles()
     stories = {a.key: a.story for a in articles}
     examples += record(embedder, "stories", [(a.key, a.entry) for a in articles], stories, entities)
-    pairs = dev_pairs()
-    items = [(f"{p.pair_id}:{side}", entry) for p in pairs for side, entry in (("a", p.first), ("b", p.second))]
-    gold: dict[str, Hashable] = {f"{p.pair_id}:{side}": p.pair_id if p.same else f"{p.pair_id}:{side}"
-                                 for p in pairs for side in "ab"}  # fmt: skip
-    # A pair's label says how its two articles (one German, one English) relate, nothing about the others:
-    # only candidates in the other language are examples.
-    examples += [e for e in record(embedder, "pairs", items, gold, entities) if e.evidence.languages_differ]
+    for set_name, pairs in dev_pairs().items():
+        items, events = pair_items(pairs)
+        # A pair's label says how its two articles (in two languages) relate, nothing about the others: only
+        # candidates in the other language are examples.
+        found = record(embedder, set_name, items, dict(events), entities)
+        examples += [e for e in found if e.evidence.languages_differ]
     return examples
 
 

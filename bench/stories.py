@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.meaning_sets import Pair, dev_pairs, meaning_embedder  # noqa: E402
+from bench.meaning_sets import PAIR_SETS, Pair, dev_pairs, meaning_embedder, pair_items  # noqa: E402
 from bench.reference.story_index import StoryIndex as ReferenceIndex  # noqa: E402
 from bot.model import Entry  # noqa: E402
 from bot.parse.feed import FeedParseError, parse_feed  # noqa: E402
@@ -33,6 +33,7 @@ from bot.stories.features import body_digest  # noqa: E402
 from bot.stories.index import ClusterConfig, Embedder, StoryIndex  # noqa: E402
 from bot.stories.quality import Score, bcubed, pairwise  # noqa: E402
 from bot.stories.terms import words  # noqa: E402
+from tests.stories import items2024  # noqa: E402
 from tests.stories.articles import HOLDOUT_YAML, LabelledArticle, load_articles  # noqa: E402
 from tests.stories.snapshot import FETCHED_AT, item_key, load_feeds, load_labels  # noqa: E402
 
@@ -147,45 +148,45 @@ def feeds_report(folder: Path = SNAPSHOT, show: int = 5) -> None:
 
 
 def semeval_pairs() -> list[tuple[Entry, Entry, bool]]:
-    """The German/English SemEval-2022 Task 8 development pairs: (first, second, same story?)."""
-    return [(pair.first, pair.second, pair.same) for pair in dev_pairs()]
+    """The German/English SemEval-2022 Task 8 development pairs of the corpus: (first, second, same story?)."""
+    return [(pair.first, pair.second, pair.same) for pair in dev_pairs()["de/en (corpus)"]]
 
 
 def _joined(pairs: list[Pair], index: StoryIndex) -> tuple[int, int]:
     """Every article of every pair in one index: how many same-story and different-story pairs ended in one
     story."""
-    keyed = [(f"{p.pair_id}:{side}", entry) for p in pairs for side, entry in (("a", p.first), ("b", p.second))]
-    ids = {key: number for number, (key, _) in enumerate(keyed, start=1)}
-    for key, entry in keyed:
-        index.add(ids[key], entry, at=FETCHED_AT)
-    together = [(pair.same, index.story_of(ids[f"{pair.pair_id}:a"]) == index.story_of(ids[f"{pair.pair_id}:b"]))
+    items, _ = pair_items(pairs)
+    ids = {url: number for number, (url, _) in enumerate(items, start=1)}
+    for url, entry in items:
+        index.add(ids[url], entry, at=FETCHED_AT)
+    together = [(pair.same, index.story_of(ids[pair.first.url]) == index.story_of(ids[pair.second.url]))
                 for pair in pairs]  # fmt: skip
     return sum(same and one for same, one in together), sum(not same and one for same, one in together)
 
 
 def pairs_report(meaning: Embedder | None) -> None:
-    """The German/English development pairs, all in one index (as a desk would file them) and pair by pair."""
-    pairs = dev_pairs()
-    if not pairs:
-        print("German/English pairs: skipped, no dev_de_en.jsonl in the corpus")
-        return
-    same, different = sum(p.same for p in pairs), sum(not p.same for p in pairs)
-    print(f"German/English development pairs: {same} same story, {different} different (SemEval-2022 Task 8, "
-          "dev_de_en.jsonl)")  # fmt: skip
-    print(f"  {'method':<34}{'same joined, all in one index':>32}{'different joined':>18}"
+    """Each set of development pairs across languages, all in one index (as a desk would file them) and pair
+    by pair."""
+    print(f"Development pairs across languages ({', '.join(PAIR_SETS)}: bench/meaning_sets.py)")
+    print(f"  {'set, method':<44}{'same joined, all in one index':>32}{'different joined':>18}"
           f"{'same joined, pair by pair':>28}{'different joined':>18}")  # fmt: skip
     configs: dict[str, Callable[[], StoryIndex]] = {"words, names, entities (off)": StoryIndex}
     if meaning is not None:
         configs["+ meaning (on)"] = lambda: StoryIndex(ClusterConfig(meaning=True), meaning)
-    for name, make in configs.items():
-        one_same, one_different = _joined(pairs, make())
-        by_pair = [_joined([pair], make()) for pair in pairs]
-        pair_same, pair_different = sum(s for s, _ in by_pair), sum(d for _, d in by_pair)
-        print(f"  {name:<34}{f'{one_same}/{same} ({one_same / same:.0%})':>32}"
-              f"{f'{one_different}/{different} ({one_different / different:.0%})':>18}"
-              f"{f'{pair_same}/{same} ({pair_same / same:.0%})':>28}"
-              f"{f'{pair_different}/{different} ({pair_different / different:.0%})':>18}")  # fmt: skip
-    print("  targets (held-back pairs): >= 80% of same-story pairs joined, <= 5% of different-story pairs")
+    for set_name, pairs in dev_pairs().items():
+        if not pairs:
+            print(f"  {set_name}: skipped, its file is absent")
+            continue
+        same, different = sum(p.same for p in pairs), sum(not p.same for p in pairs)
+        for name, make in configs.items():
+            one_same, one_different = _joined(pairs, make())
+            by_pair = [_joined([pair], make()) for pair in pairs]
+            pair_same, pair_different = sum(s for s, _ in by_pair), sum(d for _, d in by_pair)
+            print(f"  {f'{set_name}: {name}':<44}{f'{one_same}/{same} ({one_same / same:.0%})':>32}"
+                  f"{f'{one_different}/{different} ({one_different / different:.0%})':>18}"
+                  f"{f'{pair_same}/{same} ({pair_same / same:.0%})':>28}"
+                  f"{f'{pair_different}/{different} ({pair_different / different:.0%})':>18}")  # fmt: skip
+    print("  targets (held-back German/English pairs): >= 80% of same-story pairs joined, <= 5% of different ones")
 
 
 Feed = tuple[str, list[tuple[str, Entry]]]
@@ -291,6 +292,15 @@ def snapshot_set() -> tuple[list[Feed], dict[str, Hashable]] | None:
     return feeds, {key: event for key, event in load_labels().items() if key in known}
 
 
+def items_2024_set() -> tuple[list[Feed], dict[str, Hashable]] | None:
+    """Three outlets' world feeds of 2024-10-18 (tests/stories/items2024.py) and their labels."""
+    if not items2024.ITEMS_2024.is_dir():
+        return None
+    found, gold = items2024.load_set()
+    feeds = [(feed.name, [(items2024.item_key(feed.name, entry), entry) for entry in feed.entries]) for feed in found]
+    return feeds, gold
+
+
 def article_set(articles: list[LabelledArticle]) -> tuple[list[Feed], dict[str, Hashable]]:
     """A labelled set as feeds: one per outlet, newest item first as feeds list them."""
     by_outlet: dict[str, list[tuple[str, Entry]]] = {}
@@ -314,6 +324,11 @@ def main() -> None:
         print(f"development set: skipped, no snapshot under {SNAPSHOT}")
     else:
         orders_report("development set (snapshot_devset.yaml)", *snapshot, entities, meaning)
+    items_2024 = items_2024_set()
+    if items_2024 is None:
+        print(f"2024 development set: skipped, no {items2024.ITEMS_2024}")
+    else:
+        orders_report("2024 development set (items_2024_devset.yaml, 2024-10-18)", *items_2024, entities, meaning)
     orders_report("tuned set (stories.yaml)", *article_set(load_articles()), entities, meaning)
     orders_report("held-out set (stories_holdout.yaml)", *article_set(load_articles(HOLDOUT_YAML)), entities, meaning)
     print("  targets: development set B-cubed F1 >= 0.90 in every order, the same stories in every order")
