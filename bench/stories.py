@@ -5,11 +5,12 @@ Prints pairwise precision/recall for copies, and pairwise and B-cubed scores for
 baselines measured in the same run: "same normalised body" for copies, "every article its own story"
 and "shares a capitalised name within 48 h" for stories; once for the set the settings were tuned on and
 once for a held-out set. Every set is scored with the meaning signal on (bot/stories/meaning.py: every
-entry embedded, as if every one could alert) and off (today's index: words, names and entities), and the
-German/English SemEval-2022 Task 8 development pairs (bench/meaning_sets.py) give the share of same-story
-pairs joined and of different-story pairs joined, on and off. --no-meaning leaves the signal out; --feeds
-clusters the corpus's real feed snapshot and shows the largest stories for reading (skipped when the
-corpus is absent).
+entry embedded, as if every one could alert), off (words, names and entities), and with today's index, the
+baseline: the story index of commit 184c152, before issue 18, run from its own tree in the same run
+(bench/past_index.py; one line says why when git or the commit is missing). The development pairs across
+languages (bench/meaning_sets.py) give the share of same-story pairs joined and of different-story pairs
+joined, for each. --no-meaning leaves the signal out; --feeds clusters the corpus's real feed snapshot and
+shows the largest stories for reading (skipped when the corpus is absent).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import argparse
 import random
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Hashable, Mapping
 from datetime import UTC, datetime
@@ -26,6 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.meaning_sets import PAIR_SETS, Pair, dev_pairs, meaning_embedder, pair_items  # noqa: E402
+from bench.past_index import PastIndex, Run, Stories, Unavailable, file_run  # noqa: E402
 from bench.reference.story_index import StoryIndex as ReferenceIndex  # noqa: E402
 from bot.model import Entry  # noqa: E402
 from bot.parse.feed import FeedParseError, parse_feed  # noqa: E402
@@ -39,6 +42,26 @@ from tests.stories.snapshot import FETCHED_AT, item_key, load_feeds, load_labels
 
 Labels = dict[str, Hashable]
 SNAPSHOT = ROOT.parent / "shared" / "corpus" / "feeds" / "news_snapshot_2026-02-17"
+BASELINE = "184c152"
+"""Today's index: the story index before issue 18 (no names across scripts, no language per entry, no meaning
+signal), run from its own tree beside ours."""
+PAST = f"baseline: today's index ({BASELINE})"
+Filer = Callable[[list[Run]], list[Stories]]
+"""Files each run in a fresh index; returns the story of each entry of each run."""
+
+
+def _newsbot(config: ClusterConfig | None = None, meaning: Embedder | None = None) -> Filer:
+    return lambda runs: [file_run(StoryIndex(config, meaning), run, FETCHED_AT) for run in runs]
+
+
+def _past(past: PastIndex) -> Filer:
+    return lambda runs: past.stories(runs, FETCHED_AT)
+
+
+def _label(filer: Filer, items: list[tuple[str, Entry]], entities: EntityIds | None = None) -> Labels:
+    """The story of each (key, entry), filed in this order into one index."""
+    run = [(entry, entities(entry) if entities else frozenset[str]()) for _, entry in items]
+    return dict(zip([key for key, _ in items], filer([run])[0], strict=True))
 
 
 def cluster(
@@ -85,11 +108,12 @@ def _print(label: str, pair: Score, b3: Score | None = None) -> None:
 
 
 def report(
-    label: str, articles: list[LabelledArticle], meaning: Embedder | None = None
+    label: str, articles: list[LabelledArticle], meaning: Embedder | None = None, past: PastIndex | None = None
 ) -> tuple[Score, Score, Score]:
     """Print the tables; return (copies pairwise, stories pairwise, stories B-cubed) of newsbot's method.
 
-    With the meaning model, one more stories row: the same index with the meaning signal on.
+    With the meaning model, one more stories row: the same index with the meaning signal on; with a past
+    index, its row.
     """
     gold_story: Mapping[str, Hashable] = {a.key: a.story for a in articles}
     gold_copy: Mapping[str, Hashable] = {a.key: a.copy for a in articles}
@@ -115,6 +139,8 @@ def report(
         "baseline: every article alone": lambda items: {a.key: a.key for a in items},
         "baseline: shares a name in 48 h": shared_names_baseline,
     }
+    if past is not None:
+        baselines = {PAST: lambda items: _label(_past(past), [(a.key, a.entry) for a in items]), **baselines}
     for name, method in baselines.items():
         labels = method(articles)
         _print(name, pairwise(labels, gold_story), bcubed(labels, gold_story))
@@ -152,37 +178,39 @@ def semeval_pairs() -> list[tuple[Entry, Entry, bool]]:
     return [(pair.first, pair.second, pair.same) for pair in dev_pairs()["de/en (corpus)"]]
 
 
-def _joined(pairs: list[Pair], index: StoryIndex) -> tuple[int, int]:
-    """Every article of every pair in one index: how many same-story and different-story pairs ended in one
-    story."""
-    items, _ = pair_items(pairs)
-    ids = {url: number for number, (url, _) in enumerate(items, start=1)}
-    for url, entry in items:
-        index.add(ids[url], entry, at=FETCHED_AT)
-    together = [(pair.same, index.story_of(ids[pair.first.url]) == index.story_of(ids[pair.second.url]))
-                for pair in pairs]  # fmt: skip
+def _joined(groups: list[list[Pair]], filer: Filer) -> tuple[int, int]:
+    """Every article of each group of pairs in an index of its own: how many same-story and different-story
+    pairs ended in one story."""
+    groups_items = [pair_items(group)[0] for group in groups]
+    runs = filer([[(entry, frozenset[str]()) for _, entry in items] for items in groups_items])
+    together = []
+    for group, items, stories in zip(groups, groups_items, runs, strict=True):
+        story = {url: stories[number] for number, (url, _) in enumerate(items)}
+        together += [(pair.same, story[pair.first.url] == story[pair.second.url]) for pair in group]
     return sum(same and one for same, one in together), sum(not same and one for same, one in together)
 
 
-def pairs_report(meaning: Embedder | None) -> None:
+def pairs_report(meaning: Embedder | None, past: PastIndex | None = None) -> None:
     """Each set of development pairs across languages, all in one index (as a desk would file them) and pair
     by pair."""
-    print(f"Development pairs across languages ({', '.join(PAIR_SETS)}: bench/meaning_sets.py)")
-    print(f"  {'set, method':<44}{'same joined, all in one index':>32}{'different joined':>18}"
-          f"{'same joined, pair by pair':>28}{'different joined':>18}")  # fmt: skip
-    configs: dict[str, Callable[[], StoryIndex]] = {"words, names, entities (off)": StoryIndex}
+    configs = {"words, names, entities (off)": _newsbot()}
     if meaning is not None:
-        configs["+ meaning (on)"] = lambda: StoryIndex(ClusterConfig(meaning=True), meaning)
+        configs["+ meaning (on)"] = _newsbot(ClusterConfig(meaning=True), meaning)
+    if past is not None:
+        configs[PAST] = _past(past)
+    width = max(len(f"{set_name}: {name}") for set_name in PAIR_SETS for name in configs) + 2
+    print(f"Development pairs across languages ({', '.join(PAIR_SETS)}: bench/meaning_sets.py)")
+    print(f"  {'set, method':<{width}}{'same joined, all in one index':>32}{'different joined':>18}"
+          f"{'same joined, pair by pair':>28}{'different joined':>18}")  # fmt: skip
     for set_name, pairs in dev_pairs().items():
         if not pairs:
             print(f"  {set_name}: skipped, its file is absent")
             continue
         same, different = sum(p.same for p in pairs), sum(not p.same for p in pairs)
-        for name, make in configs.items():
-            one_same, one_different = _joined(pairs, make())
-            by_pair = [_joined([pair], make()) for pair in pairs]
-            pair_same, pair_different = sum(s for s, _ in by_pair), sum(d for _, d in by_pair)
-            print(f"  {f'{set_name}: {name}':<44}{f'{one_same}/{same} ({one_same / same:.0%})':>32}"
+        for name, filer in configs.items():
+            one_same, one_different = _joined([pairs], filer)
+            pair_same, pair_different = _joined([[pair] for pair in pairs], filer)
+            print(f"  {f'{set_name}: {name}':<{width}}{f'{one_same}/{same} ({one_same / same:.0%})':>32}"
                   f"{f'{one_different}/{different} ({one_different / different:.0%})':>18}"
                   f"{f'{pair_same}/{same} ({pair_same / same:.0%})':>28}"
                   f"{f'{pair_different}/{different} ({pair_different / different:.0%})':>18}")  # fmt: skip
@@ -212,27 +240,18 @@ def _canonical(items: list[tuple[str, str, Entry]]) -> list[tuple[str, str, Entr
     return sorted(items, key=lambda item: (_when(item[2]), item[0], item[2].url))
 
 
-def _file_newsbot(
-    batches: list[list[tuple[str, str, Entry]]], entities: EntityIds, meaning: Embedder | None = None
-) -> Labels:
-    index = StoryIndex(ClusterConfig(meaning=True), meaning) if meaning is not None else StoryIndex()
-    ids: dict[str, int] = {}
-    for batch in batches:
-        for _, key, entry in _canonical(batch):
-            ids[key] = len(ids) + 1
-            index.add(ids[key], entry, entities(entry), at=FETCHED_AT)
-    return {key: index.story_of(entry_id) for key, entry_id in ids.items()}
+def _file_newsbot(batches: list[list[tuple[str, str, Entry]]], entities: EntityIds, filer: Filer) -> Labels:
+    """newsbot: batch after batch, each in its filing order."""
+    return _label(filer, [(key, entry) for batch in batches for _, key, entry in _canonical(batch)], entities)
 
 
 def _file_reference(feeds: list[Feed], entities: EntityIds) -> Labels:
     """newsbot 0.1: each poll's items stored as the feed lists them, as the feeds answered."""
-    index = ReferenceIndex()
-    ids: dict[str, int] = {}
-    for _, items in feeds:
-        for key, entry in items:
-            ids[key] = len(ids) + 1
-            index.add(ids[key], entry, entities(entry), at=FETCHED_AT)
-    return {key: index.story_of(entry_id) for key, entry_id in ids.items()}
+    return _label(_reference, [item for _, items in feeds for item in items], entities)
+
+
+def _reference(runs: list[Run]) -> list[Stories]:
+    return [file_run(ReferenceIndex(), run, FETCHED_AT) for run in runs]
 
 
 def feed_orders(feeds: list[Feed]) -> dict[str, list[Feed]]:
@@ -242,7 +261,12 @@ def feed_orders(feeds: list[Feed]) -> dict[str, list[Feed]]:
 
 
 def orders_report(
-    label: str, feeds: list[Feed], gold: Mapping[str, Hashable], entities: EntityIds, meaning: Embedder | None = None
+    label: str,
+    feeds: list[Feed],
+    gold: Mapping[str, Hashable],
+    entities: EntityIds,
+    meaning: Embedder | None = None,
+    past: PastIndex | None = None,
 ) -> list[Score]:
     """Stories of every item, scored on the labelled ones, with the feeds answering in three orders; return
     newsbot's B-cubed scores (one poll cycle filed as one batch) per order."""
@@ -250,19 +274,20 @@ def orders_report(
     print(f"{label}: {sum(len(items) for _, items in feeds)} items from {len(feeds)} feeds, "
           f"{len(gold)} labelled in {events} events")
     print(f"  {'method':<46}{'order':<10}{'pair P':>8}{'pair R':>8}{'pair F1':>8}{'B3 P':>8}{'B3 R':>8}{'B3 F1':>8}")
-    methods: dict[str, Callable[[list[Feed]], Labels]] = {
-        "newsbot, a poll cycle as one batch": lambda order: _file_newsbot(
-            [[(name, key, entry) for name, items in order for key, entry in items]], entities),
-        "newsbot, feed by feed (answers > 0.2 s apart)": lambda order: _file_newsbot(
-            [[(name, key, entry) for key, entry in items] for name, items in order], entities),
-        "baseline: newsbot 0.1, feed by feed": lambda order: _file_reference(order, entities),
-    }
+    def one_batch(filer: Filer) -> Callable[[list[Feed]], Labels]:
+        return lambda order: _file_newsbot(
+            [[(name, key, entry) for name, items in order for key, entry in items]], entities, filer)
+
+    methods: dict[str, Callable[[list[Feed]], Labels]] = {}
     if meaning is not None:
-        methods = {
-            "newsbot + meaning, a poll cycle as one batch": lambda order: _file_newsbot(
-                [[(name, key, entry) for name, items in order for key, entry in items]], entities, meaning),
-            **methods,
-        }
+        on = _newsbot(ClusterConfig(meaning=True), meaning)
+        methods["newsbot + meaning, a poll cycle as one batch"] = one_batch(on)
+    methods["newsbot, a poll cycle as one batch"] = one_batch(_newsbot())
+    methods["newsbot, feed by feed (answers > 0.2 s apart)"] = lambda order: _file_newsbot(
+        [[(name, key, entry) for key, entry in items] for name, items in order], entities, _newsbot())
+    if past is not None:
+        methods[f"{PAST}, one batch"] = one_batch(_past(past))
+    methods["baseline: newsbot 0.1, feed by feed"] = lambda order: _file_reference(order, entities)
     ours: list[Score] = []
     for method, run in methods.items():
         partitions = []
@@ -315,26 +340,42 @@ def main() -> None:
     parser.add_argument("--feeds", action="store_true", help="also cluster the corpus feed snapshot (unlabelled)")
     args = parser.parse_args()
     meaning = None if args.no_meaning else meaning_embedder()
-    report("tuned set (stories.yaml)", load_articles(), meaning)
-    report("held-out set (stories_holdout.yaml)", load_articles(HOLDOUT_YAML), meaning)
+    with tempfile.TemporaryDirectory(prefix="newsbot-baseline-") as folder:
+        try:
+            past: PastIndex | None = PastIndex.extract(BASELINE, ROOT, Path(folder))
+            print(f"{PAST}: its bot package from git, run in a process of its own on the same items with the same "
+                  "entity ids (the shipped rules') as newsbot's rows")
+        except Unavailable as error:
+            past = None
+            print(f"{PAST}: skipped, {error}")
+        measure(meaning, past, feeds=args.feeds)
+
+
+def measure(meaning: Embedder | None, past: PastIndex | None, *, feeds: bool) -> None:
+    report("tuned set (stories.yaml)", load_articles(), meaning, past)
+    report("held-out set (stories_holdout.yaml)", load_articles(HOLDOUT_YAML), meaning, past)
     print()
     entities = shipped_entities()
+
+    def orders(label: str, found: tuple[list[Feed], dict[str, Hashable]]) -> None:
+        orders_report(label, *found, entities, meaning, past)
+
     snapshot = snapshot_set()
     if snapshot is None:
         print(f"development set: skipped, no snapshot under {SNAPSHOT}")
     else:
-        orders_report("development set (snapshot_devset.yaml)", *snapshot, entities, meaning)
+        orders("development set (snapshot_devset.yaml)", snapshot)
     items_2024 = items_2024_set()
     if items_2024 is None:
         print(f"2024 development set: skipped, no {items2024.ITEMS_2024}")
     else:
-        orders_report("2024 development set (items_2024_devset.yaml, 2024-10-18)", *items_2024, entities, meaning)
-    orders_report("tuned set (stories.yaml)", *article_set(load_articles()), entities, meaning)
-    orders_report("held-out set (stories_holdout.yaml)", *article_set(load_articles(HOLDOUT_YAML)), entities, meaning)
+        orders("2024 development set (items_2024_devset.yaml, 2024-10-18)", items_2024)
+    orders("tuned set (stories.yaml)", article_set(load_articles()))
+    orders("held-out set (stories_holdout.yaml)", article_set(load_articles(HOLDOUT_YAML)))
     print("  targets: development set B-cubed F1 >= 0.90 in every order, the same stories in every order")
     print()
-    pairs_report(meaning)
-    if args.feeds:
+    pairs_report(meaning, past)
+    if feeds:
         feeds_report()
 
 
