@@ -44,7 +44,7 @@ import sqlalchemy as sa  # noqa: E402
 import yaml  # noqa: E402
 from sqlalchemy.ext.asyncio import create_async_engine  # noqa: E402
 
-from bench.poll import CLOCK_TICKS, _descendants, serve  # noqa: E402
+from bench.poll import CLOCK_TICKS, descendants, serve  # noqa: E402
 from bot.store.db import async_url  # noqa: E402
 from bot.store.unfiled import unfiled_count  # noqa: E402
 
@@ -95,7 +95,7 @@ def cpu_seconds(pids: list[int]) -> float:
     """CPU of the newsbot processes and their descendants (parse workers), as /proc has it now."""
     total = 0.0
     for pid in pids:
-        for each in (pid, *_descendants(pid, -1)):
+        for each in (pid, *descendants(pid, -1)):
             try:
                 fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
             except OSError:

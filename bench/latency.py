@@ -46,6 +46,7 @@ from bench.tree_daemon import (  # noqa: E402
     TOKEN,
     FeedServer,
     TimedBotApi,
+    feed_settings,
     log_tail,
     rss_item,
     start_run,
@@ -144,7 +145,7 @@ async def timed(tree: Path, args: argparse.Namespace, database: str) -> Timed:
             result.error = "could not migrate or subscribe: " + " | ".join(stderr.strip().splitlines()[-3:])
             return result
         api.private_chat(READER)
-        config = write_config(folder, tree, url, feed.url, api.base_url, every=args.every, backlog=0)
+        config = write_config(folder, tree, url, [feed_settings(feed.url, "Wire", args.every, 0)], api.base_url)
         process = await start_run(tree, config, log)
         rng = random.Random(19)
         first, *items = [item(n, rng) for n in range(args.items + 1)]

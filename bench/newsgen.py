@@ -135,13 +135,17 @@ class NewsGenerator:
                 made += 1
 
 
-def rss(title: str, base: str, items: list[Item]) -> bytes:
-    """An RSS 2.0 document of these items."""
-    parts = [
+def rss_item(base: str, item: Item) -> str:
+    """One RSS 2.0 <item> of this report, its link under `base`."""
+    return (
         f"<item><title>{escape(item.title)}</title><link>{base}/{item.guid}</link>"
         f"<guid isPermaLink=\"false\">{item.guid}</guid><pubDate>{format_datetime(item.published)}</pubDate>"
         f"<description>{escape(item.summary)}</description></item>"
-        for item in items
-    ]
+    )
+
+
+def rss(title: str, base: str, items: list[Item]) -> bytes:
+    """An RSS 2.0 document of these items."""
+    parts = [rss_item(base, item) for item in items]
     channel = f"<channel><title>{escape(title)}</title><link>{base}</link>{''.join(parts)}</channel>"
     return f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0">{channel}</rss>'.encode()

@@ -52,6 +52,7 @@ from bench.tree_daemon import (  # noqa: E402
     TOKEN,
     FeedServer,
     TimedBotApi,
+    feed_settings,
     log_tail,
     rss_item,
     start_run,
@@ -128,7 +129,7 @@ async def crossed(tree: Path, database: str, pg_url: str, timeout: float) -> Cro
             result.error = "could not migrate or subscribe: " + " | ".join(stderr.strip().splitlines()[-3:])
             return result
         api.private_chat(READER)
-        config = write_config(folder, tree, url, feed.url, api.base_url, every="1s", backlog=0)
+        config = write_config(folder, tree, url, [feed_settings(feed.url, "Wire", "1s", 0)], api.base_url)
         watch = {"NEWSBOT_PATH_WATCH_OUT": str(out), "NEWSBOT_PATH_WATCH_TREE": str(tree),
                  "NEWSBOT_PATH_WATCH_MODULE": str(ROOT / "bench" / "path_watch.py")}
         started = time.monotonic()

@@ -185,7 +185,8 @@ async def _serve(hosts: int, ports: multiprocessing.Queue[list[int]], quiet: boo
 # ---------------------------------------------------------------- measuring
 
 
-def _descendants(root: int, excluded: int) -> list[int]:
+def descendants(root: int, excluded: int) -> list[int]:
+    """The processes below `root` (children, their children ...), `excluded` and its own left out."""
     parents: dict[int, int] = {}
     for entry in os.listdir("/proc"):
         if entry.isdigit():
@@ -208,7 +209,7 @@ def cpu_seconds(server_pid: int) -> float:
     """CPU of this process and of its children (the parse workers), never the server's."""
     own = os.times()
     total = own.user + own.system
-    for pid in _descendants(os.getpid(), server_pid):
+    for pid in descendants(os.getpid(), server_pid):
         try:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
@@ -218,7 +219,7 @@ def cpu_seconds(server_pid: int) -> float:
 
 
 def _poller_pids(server_pid: int) -> list[int]:
-    return [os.getpid(), *_descendants(os.getpid(), server_pid)]
+    return [os.getpid(), *descendants(os.getpid(), server_pid)]
 
 
 def reset_peak_memory(server_pid: int) -> None:
@@ -230,8 +231,13 @@ def reset_peak_memory(server_pid: int) -> None:
 
 def peak_memory_mb(server_pid: int) -> float:
     """Sum of the peak RSS of this process and its parse workers since the last reset."""
+    return peak_rss_mb(_poller_pids(server_pid))
+
+
+def peak_rss_mb(pids: list[int]) -> float:
+    """Sum of the peak RSS (VmHWM) of these processes, those still running."""
     total = 0.0
-    for pid in _poller_pids(server_pid):
+    for pid in pids:
         with suppress(OSError):
             for line in Path(f"/proc/{pid}/status").read_text().splitlines():
                 if line.startswith("VmHWM:"):

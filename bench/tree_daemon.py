@@ -1,9 +1,10 @@
 """A newsbot checkout's `newsbot run`, as a user runs it, against a local feed and the fake Bot API.
 
-Shared by bench/path_files.py and bench/latency.py. Each checkout (this one or an older tree, the baseline)
-runs as a subprocess with its own code (cwd and PYTHONPATH are the checkout; the interpreter is this
-virtualenv's), on a fresh database it migrated and subscribed itself, so an older tree meets a schema it
-knows. The feed server and the fake Bot API run in the bench's own event loop, so their clocks are one.
+Shared by bench/path_files.py, bench/latency.py and bench/keepup.py. Each checkout (this one or an older
+tree, the baseline) runs as a subprocess with its own code (cwd and PYTHONPATH are the checkout; the
+interpreter is this virtualenv's), on a fresh database it migrated and subscribed itself, so an older tree
+meets a schema it knows. The feed server and the fake Bot API run in the bench's own event loop, so their
+clocks are one.
 """
 
 from __future__ import annotations
@@ -42,13 +43,18 @@ def rss_item(key: str, title: str, text: str, published: float) -> str:
 
 @dataclass
 class FeedServer:
-    """One RSS feed on 127.0.0.1, answering every GET with all items published so far (always 200).
+    """One RSS feed on 127.0.0.1, answering every GET with the items published so far (the newest `keep`,
+    all with 0), always 200 unless `etags` (then 304 to a poll that already has them all).
 
-    It records when each item was published and when a response first carried it (its own clock)."""
+    It records when each item was published and when a response first carried it (its own clock), and
+    which items left the feed (`gone`, with `keep`)."""
 
+    keep: int = 0
+    etags: bool = False
     items: list[tuple[str, str]] = field(default_factory=list)
     published: dict[str, float] = field(default_factory=dict)
     first_served: dict[str, float] = field(default_factory=dict)
+    gone: set[str] = field(default_factory=set)
     requests: int = 0
     port: int = 0
     _runner: web.AppRunner | None = None
@@ -56,16 +62,22 @@ class FeedServer:
     def publish(self, key: str, item: str) -> None:
         self.items.append((key, item))
         self.published[key] = time.time()
+        if self.keep and len(self.items) > self.keep:
+            self.gone.add(self.items.pop(0)[0])
 
-    async def _feed(self, _request: web.Request) -> web.Response:
+    async def _feed(self, request: web.Request) -> web.Response:
         now = time.time()
         self.requests += 1
+        etag = f'"{len(self.published)}"'
+        if self.etags and request.headers.get("If-None-Match") == etag:
+            return web.Response(status=304, headers={"ETag": etag})
         for key, _ in self.items:
             self.first_served.setdefault(key, now)
         body = "".join(item for _, item in self.items)
         rss = ('<?xml version="1.0"?><rss version="2.0"><channel><title>Wire</title>'
                f"<link>https://wire.example/</link>{body}</channel></rss>")
-        return web.Response(body=rss.encode(), content_type="application/rss+xml")
+        headers = {"ETag": etag} if self.etags else {}
+        return web.Response(body=rss.encode(), content_type="application/rss+xml", headers=headers)
 
     async def __aenter__(self) -> FeedServer:
         app = web.Application()
@@ -120,14 +132,21 @@ def subscribe_in(tree: Path, url: str) -> None:
                    env={**os.environ, "PYTHONPATH": str(tree)}, capture_output=True, text=True)
 
 
-def write_config(folder: Path, tree: Path, database: str, feed_url: str, api_url: str, *, every: str,
-                 backlog: int) -> Path:
-    """A config.yaml for `tree`: its own starter rules, one local feed, Telegram at the fake Bot API."""
+def feed_settings(url: str, name: str, every: str | None, backlog: int) -> dict[str, Any]:
+    """One local feed of a config, polled `every` (None: as polling adapts) without full text."""
+    return {"url": url, "name": name, "backlog": backlog, "fulltext": False, **({"every": every} if every else {})}
+
+
+def write_config(folder: Path, tree: Path, database: str, feeds: list[dict[str, Any]], api_url: str, *,
+                 rules: Path | None = None, more: dict[str, Any] | None = None) -> Path:
+    """A config.yaml for `tree`: these feeds, `rules` (else its own starter rules), Telegram at the fake Bot
+    API, and `more` settings."""
     settings = {
         "database": database,
-        "rules": str(tree / "bot" / "starter" / "rules"),
-        "feeds": [{"url": feed_url, "name": "Wire", "every": every, "backlog": backlog, "fulltext": False}],
+        "rules": str(rules or tree / "bot" / "starter" / "rules"),
+        "feeds": feeds,
         "telegram": {"token": "${TELEGRAM_BOT_TOKEN}", "base_url": api_url},
+        **(more or {}),
     }
     config = folder / "config.yaml"
     config.write_text(yaml.safe_dump(settings), encoding="utf-8")
