@@ -4,9 +4,10 @@ A logistic regression over what the entry and the story share: the meaning cosin
 cosine of their weighted words, the names and rule-book entities they share (names across scripts, see
 terms.name_key), the hours between them, and whether they are in different languages (the model's cosines
 run lower across languages). Its coefficients were fitted by bench/fit_meaning.py on the
-labelled development data kept in the repository (tests/stories/testdata: the snapshot development set and
-the hand-written stories; the German/English SemEval development pairs of the corpus), never on held-back
-material; the script prints the figures they give (bench/README.md keeps them).
+labelled development data kept in the repository (tests/stories/testdata: the snapshot and 2024-10-18
+development sets, the hand-written stories, the German/English SemEval development pairs, the written
+Russian/Ukrainian-English pairs), never on held-back material; the script prints the figures they give
+(bench/README.md keeps them).
 """
 
 from __future__ import annotations
