@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench import newsgen  # noqa: E402
+from bench.newsgen import Item  # noqa: E402
 from tests.e2e.fake_botapi import FakeBotApi  # noqa: E402
 
 TOKEN = "424242:BENCH-token"
@@ -35,10 +38,8 @@ TOPIC = "troop-deployment"
 
 
 def rss_item(key: str, title: str, text: str, published: float) -> str:
-    """One RSS item; `published` is a Unix time."""
-    when = time.strftime("%a, %d %b %Y %H:%M:%S +0000", time.gmtime(published))
-    return (f"<item><title>{title}</title><link>https://wire.example/{key}</link><guid>{key}</guid>"
-            f"<description>{text}</description><pubDate>{when}</pubDate></item>")
+    """One RSS item of the wire, written as bench/newsgen.py writes its reports; `published` is a Unix time."""
+    return newsgen.rss_item("https://wire.example", Item(0, title, text, datetime.fromtimestamp(published, UTC), key))
 
 
 @dataclass

@@ -25,7 +25,7 @@ MEANING_CHARS = 200
 """What is embedded: the title and the body's first characters, where a report says what happened. The
 model's cost grows with the text (about 1.5 ms of CPU per token: some 50 ms an entry at 100 characters, 70 at
 200, 105 at 300) and so does what it tells apart (on the German/English pairs of the corpus, ROC AUC 0.79 at
-100, 0.89 at 200, 0.90 at 300): 200 is where the gain flattens (bench/README.md ## meaning)."""
+100, 0.88 at 200, 0.90 at 300): 200 is where the gain flattens (bench/README.md ## meaning)."""
 
 
 def available() -> bool:
