@@ -5,7 +5,9 @@ publication time (undated entries: when seen), then feed URL, then the entry's k
 give the same stories however their polls interleaved, as long as they are filed in one batch (`poll
 --once` files a whole cycle; the daemon files what is waiting).
 
-Entries, their stories and credits, matches, alerts and the stories to tell (store/untold.py) are written
+The meaning vectors a batch will likely need are embedded first, on every core, before its transaction
+begins (story_window.embed_ahead): a slow model must not hold the database's write lock, which the polls
+need. Entries, their stories and credits, matches, alerts and the stories to tell (store/untold.py) are written
 in one transaction, which also takes the entries' unfiled rows: a crash leaves all of a batch's work or
 none of it, and the next holder of the ingest role files what is missing. Telling the readers comes after
 the commit (ingest/telling.py), never inside it.
@@ -117,8 +119,9 @@ class Filing:
         """Store and file `items` in canonical order, in one transaction that begins with `first` (which takes
         the `taken` waiting rows they came from)."""
         async with self.lock:
-            started = time.perf_counter()
             new = canonical(items)
+            await asyncio.to_thread(self.window.embed_ahead, [(n.read.observed, _when(n)) for n in new])
+            started = time.perf_counter()
             filed = False
             try:
                 async with self.engine.begin() as conn:

@@ -128,6 +128,13 @@ class StoryWindow:
             for entry, wanted in zip(entries, meaningful, strict=True)
         ]
 
+    def embed_ahead(self, batch: Sequence[tuple[Observed, datetime]]) -> None:
+        """Embed what filing `batch` will likely need, on every core, before the filing transaction begins
+        (a slow model must not hold the database's write lock). CPU work: run it off the event loop."""
+        embedding = self.index.meaning_seconds
+        self.index.embed_ahead(batch)
+        STAGE_SECONDS.labels("meaning").inc(self.index.meaning_seconds - embedding)
+
     def file(self, batch: Sequence[ToFile], now: datetime) -> list[Assignment]:
         """File a batch, in the order given (the caller's canonical order); recorded for `rollback` until
         `commit`. CPU work: run it off the event loop."""
@@ -147,4 +154,3 @@ class StoryWindow:
 
     def rollback(self) -> None:
         self.index.rollback()
-

@@ -43,7 +43,7 @@ from time import perf_counter
 
 from bot.model import Entry
 from bot.stories import decision
-from bot.stories.centroids import Merged, Stories, StorySum
+from bot.stories.centroids import Merged, Stories, StorySum, dot
 from bot.stories.copies import CopyIndex
 from bot.stories.decision import Evidence, same_event
 from bot.stories.features import FeatureConfig, Observed, StoryFeatures, observe, weigh
@@ -123,6 +123,8 @@ class StoryIndex:
         self._unread: dict[int, str] = {}
         """The meaning texts of the last `meaning_scan` entries that opened a story and were not embedded:
         embedded when a later entry nearly joins their story."""
+        self._ready: dict[str, array[float]] = {}
+        """Vectors embedded ahead of filing (`embed_ahead`), by text, until the batch is committed or rolled back."""
         self.meaning_seconds = 0.0
         """Time spent embedding, for the ingest's stage metric."""
         self._undo: list[_Held | Merged] | None = None
@@ -136,15 +138,78 @@ class StoryIndex:
 
     def commit(self) -> None:
         self._undo = None
+        self._ready.clear()
 
     def rollback(self) -> None:
         """Take back every entry filed and every merge made since `begin`, newest first."""
         undo, self._undo = self._undo or [], None
+        self._ready.clear()
         for record in reversed(undo):
             if isinstance(record, _Held):
                 self.forget(record.entry_id)
             else:
                 self._sums.split(record)
+
+    def embed_ahead(self, batch: Sequence[tuple[Observed, datetime]]) -> int:
+        """Embed, all at once, the meaning texts that filing `batch` is likely to embed one by one: the embedder
+        spreads them over the cores, and the caller runs this before the store's transaction, which then does
+        not wait on the model. Decisions do not change: filing takes a vector from here, else embeds it then.
+        Returns how many texts were embedded."""
+        if self._meanings is None or self.embedder is None:
+            return 0
+        texts = self._likely_texts(batch)
+        if texts:
+            started = perf_counter()
+            vectors = self.embedder(texts)
+            self.meaning_seconds += perf_counter() - started
+            self._ready.update((text, array("f", vector)) for text, vector in zip(texts, vectors, strict=True))
+        return len(texts)
+
+    def _likely_texts(self, batch: Sequence[tuple[Observed, datetime]]) -> list[str]:
+        """The texts filing `batch` will likely embed. index.file embeds an entry that opens a story by its words
+        and nearly joins another (`_near_misses`), with the first report of each story it nearly joins if that
+        has no vector yet. So: each entry of the batch that opens a story by its words (it joins none of the
+        window's, nor an earlier entry's of the batch) and nearly joins one of the window's or shares a name or
+        an entity with an earlier entry of the batch, with the first unread report of those stories. Read only:
+        the window is not changed."""
+        texts: dict[str, None] = {}
+        earlier: dict[str, list[tuple[StoryFeatures, str]]] = {}
+        """The batch's entries so far by name and entity: features, and the text of their story's first report."""
+        for observed, when in batch:
+            features = self._weigh(observed)
+            names = [term for term in features.terms if term[0] in "@#"]
+            before = {id(other): (other, text) for term in names for other, text in earlier.get(term, ())}
+            scored = self._scored(features, when.timestamp(), self._candidate_entries(features))
+            first = self._joined(features, scored, list(before.values()))
+            if first is None and observed.meaning_text:
+                near = self._near_misses(features, scored)
+                if near or before:
+                    texts[observed.meaning_text] = None
+                    texts.update((text, None) for _, text in before.values() if text)
+                for story_id in near:
+                    if (unread := self._first_unread(story_id)) is not None:
+                        texts[self._unread[unread]] = None
+            for term in names:
+                earlier.setdefault(term, []).append((features, observed.meaning_text if first is None else first))
+        return list(texts)
+
+    def _joined(
+        self, features: StoryFeatures, scored: list[tuple[float, int]], before: list[tuple[StoryFeatures, str]]
+    ) -> str | None:
+        """None if an entry likely opens a story; else the text of the first unread report of the story it likely
+        joins by its words ("" if none): one of the window's (`scored`), or an earlier entry's of the batch."""
+        if scored and scored[0][0] >= self.config.threshold:
+            unread = self._first_unread(scored[0][1])
+            return self._unread[unread] if unread is not None else ""
+        weights = features.weight_map()
+        return next((text for other, text in before if dot(other, weights) >= self.config.threshold), None)
+
+    def _first_unread(self, story_id: int) -> int | None:
+        """The story's first member whose text is kept unread, if the story has no meaning vector yet."""
+        members = self._sums.stories[story_id].members
+        if any(self._members[m].features.vector is not None for m in members):
+            return None
+        return next((m for m in members if m in self._unread), None)
 
     # --- entry points ---------------------------------------------------------------------------------
 
@@ -181,7 +246,7 @@ class StoryIndex:
         else:
             assignment = self._decide(entry_id, features, time, found)
             if observed.meaning_text and assignment.new_story and not assignment.closed:
-                near = self._near_misses(features, time, found)
+                near = self._near_misses(features, self._scored(features, time, found))
                 if near:
                     self._understand_stories(near)
                     features = self._understood(features, observed.meaning_text)
@@ -280,12 +345,12 @@ class StoryIndex:
         evidence = self.evidence(features, time, self._sums.stories[best], None)
         return Assignment(entry_id, best, False, None, best_score, tuple(same), evidence=evidence)
 
-    def _near_misses(self, features: StoryFeatures, time: float, found: dict[int, float]) -> list[int]:
+    def _near_misses(self, features: StoryFeatures, scored: list[tuple[float, int]]) -> list[int]:
         """The stories the entry's words nearly joined: those that share a name or an entity with it, or
         `decision.WORDS_ALONE` of its words. Only with one of those can meaning change the decision (it never
         joins without), so only then is the entry embedded."""
         near = []
-        for score, story_id in self._scored(features, time, found):
+        for score, story_id in scored:
             weights = self._sums.weights(self._sums.stories[story_id])
             if score >= decision.WORDS_ALONE or any(t[0] in "@#" and t in weights for t in features.terms):
                 near.append(story_id)
@@ -296,10 +361,7 @@ class StoryIndex:
         when it opened the story without one)."""
         assert self._meanings is not None
         for story_id in story_ids:
-            members = self._sums.stories[story_id].members
-            if any(self._members[m].features.vector is not None for m in members):
-                continue
-            unread = next((m for m in members if m in self._unread), None)
+            unread = self._first_unread(story_id)
             if unread is not None:
                 member = self._members[unread]
                 member.features = self._understood(member.features, self._unread.pop(unread))
@@ -311,9 +373,11 @@ class StoryIndex:
         embedded: one that joins a story is that story's event already, whose first member was embedded."""
         if self._meanings is None or self.embedder is None:
             return features
-        started = perf_counter()
-        vector = array("f", self.embedder([text])[0])
-        self.meaning_seconds += perf_counter() - started
+        vector = self._ready.get(text)
+        if vector is None:
+            started = perf_counter()
+            vector = array("f", self.embedder([text])[0])
+            self.meaning_seconds += perf_counter() - started
         return replace(features, vector=vector)
 
     def _by_meaning(self, assignment: Assignment, features: StoryFeatures, time: float) -> Assignment:

