@@ -179,18 +179,20 @@ class StoryIndex:
             features = self._weigh(observed)
             names = [term for term in features.terms if term[0] in "@#"]
             before = {id(other): (other, text) for term in names for other, text in earlier.get(term, ())}
-            scored = self._scored(features, when.timestamp(), self._candidate_entries(features))
-            first = self._joined(features, scored, list(before.values()))
-            if first is None and observed.meaning_text:
-                near = self._near_misses(features, scored)
-                if near or before:
+            first = ""
+            if observed.meaning_text:  # the others are not embedded: their stories need not be guessed
+                scored = self._scored(features, when.timestamp(), self._candidate_entries(features))
+                joined = self._joined(features, scored, list(before.values()))
+                first = observed.meaning_text if joined is None else joined
+                near = self._near_misses(features, scored) if joined is None else []
+                if joined is None and (near or before):
                     texts[observed.meaning_text] = None
                     texts.update((text, None) for _, text in before.values() if text)
                 for story_id in near:
                     if (unread := self._first_unread(story_id)) is not None:
                         texts[self._unread[unread]] = None
             for term in names:
-                earlier.setdefault(term, []).append((features, observed.meaning_text if first is None else first))
+                earlier.setdefault(term, []).append((features, first))
         return list(texts)
 
     def _joined(
