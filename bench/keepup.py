@@ -320,10 +320,11 @@ def report(args: argparse.Namespace, runs: list[Run]) -> None:
               f"{three([s.lag for s in steady], '.1f')} | {three([s.filing_lag for s in steady], '.1f')} | "
               f"{caught} | {run.cpu:.0%} | {run.bench_cpu:.0%} | {run.peak_mb:.0f} ({run.workers_mb:.0f}) | "
               f"{run.sent:,} | {run.failed_polls} of {run.polls:,} |")
-    print("\nThe filer, from the steady part's start to the end (metrics): ms per entry filed; busy = ingest "
-          "transactions' wall time over the steady part's")
-    print("| rate /s | meaning | entries | read | meaning | file (with meaning) | alerts | ingest (transaction) | "
-          "busy |")
+    print("\nThe filer, from the steady part's start to the end (metrics): ms per entry filed (meaning: wall time "
+          "embedding, ahead of the transaction and in it); busy = ingest transactions' wall time over the steady "
+          "part's")
+    print("| rate /s | meaning | entries | read | meaning | file (in the transaction) | alerts | "
+          "ingest (transaction) | busy |")
     print("|---:|---|---:|---:|---:|---:|---:|---:|---:|")
     for run in runs:
         if run.error:

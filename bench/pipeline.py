@@ -400,8 +400,9 @@ def baseline(args: argparse.Namespace) -> dict[str, object]:
 
 def report(args: argparse.Namespace, runs: list[dict[str, object]], base: dict[str, object]) -> None:
     print(f"pipeline: {args.feeds} feeds x {args.items} items, {args.rules} rules, {CHATS} chats x {TOPICS_PER_CHAT} "
-          f"topics; meaning signal {'off' if args.no_meaning else 'on'}; ms per entry (meaning: the part of file "
-          "spent embedding, wall); CPU = this process and its parse workers")
+          f"topics; meaning signal {'off' if args.no_meaning else 'on'}; ms per entry (meaning: wall time "
+          "embedding, ahead of the filing transaction and in it; file: in it); CPU = this process and its parse "
+          "workers")
     for run in runs:
         db = run["database"]
         cycles = [Measured(**c) for c in run["cycles"]]  # type: ignore[union-attr]
