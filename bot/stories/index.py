@@ -150,20 +150,18 @@ class StoryIndex:
             else:
                 self._sums.split(record)
 
-    def embed_ahead(self, batch: Sequence[tuple[Observed, datetime]]) -> int:
+    def embed_ahead(self, batch: Sequence[tuple[Observed, datetime]]) -> None:
         """Embed, all at once, the meaning texts that filing `batch` is likely to embed one by one: the embedder
         spreads them over the cores, and the caller runs this before the store's transaction, which then does
-        not wait on the model. Decisions do not change: filing takes a vector from here, else embeds it then.
-        Returns how many texts were embedded."""
+        not wait on the model. Decisions do not change: filing takes a vector from here, else embeds it then."""
         if self._meanings is None or self.embedder is None:
-            return 0
+            return
         texts = self._likely_texts(batch)
         if texts:
             started = perf_counter()
             vectors = self.embedder(texts)
             self.meaning_seconds += perf_counter() - started
             self._ready.update((text, array("f", vector)) for text, vector in zip(texts, vectors, strict=True))
-        return len(texts)
 
     def _likely_texts(self, batch: Sequence[tuple[Observed, datetime]]) -> list[str]:
         """The texts filing `batch` will likely embed. index.file embeds an entry that opens a story by its words
