@@ -158,10 +158,7 @@ class StoryIndex:
             return
         texts = self._likely_texts(batch)
         if texts:
-            started = perf_counter()
-            vectors = self.embedder(texts)
-            self.meaning_seconds += perf_counter() - started
-            self._ready.update((text, array("f", vector)) for text, vector in zip(texts, vectors, strict=True))
+            self._ready.update(zip(texts, self._embed(texts), strict=True))
 
     def _likely_texts(self, batch: Sequence[tuple[Observed, datetime]]) -> list[str]:
         """The texts filing `batch` will likely embed. index.file embeds an entry that opens a story by its words
@@ -375,10 +372,16 @@ class StoryIndex:
             return features
         vector = self._ready.get(text)
         if vector is None:
-            started = perf_counter()
-            vector = array("f", self.embedder([text])[0])
-            self.meaning_seconds += perf_counter() - started
+            vector = self._embed([text])[0]
         return replace(features, vector=vector)
+
+    def _embed(self, texts: list[str]) -> list[array[float]]:
+        """The texts' meaning vectors, their time counted in `meaning_seconds`."""
+        assert self.embedder is not None
+        started = perf_counter()
+        vectors = [array("f", vector) for vector in self.embedder(texts)]
+        self.meaning_seconds += perf_counter() - started
+        return vectors
 
     def _by_meaning(self, assignment: Assignment, features: StoryFeatures, time: float) -> Assignment:
         """The decision with meaning: among the other stories nearest in meaning, the one most likely to be
