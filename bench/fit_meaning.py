@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 from bench.meaning_sets import dev_pairs, meaning_embedder, pair_items  # noqa: E402
 from bench.stories import EntityIds, items_2024_set, shipped_entities, snapshot_set  # noqa: E402
 from bot.model import Entry  # noqa: E402
-from bot.stories.decision import INPUTS, SIGNS, WORDS_ALONE, Evidence  # noqa: E402
+from bot.stories.decision import INPUTS, SIGNS, Evidence, may_join  # noqa: E402
 from bot.stories.features import StoryFeatures  # noqa: E402
 from bot.stories.index import Assignment, ClusterConfig, Embedder, StoryIndex  # noqa: E402
 from tests.stories.articles import load_articles  # noqa: E402
@@ -59,9 +59,9 @@ class _Recorder(StoryIndex):
     def _by_meaning(self, assignment: Assignment, features: StoryFeatures, time: float) -> Assignment:
         event = self.gold.get(assignment.entry_id)
         decided = {assignment.story_id, *assignment.merged}
-        for story_id, evidence in self.meaning_candidates(features, time, decided):
+        for story_id, evidence in self.meaning_candidates(assignment.entry_id, features, time, decided):
             labels = Counter(self.gold[m] for m in self.members(story_id) if m in self.gold)
-            if event is not None and labels and (evidence.who or evidence.words >= WORDS_ALONE):
+            if event is not None and labels and may_join(evidence):
                 story_event = labels.most_common(1)[0][0]
                 self.examples.append(Example(f"{self.group}:{event}", evidence, story_event == event))
         return assignment

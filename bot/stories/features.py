@@ -131,6 +131,9 @@ class Observed:
     meaning_text: str = ""
     """What the meaning model reads of the entry, if the index is to embed it where that can change its
     decision (index.py); "" for an entry whose meaning is not wanted."""
+    across_text: str = ""
+    """What it reads of the entry to compare it with a report in another language: more of the body ("" as
+    meaning_text, or when the body adds nothing to it)."""
 
 
 def _counts(entry: Entry, language: str | None, entities: Collection[str], config: FeatureConfig) -> dict[str, float]:
@@ -149,6 +152,7 @@ def observe(
     entities: Collection[str] = (),
     config: FeatureConfig | None = None,
     meaning_text: str = "",
+    across_text: str = "",
 ) -> Observed:
     """Read one entry (pure, and the costly part: about 0.3 ms for a feed summary), in its language (the
     feed's, else detected)."""
@@ -162,6 +166,7 @@ def observe(
         lead=lead,
         digest=_hash64(" ".join(tokens)) if lead else 0,
         meaning_text=meaning_text,
+        across_text=across_text if across_text != meaning_text else "",
     )
 
 

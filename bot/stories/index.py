@@ -26,7 +26,9 @@ With the meaning signal (`ClusterConfig.meaning`, vectors from meaning.py), an e
 is also compared with the stories its meaning is nearest to (the `meaning_neighbours` nearest of the last
 `meaning_scan` vectors, each at least `meaning_floor`): where decision.py finds one of them to be its
 event, the entry joins it (its words found none) or its story and that one merge. Meaning only adds joins;
-words alone decide as before for entries without a vector.
+words alone decide as before for entries without a vector. Where the entry and a story's nearest report are
+in different languages, the meaning compared is that of longer texts (meaning.ACROSS_CHARS), embedded then:
+the texts of the last `meaning_scan` entries with a meaning text are kept for it (not across a restart).
 
 Story ids need no counter and survive a restart; at start-up the window is restored with the stored
 features and story ids (`restore`), without deciding anything again.
@@ -40,15 +42,18 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from time import perf_counter
+from typing import TypeVar
 
 from bot.model import Entry
 from bot.stories import decision
 from bot.stories.centroids import Merged, Stories, StorySum, dot
 from bot.stories.copies import CopyIndex
-from bot.stories.decision import Evidence, same_event
+from bot.stories.decision import Evidence, may_join, same_event
 from bot.stories.features import FeatureConfig, Observed, StoryFeatures, observe, weigh
 from bot.stories.vectors import RecentVectors
 from bot.stories.weights import idf, weights_for
+
+_T = TypeVar("_T")
 
 Embedder = Callable[[Sequence[str]], Sequence[Sequence[float]]]
 """Maps texts to unit-length vectors: the meaning model (meaning.load_e5()); optional."""
@@ -123,6 +128,11 @@ class StoryIndex:
         self._unread: dict[int, str] = {}
         """The meaning texts of the last `meaning_scan` entries that opened a story and were not embedded:
         embedded when a later entry nearly joins their story."""
+        self._across: dict[int, str] = {}
+        """The longer texts of the last `meaning_scan` entries with a meaning text, for comparisons across
+        languages ("": the meaning text says it all)."""
+        self._across_vectors: dict[int, array[float]] = {}
+        """Their vectors, once a comparison across languages needed them."""
         self._ready: dict[str, array[float]] = {}
         """Vectors embedded ahead of filing (`embed_ahead`), by text, until the batch is committed or rolled back."""
         self.meaning_seconds = 0.0
@@ -214,9 +224,14 @@ class StoryIndex:
         """Read an entry for filing; pure, so callers run it before taking the lock that `file` needs. With
         the meaning signal and `embed`, it keeps the text `file` embeds if the entry's words open a story."""
         if self.config.meaning:
-            from bot.stories.meaning import meaning_text
+            from bot.stories.meaning import ACROSS_CHARS, meaning_text
 
-            return observe(entry, entities, self.config.features, meaning_text=meaning_text(entry) if embed else "")
+            if not embed:
+                return observe(entry, entities, self.config.features)
+            return observe(
+                entry, entities, self.config.features,
+                meaning_text=meaning_text(entry), across_text=meaning_text(entry, ACROSS_CHARS),
+            )  # fmt: skip
         return observe(entry, entities, self.config.features)
 
     def add(
@@ -244,14 +259,14 @@ class StoryIndex:
             assignment = self._decide(entry_id, features, time, found)
             if observed.meaning_text and assignment.new_story and not assignment.closed:
                 near = self._near_misses(features, self._scored(features, time, found))
+                if self._meanings is not None:
+                    _keep(self._across, entry_id, observed.across_text, self.config.meaning_scan)
                 if near:
                     self._understand_stories(near)
                     features = self._understood(features, observed.meaning_text)
                     assignment = self._by_meaning(assignment, features, time)
                 elif self._meanings is not None:
-                    self._unread[entry_id] = observed.meaning_text
-                    if len(self._unread) > self.config.meaning_scan:
-                        del self._unread[next(iter(self._unread))]
+                    _keep(self._unread, entry_id, observed.meaning_text, self.config.meaning_scan)
         story_id = assignment.story_id
         if assignment.merged:
             story_id, undo = self._sums.merge([story_id, *assignment.merged])
@@ -387,7 +402,8 @@ class StoryIndex:
         """The decision with meaning: among the other stories nearest in meaning, the one most likely to be
         the entry's event (decision.py), if any is likely, joins the entry's story."""
         best: tuple[float, int, Evidence] | None = None
-        for story_id, evidence in self.meaning_candidates(features, time, {assignment.story_id, *assignment.merged}):
+        decided = {assignment.story_id, *assignment.merged}
+        for story_id, evidence in self.meaning_candidates(assignment.entry_id, features, time, decided):
             likely = same_event(evidence)
             if likely >= decision.LIKELY and (best is None or (likely, -story_id) > (best[0], -best[1])):
                 best = (likely, story_id, evidence)
@@ -399,25 +415,45 @@ class StoryIndex:
         return replace(assignment, merged=(*assignment.merged, story_id), evidence=evidence)
 
     def meaning_candidates(
-        self, features: StoryFeatures, time: float, decided: Collection[int]
+        self, entry_id: int, features: StoryFeatures, time: float, decided: Collection[int]
     ) -> list[tuple[int, Evidence]]:
         """The open stories within the window, other than `decided`, whose members are nearest in meaning
-        to the entry, with what the entry shares with each."""
+        to the entry `entry_id` being filed, with what the entry shares with each. Where the story's nearest
+        member is in another language and the decision may join them, their longer texts are compared."""
         if self._meanings is None or features.vector is None:
             return []
-        nearest: dict[int, tuple[float, str]] = {}
+        nearest: dict[int, tuple[float, int]] = {}
         for cosine, other in self._meanings.nearest(
             features.vector, self.config.meaning_neighbours, self.config.meaning_floor
         ):
             member = self._members.get(other)
             if member is not None and member.story not in decided and member.story not in nearest:
-                nearest[member.story] = (cosine, member.features.language)
+                nearest[member.story] = (cosine, other)
         found = []
-        for story_id, (cosine, language) in nearest.items():
+        for story_id, (cosine, other) in nearest.items():
             story = self._sums.stories[story_id]
             if not story.closed and self._within(time, story):
-                found.append((story_id, self.evidence(features, time, story, cosine, language)))
+                known = self._members[other].features
+                evidence = self.evidence(features, time, story, cosine, known.language)
+                if evidence.languages_differ and may_join(evidence):
+                    ours, theirs = self._across_vector(entry_id, features), self._across_vector(other, known)
+                    if ours is not None and theirs is not None:
+                        evidence = replace(evidence, meaning=sum(a * b for a, b in zip(ours, theirs, strict=True)))
+                found.append((story_id, evidence))
         return found
+
+    def _across_vector(self, entry_id: int, features: StoryFeatures) -> array[float] | None:
+        """The meaning vector of an entry's longer text, embedded once; None when its text was not kept (it
+        was filed before a restart, or is not among the last `meaning_scan`)."""
+        vector = self._across_vectors.get(entry_id)
+        if vector is None:
+            text = self._across.get(entry_id)
+            if text is None:
+                return None
+            vector = self._embed([text])[0] if text else features.vector
+            if vector is not None:
+                _keep(self._across_vectors, entry_id, vector, self.config.meaning_scan)
+        return vector
 
     def evidence(
         self, features: StoryFeatures, time: float, story: StorySum, meaning: float | None, language: str = ""
@@ -464,6 +500,8 @@ class StoryIndex:
         """Drop one entry from the index (it left the window, or was never stored)."""
         member = self._sums.release(entry_id)
         self._unread.pop(entry_id, None)
+        self._across.pop(entry_id, None)
+        self._across_vectors.pop(entry_id, None)
         for term in member.features.terms:
             left = self._frequency[term] - 1
             if left:
@@ -502,3 +540,10 @@ class StoryIndex:
 
     def __len__(self) -> int:
         return len(self._members)
+
+
+def _keep(kept: dict[int, _T], entry_id: int, value: _T, most: int) -> None:
+    """Keep `value` for the entry, and only the `most` latest entries' values."""
+    kept[entry_id] = value
+    if len(kept) > most:
+        del kept[next(iter(kept))]

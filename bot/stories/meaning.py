@@ -37,10 +37,18 @@ def available() -> bool:
     return importlib.util.find_spec(PACKAGE) is not None
 
 
-def meaning_text(entry: Entry) -> str:
+ACROSS_CHARS = 500
+"""What is read of the body where an entry and a story's nearest report are in different languages: the model
+tells one event from another across languages far better with more text (German/English pairs of the corpus:
+ROC AUC 0.88 at 200 characters, 0.93 at 500, 0.96 at 1,000; 500 joined as many of all the development pairs
+as 1,000, for a third of the cost: bench/README.md ## meaning). Such comparisons are few: a story's nearest
+reports in another language that share a name, an entity or a fifth of the words (index.py)."""
+
+
+def meaning_text(entry: Entry, chars: int = MEANING_CHARS) -> str:
     """The text whose meaning is compared: the title and the start of the body, bounded in size."""
-    body = " ".join(entry.body[: 2 * MEANING_CHARS].split())
-    return f"{entry.title[:MEANING_CHARS]}. {body[:MEANING_CHARS]}"
+    body = " ".join(entry.body[: 2 * chars].split())
+    return f"{entry.title[:MEANING_CHARS]}. {body[:chars]}"
 
 
 @cache

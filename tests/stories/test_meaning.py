@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -174,7 +175,7 @@ def test_reports_told_in_one_template_stay_apart() -> None:
 def test_embedding_ahead_changes_no_story_and_leaves_the_filing_little_to_embed() -> None:
     """The filing embeds a batch's likely texts at once, before its transaction begins (embed_ahead): the
     stories are those of embedding each text when filing needs it, and filing itself then embeds little (what
-    the guess missed)."""
+    the guess missed; comparisons across languages embed their longer texts then)."""
     rules = Rules.compile(load_ruleset(SHIPPED_RULES))
     entries = [article.entry for article in load_articles()] + [e for _, a, b in _pairs() for e in (a, b)]
     times = [entry.published or SEEN for entry in entries]
@@ -187,11 +188,12 @@ def test_embedding_ahead_changes_no_story_and_leaves_the_filing_little_to_embed(
         calls = [before]
 
         def counted(texts: Sequence[str]) -> Sequence[Sequence[float]]:
-            calls[0].extend(texts)
+            calls[0].extend(text for text in texts if text in short)  # comparisons across languages read more
             return embed(texts)
 
         window = StoryWindow(StoriesConfig(), counted, meaning=True)
         read = window.observe(rules, entries, [True] * len(entries))
+        short = {observed.meaning_text for observed in read}
         if ahead:
             window.embed_ahead(list(zip(read, times, strict=True)))
         calls[0] = during
@@ -206,3 +208,54 @@ def test_embedding_ahead_changes_no_story_and_leaves_the_filing_little_to_embed(
     assert len(set(needed) & set(embedded_ahead)) >= 0.8 * len(needed)
     assert len(embedded_filing) <= 0.2 * len(needed)
     assert len(embedded_ahead) <= 1.5 * len(needed)  # the likely ones, not every entry
+
+
+def _stand_in(texts: Sequence[str]) -> list[list[float]]:
+    """Vectors that tell the length read: the leads' meanings have a cosine of 0.82, the longer texts' 1."""
+    def vector(text: str) -> list[float]:
+        found = [0.0] * 384
+        if len(text) > 400:
+            found[2] = 1.0
+        elif text.startswith("Kallas:"):
+            found[0], found[1] = 0.82, (1 - 0.82**2) ** 0.5
+        else:
+            found[0] = 1.0
+        return found
+
+    return [vector(text) for text in texts]
+
+
+def _kallas() -> tuple[Entry, Entry]:
+    """An English and a German report of one event, sharing a name, with bodies longer than what is embedded
+    within a language."""
+    body = "Estonia's prime minister spoke in Tallinn about the coalition and the budget. " * 12
+    english = Entry(feed_url="", outlet="ERR", url="https://err.ee/1", title="Kallas does not rule out troops",
+                    summary=body, language="en", published=SEEN)
+    other = Entry(feed_url="", outlet="Postimees", url="https://postimees.ee/2", title="Kallas: keine Garantie",
+                  summary="Die Regierungschefin sprach in Tallinn über Koalition und Haushalt. " * 12, language="de",
+                  published=SEEN)
+    return english, other
+
+
+def test_reports_in_two_languages_are_compared_on_longer_texts() -> None:
+    """Across languages the meaning compared is that of the longer texts (meaning.ACROSS_CHARS); within one
+    language that of the title and lead; after a restart the longer text of a restored entry is not known
+    and the lead's meaning is compared."""
+    english, german = _kallas()
+    assert not _joined(StoryIndex(), english, german)  # their words alone do not join them
+    index = StoryIndex(ClusterConfig(meaning=True), _stand_in)
+    first = index.add(1, english, at=SEEN)
+    joined = index.add(2, german, at=SEEN)
+    assert joined.story_id == first.story_id and joined.evidence is not None
+    assert joined.evidence.meaning == pytest.approx(1.0)
+    assert "meaning across languages 1.00" in joined.reason
+
+    declared_german = replace(english, language="de")
+    assert not _joined(StoryIndex(ClusterConfig(meaning=True), _stand_in), declared_german, german)
+
+    english, german = _kallas()
+    restored = StoryIndex(ClusterConfig(meaning=True), _stand_in)
+    assert first.features is not None
+    understood = replace(first.features, vector=array("f", _stand_in([meaning_text(english)])[0]))
+    restored.restore(1, english.url, understood, SEEN, 1)
+    assert restored.add(2, german, at=SEEN).story_id != 1
