@@ -61,6 +61,6 @@ async def test_a_german_and_an_english_report_are_one_story_in_two_languages(
     assert "Abendblatt (de)" in line and "Newsweek (en)" in line
     joined = [m.joined for m in story.members]
     assert "" in joined  # the first opened the story
-    assert any(j and j.startswith("meaning 0.") for j in joined)
+    assert any(j and j.startswith("meaning across languages 0.") for j in joined)
     why = render_why(story, []).plain
-    assert "opened the story" in why and "joined by meaning 0." in why
+    assert "opened the story" in why and "joined by meaning across languages 0." in why
