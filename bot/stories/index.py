@@ -27,8 +27,9 @@ is also compared with the stories its meaning is nearest to (the `meaning_neighb
 `meaning_scan` vectors, each at least `meaning_floor`): where decision.py finds one of them to be its
 event, the entry joins it (its words found none) or its story and that one merge. Meaning only adds joins;
 words alone decide as before for entries without a vector. Where the entry and a story's nearest report are
-in different languages, the meaning compared is that of longer texts (meaning.ACROSS_CHARS), embedded then:
-the texts of the last `meaning_scan` entries with a meaning text are kept for it (not across a restart).
+in different languages, the meaning compared is that of longer texts (meaning.ACROSS_CHARS): the texts of the
+last `meaning_scan` entries with a meaning text are kept for it (not across a restart), and the likely ones
+are embedded ahead with the rest (`embed_ahead`).
 
 Story ids need no counter and survive a restart; at start-up the window is restored with the stored
 features and story ids (`restore`), without deciding anything again.
@@ -166,18 +167,24 @@ class StoryIndex:
         not wait on the model. Decisions do not change: filing takes a vector from here, else embeds it then."""
         if self._meanings is None or self.embedder is None:
             return
-        texts = self._likely_texts(batch)
+        texts, embedded = self._likely_texts(batch)
         if texts:
             self._ready.update(zip(texts, self._embed(texts), strict=True))
+        across = self._likely_across(embedded)
+        if across:
+            self._ready.update(zip(across, self._embed(across), strict=True))
 
-    def _likely_texts(self, batch: Sequence[tuple[Observed, datetime]]) -> list[str]:
+    def _likely_texts(
+        self, batch: Sequence[tuple[Observed, datetime]]
+    ) -> tuple[list[str], list[tuple[Observed, StoryFeatures, float]]]:
         """The texts filing `batch` will likely embed. index.file embeds an entry that opens a story by its words
         and nearly joins another (`_near_misses`), with the first report of each story it nearly joins if that
         has no vector yet. So: each entry of the batch that opens a story by its words (it joins none of the
         window's, nor an earlier entry's of the batch) and nearly joins one of the window's or shares a name or
-        an entity with an earlier entry of the batch, with the first unread report of those stories. Read only:
-        the window is not changed."""
+        an entity with an earlier entry of the batch, with the first unread report of those stories; and those
+        entries (as read, weighed, and when). Read only: the window is not changed."""
         texts: dict[str, None] = {}
+        embedded = []
         earlier: dict[str, list[tuple[StoryFeatures, str]]] = {}
         """The batch's entries so far by name and entity: features, and the text of their story's first report."""
         for observed, when in batch:
@@ -192,13 +199,47 @@ class StoryIndex:
                 near = self._near_misses(features, scored) if joined is None else []
                 if joined is None and (near or before):
                     texts[observed.meaning_text] = None
+                    embedded.append((observed, features, when.timestamp()))
                     texts.update((text, None) for _, text in before.values() if text)
                 for story_id in near:
                     if (unread := self._first_unread(story_id)) is not None:
                         texts[self._unread[unread]] = None
             for term in names:
                 earlier.setdefault(term, []).append((features, first))
+        return list(texts), embedded
+
+    def _likely_across(self, embedded: list[tuple[Observed, StoryFeatures, float]]) -> list[str]:
+        """The longer texts filing will likely embed to compare the entries `embedded` (their meaning vectors are
+        ready) with stories in other languages (`meaning_candidates`): the window's nearest in meaning, and the
+        earlier of them in the batch that share a name or an entity and are near in meaning. Read only."""
+        texts: dict[str, None] = {}
+        earlier: dict[str, list[tuple[Observed, StoryFeatures, array[float]]]] = {}
+        for observed, features, time in embedded:
+            vector = self._ready.get(observed.meaning_text)
+            if vector is None:
+                continue
+            window = self._across_window(features, time, vector)
+            pairs = [(observed.across_text, self._across.get(other)) for other in window]
+            names = [term for term in features.terms if term[0] in "@#"]
+            for before, known, near in {id(o): o for term in names for o in earlier.get(term, ())}.values():
+                if _differ(known.language, features.language) and _cosine(vector, near) >= self.config.meaning_floor:
+                    pairs.append((observed.across_text, before.across_text))
+            texts.update((text, None) for pair in pairs for text in pair if text)
+            for term in names:
+                earlier.setdefault(term, []).append((observed, features, vector))
         return list(texts)
+
+    def _across_window(self, features: StoryFeatures, time: float, vector: array[float]) -> list[int]:
+        """The window's entries nearest in meaning to an entry, in another language, that filing would compare
+        with it on their longer texts, if they have no such vector yet."""
+        found = []
+        for _, story, other, cosine in self._nearest_stories(vector, time, ()):
+            language = self._members[other].features.language
+            if not _differ(language, features.language) or other in self._across_vectors:
+                continue
+            if may_join(self.evidence(features, time, story, cosine, language)):
+                found.append(other)
+        return found
 
     def _joined(
         self, features: StoryFeatures, scored: list[tuple[float, int]], before: list[tuple[StoryFeatures, str]]
@@ -422,10 +463,25 @@ class StoryIndex:
         member is in another language and the decision may join them, their longer texts are compared."""
         if self._meanings is None or features.vector is None:
             return []
+        found = []
+        for story_id, story, other, cosine in self._nearest_stories(features.vector, time, decided):
+            known = self._members[other].features
+            evidence = self.evidence(features, time, story, cosine, known.language)
+            if evidence.languages_differ and may_join(evidence):
+                ours, theirs = self._across_vector(entry_id, features), self._across_vector(other, known)
+                if ours is not None and theirs is not None:
+                    evidence = replace(evidence, meaning=_cosine(ours, theirs))
+            found.append((story_id, evidence))
+        return found
+
+    def _nearest_stories(
+        self, vector: array[float], time: float, decided: Collection[int]
+    ) -> list[tuple[int, StorySum, int, float]]:
+        """The open stories within the window, other than `decided` (id and sums), with their member nearest in
+        meaning to `vector` (among the `meaning_neighbours` nearest of the ring) and its cosine."""
+        assert self._meanings is not None
         nearest: dict[int, tuple[float, int]] = {}
-        for cosine, other in self._meanings.nearest(
-            features.vector, self.config.meaning_neighbours, self.config.meaning_floor
-        ):
+        for cosine, other in self._meanings.nearest(vector, self.config.meaning_neighbours, self.config.meaning_floor):
             member = self._members.get(other)
             if member is not None and member.story not in decided and member.story not in nearest:
                 nearest[member.story] = (cosine, other)
@@ -433,13 +489,7 @@ class StoryIndex:
         for story_id, (cosine, other) in nearest.items():
             story = self._sums.stories[story_id]
             if not story.closed and self._within(time, story):
-                known = self._members[other].features
-                evidence = self.evidence(features, time, story, cosine, known.language)
-                if evidence.languages_differ and may_join(evidence):
-                    ours, theirs = self._across_vector(entry_id, features), self._across_vector(other, known)
-                    if ours is not None and theirs is not None:
-                        evidence = replace(evidence, meaning=sum(a * b for a, b in zip(ours, theirs, strict=True)))
-                found.append((story_id, evidence))
+                found.append((story_id, story, other, cosine))
         return found
 
     def _across_vector(self, entry_id: int, features: StoryFeatures) -> array[float] | None:
@@ -450,7 +500,7 @@ class StoryIndex:
             text = self._across.get(entry_id)
             if text is None:
                 return None
-            vector = self._embed([text])[0] if text else features.vector
+            vector = (self._ready.get(text) or self._embed([text])[0]) if text else features.vector
             if vector is not None:
                 _keep(self._across_vectors, entry_id, vector, self.config.meaning_scan)
         return vector
@@ -540,6 +590,15 @@ class StoryIndex:
 
     def __len__(self) -> int:
         return len(self._members)
+
+
+def _differ(language: str, other: str) -> bool:
+    """Whether two entries are in different languages (both known)."""
+    return bool(language and other and language != other)
+
+
+def _cosine(vector: array[float], other: array[float]) -> float:
+    return sum(a * b for a, b in zip(vector, other, strict=True))
 
 
 def _keep(kept: dict[int, _T], entry_id: int, value: _T, most: int) -> None:
