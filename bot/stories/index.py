@@ -522,7 +522,7 @@ class StoryIndex:
             who=sum(w for term, w in shared if term[0] in "@#"),
             apart=sum(w for term, w in pairs if term[0] == "@" and term not in weights),
             hours=gap,
-            languages_differ=bool(features.language and language and features.language != language),
+            languages_differ=_differ(features.language, language),
         )
 
     # --- keeping the index -----------------------------------------------------------------------------
