@@ -500,7 +500,9 @@ class StoryIndex:
             text = self._across.get(entry_id)
             if text is None:
                 return None
-            vector = (self._ready.get(text) or self._embed([text])[0]) if text else features.vector
+            vector = features.vector if not text else self._ready.get(text)
+            if vector is None and text:
+                vector = self._embed([text])[0]
             if vector is not None:
                 _keep(self._across_vectors, entry_id, vector, self.config.meaning_scan)
         return vector
