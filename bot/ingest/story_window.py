@@ -24,11 +24,11 @@ from bot.counts import plural
 from bot.metrics import STAGE_SECONDS
 from bot.model import Entry
 from bot.rulebook.book import Rules
-from bot.store.stories import Filing, WindowEntry, file_entries, window_entries
+from bot.store.stories import Filing, WindowEntry, file_entries, meaning_kept_entries, window_entries
 from bot.stories.features import Observed, StoryFeatures
 from bot.stories.index import Assignment, ClusterConfig, Embedder, StoryIndex
 from bot.stories.language import load_identifier
-from bot.stories.meaning import load_e5
+from bot.stories.meaning import BODY_READ, load_e5
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +51,7 @@ def filing(assignment: Assignment) -> Filing:
     language = assignment.features.language if assignment.features is not None else ""
     return Filing(
         assignment.entry_id, assignment.story_id, assignment.copy_of, features, assignment.closed, assignment.reason,
-        language or None,
+        language or None, assignment.meaning_kept,
     )
 
 
@@ -78,14 +78,16 @@ class StoryWindow:
 
     async def restore(self, engine: AsyncEngine, rules: Rules) -> int:
         """Rebuild the index from the window's stored entries (off the event loop); entries stored before
-        their features were kept are read again and their features stored. Returns how many were restored.
+        their features were kept are read again and their features stored; with the meaning signal, the texts
+        it kept are kept again (index.keep_texts). Returns how many were restored.
 
         The store reads the next chunk while the previous one is restored: the two overlap on two cores."""
         chunks: asyncio.Queue[list[WindowEntry] | None] = asyncio.Queue(maxsize=2)
+        since = clock.now() - self.settings.window
 
         async def read() -> None:
             try:
-                async for chunk in window_entries(engine, clock.now() - self.settings.window):
+                async for chunk in window_entries(engine, since):
                     await chunks.put(chunk)
             finally:
                 await chunks.put(None)
@@ -99,6 +101,10 @@ class StoryWindow:
             await reader
         finally:
             reader.cancel()
+        if self.index.config.meaning:
+            kept_texts = await meaning_kept_entries(engine, since, self.index.config.meaning_scan, BODY_READ)
+            for kept in kept_texts:
+                self.index.keep_texts(kept.id, kept.entry)
         async with engine.begin() as conn:
             await file_entries(conn, [filing(assignment) for assignment in refiled])
         if refiled:

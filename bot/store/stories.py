@@ -31,6 +31,7 @@ class Filing:
     closed: bool = False
     reason: str = ""
     language: str | None = None
+    meaning_kept: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,13 +62,14 @@ async def file_entries(conn: AsyncConnection, filings: Sequence[Filing]) -> None
             story_closed=sa.bindparam("b_closed"),
             story_reason=sa.bindparam("b_reason"),
             story_language=sa.bindparam("b_language"),
+            meaning_kept=sa.bindparam("b_meaning"),
         )
     )
     await conn.execute(
         statement,
         [
             {"b_id": f.entry_id, "b_story": f.story_id, "b_copy": f.copy_of, "b_features": f.features,
-             "b_closed": f.closed, "b_reason": f.reason, "b_language": f.language}
+             "b_closed": f.closed, "b_reason": f.reason, "b_language": f.language, "b_meaning": f.meaning_kept}
             for f in filings
         ],
     )
@@ -183,6 +185,24 @@ async def window_entries(engine: AsyncEngine, since: datetime, chunk: int = 5000
                 )
                 for row in rows
             ]
+
+
+async def meaning_kept_entries(engine: AsyncEngine, since: datetime, most: int, chars: int) -> list[StoredEntry]:
+    """The latest `most` entries seen since `since` whose texts the story index kept for the meaning signal,
+    oldest first, their summary and content cut to `chars` characters (what the model reads): restoring the
+    index keeps them again."""
+    cut = {"summary", "content"}
+    columns = [sa.func.substr(c, 1, chars).label(c.name) if c.name in cut else c for c in entry_columns()]
+    latest = (
+        sa.select(*columns)
+        .join(feeds, feeds.c.id == entries.c.feed_id)
+        .where(entries.c.seen_at >= since, entries.c.meaning_kept)
+        .order_by(entries.c.id.desc())
+        .limit(most)
+    )
+    async with engine.connect() as conn:
+        found = [stored_from_row(row) for row in (await conn.execute(latest)).mappings()]
+    return found[::-1]
 
 
 async def recent_story_members(

@@ -4,7 +4,8 @@ A story has no table of its own: its id is the id of the entry that opened it, a
 lists its members. When stories merge, their members move to the oldest and `story_merges` points the
 others' ids at it, so alerts and messages of a merged story still find their story. Each entry keeps
 what the story index needs to restore it (`story_features`, `story_closed` when it opened a story that
-nothing may join) and the credits found in its text.
+nothing may join, `meaning_kept` when the index kept its texts for the meaning signal) and the credits found
+in its text.
 An alert belongs to one (rule, story): outlets that join later edit it.
 On PostgreSQL, the process polling a feed holds a claim on its row (`claimed_by`, until `claim_expires`;
 see bot/store/claims.py). Every entry travels the same way (bot/ingest/pipeline.py): a poll stores it as an
@@ -123,6 +124,7 @@ entries = sa.Table(
     sa.Column("story_closed", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("story_reason", sa.Text),
     sa.Column("story_language", sa.String(8)),
+    sa.Column("meaning_kept", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.UniqueConstraint("feed_id", "key_hash", name="uq_entries_feed_key"),
     sa.Index("ix_entries_seen_at", "seen_at"),
     sa.Index("ix_entries_url", "url"),

@@ -166,7 +166,7 @@ def observe(
         lead=lead,
         digest=_hash64(" ".join(tokens)) if lead else 0,
         meaning_text=meaning_text,
-        across_text=across_text if across_text != meaning_text else "",
+        across_text=across_text,
     )
 
 

@@ -28,7 +28,8 @@ is also compared with the stories its meaning is nearest to (the `meaning_neighb
 event, the entry joins it (its words found none) or its story and that one merge. Meaning only adds joins;
 words alone decide as before for entries without a vector. Where the entry and a story's nearest report are
 in different languages, the meaning compared is that of longer texts (meaning.ACROSS_CHARS): the texts of the
-last `meaning_scan` entries with a meaning text are kept for it (not across a restart), and the likely ones
+last `meaning_scan` entries with a meaning text are kept for it (and kept again after a restart,
+`keep_texts`), and the likely ones
 are embedded ahead with the rest (`embed_ahead`).
 
 Story ids need no counter and survive a restart; at start-up the window is restored with the stored
@@ -96,6 +97,9 @@ class Assignment:
     closed: bool = False
     evidence: Evidence | None = None
     """What the entry shares with the story it joined (None: it copies an article, or opened the story)."""
+    meaning_kept: bool = False
+    """The index kept the entry's meaning texts (it may alert and opened a story): the store records it, so
+    that after a restart `keep_texts` keeps them again."""
 
     @property
     def reason(self) -> str:
@@ -264,15 +268,9 @@ class StoryIndex:
     def observe(self, entry: Entry, entities: Collection[str] = (), *, embed: bool = True) -> Observed:
         """Read an entry for filing; pure, so callers run it before taking the lock that `file` needs. With
         the meaning signal and `embed`, it keeps the text `file` embeds if the entry's words open a story."""
-        if self.config.meaning:
-            from bot.stories.meaning import ACROSS_CHARS, meaning_text
-
-            if not embed:
-                return observe(entry, entities, self.config.features)
-            return observe(
-                entry, entities, self.config.features,
-                meaning_text=meaning_text(entry), across_text=meaning_text(entry, ACROSS_CHARS),
-            )  # fmt: skip
+        if self.config.meaning and embed:
+            text, across = _meaning_texts(entry)
+            return observe(entry, entities, self.config.features, meaning_text=text, across_text=across)
         return observe(entry, entities, self.config.features)
 
     def add(
@@ -293,6 +291,7 @@ class StoryIndex:
         features = self._weigh(observed)
         found = self._candidate_entries(features)
         copy = self._copies.find(url, features, self._copy_candidates(features, found))
+        kept = False
         if copy is not None and copy.original in self._members:
             story = self._members[copy.original].story
             assignment = Assignment(entry_id, story, False, copy.original, copy.similarity)
@@ -300,7 +299,8 @@ class StoryIndex:
             assignment = self._decide(entry_id, features, time, found)
             if observed.meaning_text and assignment.new_story and not assignment.closed:
                 near = self._near_misses(features, self._scored(features, time, found))
-                if self._meanings is not None:
+                kept = self._meanings is not None
+                if kept:
                     _keep(self._across, entry_id, observed.across_text, self.config.meaning_scan)
                 if near:
                     self._understand_stories(near)
@@ -317,7 +317,7 @@ class StoryIndex:
         if self._undo is not None:
             self._undo.append(_Held(entry_id))
         others = tuple(sorted({assignment.story_id, *assignment.merged} - {story_id}))
-        return replace(assignment, story_id=story_id, merged=others, features=features)
+        return replace(assignment, story_id=story_id, merged=others, features=features, meaning_kept=kept)
 
     def _weigh(self, observed: Observed) -> StoryFeatures:
         language = weights_for(observed.language)
@@ -336,6 +336,18 @@ class StoryIndex:
         if entry_id in self._members:
             raise ValueError(f"entry {entry_id} is already in the story index")
         self._hold(entry_id, url, features, when.timestamp(), story_id, closed)
+
+    def keep_texts(self, entry_id: int, entry: Entry) -> None:
+        """Keep again, after a restart, the meaning texts of a restored entry that `file` kept them for
+        (Assignment.meaning_kept; call in the order they were filed): the story it opened is still read in
+        meaning when a report nearly joins it, and compared on its longer text across languages."""
+        member = self._members.get(entry_id)
+        if self._meanings is None or member is None:
+            return
+        text, across = _meaning_texts(entry)
+        _keep(self._across, entry_id, across, self.config.meaning_scan)
+        if member.features.vector is None:
+            _keep(self._unread, entry_id, text, self.config.meaning_scan)
 
     # --- candidates and scores ------------------------------------------------------------------------
 
@@ -494,7 +506,7 @@ class StoryIndex:
 
     def _across_vector(self, entry_id: int, features: StoryFeatures) -> array[float] | None:
         """The meaning vector of an entry's longer text, embedded once; None when its text was not kept (it
-        was filed before a restart, or is not among the last `meaning_scan`)."""
+        is not among the last `meaning_scan` entries that kept theirs)."""
         vector = self._across_vectors.get(entry_id)
         if vector is None:
             text = self._across.get(entry_id)
@@ -592,6 +604,15 @@ class StoryIndex:
 
     def __len__(self) -> int:
         return len(self._members)
+
+
+def _meaning_texts(entry: Entry) -> tuple[str, str]:
+    """What the meaning model reads of an entry: its meaning text, and its longer text for comparisons across
+    languages ("" where that says no more)."""
+    from bot.stories.meaning import ACROSS_CHARS, meaning_text
+
+    text, across = meaning_text(entry), meaning_text(entry, ACROSS_CHARS)
+    return text, across if across != text else ""
 
 
 def _differ(language: str, other: str) -> bool:

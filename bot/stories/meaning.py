@@ -45,6 +45,11 @@ as 1,000, for a third of the cost: bench/README.md ## meaning). Such comparisons
 reports in another language that share a name, an entity or a fifth of the words (index.py)."""
 
 
+BODY_READ = 2 * ACROSS_CHARS
+"""The most of an entry's body that `meaning_text` reads for the longest text it makes (its spaces collapsed, it
+keeps up to half of that)."""
+
+
 def meaning_text(entry: Entry, chars: int = MEANING_CHARS) -> str:
     """The text whose meaning is compared: the title and the start of the body, bounded in size."""
     body = " ".join(entry.body[: 2 * chars].split())

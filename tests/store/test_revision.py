@@ -28,8 +28,10 @@ def test_a_database_stamped_older_is_migrated(tmp_path: Path) -> None:
         db.execute("DROP TABLE untold")
         db.execute("ALTER TABLE entries DROP COLUMN story_reason")
         db.execute("ALTER TABLE entries DROP COLUMN story_language")
+        db.execute("ALTER TABLE entries DROP COLUMN meaning_kept")
         db.execute("UPDATE alembic_version SET version_num = '0007'")
     asyncio.run(open_and_close())
     with sqlite3.connect(tmp_path / "n.db") as db:
         assert db.execute("SELECT version_num FROM alembic_version").fetchall() == [(newest_revision(),)]
         assert db.execute("SELECT count(*) FROM untold").fetchone() == (0,)
+        assert db.execute("SELECT count(*) FROM entries WHERE NOT meaning_kept").fetchone() == (0,)

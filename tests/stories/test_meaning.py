@@ -238,8 +238,7 @@ def _kallas() -> tuple[Entry, Entry]:
 
 def test_reports_in_two_languages_are_compared_on_longer_texts() -> None:
     """Across languages the meaning compared is that of the longer texts (meaning.ACROSS_CHARS); within one
-    language that of the title and lead; after a restart the longer text of a restored entry is not known
-    and the lead's meaning is compared."""
+    language that of the title and lead."""
     english, german = _kallas()
     assert not _joined(StoryIndex(), english, german)  # their words alone do not join them
     index = StoryIndex(ClusterConfig(meaning=True), _stand_in)
@@ -252,9 +251,22 @@ def test_reports_in_two_languages_are_compared_on_longer_texts() -> None:
     declared_german = replace(english, language="de")
     assert not _joined(StoryIndex(ClusterConfig(meaning=True), _stand_in), declared_german, german)
 
+
+def test_the_texts_kept_are_kept_again_after_a_restart() -> None:
+    """An entry that opened a story keeps its meaning texts (Assignment.meaning_kept, which the store records);
+    restored after a restart without them, a report in another language could not be compared with it: not
+    its lead, never embedded (nothing was near it when it was filed), nor its longer text. `keep_texts` keeps
+    them again, and the report joins its story as it would have without the restart."""
     english, german = _kallas()
-    restored = StoryIndex(ClusterConfig(meaning=True), _stand_in)
-    assert first.features is not None
-    understood = replace(first.features, vector=array("f", _stand_in([meaning_text(english)])[0]))
-    restored.restore(1, english.url, understood, SEEN, 1)
-    assert restored.add(2, german, at=SEEN).story_id != 1
+    first = StoryIndex(ClusterConfig(meaning=True), _stand_in).add(1, english, at=SEEN)
+    assert first.meaning_kept and first.features is not None and first.features.vector is None
+    embedded = replace(first.features, vector=array("f", _stand_in([meaning_text(english)])[0]))
+    for features in (first.features, embedded):
+        restored = StoryIndex(ClusterConfig(meaning=True), _stand_in)
+        restored.restore(1, english.url, features, SEEN, 1)
+        assert restored.add(2, german, at=SEEN).story_id != 1
+        again = StoryIndex(ClusterConfig(meaning=True), _stand_in)
+        again.restore(1, english.url, features, SEEN, 1)
+        again.keep_texts(1, english)
+        joined = again.add(2, german, at=SEEN)
+        assert joined.story_id == 1 and "meaning across languages 1.00" in joined.reason
