@@ -28,9 +28,8 @@ is also compared with the stories its meaning is nearest to (the `meaning_neighb
 event, the entry joins it (its words found none) or its story and that one merge. Meaning only adds joins;
 words alone decide as before for entries without a vector. Where the entry and a story's nearest report are
 in different languages, the meaning compared is that of longer texts (meaning.ACROSS_CHARS): the texts of the
-last `meaning_scan` entries with a meaning text are kept for it (and kept again after a restart,
-`keep_texts`), and the likely ones
-are embedded ahead with the rest (`embed_ahead`).
+last `meaning_scan` entries with a meaning text are kept for it (and kept again after a restart, `keep_texts`),
+and the likely ones are embedded ahead with the rest (`embed_ahead`).
 
 Story ids need no counter and survive a restart; at start-up the window is restored with the stored
 features and story ids (`restore`), without deciding anything again.
