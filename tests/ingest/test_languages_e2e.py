@@ -36,21 +36,25 @@ def _marsalis() -> tuple[Item, Item]:
     return german, english
 
 
-def _feed(feed_server: FeedServer, name: str, outlet: str) -> FeedConfig:
-    return FeedConfig(url=feed_server.url(name), name=outlet, backlog=1, fulltext=False)
-
-
-async def test_a_german_and_an_english_report_are_one_story_in_two_languages(
-    feed_server: FeedServer, database_url: str, tmp_path: Path
-) -> None:
+def _served(feed_server: FeedServer, tmp_path: Path) -> tuple[Path, FeedConfig, FeedConfig]:
+    """The rule folder, and the German and the English feed, each serving its report of the pair."""
     rules = tmp_path / "rules"
     rules.mkdir()
     (rules / "jazz.yaml").write_text(RULE, encoding="utf-8")
     german, english = _marsalis()
     feed_server.feeds["abendblatt.xml"] = [german]
     feed_server.feeds["newsweek.xml"] = [english]
-    feeds = [_feed(feed_server, "abendblatt.xml", "Abendblatt"), _feed(feed_server, "newsweek.xml", "Newsweek")]
-    config = Config(database=database_url, rules=rules, feeds=feeds)
+    def feed(name: str, outlet: str) -> FeedConfig:
+        return FeedConfig(url=feed_server.url(name), name=outlet, backlog=1, fulltext=False)
+
+    return rules, feed("abendblatt.xml", "Abendblatt"), feed("newsweek.xml", "Newsweek")
+
+
+async def test_a_german_and_an_english_report_are_one_story_in_two_languages(
+    feed_server: FeedServer, database_url: str, tmp_path: Path
+) -> None:
+    rules, german, english = _served(feed_server, tmp_path)
+    config = Config(database=database_url, rules=rules, feeds=[german, english])
     async with open_runtime(config, JsonLinesSink(), parse_in_processes=False) as runtime:
         reports = await runtime.pipeline.poll_once()
         stories = {story.story.id for report in reports for story in report.stories if story.story is not None}
@@ -75,16 +79,11 @@ async def test_a_report_filed_after_a_restart_joins_the_story_told_before_it(
     """One run files the German report (nothing near it: its meaning is not read yet), the next run, a new
     process, the English one: the texts the first run kept are kept again when the window is restored, so the
     German report is read in meaning and the two are one story, as in one run."""
-    rules = tmp_path / "rules"
-    rules.mkdir()
-    (rules / "jazz.yaml").write_text(RULE, encoding="utf-8")
-    german, english = _marsalis()
-    feed_server.feeds["abendblatt.xml"] = [german]
-    feed_server.feeds["newsweek.xml"] = [english]
-    first = Config(database=database_url, rules=rules, feeds=[_feed(feed_server, "abendblatt.xml", "Abendblatt")])
+    rules, german, english = _served(feed_server, tmp_path)
+    first = Config(database=database_url, rules=rules, feeds=[german])
     async with open_runtime(first, JsonLinesSink(), parse_in_processes=False) as runtime:
         await runtime.pipeline.poll_once()
-    both = first.model_copy(update={"feeds": [*first.feeds, _feed(feed_server, "newsweek.xml", "Newsweek")]})
+    both = first.model_copy(update={"feeds": [german, english]})
     async with open_runtime(both, JsonLinesSink(), parse_in_processes=False) as runtime:
         reports = await runtime.pipeline.poll_once()
         async with runtime.engine.connect() as conn:
