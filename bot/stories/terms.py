@@ -117,14 +117,17 @@ def terms(text: str, language: str | None = None) -> list[str]:
 
 
 # Spellings of one sound across transliteration schemes (English, German, scholarly), longest first:
-# Шольц/Scholz/Sholts, Зеленский/Selenskyj/Zelenskyy, Лавров/Lawrow, Макрон/Macron.
+# Шольц/Scholz/Sholts, Зеленский/Selenskyj/Zelenskyy, Лавров/Lawrow, Макрон/Macron, Джексон/Jackson,
+# Рахман/Rahman, Ирак/Iraq.
 _SOUNDS = (
-    ("tsch", "ch"), ("sch", "sh"), ("ch", "\x00"), ("ck", "k"), ("ph", "f"), ("tz", "s"), ("ts", "s"),
+    ("dzh", "j"), ("kh", "h"), ("tsch", "ch"), ("sch", "sh"), ("ch", "\x00"), ("ck", "k"), ("ph", "f"), ("tz", "s"), ("ts", "s"),
     ("ue", "u"), ("oe", "o"), ("c", "k"), ("\x00", "ch"), ("w", "v"), ("z", "s"), ("y", "i"), ("j", "i"),
-    ("x", "ks"),
+    ("x", "ks"), ("q", "k"),
 )  # fmt: skip
 NAME_KEY_LETTERS = 5
-"""A name key is the first letters of the spelling: "Estonia", "Estonian" and "Эстонии" meet."""
+"""A name key is the first letters of the spelling, its vowels as one: "Estonia", "Estonian" and "Эстонии"
+meet, and so do "Russia" and "России", "Kyiv" and "Киева"."""
+_VOWELS = frozenset("aeiou")
 
 
 def spelling(word: str) -> str:
@@ -141,8 +144,17 @@ def spelling(word: str) -> str:
 
 
 def name_key(word: str) -> str:
-    """The key a name is compared by: the first letters of its `spelling`."""
-    return spelling(word)[:NAME_KEY_LETTERS]
+    """The key a name is compared by: the first letters of its `spelling` where every run of vowels is one
+    "a", and without the vowels it ends with. Transliterations and inflections differ most in the vowels
+    ("Russia", "Россия", "России"; "Elon", "Илона"; "Kyiv", "Киева"), spellings of different names in the
+    consonants."""
+    letters: list[str] = []
+    for c in spelling(word):
+        vowel = c in _VOWELS
+        if not (vowel and letters and letters[-1] == "a"):
+            letters.append("a" if vowel else c)
+    key = "".join(letters).rstrip("a") or "a"
+    return key[:NAME_KEY_LETTERS]
 
 
 _ENDERS = frozenset('.!?:;"“”«»()[]—–-\n')
