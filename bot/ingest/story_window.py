@@ -24,7 +24,14 @@ from bot.counts import plural
 from bot.metrics import STAGE_SECONDS
 from bot.model import Entry
 from bot.rulebook.book import Rules
-from bot.store.stories import Filing, WindowEntry, file_entries, meaning_kept_entries, window_entries
+from bot.store.stories import (
+    Filing,
+    WindowEntry,
+    file_entries,
+    meaning_kept_entries,
+    store_features,
+    window_entries,
+)
 from bot.stories.features import Observed, StoryFeatures
 from bot.stories.index import Assignment, ClusterConfig, Embedder, StoryIndex
 from bot.stories.language import load_identifier
@@ -43,6 +50,11 @@ class ToFile:
     url: str
     observed: Observed
     time: datetime
+
+
+def _read_again(features: bytes | None) -> bool:
+    """Entries the window reads again from their text: stored without story features or with older ones."""
+    return not StoryFeatures.current(features)
 
 
 def filing(assignment: Assignment) -> Filing:
@@ -78,7 +90,8 @@ class StoryWindow:
 
     async def restore(self, engine: AsyncEngine, rules: Rules) -> int:
         """Rebuild the index from the window's stored entries (off the event loop); entries stored before
-        their features were kept are read again and their features stored; with the meaning signal, the texts
+        their features were kept, or with features of an older format (name keys of before), are read again
+        and their features stored (once: an upgrade's first start is slower); with the meaning signal, the texts
         it kept are kept again (index.keep_texts). Returns how many were restored.
 
         The store reads the next chunk while the previous one is restored: the two overlap on two cores."""
@@ -87,16 +100,18 @@ class StoryWindow:
 
         async def read() -> None:
             try:
-                async for chunk in window_entries(engine, since):
+                async for chunk in window_entries(engine, since, read_again=_read_again):
                     await chunks.put(chunk)
             finally:
                 await chunks.put(None)
 
         reader = asyncio.create_task(read())
-        restored, refiled = 0, []
+        restored, refiled, reread = 0, [], []
         try:
             while (chunk := await chunks.get()) is not None:
-                refiled += await asyncio.to_thread(self._restore, chunk, rules)
+                chunk_refiled, chunk_reread = await asyncio.to_thread(self._restore, chunk, rules)
+                refiled += chunk_refiled
+                reread += chunk_reread
                 restored += len(chunk)
             await reader
         finally:
@@ -107,22 +122,38 @@ class StoryWindow:
                 self.index.keep_texts(kept.id, kept.entry)
         async with engine.begin() as conn:
             await file_entries(conn, [filing(assignment) for assignment in refiled])
+            await store_features(conn, reread)
         if refiled:
             stored = plural(len(refiled), "entry", "entries")
             log.info("stories: read %s stored before their story features were kept", stored)
+        if reread:
+            again = plural(len(reread), "entry", "entries")
+            log.info("stories: read %s again, stored with the name keys of an earlier version", again)
         return restored
 
-    def _restore(self, window: Sequence[WindowEntry], rules: Rules) -> list[Assignment]:
-        refiled = []
+    def _restore(
+        self, window: Sequence[WindowEntry], rules: Rules
+    ) -> tuple[list[Assignment], list[tuple[int, bytes]]]:
+        """Put back a chunk of the window. An entry stored without features is filed again (its story decided
+        anew); one whose features are of an older format is read again under its story, keeping its meaning
+        vector. Returns those filed again, and the new features of those read again (to store)."""
+        refiled, reread = [], []
         for item in window:
-            if item.features is not None and item.story_id is not None:
+            if item.features is not None and item.story_id is not None and item.stored is None:
                 features = StoryFeatures.from_bytes(item.features)
                 self.index.restore(item.id, item.url, features, item.time, item.story_id, closed=item.closed)
             elif item.stored is not None:
                 entry = item.stored.entry
                 observed = self.index.observe(entry, rules.entity_ids(entry), embed=False)
-                refiled.append(self.index.file(item.id, item.url, observed, item.time))
-        return refiled
+                if item.features is not None and item.story_id is not None:
+                    vector = StoryFeatures.from_bytes(item.features).vector
+                    features = self.index.restore_read(
+                        item.id, item.url, observed, item.time, item.story_id, closed=item.closed, vector=vector
+                    )
+                    reread.append((item.id, features.to_bytes()))
+                else:
+                    refiled.append(self.index.file(item.id, item.url, observed, item.time))
+        return refiled, reread
 
     def observe(self, rules: Rules, entries: Sequence[Entry], meaningful: Sequence[bool]) -> list[Observed]:
         """Read entries for filing (pure CPU work: run it off the event loop, before taking the lock). The

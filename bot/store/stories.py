@@ -6,7 +6,7 @@ back; assembling a Story (outlets, origin, breaking) from them is bot/ingest/vie
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -150,6 +150,16 @@ async def _members(conn: AsyncConnection, stories: sa.ColumnElement[bool]) -> di
     return found
 
 
+async def store_features(conn: AsyncConnection, features: Sequence[tuple[int, bytes]]) -> None:
+    """Replace the story features of entries (id, features), nothing else of them."""
+    if features:
+        statement = sa.update(entries).where(entries.c.id == sa.bindparam("b_id"))
+        await conn.execute(
+            statement.values(story_features=sa.bindparam("b_features")),
+            [{"b_id": entry_id, "b_features": data} for entry_id, data in features],
+        )
+
+
 async def story_members(conn: AsyncConnection, story_ids: Sequence[int]) -> dict[int, list[StoredEntry]]:
     """The members of live stories, oldest id first, as headline entries (outlet, title, link, time, credits;
     no text)."""
@@ -158,9 +168,16 @@ async def story_members(conn: AsyncConnection, story_ids: Sequence[int]) -> dict
     return await _members(conn, entries.c.story_id.in_(sorted(set(story_ids))))
 
 
-async def window_entries(engine: AsyncEngine, since: datetime, chunk: int = 5000) -> AsyncIterator[list[WindowEntry]]:
+def _unread(features: bytes | None) -> bool:
+    return features is None
+
+
+async def window_entries(
+    engine: AsyncEngine, since: datetime, chunk: int = 5000, read_again: Callable[[bytes | None], bool] = _unread
+) -> AsyncIterator[list[WindowEntry]]:
     """Entries seen since `since`, in the order they were stored, with what restoring the index needs; in
-    chunks, so a 200,000-entry window is never held twice in memory (rows and index)."""
+    chunks, so a 200,000-entry window is never held twice in memory (rows and index). The entries whose
+    features `read_again` says so (by default those stored without) come with their text."""
     query = (
         sa.select(
             entries.c.id, entries.c.url, entries.c.published_at, entries.c.seen_at, entries.c.story_id,
@@ -172,7 +189,7 @@ async def window_entries(engine: AsyncEngine, since: datetime, chunk: int = 5000
     async with engine.connect() as conn:
         result = await conn.stream(query.execution_options(yield_per=chunk))
         async for rows in result.partitions(chunk):
-            unread = [row.id for row in rows if row.story_features is None]
+            unread = [row.id for row in rows if read_again(row.story_features)]
             texts: dict[int, StoredEntry] = {}
             for start in range(0, len(unread), 500):
                 full = sa.select(*entry_columns()).join(feeds, feeds.c.id == entries.c.feed_id)

@@ -25,7 +25,9 @@ from bot.model import Entry
 from bot.stories.language import entry_language
 from bot.stories.terms import names, terms, words
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
+"""Format 3: name keys with their vowels as one (terms.name_key). Formats 1 and 2 hold the name keys of
+before; `current` tells them apart, and restoring the window reads those entries again (story_window.py)."""
 _HEADER = struct.Struct("<BHHHq2s")
 _HEADER_V1 = struct.Struct("<BHHHq")
 """Format 1 (stored before the language was kept) is read as of no known language."""
@@ -74,13 +76,18 @@ class StoryFeatures:
         names_part = _SEPARATOR.join(self.terms).encode()
         return b"".join((header, self.weights.tobytes(), self.lead.tobytes(), vector.tobytes(), names_part))
 
+    @staticmethod
+    def current(data: bytes | None) -> bool:
+        """Whether stored features are of this format (their name keys are today's); None is not."""
+        return bool(data) and data is not None and data[0] == FORMAT_VERSION
+
     @classmethod
     def from_bytes(cls, data: bytes) -> StoryFeatures:
         version = data[0] if data else 0
         if version == 1:
             (_, n_terms, n_lead, n_vector, digest), code = _HEADER_V1.unpack_from(data), b""
             offset = _HEADER_V1.size
-        elif version == FORMAT_VERSION:
+        elif version in (2, FORMAT_VERSION):
             _, n_terms, n_lead, n_vector, digest, code = _HEADER.unpack_from(data)
             offset = _HEADER.size
         else:

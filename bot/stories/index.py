@@ -336,6 +336,24 @@ class StoryIndex:
             raise ValueError(f"entry {entry_id} is already in the story index")
         self._hold(entry_id, url, features, when.timestamp(), story_id, closed)
 
+    def restore_read(
+        self,
+        entry_id: int,
+        url: str,
+        observed: Observed,
+        when: datetime,
+        story_id: int,
+        *,
+        closed: bool = False,
+        vector: array[float] | None = None,
+    ) -> StoryFeatures:
+        """`restore` an entry whose stored features are of an older format, read again by `observe`: its
+        features weighed against the window restored so far, its meaning `vector` kept. Returns them (for the
+        store)."""
+        features = replace(self._weigh(observed), vector=vector)
+        self.restore(entry_id, url, features, when, story_id, closed=closed)
+        return features
+
     def keep_texts(self, entry_id: int, entry: Entry) -> None:
         """Keep again, after a restart, the meaning texts of a restored entry that `file` kept them for
         (Assignment.meaning_kept; call in the order they were filed): the story it opened is still read in

@@ -120,9 +120,9 @@ def terms(text: str, language: str | None = None) -> list[str]:
 # Шольц/Scholz/Sholts, Зеленский/Selenskyj/Zelenskyy, Лавров/Lawrow, Макрон/Macron, Джексон/Jackson,
 # Рахман/Rahman, Ирак/Iraq.
 _SOUNDS = (
-    ("dzh", "j"), ("kh", "h"), ("tsch", "ch"), ("sch", "sh"), ("ch", "\x00"), ("ck", "k"), ("ph", "f"), ("tz", "s"), ("ts", "s"),
-    ("ue", "u"), ("oe", "o"), ("c", "k"), ("\x00", "ch"), ("w", "v"), ("z", "s"), ("y", "i"), ("j", "i"),
-    ("x", "ks"), ("q", "k"),
+    ("dzh", "j"), ("kh", "h"), ("tsch", "ch"), ("sch", "sh"), ("ch", "\x00"), ("ck", "k"), ("ph", "f"),
+    ("tz", "s"), ("ts", "s"), ("ue", "u"), ("oe", "o"), ("c", "k"), ("\x00", "ch"), ("w", "v"), ("z", "s"),
+    ("y", "i"), ("j", "i"), ("x", "ks"), ("q", "k"),
 )  # fmt: skip
 NAME_KEY_LETTERS = 5
 """A name key is the first letters of the spelling, its vowels as one: "Estonia", "Estonian" and "Эстонии"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -14,6 +15,8 @@ from bot.deliver.jsonl import JsonLinesSink
 from bot.starter import RULES
 from bot.store.stories import window_entries
 from bot.store.tables import entries
+from bot.stories.features import StoryFeatures
+from bot.stories.terms import name_key
 from tests.feedserver import FeedServer, Item, seed_items
 from tests.ingest.test_poll_e2e import UNRELATED
 
@@ -50,3 +53,34 @@ async def test_a_new_runtime_restores_every_entry_under_its_stored_story(
         chunks = [chunk async for chunk in window_entries(restarted.engine, NOW - timedelta(days=2), chunk=3)]
     assert [len(chunk) for chunk in chunks] == [3, 3, 2]
     assert [item.id for chunk in chunks for item in chunk] == sorted(stored)
+
+
+async def test_entries_stored_with_the_name_keys_of_before_are_read_again_under_their_stories(
+    feed_server: FeedServer, database_url: str
+) -> None:
+    """Features stored by an earlier version (format 2: name keys before their vowels were read as one) are
+    read again from the entries' text at start-up: same stories, today's name keys, stored for the next one."""
+    config = _config(database_url, feed_server)
+    async with open_runtime(config, JsonLinesSink(), parse_in_processes=False) as runtime:
+        await runtime.pipeline.poll_once()
+        async with runtime.engine.begin() as conn:
+            rows = (await conn.execute(sa.select(entries.c.id, entries.c.story_id, entries.c.story_features))).all()
+            today = {row.id: StoryFeatures.from_bytes(row.story_features) for row in rows}
+            stored = {row.id: row.story_id for row in rows}
+            for row in rows:
+                features = today[row.id]
+                older = replace(features, terms=tuple("@old" + t if t[0] == "@" else t for t in features.terms))
+                data = bytes([2]) + older.to_bytes()[1:]
+                await conn.execute(sa.update(entries).where(entries.c.id == row.id).values(story_features=data))
+    assert any(t[0] == "@" for features in today.values() for t in features.terms)
+
+    async with open_runtime(config, JsonLinesSink(), parse_in_processes=False) as restarted:
+        index = (await restarted.pipeline.open_filing()).window.index
+        assert {entry_id: index.story_of(entry_id) for entry_id in stored} == stored
+        async with restarted.engine.connect() as conn:
+            rows = (await conn.execute(sa.select(entries.c.id, entries.c.story_features))).all()
+    again = {row.id: StoryFeatures.from_bytes(row.story_features) for row in rows}
+    assert all(StoryFeatures.current(row.story_features) for row in rows)
+    assert {i: set(f.terms) for i, f in again.items()} == {i: set(f.terms) for i, f in today.items()}
+    seeds = [f for f in again.values() if "@" + name_key("Kallas") in f.terms]
+    assert len(seeds) == 2
