@@ -22,8 +22,9 @@ HOURS_CAP = 48.0
 
 @dataclass(frozen=True, slots=True)
 class Evidence:
-    """What an entry shares with a story: the signals the decision weighs. `names` are the name keys both
-    name (terms.name_key), `entities` the rule-book entity ids; `meaning` is None where the entry has no
+    """What an entry shares with a story: the signals the decision weighs. `names` are the names both
+    name (compared by terms.name_key; once filed, as the entry writes them), `entities` the rule-book entity
+    ids; `meaning` is None where the entry has no
     meaning vector (it joined by its words), and across languages the cosine of longer texts where both were
     kept (index.py)."""
 
@@ -52,8 +53,8 @@ class Evidence:
         )
 
     def said(self) -> str:
-        """In words, for Why?: "meaning 0.91 (likely the same event: 0.87); words 0.12; names kalas, eston;
-        entities kaja-kallas"."""
+        """In words, for Why?: "meaning 0.91 (likely the same event: 0.87); words 0.12; names Kallas,
+        Estonia; entities kaja-kallas"."""
         parts = []
         if self.meaning is not None:
             across = " across languages" if self.languages_differ else ""

@@ -19,11 +19,11 @@ import zlib
 from array import array
 from collections import Counter
 from collections.abc import Callable, Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bot.model import Entry
 from bot.stories.language import entry_language
-from bot.stories.terms import names, terms, words
+from bot.stories.terms import terms, words, written_names
 
 FORMAT_VERSION = 3
 """Format 3: name keys with their vowels as one (terms.name_key). Formats 1 and 2 hold the name keys of
@@ -141,13 +141,17 @@ class Observed:
     across_text: str = ""
     """What it reads of the entry to compare it with a report in another language: more of the body ("" as
     meaning_text, or when the body adds nothing to it)."""
+    written: dict[str, str] = field(default_factory=dict)
+    """Each name key of the features with the name as the entry writes it ("kalas": "Kallas")."""
 
 
-def _counts(entry: Entry, language: str | None, entities: Collection[str], config: FeatureConfig) -> dict[str, float]:
-    lead = lead_text(entry, config.lead_words)
-    counts = Counter(terms(entry.title, language) * config.title_repeat + terms(lead, language))
+def _counts(
+    title: str, lead: str, language: str | None, name_keys: Collection[str], entities: Collection[str],
+    config: FeatureConfig,
+) -> dict[str, float]:
+    counts = Counter(terms(title, language) * config.title_repeat + terms(lead, language))
     found = {term: 1.0 + math.log(n) for term, n in counts.items()}
-    for key in names(lead or entry.title):
+    for key in name_keys:
         found["@" + key] = config.name_weight
     for entity in entities:
         found["#" + entity] = config.entity_weight
@@ -167,13 +171,16 @@ def observe(
     tokens = words(entry.body or entry.title)
     lead = shingle_hashes(tokens[: config.copy_lead_words + config.shingle_size - 1], config.shingle_size)
     language = entry_language(entry)
+    lead_words = lead_text(entry, config.lead_words)
+    written = written_names(lead_words or entry.title)
     return Observed(
-        counts=_counts(entry, language, entities, config),
+        counts=_counts(entry.title, lead_words, language, written, entities, config),
         language=language,
         lead=lead,
         digest=_hash64(" ".join(tokens)) if lead else 0,
         meaning_text=meaning_text,
         across_text=across_text,
+        written=written,
     )
 
 

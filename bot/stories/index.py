@@ -316,7 +316,12 @@ class StoryIndex:
         if self._undo is not None:
             self._undo.append(_Held(entry_id))
         others = tuple(sorted({assignment.story_id, *assignment.merged} - {story_id}))
-        return replace(assignment, story_id=story_id, merged=others, features=features, meaning_kept=kept)
+        evidence = assignment.evidence
+        if evidence is not None:  # Why? shows the names as the entry writes them, not their keys
+            evidence = replace(evidence, names=tuple(observed.written.get(key, key) for key in evidence.names))
+        return replace(
+            assignment, story_id=story_id, merged=others, features=features, meaning_kept=kept, evidence=evidence
+        )
 
     def _weigh(self, observed: Observed) -> StoryFeatures:
         language = weights_for(observed.language)

@@ -178,12 +178,17 @@ def names(text: str) -> frozenset[str]:
     "Estonian", "Estonia's" and "Эстонии" meet, and "Russia" meets "Russian"; stop words and titles
     ("The", "Minister") never count. Feed it body text, not a Title-Case Headline.
     """
-    keys = set()
+    return frozenset(written_names(text))
+
+
+def written_names(text: str) -> dict[str, str]:
+    """`names`, each key with the word that first gave it as the text writes it (what Why? shows)."""
+    found: dict[str, str] = {}
     for match in _WORD.finditer(text):
         word = match.group(0)
         if not word[0].isupper() or _opens_sentence(text, match.start()):
             continue
         folded = fold(word)
         if folded not in STOPWORDS and folded not in _TITLES and len(folded) > 2:
-            keys.add(name_key(folded))
-    return frozenset(keys)
+            found.setdefault(name_key(folded), word)
+    return found

@@ -247,6 +247,7 @@ def test_reports_in_two_languages_are_compared_on_longer_texts() -> None:
     assert joined.story_id == first.story_id and joined.evidence is not None
     assert joined.evidence.meaning == pytest.approx(1.0)
     assert "meaning across languages 1.00" in joined.reason
+    assert "names Tallinn" in joined.reason  # as the report writes it, not its key
 
     declared_german = replace(english, language="de")
     assert not _joined(StoryIndex(ClusterConfig(meaning=True), _stand_in), declared_german, german)
