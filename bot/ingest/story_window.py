@@ -106,9 +106,13 @@ class StoryWindow:
                 await chunks.put(None)
 
         reader = asyncio.create_task(read())
-        restored, refiled, reread = 0, [], []
+        restored, refiled = 0, []
+        reread: list[tuple[int, bytes]] = []
         try:
             while (chunk := await chunks.get()) is not None:
+                if not reread and any(item.stored is not None and item.features is not None for item in chunk):
+                    log.info("stories: reading again the entries stored with the name keys of an earlier version "
+                             "(once, after an upgrade: a minute or more per 100,000 entries)")  # fmt: skip
                 chunk_refiled, chunk_reread = await asyncio.to_thread(self._restore, chunk, rules)
                 refiled += chunk_refiled
                 reread += chunk_reread
