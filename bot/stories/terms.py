@@ -147,7 +147,8 @@ def name_key(word: str) -> str:
     """The key a name is compared by: the first letters of its `spelling` where every run of vowels is one
     "a", and without the vowels it ends with. Transliterations and inflections differ most in the vowels
     ("Russia", "Россия", "России"; "Elon", "Илона"; "Kyiv", "Киева"), spellings of different names in the
-    consonants."""
+    consonants. Names of one consonant or none ("Anna", "Ian", "Asia": "an", "as") share their key with
+    common words and so weigh almost nothing (weights.py)."""
     letters: list[str] = []
     for c in spelling(word):
         vowel = c in _VOWELS
@@ -174,7 +175,7 @@ def _opens_sentence(text: str, start: int) -> bool:
 def names(text: str) -> frozenset[str]:
     """Keys of the capitalised words that do not open a sentence: the people, places and bodies named.
 
-    A key is `name_key`: the first letters of the word's transliterated spelling, so "Estonia",
+    A key is `name_key`: the first letters of the word's transliterated spelling, vowels as one, so "Estonia",
     "Estonian", "Estonia's" and "Эстонии" meet, and "Russia" meets "Russian"; stop words and titles
     ("The", "Minister") never count. Feed it body text, not a Title-Case Headline.
     """
