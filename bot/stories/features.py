@@ -25,9 +25,10 @@ from bot.model import Entry
 from bot.stories.language import entry_language
 from bot.stories.terms import terms, words, written_names
 
-FORMAT_VERSION = 3
-"""Format 3: name keys with their vowels as one (terms.name_key). Formats 1 and 2 hold the name keys of
-before; `current` tells them apart, and restoring the window reads those entries again (story_window.py)."""
+FORMAT_VERSION = 4
+"""Format 4: name keys with every vowel read as "a" (terms.name_key). Formats 1 to 3 hold the name keys of
+earlier versions; `current` tells them apart, and restoring the window reads those entries again
+(story_window.py)."""
 _HEADER = struct.Struct("<BHHHq2s")
 _HEADER_V1 = struct.Struct("<BHHHq")
 """Format 1 (stored before the language was kept) is read as of no known language."""
@@ -87,7 +88,7 @@ class StoryFeatures:
         if version == 1:
             (_, n_terms, n_lead, n_vector, digest), code = _HEADER_V1.unpack_from(data), b""
             offset = _HEADER_V1.size
-        elif version in (2, FORMAT_VERSION):
+        elif version in (2, 3, FORMAT_VERSION):
             _, n_terms, n_lead, n_vector, digest, code = _HEADER.unpack_from(data)
             offset = _HEADER.size
         else:

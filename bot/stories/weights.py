@@ -7,7 +7,7 @@ window too. So weights are sensible from the first entry on (an empty window wei
 alone), and a name that fills the window today ("Kallas" in every other report) weighs less than one that
 appears once, which is what tells two events about one person apart. Words missing from the list (names,
 places, rare terms) are the rarest of all. Stems take the frequency of their most common word form; name
-keys (a capitalised word's transliterated spelling, its vowels as one, first letters: terms.name_key) that of the
+keys (the first letters of a capitalised word's transliterated spelling, vowels as "a": terms.name_key) that of the
 most common word with that key.
 """
 
