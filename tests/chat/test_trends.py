@@ -46,10 +46,26 @@ async def _photo(front: Front, chat: int, command: str) -> tuple[bytes, str]:
     return message.photo, message.text
 
 
-async def test_trend_of_a_topic_is_a_png_with_its_bars_baseline_and_spike(front: Front) -> None:
+@pytest.mark.parametrize("after_midnight", [None, timedelta(minutes=5)], ids=["now", "just after midnight"])
+async def test_trend_of_a_topic_is_a_png_with_its_bars_baseline_and_spike(
+    front: Front, after_midnight: timedelta | None
+) -> None:
+    if after_midnight is None:
+        await _trend_of_a_topic(front)
+        return
+    started = clock.system_now()
+    today = started.replace(hour=0, minute=0, second=0, microsecond=0) + after_midnight
+    with clock.using(lambda: today + (clock.system_now() - started)):
+        await _trend_of_a_topic(front)
+
+
+async def _trend_of_a_topic(front: Front) -> None:
     now = clock.now()
     hour = now.replace(minute=0, second=0, microsecond=0)
-    hours = [now - timedelta(days=day, minutes=20) for day in range(1, 15)]  # one a day at about this hour
+    # One a day at the start of this hour: the last 13 of them are within the 14 days shown per day (today so far
+    # and the 13 before) whatever the time of day; 20 minutes before now fell out of them in the first 20
+    # minutes after midnight.
+    hours = [hour - timedelta(days=day) for day in range(1, 15)]
     burst = [hour + (now - hour) * k / 9 for k in range(1, 9)]  # eight in this clock hour so far
     await store_stories(front.runtime.engine, "harbour", [*hours, *burst])
     front.api.private_chat(1)
