@@ -80,7 +80,7 @@ class StoryFeatures:
     @staticmethod
     def current(data: bytes | None) -> bool:
         """Whether stored features are of this format (their name keys are today's); None is not."""
-        return bool(data) and data is not None and data[0] == FORMAT_VERSION
+        return data is not None and data[:1] == bytes((FORMAT_VERSION,))
 
     @classmethod
     def from_bytes(cls, data: bytes) -> StoryFeatures:
