@@ -23,12 +23,13 @@ from dataclasses import dataclass, field
 
 from bot.model import Entry
 from bot.stories.language import entry_language
+from bot.stories.places import countries_in, with_places
 from bot.stories.terms import terms, words, written_names
 
-FORMAT_VERSION = 4
-"""Format 4: name keys with every vowel read as "a" (terms.name_key). Formats 1 to 3 hold the name keys of
-earlier versions; `current` tells them apart, and restoring the window reads those entries again
-(story_window.py)."""
+FORMAT_VERSION = 5
+"""Format 5: name keys with every vowel read as "a" (terms.name_key), places under their English name's
+(places.py). Formats 1 to 4 hold the name keys of earlier versions; `current` tells them apart, and
+restoring the window reads those entries again (story_window.py)."""
 _HEADER = struct.Struct("<BHHHq2s")
 _HEADER_V1 = struct.Struct("<BHHHq")
 """Format 1 (stored before the language was kept) is read as of no known language."""
@@ -42,6 +43,10 @@ class FeatureConfig:
     lead_words: int = 80
     title_repeat: int = 2
     name_weight: float = 1.5
+    country_weight: float = 1.0
+    """A country the entry names only where a capital does not mark a name (its headline, a sentence's first
+    word: places.countries_in) weighs as a word; the story index gives it a name's weight where the meaning
+    signal is on (index.py), since across languages it is often the only name two reports share."""
     entity_weight: float = 0.6
     max_features: int = 48
     shingle_size: int = 4
@@ -88,7 +93,7 @@ class StoryFeatures:
         if version == 1:
             (_, n_terms, n_lead, n_vector, digest), code = _HEADER_V1.unpack_from(data), b""
             offset = _HEADER_V1.size
-        elif version in (2, 3, FORMAT_VERSION):
+        elif 2 <= version <= FORMAT_VERSION:
             _, n_terms, n_lead, n_vector, digest, code = _HEADER.unpack_from(data)
             offset = _HEADER.size
         else:
@@ -146,13 +151,23 @@ class Observed:
     """Each name key of the features with the name as the entry writes it ("kalas": "Kallas")."""
 
 
+@dataclass(frozen=True, slots=True)
+class Names:
+    """The names an entry's lead gives (places in any language under their English name's key), and the
+    countries it names anywhere, headline included; each by key, as written."""
+
+    named: dict[str, str]
+    countries: dict[str, str]
+
+
 def _counts(
-    title: str, lead: str, language: str | None, name_keys: Collection[str], entities: Collection[str],
-    config: FeatureConfig,
+    title: str, lead: str, language: str | None, names: Names, entities: Collection[str], config: FeatureConfig
 ) -> dict[str, float]:
     counts = Counter(terms(title, language) * config.title_repeat + terms(lead, language))
     found = {term: 1.0 + math.log(n) for term, n in counts.items()}
-    for key in name_keys:
+    for key in names.countries:
+        found["@" + key] = config.country_weight
+    for key in names.named:
         found["@" + key] = config.name_weight
     for entity in entities:
         found["#" + entity] = config.entity_weight
@@ -173,15 +188,18 @@ def observe(
     lead = shingle_hashes(tokens[: config.copy_lead_words + config.shingle_size - 1], config.shingle_size)
     language = entry_language(entry)
     lead_words = lead_text(entry, config.lead_words)
-    written = written_names(lead_words or entry.title)
+    names = Names(
+        named=with_places(written_names(lead_words or entry.title), language),
+        countries=countries_in(f"{entry.title} {lead_words}", language),
+    )
     return Observed(
-        counts=_counts(entry.title, lead_words, language, written, entities, config),
+        counts=_counts(entry.title, lead_words, language, names, entities, config),
         language=language,
         lead=lead,
         digest=_hash64(" ".join(tokens)) if lead else 0,
         meaning_text=meaning_text,
         across_text=across_text,
-        written=written,
+        written={**names.countries, **names.named},
     )
 
 

@@ -5,8 +5,8 @@ story's centroid: the cosine between the entry's feature vector (features.py) an
 vectors. Centroids are kept as running sums, updated when a member joins or leaves, never rebuilt.
 
 The cost of filing an entry does not grow with the window:
-- candidates come from the entry's most distinctive features only (`distinctive`, highest weight first),
-  and for each from the `postings_scan` most recent entries that share it;
+- candidates come from the entry's most distinctive features (`distinctive`, highest weight first) and its
+  names and entities, and for each from the `postings_scan` most recent entries that share it;
 - at most `candidates` stories are scored exactly.
 
 Decisions, for the stories whose score reaches `threshold` (best first):
@@ -123,6 +123,9 @@ class StoryIndex:
     def __init__(self, config: ClusterConfig | None = None, embedder: Embedder | None = None) -> None:
         self.config = config or ClusterConfig()
         self.embedder = embedder
+        features = self.config.features
+        self._features = replace(features, country_weight=features.name_weight) if self.config.meaning else features
+        """What entries are read with: with the meaning signal, countries named in a headline are names."""
         self._sums = Stories()
         self._members = self._sums.members
         self._postings: dict[str, array[int]] = {}
@@ -269,8 +272,8 @@ class StoryIndex:
         the meaning signal and `embed`, it keeps the text `file` embeds if the entry's words open a story."""
         if self.config.meaning and embed:
             text, across = _meaning_texts(entry)
-            return observe(entry, entities, self.config.features, meaning_text=text, across_text=across)
-        return observe(entry, entities, self.config.features)
+            return observe(entry, entities, self._features, meaning_text=text, across_text=across)
+        return observe(entry, entities, self._features)
 
     def add(
         self, entry_id: int, entry: Entry, entities: Collection[str] = (), *, at: datetime | None = None
@@ -374,15 +377,13 @@ class StoryIndex:
     # --- candidates and scores ------------------------------------------------------------------------
 
     def _candidate_entries(self, features: StoryFeatures) -> dict[int, float]:
-        """Entries sharing the entry's most distinctive features (the `postings_scan` most recent for each),
-        with the summed weight they share. Entries that left the window may be among them: readers skip
-        those."""
+        """Entries sharing the entry's most distinctive features or one of its names and entities (the
+        `postings_scan` most recent for each), with the summed weight they share. Entries that left the window
+        may be among them: readers skip those."""
         found: dict[int, float] = {}
         scan = self.config.postings_scan
         get = found.get
-        for term, weight in zip(
-            features.terms[: self.config.distinctive], features.weights[: self.config.distinctive], strict=False
-        ):
+        for term, weight in _searched(features, self.config.distinctive):
             posting = self._postings.get(term)
             if posting is not None:
                 for other in posting[-scan:]:
@@ -640,6 +641,14 @@ def _meaning_texts(entry: Entry) -> tuple[str, str]:
 def _differ(language: str, other: str) -> bool:
     """Whether two entries are in different languages (both known)."""
     return bool(language and other and language != other)
+
+
+def _searched(features: StoryFeatures, distinctive: int) -> list[tuple[str, float]]:
+    """The features candidates are looked up by: the `distinctive` heaviest, and every name and entity. Across
+    languages the names are all two reports share, and a report names more than its heaviest features hold
+    ("Russland" among a German report's capitalised nouns)."""
+    pairs = list(zip(features.terms, features.weights, strict=True))
+    return pairs[:distinctive] + [(term, weight) for term, weight in pairs[distinctive:] if term[0] in "@#"]
 
 
 def _cosine(vector: array[float], other: array[float]) -> float:

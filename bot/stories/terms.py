@@ -176,6 +176,11 @@ def names(text: str) -> frozenset[str]:
     return frozenset(written_names(text))
 
 
+def words_as_written(text: str) -> list[str]:
+    """The words of a text as it writes them (case and accents kept), punctuation dropped."""
+    return _WORD.findall(text)
+
+
 def written_names(text: str) -> dict[str, str]:
     """`names`, each key with the word that first gave it as the text writes it (what Why? shows)."""
     found: dict[str, str] = {}

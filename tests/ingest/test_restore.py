@@ -6,6 +6,7 @@ from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 
 from bot import clock
@@ -15,7 +16,7 @@ from bot.deliver.jsonl import JsonLinesSink
 from bot.starter import RULES
 from bot.store.stories import window_entries
 from bot.store.tables import entries
-from bot.stories.features import StoryFeatures
+from bot.stories.features import FORMAT_VERSION, StoryFeatures
 from bot.stories.terms import name_key
 from tests.feedserver import FeedServer, Item, seed_items
 from tests.ingest.test_poll_e2e import UNRELATED
@@ -55,11 +56,13 @@ async def test_a_new_runtime_restores_every_entry_under_its_stored_story(
     assert [item.id for chunk in chunks for item in chunk] == sorted(stored)
 
 
+@pytest.mark.parametrize("older", [2, FORMAT_VERSION - 1])
 async def test_entries_stored_with_the_name_keys_of_before_are_read_again_under_their_stories(
-    feed_server: FeedServer, database_url: str
+    feed_server: FeedServer, database_url: str, older: int
 ) -> None:
-    """Features stored by an earlier version (format 2: name keys before their vowels were read as one) are
-    read again from the entries' text at start-up: same stories, today's name keys, stored for the next one."""
+    """Features stored by an earlier version (format 2: name keys before their vowels were read as one; format
+    4: before countries met across languages) are read again from the entries' text at start-up: same stories,
+    today's name keys, stored for the next one."""
     config = _config(database_url, feed_server)
     async with open_runtime(config, JsonLinesSink(), parse_in_processes=False) as runtime:
         await runtime.pipeline.poll_once()
@@ -69,8 +72,8 @@ async def test_entries_stored_with_the_name_keys_of_before_are_read_again_under_
             stored = {row.id: row.story_id for row in rows}
             for row in rows:
                 features = today[row.id]
-                older = replace(features, terms=tuple("@old" + t if t[0] == "@" else t for t in features.terms))
-                data = bytes([2]) + older.to_bytes()[1:]
+                stale = replace(features, terms=tuple("@old" + t if t[0] == "@" else t for t in features.terms))
+                data = bytes([older]) + stale.to_bytes()[1:]
                 await conn.execute(sa.update(entries).where(entries.c.id == row.id).values(story_features=data))
     assert any(t[0] == "@" for features in today.values() for t in features.terms)
 

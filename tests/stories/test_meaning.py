@@ -22,6 +22,7 @@ from bot.stories.features import StoryFeatures
 from bot.stories.index import ClusterConfig, StoryIndex
 from bot.stories.meaning import load_e5, meaning_text
 from bot.stories.quality import bcubed
+from bot.stories.terms import name_key
 from tests.stories.articles import load_articles
 
 PAIRS = Path(__file__).parent / "testdata" / "meaning_pairs.yaml"
@@ -105,6 +106,29 @@ def test_the_ingest_embeds_only_entries_that_may_alert_and_nearly_join_a_story()
     second = filed[1].features
     assert second is not None and second.vector is not None and len(second.vector) == 384
     assert filed[2].features is not None and filed[2].features.vector is None  # may not alert
+
+
+def test_a_report_sharing_only_a_country_beyond_its_heaviest_features_is_compared_by_meaning() -> None:
+    """Across languages the names are often all two reports share, and a common one ("Russland" for "Russia",
+    named by many reports of the window) weighs less than a German report's capitalised nouns: candidates are
+    looked up by every name too, not only by the heaviest features."""
+    index = StoryIndex(ClusterConfig(meaning=True), load_e5())
+    others = [f"{topic} in Russia drew comment on {day}" for topic in ("Floods", "Elections", "Prices", "Strikes")
+              for day in ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday")]  # fmt: skip
+    for number, text in enumerate(others, start=3):
+        other = _report(number, text, f"{text}, officials said.")
+        index.file(number, other.url, index.observe(other, embed=False), SEEN)
+    index.add(1, _report(1, "Talks end", "Negotiators from Russia met in a closed room on Tuesday evening."), at=SEEN)
+    german = _report(
+        2, "Gespräche beendet",
+        "Die Unterhändler, Sonderbeauftragten, Militärattachés, Völkerrechtler, Staatssekretäre, Dolmetscher, "
+        "Generalstabsoffiziere, Gesandten, Protokollchefs, Abgeordneten und Beobachter aus Russland trafen sich "
+        "am Dienstagabend hinter verschlossenen Türen.",
+    )  # fmt: skip
+    filed = index.add(2, replace(german, language="de"), at=SEEN)
+    assert filed.features is not None
+    assert filed.features.terms.index("@" + name_key("Russia")) >= ClusterConfig().distinctive
+    assert filed.features.vector is not None
 
 
 def test_an_entry_with_nothing_near_or_joining_by_its_words_is_not_embedded() -> None:
