@@ -2,8 +2,8 @@
 
 A logistic regression over what the entry and the story share: the meaning cosine (meaning.py; across
 languages, that of longer texts), the cosine of their weighted words, the names and rule-book entities they
-share (names across scripts, see terms.name_key), the hours between them, and whether they are in different
-languages (the model's cosines run lower across languages). Its coefficients were fitted by
+share (names across scripts and languages: terms.name_key, places.py), the hours between them, and whether
+they are in different languages (the model's cosines run lower across languages). Its coefficients were fitted by
 bench/fit_meaning.py on the labelled development data kept in the repository (tests/stories/testdata: the
 snapshot and 2024-10-18 development sets, the hand-written stories, the German/English SemEval development
 pairs, the written Russian/Ukrainian-English pairs), never on held-back material; the script prints the
