@@ -40,6 +40,16 @@ def _forms(word: str, language: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys((_bare(stem), _bare(folded))))
 
 
+def _ukrainian_cases(name: str) -> tuple[str, ...]:
+    """The stem a Ukrainian name takes in its other cases where the vowel of its last syllable changes or
+    drops: "Київ" -> "Києва", "Кишинів" -> "Кишинева", "Львів" -> "Львова", "Відень" -> "Відня", "у Відні"."""
+    if len(name) >= 4 and name[-2] in "ії" and name[-1] not in _VOWELS:
+        return tuple(name[:-2] + vowel + name[-1] for vowel in "оеє")
+    if name.endswith(("ень", "ець")):
+        return (name[:-3] + name[-2],)
+    return ()
+
+
 def _one_word(name: str) -> bool:
     return bool(name) and " " not in name and "-" not in name
 
@@ -79,7 +89,7 @@ def _keys(cities: bool) -> dict[str, dict[str, str]]:
                 local = locale.time_zones.get(place, {}).get("city", "")
             for name in (local, *MORE_NAMES.get(place, ())):
                 if _one_word(name):
-                    for form in _forms(name, language):
+                    for form in _forms(name, language) + (_ukrainian_cases(fold(name)) if language == "uk" else ()):
                         forms[form].add(key)
         found[language] = {form: next(iter(keys)) for form, keys in forms.items() if len(keys) == 1}
     return found
